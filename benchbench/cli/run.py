@@ -1,0 +1,45 @@
+"""`benchbench run`: profile every model of a suite into a fresh run folder with results and a report."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from benchbench.errors import BadInputError
+from benchbench.results import load_run
+from benchbench.suite import SUITES, run_suite
+from benchbench.target import parse_device
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise BadInputError(f"--shard must look like I/N (e.g. 1/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise BadInputError(f"--shard {text}: need 1 <= I <= N")
+    return i, n
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a suite and write results and a report")
+    p.add_argument("--suite", default="default", help=f"one of {', '.join(SUITES)}")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
+    p.add_argument("--out", default="results", help="folder under which the run folder is made")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    parse_device(args.device)
+    run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard))
+    result = load_run(run_dir)
+    failed = [p for p in result.profiles if not p.ok]
+    console = Console()
+    console.print(f"wrote {run_dir / 'results.json'} and {run_dir / 'report.md'}")
+    for p in failed:
+        console.print(f"[yellow]{p.model} ({p.size}) failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors))
+    return 0

@@ -1,0 +1,155 @@
+"""The kernel registry: every op has named implementations, one of them active at a time.
+
+An op such as `attention` or `layernorm` has an `eager` reference, PyTorch's own fused op where
+one exists, `compile` (torch.compile of the reference) and `triton`. Each implementation declares
+the devices and dtypes it supports. Zoo code calls `dispatch(op)` so a swap can route it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import torch
+
+from benchbench.errors import unknown_name
+
+
+
+@dataclass(frozen=True)
+class KernelImpl:
+    """One implementation of an op."""
+
+    op: str
+    name: str
+    fn: Callable
+    devices: tuple[str, ...]
+    dtypes: tuple[torch.dtype, ...]
+    baseline: bool = False  # the implementation speed-ups are measured against
+    backward: bool = True  # differentiable
+    interpreted_on_cpu: bool = False  # a Triton kernel: on the CPU it runs only in the interpreter
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        bad = [d for d in self.devices if d not in ("cpu", "cuda")]
+        if bad:
+            raise ValueError(f"kernel {self.op}/{self.name}: unknown devices {bad}; allowed: cpu, cuda")
+
+    def supports(self, device: str, dtype: torch.dtype) -> str | None:
+        """None if this implementation runs on `device` in `dtype`, else the reason it does not."""
+        dev = torch.device(device).type
+        if dev not in self.devices:
+            return f"{self.op}/{self.name} runs on {', '.join(self.devices)}, not {dev}"
+        if dtype not in self.dtypes:
+            allowed = ", ".join(str(d).removeprefix("torch.") for d in self.dtypes)
+            return f"{self.op}/{self.name} supports {allowed}, not {str(dtype).removeprefix('torch.')}"
+        return None
+
+    def to_dict(self) -> dict:
+        return {
+            "op": self.op,
+            "name": self.name,
+            "devices": list(self.devices),
+            "dtypes": [str(d).removeprefix("torch.") for d in self.dtypes],
+            "baseline": self.baseline,
+            "backward": self.backward,
+            "interpreted_on_cpu": self.interpreted_on_cpu,
+            "description": self.description,
+        }
+
+
+_KERNELS: dict[str, dict[str, KernelImpl]] = {}
+_DEFAULTS: dict[str, str] = {}
+_ACTIVE: ContextVar[dict[str, str] | None] = ContextVar("benchbench_active_kernels", default=None)
+
+
+def register_kernel(
+    op: str,
+    name: str,
+    *,
+    devices: tuple[str, ...] = ("cpu", "cuda"),
+    dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16),
+    baseline: bool = False,
+    default: bool = False,
+    backward: bool = True,
+    interpreted_on_cpu: bool = False,
+    description: str = "",
+) -> Callable[[Callable], Callable]:
+    """Register `fn` as implementation `name` of `op`; `default=True` makes it what `dispatch` runs."""
+
+    def wrap(fn: Callable) -> Callable:
+        impls = _KERNELS.setdefault(op, {})
+        if name in impls:
+            raise ValueError(f"kernel {op}/{name} is registered twice")
+        impls[name] = KernelImpl(
+            op, name, fn, tuple(devices), tuple(dtypes), baseline, backward, interpreted_on_cpu,
+            description or (fn.__doc__ or "").strip().split("\n")[0],
+        )  # fmt: skip
+        if default:
+            _DEFAULTS[op] = name
+        return fn
+
+    return wrap
+
+
+def _load_kernels() -> None:
+    """Import every module of this package; kernel modules register their implementations on import."""
+    import benchbench.kernels as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name != "registry" and not info.name.startswith("_"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def list_ops() -> list[str]:
+    _load_kernels()
+    return sorted(_KERNELS)
+
+
+def list_kernels(op: str | None = None, pattern: str = "*") -> list[KernelImpl]:
+    """Registered implementations, of one op or all, whose name matches `pattern`."""
+    _load_kernels()
+    if op is not None and op not in _KERNELS:
+        raise unknown_name("op", op, _KERNELS)
+    ops = [op] if op else sorted(_KERNELS)
+    return [k for o in ops for n, k in _KERNELS[o].items() if fnmatch.fnmatch(n, pattern)]
+
+
+def get_kernel(op: str, name: str) -> KernelImpl:
+    _load_kernels()
+    if op not in _KERNELS:
+        raise unknown_name("op", op, _KERNELS)
+    if name not in _KERNELS[op]:
+        raise unknown_name(f"implementation of {op}", name, _KERNELS[op])
+    return _KERNELS[op][name]
+
+
+def active_kernel(op: str) -> KernelImpl:
+    """The implementation `dispatch(op)` runs now: the one selected by `use_kernels`, else the default."""
+    _load_kernels()
+    chosen = (_ACTIVE.get() or {}).get(op) or _DEFAULTS.get(op)
+    if chosen is None:
+        raise unknown_name("op with a default implementation", op, _DEFAULTS)
+    return get_kernel(op, chosen)
+
+
+def dispatch(op: str) -> Callable:
+    """The callable currently selected for `op`."""
+    return active_kernel(op).fn
+
+
+@contextlib.contextmanager
+def use_kernels(**choices: str) -> Iterator[None]:
+    """Select implementations by op within a block: `with use_kernels(attention="triton"): model(x)`."""
+    for op, name in choices.items():
+        get_kernel(op, name)  # validate before anything runs
+    token = _ACTIVE.set({**(_ACTIVE.get() or {}), **choices})
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)

@@ -1,0 +1,69 @@
+"""Building blocks shared by the zoo: the one attention function and the norm modules.
+
+Every attention in the zoo calls `attention()`, and every norm is `nn.LayerNorm` or `RMSNorm`,
+so that `benchbench.kernels.swap` has a single place to route them to fused kernels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from benchbench.kernels.registry import dispatch
+
+
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    *,
+    attn_mask: Tensor | None = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """Scaled dot-product attention over (B, H, T, D) tensors; k and v may have fewer heads (GQA).
+
+    `attn_mask` is boolean (True = attend) or additive, broadcastable to (B, H, Tq, Tk).
+    Runs the implementation currently selected for the `attention` op (SDPA by default).
+    """
+    return dispatch("attention")(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square norm (Zhang & Sennrich, 2019): x / rms(x) * weight, statistics in fp32."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        xf = x.float()
+        y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (y * self.weight.float()).to(x.dtype)
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention with separate q/k/v/out projections (BERT and ViT layout)."""
+
+    def __init__(self, dim: int, heads: int, bias: bool = True, causal: bool = False) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+        self.heads, self.causal = heads, causal
+        self.q = nn.Linear(dim, dim, bias=bias)
+        self.k = nn.Linear(dim, dim, bias=bias)
+        self.v = nn.Linear(dim, dim, bias=bias)
+        self.out = nn.Linear(dim, dim, bias=bias)
+
+    def forward(self, x: Tensor, context: Tensor | None = None, key_padding_mask: Tensor | None = None) -> Tensor:
+        """x: (B, T, C); context (B, S, C) for cross-attention; key_padding_mask (B, S), True = attend."""
+        B, T, C = x.shape
+        ctx = x if context is None else context
+        S = ctx.shape[1]
+        q = self.q(x).view(B, T, self.heads, -1).transpose(1, 2)  # (B, H, T, D)
+        k = self.k(ctx).view(B, S, self.heads, -1).transpose(1, 2)  # (B, H, S, D)
+        v = self.v(ctx).view(B, S, self.heads, -1).transpose(1, 2)
+        mask = None if key_padding_mask is None else key_padding_mask[:, None, None, :]
+        y = attention(q, k, v, attn_mask=mask, is_causal=self.causal and context is None)
+        return self.out(y.transpose(1, 2).reshape(B, T, C))
