@@ -28,7 +28,9 @@ def autocast_context(device: torch.device, dtype: torch.dtype) -> contextlib.Abs
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def forward_fn(model: nn.Module, inputs: tuple, device: torch.device, dtype: torch.dtype) -> Callable[[], Any]:
+def forward_fn(
+    model: nn.Module, inputs: tuple, device: torch.device, dtype: torch.dtype
+) -> Callable[[], Any]:
     """A zero-argument closure running one inference forward pass."""
 
     def run() -> Any:
@@ -90,4 +92,6 @@ def profile(
     """Build `model` (a zoo name or `pkg.module:factory`) and profile it."""
     parse_device(device)
     parse_dtype(dtype)
-    return profile_target(load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing)
+    return profile_target(
+        load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing
+    )

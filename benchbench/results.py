@@ -77,7 +77,12 @@ class ProfileResult:
         d = asdict(self)
         sections = d.pop("sections")
         d.update(sections)
-        return {"schema_version": SCHEMA_VERSION, "kind": "profile", "status": "ok" if self.ok else "failed", **d}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "profile",
+            "status": "ok" if self.ok else "failed",
+            **d,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> ProfileResult:
@@ -88,7 +93,9 @@ class ProfileResult:
         known = {f for f in cls.__dataclass_fields__ if f != "sections"}
         core = {k: v for k, v in d.items() if k in known}
         core["errors"] = [StageError(**e) for e in d.get("errors", [])]
-        sections = {k: v for k, v in d.items() if k not in known and k not in ("schema_version", "kind", "status")}
+        sections = {
+            k: v for k, v in d.items() if k not in known and k not in ("schema_version", "kind", "status")
+        }
         return cls(**core, sections=sections)
 
 
@@ -101,7 +108,9 @@ class RunResult:
     profiles: list[ProfileResult] = field(default_factory=list)
     kernels: list[dict[str, Any]] = field(default_factory=list)
     env: dict[str, Any] = field(default_factory=dict)
-    run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6])
+    run_id: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    )
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
@@ -130,7 +139,9 @@ class RunResult:
         return cls(
             suite=d["suite"],
             device=d["device"],
-            profiles=[ProfileResult.from_dict(p, f"{source} profile {i}") for i, p in enumerate(d["profiles"])],
+            profiles=[
+                ProfileResult.from_dict(p, f"{source} profile {i}") for i, p in enumerate(d["profiles"])
+            ],
             kernels=d.get("kernels", []),
             env=d.get("env", {}),
             run_id=d.get("run_id", "unknown"),

@@ -51,7 +51,9 @@ def parse_device(name: str) -> torch.device:
         raise unknown_name("device", name, ["cpu", "cuda", "cuda:N"])
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise BadInputError(f"device {name!r} requested but this machine has no CUDA device; allowed: cpu")
+            raise BadInputError(
+                f"device {name!r} requested but this machine has no CUDA device; allowed: cpu"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise BadInputError(f"device {name!r}: only {torch.cuda.device_count()} CUDA devices (cuda:0..)")
     return dev

@@ -31,7 +31,9 @@ class TimingConfig:
 
     def __post_init__(self) -> None:
         if self.min_repeats < 1 or self.max_repeats < self.min_repeats or self.warmup < 0:
-            raise ValueError(f"bad timing config {self}: need warmup >= 0 and 1 <= min_repeats <= max_repeats")
+            raise ValueError(
+                f"bad timing config {self}: need warmup >= 0 and 1 <= min_repeats <= max_repeats"
+            )
 
 
 @dataclass

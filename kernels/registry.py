@@ -20,7 +20,6 @@ import torch
 from benchbench.errors import unknown_name
 
 
-
 @dataclass(frozen=True)
 class KernelImpl:
     """One implementation of an op."""
@@ -34,6 +33,8 @@ class KernelImpl:
     backward: bool = True  # differentiable
     interpreted_on_cpu: bool = False  # a Triton kernel: on the CPU it runs only in the interpreter
     description: str = ""
+    # (*args, **kwargs) of a call -> None if this implementation handles it, else why not (head dim, mask kind...)
+    check: Callable[..., str | None] | None = None
 
     def __post_init__(self) -> None:
         bad = [d for d in self.devices if d not in ("cpu", "cuda")]
@@ -63,6 +64,48 @@ class KernelImpl:
         }
 
 
+@dataclass(frozen=True)
+class OpSpec:
+    """What benchmarks and the swap need to know about an op, whatever the implementation.
+
+    `make_inputs(shape, dtype, device) -> (args, kwargs)` builds a call for one point of the shape sweep
+    (`shape` is a dict such as {"B": 4, "H": 16, "T": 2048, "D": 64}); `flops(shape)` and
+    `bytes_moved(shape, dtype)` give the work and the minimum memory traffic for TFLOP/s and GB/s.
+    `module_types` are the nn.Module classes the swap replaces for this op, and
+    `module_call(module, x) -> (args, kwargs)` turns such a module and its input into a call of the op.
+    """
+
+    name: str
+    make_inputs: Callable[[dict, torch.dtype, str], tuple[tuple, dict]]
+    shapes: tuple[dict, ...]
+    flops: Callable[[dict], float] | None = None
+    bytes_moved: Callable[[dict, torch.dtype], float] | None = None
+    aliases: tuple[str, ...] = ()
+    module_types: tuple[type, ...] = ()
+    module_call: Callable[..., tuple[tuple, dict]] | None = None
+    description: str = ""
+
+
+_OPS: dict[str, OpSpec] = {}
+
+
+def register_op(spec: OpSpec) -> OpSpec:
+    """File an op's benchmark/swap description under its name and aliases."""
+    if spec.name in _OPS:
+        raise ValueError(f"op {spec.name!r} is registered twice")
+    _OPS[spec.name] = spec
+    return spec
+
+
+def get_op(name: str) -> OpSpec:
+    """The OpSpec called `name` or one of its aliases (e.g. 'scan' for 'selective_scan')."""
+    _load_kernels()
+    for spec in _OPS.values():
+        if name == spec.name or name in spec.aliases:
+            return spec
+    raise unknown_name("op", name, [a for s in _OPS.values() for a in (s.name, *s.aliases)])
+
+
 _KERNELS: dict[str, dict[str, KernelImpl]] = {}
 _DEFAULTS: dict[str, str] = {}
 _ACTIVE: ContextVar[dict[str, str] | None] = ContextVar("benchbench_active_kernels", default=None)
@@ -79,6 +122,7 @@ def register_kernel(
     backward: bool = True,
     interpreted_on_cpu: bool = False,
     description: str = "",
+    check: Callable[..., str | None] | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register `fn` as implementation `name` of `op`; `default=True` makes it what `dispatch` runs."""
 
@@ -88,7 +132,7 @@ def register_kernel(
             raise ValueError(f"kernel {op}/{name} is registered twice")
         impls[name] = KernelImpl(
             op, name, fn, tuple(devices), tuple(dtypes), baseline, backward, interpreted_on_cpu,
-            description or (fn.__doc__ or "").strip().split("\n")[0],
+            description or (fn.__doc__ or "").strip().split("\n")[0], check,
         )  # fmt: skip
         if default:
             _DEFAULTS[op] = name

@@ -100,7 +100,9 @@ def token_inputs(cfg, batch_size: int, seq_len: int | None, gen: torch.Generator
     "bert",
     modality="text",
     sizes={
-        "tiny": BertConfig(vocab_size=1000, hidden=64, layers=2, heads=2, intermediate=256, max_positions=128),
+        "tiny": BertConfig(
+            vocab_size=1000, hidden=64, layers=2, heads=2, intermediate=256, max_positions=128
+        ),
         "base": BertConfig(),
     },
     inputs=token_inputs,

@@ -56,7 +56,9 @@ class MultiHeadAttention(nn.Module):
         self.v = nn.Linear(dim, dim, bias=bias)
         self.out = nn.Linear(dim, dim, bias=bias)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, key_padding_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, key_padding_mask: Tensor | None = None
+    ) -> Tensor:
         """x: (B, T, C); context (B, S, C) for cross-attention; key_padding_mask (B, S), True = attend."""
         B, T, C = x.shape
         ctx = x if context is None else context

@@ -50,6 +50,8 @@ class ModelSpec:
     seq_len: Mapping[str, int] | None = None  # default sequence length per size, for sequence models
     input_names: tuple[str, ...] = ("x",)
     description: str = ""
+    # (config, batch_size, seq_len) -> matmul-like MACs of one forward pass, written from the architecture
+    analytic_macs: Callable[[Any, int, "int | None"], int] | None = None
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
@@ -118,6 +120,7 @@ def register_model(
     seq_len: Mapping[str, int] | None = None,
     input_names: tuple[str, ...] = ("x",),
     description: str = "",
+    analytic_macs: Callable[[Any, int, int | None], int] | None = None,
 ) -> Callable[[Callable[[Any], nn.Module]], Callable[[Any], nn.Module]]:
     """Register `builder(config) -> nn.Module` as zoo model `name`."""
 
@@ -135,6 +138,7 @@ def register_model(
             seq_len=dict(seq_len) if seq_len else None,
             input_names=input_names,
             description=description or (builder.__doc__ or "").strip().split("\n")[0],
+            analytic_macs=analytic_macs,
         )
         return builder
 

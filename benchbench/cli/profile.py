@@ -25,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def print_profile(r: ProfileResult, console: Console) -> None:
-    table = Table(title=f"{r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}", show_header=False)
+    table = Table(
+        title=f"{r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}", show_header=False
+    )
     params, flops, lat = r.params or {}, r.flops or {}, r.latency or {}
     table.add_row("parameters", f"{params.get('total', 0):,}" if params else "—")
     table.add_row("parameter bytes", fmt_bytes(params.get("bytes")))
@@ -34,7 +36,9 @@ def print_profile(r: ProfileResult, console: Console) -> None:
     if flops.get("uncounted_ops"):
         table.add_row("uncounted ops", ", ".join(f"{k}×{v}" for k, v in flops["uncounted_ops"].items()))
     if lat:
-        table.add_row("latency p50 / p90 / p99 ms", " / ".join(fmt_ms(lat[k]) for k in ("p50_ms", "p90_ms", "p99_ms")))
+        table.add_row(
+            "latency p50 / p90 / p99 ms", " / ".join(fmt_ms(lat[k]) for k in ("p50_ms", "p90_ms", "p99_ms"))
+        )
         table.add_row("repeats, threads", f"{lat['n']}, {lat['threads']}")
         table.add_row("throughput", f"{lat['throughput_per_s']:.1f} samples/s")
     for e in r.errors:

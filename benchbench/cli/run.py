@@ -41,5 +41,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     console.print(f"wrote {run_dir / 'results.json'} and {run_dir / 'report.md'}")
     for p in failed:
-        console.print(f"[yellow]{p.model} ({p.size}) failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors))
+        console.print(
+            f"[yellow]{p.model} ({p.size}) failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
+        )
     return 0
