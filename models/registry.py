@@ -51,7 +51,7 @@ class ModelSpec:
     input_names: tuple[str, ...] = ("x",)
     description: str = ""
     # (config, batch_size, seq_len) -> matmul-like MACs of one forward pass, written from the architecture
-    analytic_macs: Callable[[Any, int, "int | None"], int] | None = None
+    analytic_macs: Callable[[Any, int, int | None], int] | None = None
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:

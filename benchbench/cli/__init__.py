@@ -9,7 +9,6 @@ import sys
 
 from benchbench.errors import BadInputError, CheckFailedError
 
-
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
