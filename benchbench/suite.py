@@ -61,7 +61,7 @@ Stage = Callable[[Target, ProfileResult, StageContext], dict]
 
 _STAGES: dict[str, Stage] = {}
 # Modules whose import registers stages.
-_STAGE_MODULES: tuple[str, ...] = ()
+_STAGE_MODULES: tuple[str, ...] = ("benchbench.health",)
 
 
 def register_stage(name: str) -> Callable[[Stage], Stage]:

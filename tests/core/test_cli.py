@@ -34,7 +34,9 @@ def test_bad_input_exits_2_with_one_line(argv, needle, capsys):
 
 
 def test_profile_nosuchmodel_as_a_process():
-    out = subprocess.run([sys.executable, "-m", "benchbench", "profile", "nosuchmodel"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchbench", "profile", "nosuchmodel"], capture_output=True, text=True
+    )
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
 
 

@@ -15,7 +15,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
     )
     (whl,) = out.glob("benchbench-*.whl")
@@ -43,7 +54,9 @@ def test_wheel_imports_in_a_fresh_venv(wheel, tmp_path):
         "print(pathlib.Path(benchbench.models.__file__).resolve());"
         "print(benchbench.models.list_models())"
     )
-    out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+    out = subprocess.run(
+        [str(py), "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout
     path, names = out.splitlines()[:2]
     assert str(env_dir.resolve()) in path  # the wheel's copy, not the editable checkout
     assert "resnet18" in names

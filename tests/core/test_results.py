@@ -18,7 +18,9 @@ from benchbench.results import (
 
 
 def _profile(**kw) -> ProfileResult:
-    return ProfileResult(model="m", modality="image", size="tiny", batch_size=2, device="cpu", dtype="float32", **kw)
+    return ProfileResult(
+        model="m", modality="image", size="tiny", batch_size=2, device="cpu", dtype="float32", **kw
+    )
 
 
 def test_profile_round_trip_keeps_sections(tmp_path):
@@ -26,7 +28,11 @@ def test_profile_round_trip_keeps_sections(tmp_path):
     p.errors.append(StageError("flops", "boom", "RuntimeError"))
     path = write_json(tmp_path / "p.json", p)
     d = json.loads(path.read_text())
-    assert d["schema_version"] == SCHEMA_VERSION and d["status"] == "failed" and d["export"]["verdict"] == "ready"
+    assert (
+        d["schema_version"] == SCHEMA_VERSION
+        and d["status"] == "failed"
+        and d["export"]["verdict"] == "ready"
+    )
     back = load_profile(path)
     assert back.sections == {"export": {"verdict": "ready"}} and back.errors[0].stage == "flops"
     assert back.to_dict() == d
@@ -58,7 +64,9 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_missing_key_is_named(tmp_path):
-    (tmp_path / "r.json").write_text(json.dumps({"schema_version": 1, "kind": "run", "suite": "x", "device": "cpu"}))
+    (tmp_path / "r.json").write_text(
+        json.dumps({"schema_version": 1, "kind": "run", "suite": "x", "device": "cpu"})
+    )
     with pytest.raises(BadInputError, match="'profiles'"):
         load_run(tmp_path / "r.json")
 

@@ -23,7 +23,9 @@ def test_stats_from_samples():
 
 def test_measure_respects_counts_and_warmup():
     calls = []
-    stats = measure(lambda: calls.append(1), config=TimingConfig(warmup=4, min_repeats=7, max_repeats=7, min_time_s=0))
+    stats = measure(
+        lambda: calls.append(1), config=TimingConfig(warmup=4, min_repeats=7, max_repeats=7, min_time_s=0)
+    )
     assert stats.n == 7 and len(calls) == 11
 
 

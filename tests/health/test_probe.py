@@ -1,0 +1,64 @@
+import pytest
+import torch
+from torch import nn
+
+from benchbench.health import check_health
+from benchbench.models.registry import list_models
+from benchbench.probe import ProbeConfig, probe_trainability
+from benchbench.target import load_target
+
+
+def plain_stack(depth: int, width: int = 16, scale: float = 1.0) -> nn.Sequential:
+    torch.manual_seed(0)
+    layers = []
+    for _ in range(depth):
+        lin = nn.Linear(width, width)
+        with torch.no_grad():
+            lin.weight.mul_(scale)
+        layers += [lin, nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+FAST = ProbeConfig(steps=20, lr_steps=10)
+
+
+def test_healthy_small_mlp():
+    r = probe_trainability(plain_stack(3), (torch.randn(8, 16),), FAST)
+    assert r.loss_fell and not r.vanishing and not r.exploding and r.healthy
+    assert set(r.grad_norms_first) == {"0", "2", "4"}
+
+
+def test_weights_scaled_down_are_flagged_vanishing():
+    r = probe_trainability(plain_stack(20, scale=1e-4), (torch.randn(8, 16),), FAST)
+    assert r.vanishing and not r.loss_fell and not r.healthy
+
+
+def test_weights_scaled_up_are_flagged_exploding():
+    model = nn.Sequential(*[m for _ in range(20) for m in (nn.Linear(16, 16), nn.ReLU())])
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(100.0)
+    r = probe_trainability(model, (torch.randn(8, 16),), FAST)
+    assert r.exploding and not r.healthy
+
+
+def test_probe_leaves_the_model_untouched():
+    model = plain_stack(3)
+    before = [p.clone() for p in model.parameters()]
+    probe_trainability(model, (torch.randn(8, 16),), FAST)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_range_test_finds_a_diverging_lr_for_plain_sgd_scale():
+    r = probe_trainability(plain_stack(3), (torch.randn(8, 16),), ProbeConfig(steps=5, lr_steps=30))
+    assert r.diverging_lr is None or 1e-6 < r.diverging_lr <= 10.0
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_zoo_model_learns_one_batch(name):
+    """Every zoo model at tiny overfits one batch of 4 (the loss falls), or says why not."""
+    target = load_target(name, "tiny", batch_size=4)
+    probe = check_health(target, probe=ProbeConfig(steps=25, lr_steps=0))["probe"]
+    assert probe["loss_fell"], f"{name}: {probe['notes']}"
+    assert not probe["exploding"], f"{name}: exploding gradients in {probe['exploding']}"
