@@ -13,7 +13,6 @@ returns findings with the module path, why it matters and the usual fix. Rules:
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,7 +63,7 @@ def check_small_batch_batchnorm(
             "batch statistics from a few samples are noisy, so training is unstable and eval-mode statistics differ "
             "from those seen in training",
             "use GroupNorm or LayerNorm, or a larger per-device batch (or SyncBatchNorm across devices)",
-        )  # fmt: skip
+        )
         for name, m in model.named_modules()
         if isinstance(m, _BATCHNORMS)
     ]
@@ -81,15 +80,29 @@ def check_dropout_after_batchnorm(
         if c.type in {d.__name__ for d in _DROPOUTS}:
             source = next((produced_by_bn[t] for t in c.inputs if t in produced_by_bn), None)
             if source is not None:
-                findings.append(Finding(
-                    "dropout-after-batchnorm", "warning", c.name,
-                    f"{c.type} applied directly to the output of BatchNorm {source}",
-                    "dropout shifts the variance BatchNorm normalised in training but not at inference, so the "
-                    "statistics BatchNorm learned do not match what it sees in eval mode (Li et al. 2019, "
-                    "'Understanding the Disharmony between Dropout and Batch Normalization')",
-                    "move dropout after the last BatchNorm (e.g. before the classifier), or drop it",
-                ))  # fmt: skip
+                findings.append(
+                    Finding(
+                        "dropout-after-batchnorm",
+                        "warning",
+                        c.name,
+                        f"{c.type} applied directly to the output of BatchNorm {source}",
+                        "dropout shifts the variance BatchNorm normalised in training but not at inference, so the "
+                        "statistics BatchNorm learned do not match what it sees in eval mode (Li et al. 2019, "
+                        "'Understanding the Disharmony between Dropout and Batch Normalization')",
+                        "move dropout after the last BatchNorm (e.g. before the classifier), or drop it",
+                    )
+                )
     return findings
+
+
+def common_module_prefix(names: list[str]) -> str:
+    """The deepest module containing all `names`: ['body.0', 'body.38'] → 'body'."""
+    prefix: list[str] = []
+    for parts in zip(*(n.split(".") for n in names)):
+        if any(p != parts[0] for p in parts):
+            break
+        prefix.append(parts[0])
+    return ".".join(prefix)
 
 
 def check_deep_plain_stack(
@@ -98,12 +111,12 @@ def check_deep_plain_stack(
     if trace.max_depth <= cfg.max_plain_depth or any(s >= 2 for s in trace.skip_spans):
         return []
     chain = trace.deepest_chain
-    container = os.path.commonprefix([n.split(".") for n in chain]) if chain else []
+    container = common_module_prefix(chain)
     return [
         Finding(
             "deep-plain-stack",
             "warning",
-            ".".join(container),
+            container,
             f"{trace.max_depth} weighted layers on one path ({chain[0]} … {chain[-1]}) with no residual connection",
             "without skip connections, gradients through a deep stack vanish or explode and the training loss "
             "plateaus (He et al. 2016)",
@@ -173,14 +186,18 @@ def check_activation_convention(
         if isinstance(m, (nn.ReLU, nn.ReLU6, nn.LeakyReLU)) and any(
             name.startswith(b + ".") for b in blocks if b
         ):
-            findings.append(Finding(
-                "activation-convention", "info", name,
-                f"{type(m).__name__} inside a Transformer block",
-                "Transformers conventionally use GELU or SwiGLU in their feed-forward layers (BERT, GPT-2, ViT, "
-                "LLaMA); ReLU works but usually trains slightly worse at the same size",
-                "use nn.GELU (or a SwiGLU feed-forward) unless ReLU is a deliberate choice (e.g. the original "
-                "Transformer, FT-Transformer's ReGLU)",
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "activation-convention",
+                    "info",
+                    name,
+                    f"{type(m).__name__} inside a Transformer block",
+                    "Transformers conventionally use GELU or SwiGLU in their feed-forward layers (BERT, GPT-2, ViT, "
+                    "LLaMA); ReLU works but usually trains slightly worse at the same size",
+                    "use nn.GELU (or a SwiGLU feed-forward) unless ReLU is a deliberate choice (e.g. the original "
+                    "Transformer, FT-Transformer's ReGLU)",
+                )
+            )
     return findings
 
 

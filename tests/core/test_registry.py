@@ -22,7 +22,7 @@ def test_every_spec_is_complete():
 def test_list_filters_by_pattern_and_modality():
     assert list_models("resnet*") == [n for n in list_models() if n.startswith("resnet")]
     assert all(get_model_spec(n).modality == "image" for n in list_models(modality="image"))
-    with pytest.raises(BadInputError, match="allowed: .*image"):
+    with pytest.raises(BadInputError, match=r"allowed: .*image"):
         list_models(modality="pictures")
 
 
