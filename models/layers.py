@@ -69,3 +69,28 @@ class MultiHeadAttention(nn.Module):
         mask = None if key_padding_mask is None else key_padding_mask[:, None, None, :]
         y = attention(q, k, v, attn_mask=mask, is_causal=self.causal and context is None)
         return self.out(y.transpose(1, 2).reshape(B, T, C))
+
+
+class PreNormBlock(nn.Module):
+    """Pre-norm Transformer block: x += Attn(LN(x)); [x += CrossAttn(LN(x), context)]; x += MLP(LN(x)).
+
+    GELU MLP of width `hidden`; `cross=True` adds a cross-attention sub-layer fed by `context`.
+    """
+
+    def __init__(self, dim: int, heads: int, hidden: int, cross: bool = False, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.attn_norm, self.attn = nn.LayerNorm(dim), MultiHeadAttention(dim, heads)
+        self.cross_norm = nn.LayerNorm(dim) if cross else None
+        self.cross_attn = MultiHeadAttention(dim, heads) if cross else None
+        self.mlp_norm = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, key_padding_mask: Tensor | None = None
+    ) -> Tensor:
+        """x (B, T, C); context (B, S, C) when built with cross=True; key_padding_mask (B, T), True = attend."""
+        x = x + self.dropout(self.attn(self.attn_norm(x), key_padding_mask=key_padding_mask))
+        if self.cross_attn is not None:
+            x = x + self.dropout(self.cross_attn(self.cross_norm(x), context=context))
+        return x + self.dropout(self.mlp(self.mlp_norm(x)))
