@@ -61,7 +61,7 @@ Stage = Callable[[Target, ProfileResult, StageContext], dict]
 
 _STAGES: dict[str, Stage] = {}
 # Modules whose import registers stages.
-_STAGE_MODULES: tuple[str, ...] = ("benchbench.health",)
+_STAGE_MODULES: tuple[str, ...] = ("benchbench.health", "benchbench.readiness")
 
 
 def register_stage(name: str) -> Callable[[Stage], Stage]:
