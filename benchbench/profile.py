@@ -1,4 +1,4 @@
-"""Profile one model: parameters, FLOPs/MACs and latency, each stage recorded even if another fails."""
+"""Profile one model: parameters, FLOPs/MACs, layers, memory and latency, each stage recorded even if another fails."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from benchbench.diagram import mermaid
 from benchbench.env import capture_env
 from benchbench.flops import count_flops
+from benchbench.layer_table import layer_table, layers_section
+from benchbench.memory import profile_memory
 from benchbench.params import count_params
 from benchbench.results import ProfileResult, StageError
 from benchbench.target import Target, load_target, parse_device, parse_dtype
@@ -49,10 +52,27 @@ def run_stage(result: ProfileResult, stage: str, fn: Callable[[], Any]) -> Any:
         return None
 
 
+def _small_enough_for_cpu_train_peak(target: Target) -> bool:
+    """The train-step peak copies the model and runs two steps; skipped above ~50 M parameters on the CPU."""
+    return sum(p.numel() for p in target.model.parameters()) <= 50_000_000
+
+
 def profile_target(
-    target: Target, *, device: str = "cpu", dtype: str = "float32", timing: TimingConfig | None = None
+    target: Target,
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+    timing: TimingConfig | None = None,
+    memory: bool = True,
+    layers: bool = True,
+    train_step_peak: bool | None = None,
+    flops_check: bool = True,
 ) -> ProfileResult:
-    """Measure a built target: params, FLOPs (on the CPU, in fp32) and latency on `device` in `dtype`."""
+    """Measure a built target: params, FLOPs (on the CPU, in fp32), layer table and diagram, memory and
+    latency on `device` in `dtype`. Each is a recorded stage: one failing does not stop the others.
+
+    `train_step_peak` None means: measured on CUDA, and on the CPU for models up to 50 M parameters.
+    """
     dev, dt = parse_device(device), parse_dtype(dtype)
     result = ProfileResult(
         model=target.name,
@@ -67,8 +87,34 @@ def profile_target(
     model = target.model.eval()
     params = run_stage(result, "params", lambda: count_params(model))
     result.params = params.to_dict() if params else None
-    flops = run_stage(result, "flops", lambda: count_flops(model, target.inputs))
+    flops = run_stage(result, "flops", lambda: count_flops(model, target.inputs, check=flops_check))
     result.flops = flops.to_dict() if flops else None
+    if layers:
+        by_module = flops.by_module if flops else None
+        rows = run_stage(result, "layers", lambda: layer_table(model, target.inputs, by_module))
+        if rows is not None:
+            result.sections["layers"] = layers_section(rows)
+            chart = run_stage(
+                result, "diagram", lambda: mermaid(rows, title=f"{target.name} ({target.size})")
+            )
+            if chart is not None:
+                result.sections["diagram"] = chart
+    if memory:
+        peak_train = train_step_peak
+        if peak_train is None:
+            peak_train = dev.type == "cuda" or _small_enough_for_cpu_train_peak(target)
+
+        def measure_memory() -> dict[str, Any]:
+            moved = model.to(dev)
+            inputs = to_device(target.inputs, dev)
+            return profile_memory(
+                moved, inputs, dtype=dt, autocast=autocast_context(dev, dt), train_step_peak=peak_train
+            ).to_dict()
+
+        result.memory = run_stage(result, "memory", measure_memory)
+        for key, why in (result.memory or {}).get("failed", {}).items():
+            kind, _, message = why.partition(": ")
+            result.errors.append(StageError(stage=f"memory.{key}", error=message, type=kind))
 
     def time_it() -> dict[str, Any]:
         moved = model.to(dev)
@@ -88,10 +134,12 @@ def profile(
     device: str = "cpu",
     dtype: str = "float32",
     timing: TimingConfig | None = None,
+    **options: Any,
 ) -> ProfileResult:
-    """Build `model` (a zoo name or `pkg.module:factory`) and profile it."""
-    parse_device(device)
-    parse_dtype(dtype)
+    """Build `model` (a zoo name or `pkg.module:factory`) and profile it; `options` go to `profile_target`."""
+    from benchbench.sweep import check_dtype
+
+    check_dtype(parse_device(device), parse_dtype(dtype))
     return profile_target(
-        load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing
+        load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing, **options
     )

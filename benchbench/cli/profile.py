@@ -1,4 +1,4 @@
-"""`benchbench profile MODEL`: parameters, FLOPs/MACs and latency of one model."""
+"""`benchbench profile MODEL`: parameters, FLOPs/MACs, memory, layer table, diagram and latency sweeps."""
 
 from __future__ import annotations
 
@@ -7,19 +7,31 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.profile import profile
+from benchbench.errors import BadInputError
+from benchbench.layer_table import LayerRow, render_layer_table
+from benchbench.profile import profile_target
 from benchbench.report import fmt_bytes, fmt_count, fmt_ms
 from benchbench.results import ProfileResult, write_json
+from benchbench.sweep import MODES, check_dtype, num_threads, parse_int_list, sweep
+from benchbench.target import load_target, parse_device, parse_dtype
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="profile one model")
     p.add_argument("model", help="zoo name or pkg.module:factory")
     p.add_argument("--size", default="tiny")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--seq-len", type=int, default=None)
+    p.add_argument("--batch-size", default="1", help="one batch size, or a list to sweep: 1,8,32")
+    p.add_argument("--seq-len", default=None, help="sequence length(s) for sequence models: 128 or 128,512")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="float32")
+    p.add_argument("--dtype", default="float32", help="float32, bfloat16, float16, or a list to sweep")
+    p.add_argument(
+        "--mode", default="eval", choices=MODES, help="what the sweep times (train-step: fwd+bwd+AdamW)"
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
+    p.add_argument("--layers", action="store_true", help="print the layer table")
+    p.add_argument("--depth", type=int, default=None, help="layer table depth (implies --layers)")
+    p.add_argument("--diagram", action="store_true", help="print the Mermaid diagram of the top-level blocks")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     p.add_argument("--json", metavar="FILE", help="write the profile as JSON")
     p.set_defaults(func=run)
 
@@ -28,13 +40,30 @@ def print_profile(r: ProfileResult, console: Console) -> None:
     table = Table(
         title=f"{r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}", show_header=False
     )
-    params, flops, lat = r.params or {}, r.flops or {}, r.latency or {}
+    params, flops, lat, mem = r.params or {}, r.flops or {}, r.latency or {}, r.memory or {}
     table.add_row("parameters", f"{params.get('total', 0):,}" if params else "—")
     table.add_row("parameter bytes", fmt_bytes(params.get("bytes")))
-    table.add_row("MACs (fvcore, 1 per multiply-add)", fmt_count(flops.get("macs")))
-    table.add_row("FLOPs (torch, 2 per multiply-add)", fmt_count(flops.get("flops")))
+    table.add_row("MACs (1 per multiply-add)", fmt_count(flops.get("macs")))
+    table.add_row("FLOPs (2 per multiply-add)", fmt_count(flops.get("flops")))
+    if flops:
+        table.add_row(
+            "elementwise FLOPs (norms, softmax, activations)", fmt_count(flops.get("elementwise_flops"))
+        )
+        checks = flops.get("counters", {})
+        if "fvcore_macs" in checks:
+            table.add_row("cross-check: fvcore MACs", fmt_count(checks["fvcore_macs"]))
+        if "torch_flop_counter_flops" in checks:
+            table.add_row(
+                "cross-check: torch FlopCounterMode FLOPs", fmt_count(checks["torch_flop_counter_flops"])
+            )
     if flops.get("uncounted_ops"):
         table.add_row("uncounted ops", ", ".join(f"{k}×{v}" for k, v in flops["uncounted_ops"].items()))
+    if mem:
+        table.add_row(f"train state ({mem.get('plan')}): params / grads / optimizer",
+                      " / ".join(fmt_bytes(mem.get(k)) for k in ("param_bytes", "grad_bytes", "optimizer_bytes")))  # fmt: skip
+        table.add_row("activations saved for backward", fmt_bytes(mem.get("activation_bytes_train")))
+        table.add_row("peak inference / train step",
+                      f"{fmt_bytes(mem.get('peak_bytes_inference'))} / {fmt_bytes(mem.get('peak_bytes_train_step'))}")  # fmt: skip
     if lat:
         table.add_row(
             "latency p50 / p90 / p99 ms", " / ".join(fmt_ms(lat[k]) for k in ("p50_ms", "p90_ms", "p99_ms"))
@@ -46,10 +75,43 @@ def print_profile(r: ProfileResult, console: Console) -> None:
     console.print(table)
 
 
+def print_sweeps(records: list[dict], console: Console) -> None:
+    table = Table(title="latency sweep")
+    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "p90 ms", "p99 ms", "n", "samples/s"):
+        table.add_column(col, justify="left" if col in ("mode", "dtype") else "right")
+    for rec in records:
+        head = [rec["mode"], rec["dtype"], str(rec["batch_size"]), str(rec["seq_len"] or "—")]
+        if "error" in rec:
+            table.add_row(*head, f"[red]{rec['error']}", "", "", "", "")
+        else:
+            table.add_row(*head, *(fmt_ms(rec[k]) for k in ("p50_ms", "p90_ms", "p99_ms")), str(rec["n"]),
+                          f"{rec['throughput_per_s']:.1f}")  # fmt: skip
+    console.print(table)
+
+
 def run(args: argparse.Namespace) -> int:
-    r = profile(args.model, size=args.size, batch_size=args.batch_size, seq_len=args.seq_len,
-                device=args.device, dtype=args.dtype)  # fmt: skip
-    print_profile(r, Console())
+    batch_sizes = parse_int_list(args.batch_size, "--batch-size")
+    seq_lens = parse_int_list(args.seq_len, "--seq-len")
+    dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()] or ["float32"]
+    if args.depth is not None and args.depth < 0:
+        raise BadInputError(f"--depth must be >= 0 (0 is the whole model), got {args.depth}")
+    console = Console()
+    seq_len = seq_lens[0] if seq_lens else None
+    check_dtype(parse_device(args.device), parse_dtype(dtypes[0]))
+    with num_threads(args.threads):
+        target = load_target(args.model, args.size, batch_sizes[0], seq_len)
+        r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
+        if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
+            r.sections["sweeps"] = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes,
+                                         mode=args.mode, device=args.device, threads=args.threads)  # fmt: skip
+    print_profile(r, console)
+    if args.layers or args.depth is not None:
+        rows = [LayerRow(**row) for row in r.sections.get("layers", [])]
+        console.print(render_layer_table(rows, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
+    if args.diagram and "diagram" in r.sections:
+        console.print(r.sections["diagram"], markup=False, highlight=False)
+    if "sweeps" in r.sections:
+        print_sweeps(r.sections["sweeps"], console)
     if args.json:
         write_json(args.json, r)
     return 0 if r.ok else 1
