@@ -5,7 +5,8 @@ can fit it (a regression on its own outputs). The probe reports per-layer gradie
 and last step, flags vanishing gradients (a layer below `vanish` × the median layer — or the largest, when most get none —, or a whole-model
 gradient-to-weight ratio below `min_grad_ratio`) and exploding ones (above `explode` × the median, or
 non-finite), whether the loss fell when overfitting the batch, and the learning rate at which the
-loss diverges in a short exponential range test (Smith 2017, 'Cyclical Learning Rates').
+loss diverges in a short exponential range test (Smith 2017, 'Cyclical Learning Rates'); unless told
+otherwise, the overfitting run uses a tenth of that rate, the usual reading of a range test.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from torch import Tensor, nn
 @dataclass(frozen=True)
 class ProbeConfig:
     steps: int = 30
-    lr: float = 1e-3
+    lr: float | None = None  # None: a tenth of the diverging lr from the range test, within [1e-4, 1e-2]
     vanish: float = 1e-3  # a layer's gradient norm below this × the median layer's is vanishing
     explode: float = 1e3  # above this × the median is exploding
     min_grad_ratio: float = 1e-7  # whole-model ‖grad‖ / ‖weights‖ below this is vanishing
@@ -44,6 +45,7 @@ class ProbeResult:
     exploding: list[str] = field(default_factory=list)
     grad_to_weight_ratio: float = math.nan
     diverging_lr: float | None = None  # None: the loss never diverged within the range
+    lr: float = math.nan  # the learning rate the overfitting run used
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -134,7 +136,13 @@ def probe_trainability(model: nn.Module, inputs: tuple, config: ProbeConfig | No
     torch.manual_seed(cfg.seed)
     net = copy.deepcopy(model).train()
     targets = _make_targets(net, inputs, gen)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.0)
+    diverging = find_diverging_lr(model, inputs, targets, cfg) if cfg.lr_steps > 0 else None
+    lr = (
+        cfg.lr
+        if cfg.lr is not None
+        else (1e-3 if diverging is None else min(max(diverging / 10, 1e-4), 1e-2))
+    )
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
     losses, first, last = [], {}, {}
     ratio = math.nan
     for step in range(cfg.steps):
@@ -170,10 +178,9 @@ def probe_trainability(model: nn.Module, inputs: tuple, config: ProbeConfig | No
         notes.append("non-finite loss or gradients at the first step")
     fell = math.isfinite(losses[-1]) and losses[-1] < (1 - cfg.min_loss_drop) * losses[0]
     if not fell:
-        notes.append(f"loss did not fall by {cfg.min_loss_drop:.0%} in {len(losses)} steps at lr {cfg.lr:g}")
-    diverging = find_diverging_lr(model, inputs, targets, cfg) if math.isfinite(losses[0]) else None
+        notes.append(f"loss did not fall by {cfg.min_loss_drop:.0%} in {len(losses)} steps at lr {lr:g}")
     return ProbeResult(
         loss_first=losses[0], loss_last=losses[-1], loss_fell=fell,
         grad_norms_first=first, grad_norms_last=last, vanishing=vanishing, exploding=exploding,
-        grad_to_weight_ratio=ratio, diverging_lr=diverging, notes=notes,
+        grad_to_weight_ratio=ratio, diverging_lr=diverging, lr=lr, notes=notes,
     )  # fmt: skip

@@ -59,6 +59,6 @@ def test_range_test_finds_a_diverging_lr_for_plain_sgd_scale():
 def test_every_zoo_model_learns_one_batch(name):
     """Every zoo model at tiny overfits one batch of 4 (the loss falls), or says why not."""
     target = load_target(name, "tiny", batch_size=4)
-    probe = check_health(target, probe=ProbeConfig(steps=25, lr_steps=0))["probe"]
+    probe = check_health(target, probe=ProbeConfig(steps=25, lr_steps=12))["probe"]
     assert probe["loss_fell"], f"{name}: {probe['notes']}"
     assert not probe["exploding"], f"{name}: exploding gradients in {probe['exploding']}"
