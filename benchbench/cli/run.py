@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from rich.console import Console
 
@@ -30,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
+    p.add_argument("--db", help="history SQLite (default $BENCHBENCH_HISTORY or OUT/history.sqlite)")
     p.set_defaults(func=run)
 
 
@@ -40,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     failed = [p for p in result.profiles if not p.ok]
     console = Console()
     console.print(f"wrote {run_dir / 'results.json'} and {run_dir / 'report.md'}")
+    from benchbench.history import ENV_VAR, append_run
+
+    db = append_run(result, args.db or os.environ.get(ENV_VAR) or Path(args.out) / "history.sqlite")
+    console.print(f"appended to history {db}")
     for p in failed:
         console.print(
             f"[yellow]{p.model} ({p.size}) failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors)

@@ -1,0 +1,51 @@
+"""`benchbench compare RUN_A RUN_B`: per-model p50 ratio B/A with a Mann-Whitney significance test."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from benchbench.errors import BadInputError
+from benchbench.gate import load_results, profile_key
+from benchbench.stats import DEFAULT_ALPHA, compare_samples
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="per-model latency ratios of two runs, with significance")
+    p.add_argument(
+        "run_a", help="baseline results (run folder, results.json, profile or pytest-benchmark JSON)"
+    )
+    p.add_argument("run_b", help="candidate results")
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default 0.01)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    a, b = load_results(args.run_a), load_results(args.run_b)
+    base = {profile_key(p): p for p in a.profiles}
+    table = Table(title=f"{args.run_b} vs {args.run_a} (ratio > 1: B slower)")
+    for col in ("model", "config", "p50 A (ms)", "p50 B (ms)", "ratio B/A", "p-value", "verdict"):
+        table.add_column(col)
+    shared = 0
+    for p in b.profiles:
+        q = base.get(profile_key(p))
+        if q is None:
+            continue
+        shared += 1
+        sa, sb = (q.latency or {}).get("samples_ms") or [], (p.latency or {}).get("samples_ms") or []
+        cfg = f"{p.size}/bs{p.batch_size}/{p.device}/{p.dtype}"
+        pa, pb = (q.latency or {}).get("p50_ms"), (p.latency or {}).get("p50_ms")
+        if len(sa) < 3 or len(sb) < 3:
+            ratio = f"{pb / pa:.3f}" if pa and pb else "—"
+            table.add_row(p.model, cfg, f"{pa or 0:.3f}", f"{pb or 0:.3f}", ratio, "—", "too few samples")
+            continue
+        c = compare_samples(sa, sb)
+        sig = c.significant(args.alpha)
+        verdict = ("[red]slower" if c.ratio > 1 else "[green]faster") if sig else "no significant change"
+        table.add_row(p.model, cfg, f"{pa:.3f}", f"{pb:.3f}", f"{c.ratio:.3f}", f"{c.p_value:.2g}", verdict)
+    if not shared:
+        raise BadInputError(f"{args.run_a} and {args.run_b} share no model configuration to compare")
+    Console(width=160).print(table)
+    return 0

@@ -1,0 +1,26 @@
+"""`benchbench merge SHARD... --out DIR`: combine shard runs into one run folder with results and a report."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from benchbench.merge import merge_folders
+from benchbench.results import load_run
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="combine shard runs (run --shard I/N) into one run folder")
+    p.add_argument("shards", nargs="+", help="shard run folders or results.json files")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = merge_folders(args.shards, args.out)
+    merged = load_run(out)
+    Console().print(
+        f"merged {len(args.shards)} shard(s), {len(merged.profiles)} profiles, into {out / 'results.json'}"
+    )
+    return 0
