@@ -149,4 +149,5 @@ def run_suite(
     run.elapsed_s = time.perf_counter() - start
     write_json(run_dir / "results.json", run)
     write_report(run, run_dir / "report.md", fmt="md")
+    write_report(run, run_dir / "report.html", fmt="html")
     return run_dir

@@ -14,11 +14,16 @@ from benchbench.models.registry import get_model_spec, list_models
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list zoo models")
     p.add_argument("--modality", help="only models of this modality")
+    p.add_argument("--hardware", action="store_true", help="list the hardware table instead")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "hardware", False):
+        from benchbench.hardware import print_hardware
+
+        return print_hardware(as_json=args.json)
     specs = [get_model_spec(n) for n in list_models(modality=args.modality)]
     if args.json:
         print(json.dumps({"models": [s.to_dict() for s in specs]}, indent=2))

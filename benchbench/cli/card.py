@@ -1,0 +1,49 @@
+"""`benchbench card MODEL [--size S] [--hardware NAME] [--out FILE]`: an architecture card (Markdown and/or HTML)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "card", help="write an architecture card: task, diagram, params, recipe, baselines, compute, scaling"
+    )
+    p.add_argument("model", help="zoo model name")
+    p.add_argument("--size", default="base", help="size preset (default base)")
+    p.add_argument(
+        "--hardware", default="h100-sxm", help="device for the compute estimate (default h100-sxm)"
+    )
+    p.add_argument(
+        "--train-samples", type=int, help="training data size (default: the recipe's reference dataset)"
+    )
+    p.add_argument(
+        "--latency-budget-ms", type=float, help="per-batch latency budget for the cheapest-device search"
+    )
+    p.add_argument(
+        "--out", action="append", help="card.md or card.html; repeat for both (default MODEL_card.md + .html)"
+    )
+    p.add_argument(
+        "--no-scaling", action="store_true", help="skip the scaling plan (it profiles four more configs)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchbench.card import build_card, write_card
+    from benchbench.errors import BadInputError
+    from benchbench.hardware import get_hardware
+
+    get_hardware(args.hardware)  # a bad name fails before the profiling starts
+    outs = args.out or [f"{args.model}_card.md", f"{args.model}_card.html"]
+    for o in outs:
+        if Path(o).suffix not in (".md", ".html"):
+            raise BadInputError(f"--out must end in .md or .html, got {o!r}")
+    sections, prof = build_card(
+        args.model, size=args.size, hardware=args.hardware, train_samples=args.train_samples,
+        latency_budget_ms=args.latency_budget_ms, with_scaling=not args.no_scaling,
+    )  # fmt: skip
+    for o in outs:
+        print(write_card(sections, prof, o))
+    return 0

@@ -1,0 +1,75 @@
+"""Reports: every section and plot is in the HTML; missing data says 'not measured'; Markdown keeps its tables."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from benchbench.errors import BadInputError
+from benchbench.report import SECTION_IDS, write_report
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+        self.plots: list[str] = []
+        self.svgs = 0
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.sections.append(a.get("id"))
+        if tag == "figure":
+            self.plots.append(a.get("id"))
+        if tag == "svg":
+            self.svgs += 1
+        if tag in ("script", "link", "img") or (a.get("src") or "").startswith("http"):
+            self.external.append(tag)
+
+
+def _parse(path) -> _Collect:
+    c = _Collect()
+    c.feed(path.read_text())
+    return c
+
+
+def test_html_has_every_section_and_plot(small_run, tmp_path):
+    out = write_report(small_run, tmp_path / "r.html", "html")
+    c = _parse(out)
+    assert c.sections == list(SECTION_IDS)
+    assert set(c.plots) == {"plot-latency_vs_batch", "plot-throughput", "plot-roofline"}
+    assert c.svgs >= 3
+    assert c.external == []  # self-contained
+    text = out.read_text()
+    for word in ("ready-with-warnings", "layernorm", "dropout-before-norm", "h100-sxm"):
+        assert word in text
+
+
+def test_missing_sections_say_not_measured(empty_run, tmp_path):
+    out = write_report(empty_run, tmp_path / "r.html", "html")
+    c = _parse(out)
+    assert c.sections == list(SECTION_IDS)
+    assert c.plots == []
+    text = out.read_text()
+    for sid in ("latency", "readiness", "kernels", "health"):
+        body = text.split(f'<section id="{sid}">')[1].split("</section>")[0]
+        assert "not measured" in body, sid
+
+
+def test_markdown_links_plots_it_wrote(small_run, tmp_path):
+    out = write_report(small_run, tmp_path / "report.md", "md")
+    text = out.read_text()
+    for heading in ("## Summary", "## Models", "## Roofline", "## Inference cost", "## Kernel comparison"):
+        assert heading in text
+    assert "| mlp | tabular | tiny |" in text
+    for name in ("latency_vs_batch", "throughput", "roofline"):
+        assert f"report_plots/{name}.svg" in text
+        assert (tmp_path / "report_plots" / f"{name}.svg").read_text().startswith("<svg")
+
+
+def test_bad_format_is_bad_input(small_run, tmp_path):
+    with pytest.raises(BadInputError, match="allowed: html, md"):
+        write_report(small_run, tmp_path / "r.pdf", "pdf")
