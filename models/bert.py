@@ -96,6 +96,13 @@ def token_inputs(cfg, batch_size: int, seq_len: int | None, gen: torch.Generator
     return ids, mask
 
 
+def bert_macs(cfg: BertConfig, batch_size: int, seq_len: int | None) -> int:
+    """Per layer q/k/v/out and the two FFN linears, QKᵀ and AV over T², plus the pooler; no embeddings."""
+    t, d = seq_len, cfg.hidden
+    layer = 4 * t * d * d + 2 * t * d * cfg.intermediate + 2 * t * t * d
+    return batch_size * (cfg.layers * layer + d * d)
+
+
 @register_model(
     "bert",
     modality="text",
@@ -114,6 +121,7 @@ def token_inputs(cfg, batch_size: int, seq_len: int | None, gen: torch.Generator
         "the paper rounds it to 110M",
     ),
     input_names=("input_ids", "attention_mask"),
+    analytic_macs=bert_macs,
 )
 def bert(cfg: BertConfig) -> Bert:
     """BERT-style encoder (post-norm, GELU) with pooler."""

@@ -8,6 +8,7 @@ three hidden layers of 512 units, dropout 0.1, 10 outputs.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -67,7 +68,13 @@ def _mlp_params(cfg: MLPConfig) -> int:
     """Parameter count of the base MLP, written out from its layer sizes."""
     emb = sum(c * cfg.emb_dim for c in cfg.cat_cardinalities)
     dims = [cfg.n_num + cfg.emb_dim * len(cfg.cat_cardinalities), *cfg.widths, cfg.n_out]
-    return emb + sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    return emb + sum(a * b + b for a, b in itertools.pairwise(dims))
+
+
+def mlp_macs(cfg: MLPConfig, batch_size: int, seq_len: int | None) -> int:
+    """The hidden linears and the head; embedding lookups are not counted."""
+    dims = [cfg.n_num + cfg.emb_dim * len(cfg.cat_cardinalities), *cfg.widths, cfg.n_out]
+    return batch_size * sum(a * b for a, b in itertools.pairwise(dims))
 
 
 MLP_SIZES = {
@@ -88,6 +95,7 @@ MLP_SIZES = {
         "count written out from its layer sizes",
     ),
     input_names=("x_num", "x_cat"),
+    analytic_macs=mlp_macs,
 )
 def mlp(cfg: MLPConfig) -> TabularMLP:
     """Tabular MLP with categorical embeddings."""

@@ -107,6 +107,27 @@ def image_inputs(cfg, batch_size: int, seq_len: int | None, gen: torch.Generator
     return (torch.randn(batch_size, 3, cfg.image_size, cfg.image_size, generator=gen),)
 
 
+def resnet_macs(cfg: ResNetConfig, batch_size: int, seq_len: int | None) -> int:
+    """Conv MACs (out pixels × cout × cin × k²) of stem, blocks and downsamples, plus the fc layer."""
+    s = (cfg.image_size - 1) // 2 + 1  # 7×7/2 stem
+    macs = s * s * cfg.width * 3 * 49
+    s = (s - 1) // 2 + 1  # 3×3/2 max-pool
+    cin, exp = cfg.width, 4 if cfg.block == "bottleneck" else 1
+    for i, n in enumerate(cfg.layers):
+        w = cfg.width * 2**i
+        for j in range(n):
+            stride = 2 if (i > 0 and j == 0) else 1
+            so = (s - 1) // stride + 1
+            if cfg.block == "bottleneck":
+                macs += s * s * w * cin + so * so * w * w * 9 + so * so * w * exp * w
+            else:
+                macs += so * so * w * cin * 9 + so * so * w * w * 9
+            if stride != 1 or cin != w * exp:
+                macs += so * so * w * exp * cin
+            cin, s = w * exp, so
+    return batch_size * (macs + cin * cfg.num_classes)
+
+
 _PAPER = "He et al. 2016, Deep Residual Learning for Image Recognition (torchvision v1.5 layout)"
 
 
@@ -125,6 +146,7 @@ _PAPER = "He et al. 2016, Deep Residual Learning for Image Recognition (torchvis
         macs=1.814e9,
         macs_source="torchvision resnet18 weights metadata: 1.81 GFLOPS (counted as MACs) at 224×224",
     ),
+    analytic_macs=resnet_macs,
 )
 def resnet18(cfg: ResNetConfig) -> ResNet:
     """ResNet-18 (BasicBlock)."""
@@ -146,6 +168,7 @@ def resnet18(cfg: ResNetConfig) -> ResNet:
         macs=4.089e9,
         macs_source="torchvision resnet50 weights metadata: 4.09 GFLOPS (counted as MACs) at 224×224",
     ),
+    analytic_macs=resnet_macs,
 )
 def resnet50(cfg: ResNetConfig) -> ResNet:
     """ResNet-50 (Bottleneck)."""
