@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+import triton
+import triton.language as tl
 from torch import Tensor
 
-from benchbench.kernels.registry import register_kernel
+from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 
 @register_kernel("selective_scan", "eager", baseline=True, default=True)
@@ -50,3 +52,142 @@ def selective_scan_ref(
     if z is not None:
         y = y * F.silu(z.float())
     return y.to(dtype)
+
+
+MAX_STATE = 256
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    """Compose two affine steps h -> a h + b (first then second)."""
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _scan_fwd(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, Y, D_CH, L, N,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    CHUNK: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    pid = tl.program_id(0)  # one (batch, channel) pair
+    b = pid // D_CH
+    d = pid % D_CH
+    ns = tl.arange(0, BLOCK_N)
+    nmask = ns < N
+    a_row = tl.load(A + d * N + ns, mask=nmask, other=0.0).to(tl.float32)  # (N,)
+    dbias = tl.load(DBIAS + d).to(tl.float32) if HAS_DBIAS else 0.0
+    dskip = tl.load(Dv + d).to(tl.float32) if HAS_D else 0.0
+    h = tl.zeros((BLOCK_N,), dtype=tl.float32)  # state carried across chunks
+    row = (b * D_CH + d) * L
+    for start in range(0, L, CHUNK):
+        ts = start + tl.arange(0, CHUNK)
+        tmask = ts < L
+        u = tl.load(U + row + ts, mask=tmask, other=0.0).to(tl.float32)  # (T,)
+        dt = tl.load(DELTA + row + ts, mask=tmask, other=0.0).to(tl.float32) + dbias
+        if SOFTPLUS:
+            dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(tl.minimum(dt, 20.0))))
+        m2 = tmask[:, None] & nmask[None, :]
+        bc = b * N * L + ns[None, :] * L + ts[:, None]  # (T, N) offsets into (B, N, L)
+        bt = tl.load(Bm + bc, mask=m2, other=0.0).to(tl.float32)
+        ct = tl.load(Cm + bc, mask=m2, other=0.0).to(tl.float32)
+        da = tl.where(m2, tl.exp(dt[:, None] * a_row[None, :]), 1.0)  # (T, N)
+        dbu = tl.where(m2, (dt * u)[:, None] * bt, 0.0)  # (T, N)
+        ca, cb = tl.associative_scan((da, dbu), 0, _combine)  # prefix of the chunk's affine steps
+        hs = ca * h[None, :] + cb  # (T, N) state at each step
+        y = tl.sum(hs * ct, axis=1)  # (T,)
+        h = tl.sum(tl.where((tl.arange(0, CHUNK) == CHUNK - 1)[:, None], hs, 0.0), axis=0)
+        if HAS_D:
+            y += dskip * u
+        if HAS_Z:
+            z = tl.load(Z + row + ts, mask=tmask, other=0.0).to(tl.float32)
+            y = y * z / (1.0 + tl.exp(-z))
+        tl.store(Y + row + ts, y.to(Y.dtype.element_ty), mask=tmask)
+
+
+def _scan_check(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False) -> str | None:
+    """Why the Triton scan cannot take this call, or None."""
+    if torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (u, delta, A, B, C, D, z, delta_bias)
+    ):
+        return "the Triton selective scan has no backward"
+    if u.dim() != 3 or B.dim() != 3 or C.dim() != 3:
+        return (
+            "needs u (batch, channels, length) and B, C (batch, state, length); grouped B/C are not supported"
+        )
+    if A.is_complex():
+        return "complex A is not supported"
+    if A.shape[1] > MAX_STATE:
+        return f"state size {A.shape[1]} > {MAX_STATE}"
+    return None
+
+
+@register_kernel(
+    "selective_scan", "triton", backward=False, interpreted_on_cpu=True, check=_scan_check,
+    description="Triton chunked parallel scan (tl.associative_scan per chunk, carried state); forward only",
+)  # fmt: skip
+def selective_scan_triton(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    delta_softplus: bool = False,
+) -> Tensor:
+    """Forward-only Triton selective scan (no backward: use the eager reference for training).
+
+    Same signature and shapes as `selective_scan_ref`; one program per (batch, channel) scans the length in
+    chunks with `tl.associative_scan` over (exp(Δ A), Δ B u) and carries the state between chunks.
+    """
+    reason = _scan_check(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    if reason:
+        raise ValueError(reason)
+    batch, channels, length = u.shape
+    n = A.shape[1]
+    u, delta, A, B, C = (t.contiguous() for t in (u, delta, A, B, C))
+    y = torch.empty_like(u)
+    if u.numel() == 0:
+        return y
+    z_ = z.contiguous() if z is not None else u
+    grid = (batch * channels,)
+    _scan_fwd[grid](
+        u, delta, A, B, C, D if D is not None else u, z_, delta_bias if delta_bias is not None else u, y,
+        channels, length, n, D is not None, z is not None, delta_bias is not None, bool(delta_softplus),
+        CHUNK=min(64, triton.next_power_of_2(length)), BLOCK_N=triton.next_power_of_2(n),
+    )  # fmt: skip
+    return y
+
+
+def _make_inputs(shape: dict, dtype: torch.dtype, device: str) -> tuple[tuple, dict]:
+    g = torch.Generator(device="cpu").manual_seed(0)
+    b, d, length, n = shape["B"], shape["D"], shape["L"], shape["N"]
+    u = torch.randn(b, d, length, generator=g)
+    delta = 0.5 * torch.randn(b, d, length, generator=g)
+    A = -torch.rand(d, n, generator=g) - 0.5
+    Bm, Cm = torch.randn(2, b, n, length, generator=g)
+    Dv, z, dbias = (
+        torch.randn(d, generator=g),
+        torch.randn(b, d, length, generator=g),
+        torch.randn(d, generator=g),
+    )
+    u, delta, Bm, Cm = (t.to(device=device, dtype=dtype) for t in (u, delta, Bm, Cm))
+    args = (u, delta, A.to(device), Bm, Cm)
+    return args, {"D": Dv.to(device), "z": z.to(device=device, dtype=dtype), "delta_bias": dbias.to(device),
+                  "delta_softplus": True}  # fmt: skip
+
+
+register_op(
+    OpSpec(
+        name="selective_scan",
+        make_inputs=_make_inputs,
+        shapes=({"B": 1, "D": 64, "L": 256, "N": 16}, {"B": 2, "D": 768, "L": 2048, "N": 16, "set": "gpu"}),
+        flops=lambda s: 9.0 * s["B"] * s["D"] * s["L"] * s["N"],
+        bytes_moved=lambda s, dt: float(
+            torch.empty(0, dtype=dt).element_size() * s["B"] * (4 * s["D"] * s["L"] + 2 * s["N"] * s["L"])
+        ),
+        aliases=("scan",),
+        description="Mamba selective scan over (batch, channels, length, state)",
+    )
+)

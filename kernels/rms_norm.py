@@ -1,0 +1,144 @@
+"""RMSNorm over the last dim: reference, F.rms_norm, torch.compile and a Triton kernel.
+
+Triton: one row per program with fp32 statistics; backward gives dx per row and the weight gradient
+in two stages (per-program partial sums over a block of rows, then a sum).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+import triton
+import triton.language as tl
+from torch import Tensor, nn
+
+from benchbench.kernels._common import lazy_compile, row_block, too_wide
+from benchbench.kernels.registry import OpSpec, register_kernel, register_op
+from benchbench.models.layers import RMSNorm
+
+
+@register_kernel("rmsnorm", "eager", baseline=True, default=True)
+def rms_norm_ref(x: Tensor, weight: Tensor | None, eps: float = 1e-6) -> Tensor:
+    """RMSNorm written out in fp32 and cast back to x's dtype."""
+    xf = x.float()
+    y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    if weight is not None:
+        y = y * weight.float()
+    return y.to(x.dtype)
+
+
+@register_kernel("rmsnorm", "torch")
+def rms_norm_torch(x: Tensor, weight: Tensor | None, eps: float = 1e-6) -> Tensor:
+    """PyTorch's F.rms_norm."""
+    return F.rms_norm(x, x.shape[-1:], weight, eps)
+
+
+register_kernel("rmsnorm", "compile")(lazy_compile(rms_norm_ref))
+
+
+@triton.jit
+def _rms_fwd(X, W, Y, RSTD, N, eps, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_N)
+    mask = cols < N
+    x = tl.load(X + row * N + cols, mask=mask, other=0.0).to(tl.float32)
+    rstd = 1.0 / tl.sqrt(tl.sum(x * x, axis=0) / N + eps)
+    y = x * rstd
+    if HAS_W:
+        y = y * tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
+    tl.store(Y + row * N + cols, y.to(Y.dtype.element_ty), mask=mask)
+    tl.store(RSTD + row, rstd)
+
+
+@triton.jit
+def _rms_bwd(X, W, DY, DX, DW, RSTD, M, N, ROWS_PER_PROG, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr):
+    pid = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_N)
+    mask = cols < N
+    if HAS_W:
+        w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
+    else:
+        w = tl.where(mask, 1.0, 0.0)
+    dw = tl.zeros((BLOCK_N,), dtype=tl.float32)
+    for i in range(0, ROWS_PER_PROG):
+        row = pid * ROWS_PER_PROG + i
+        if row < M:
+            x = tl.load(X + row * N + cols, mask=mask, other=0.0).to(tl.float32)
+            dy = tl.load(DY + row * N + cols, mask=mask, other=0.0).to(tl.float32)
+            rstd = tl.load(RSTD + row)
+            xhat = x * rstd
+            g = dy * w
+            c = tl.sum(xhat * g, axis=0) / N
+            dx = (g - xhat * c) * rstd
+            tl.store(DX + row * N + cols, dx.to(DX.dtype.element_ty), mask=mask)
+            dw += dy * xhat
+    tl.store(DW + pid * N + cols, dw, mask=mask)  # stage 1: partial sums per row block
+
+
+class _RMSNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, eps):
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1]).contiguous()  # (M, N)
+        m, n = x2.shape
+        y = torch.empty_like(x2)
+        rstd = torch.empty(m, device=x.device, dtype=torch.float32)
+        block, warps = row_block(n)
+        w = weight.contiguous() if weight is not None else x2
+        if m:
+            _rms_fwd[(m,)](x2, w, y, rstd, n, eps, weight is not None, block, num_warps=warps)
+        ctx.save_for_backward(x2, weight, rstd)
+        ctx.shape = shape
+        return y.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x2, weight, rstd = ctx.saved_tensors
+        m, n = x2.shape
+        dy2 = dy.reshape(m, n).contiguous()
+        dx = torch.empty_like(x2)
+        rpp = max(1, triton.cdiv(m, 256))
+        progs = max(1, triton.cdiv(m, rpp))
+        dw_part = torch.zeros(progs, n, device=x2.device, dtype=torch.float32)  # (P, N)
+        block, warps = row_block(n)
+        w = weight.contiguous() if weight is not None else x2
+        _rms_bwd[(progs,)](
+            x2, w, dy2, dx, dw_part, rstd, m, n, rpp, weight is not None, block, num_warps=warps
+        )
+        dw = dw_part.sum(0).to(weight.dtype) if weight is not None else None  # stage 2
+        return dx.reshape(ctx.shape), dw, None
+
+
+@register_kernel("rmsnorm", "triton", interpreted_on_cpu=True, check=lambda x, *a, **k: too_wide(x))
+def rms_norm_triton(x: Tensor, weight: Tensor | None, eps: float = 1e-6) -> Tensor:
+    """Triton RMSNorm, one row per program, fp32 statistics, two-stage weight gradient."""
+    return _RMSNormFn.apply(x, weight, eps)
+
+
+def _make_inputs(shape: dict, dtype: torch.dtype, device: str) -> tuple[tuple, dict]:
+    g = torch.Generator(device="cpu").manual_seed(0)
+    x = torch.randn(shape["M"], shape["N"], generator=g).to(device=device, dtype=dtype)
+    w = (1 + 0.1 * torch.randn(shape["N"], generator=g)).to(device=device, dtype=dtype)
+    return (x, w, 1e-6), {}
+
+
+def _module_call(mod: nn.Module, x: Tensor) -> tuple[tuple, dict]:
+    eps = getattr(mod, "eps", None)
+    return (x, mod.weight, torch.finfo(x.dtype).eps if eps is None else eps), {}
+
+
+register_op(
+    OpSpec(
+        name="rmsnorm",
+        make_inputs=_make_inputs,
+        shapes=({"M": 1024, "N": 1024}, {"M": 4096, "N": 4096}, {"M": 4096, "N": 8192, "set": "gpu"}),
+        flops=lambda s: 4.0 * s["M"] * s["N"],
+        bytes_moved=lambda s, dt: float(
+            torch.empty(0, dtype=dt).element_size() * (2 * s["M"] * s["N"] + s["N"])
+        ),
+        aliases=("rms_norm",),
+        module_types=(RMSNorm, nn.RMSNorm),
+        module_call=_module_call,
+        description="RMSNorm over the last dimension with a weight",
+    )
+)
