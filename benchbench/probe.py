@@ -4,9 +4,9 @@ The target is the model's own output at initialisation plus noise of the same sc
 can fit it (a regression on its own outputs). The probe reports per-layer gradient norms at the first
 and last step, flags vanishing gradients (a layer below `vanish` × the median layer — or the largest, when most get none —, or a whole-model
 gradient-to-weight ratio below `min_grad_ratio`) and exploding ones (above `explode` × the median, or
-non-finite), whether the loss fell when overfitting the batch, and the learning rate at which the
-loss diverges in a short exponential range test (Smith 2017, 'Cyclical Learning Rates'); unless told
-otherwise, the overfitting run uses a tenth of that rate, the usual reading of a range test.
+non-finite), whether the loss fell when overfitting the batch (at the first of a few customary
+learning rates that works), and the learning rate at which the loss diverges in a short exponential
+range test (Smith 2017, 'Cyclical Learning Rates').
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+LR_LADDER = (1e-3, 3e-3, 1e-2)  # AdamW rates tried in turn until the loss falls
+
 
 @dataclass(frozen=True)
 class ProbeConfig:
     steps: int = 30
-    lr: float | None = None  # None: a tenth of the diverging lr from the range test, within [1e-4, 1e-2]
+    lr: float | None = None  # None: try LR_LADDER in turn
     vanish: float = 1e-3  # a layer's gradient norm below this × the median layer's is vanishing
     explode: float = 1e3  # above this × the median is exploding
     min_grad_ratio: float = 1e-7  # whole-model ‖grad‖ / ‖weights‖ below this is vanishing
@@ -129,58 +131,73 @@ def find_diverging_lr(
     return None
 
 
-def probe_trainability(model: nn.Module, inputs: tuple, config: ProbeConfig | None = None) -> ProbeResult:
-    """Overfit one batch with AdamW for `config.steps` steps on a copy of `model`; the model is left untouched."""
-    cfg = config or ProbeConfig()
-    gen = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+@dataclass
+class _Overfit:
+    losses: list[float]
+    first: dict[str, float]  # per-layer gradient norms at the first step
+    last: dict[str, float]  # and at the last
+    grad_to_weight: float
+
+
+def _overfit(model: nn.Module, inputs: tuple, targets: list[Tensor], lr: float, steps: int) -> _Overfit:
     net = copy.deepcopy(model).train()
-    targets = _make_targets(net, inputs, gen)
-    diverging = find_diverging_lr(model, inputs, targets, cfg) if cfg.lr_steps > 0 else None
-    lr = (
-        cfg.lr
-        if cfg.lr is not None
-        else (1e-3 if diverging is None else min(max(diverging / 10, 1e-4), 1e-2))
-    )
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
-    losses, first, last = [], {}, {}
-    ratio = math.nan
-    for step in range(cfg.steps):
+    run = _Overfit([], {}, {}, math.nan)
+    for step in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = _loss(net, inputs, targets)
         loss.backward()
-        losses.append(loss.item())
+        run.losses.append(loss.item())
         if step == 0:
-            first = grad_norms(net)
+            run.first = grad_norms(net)
             weights = torch.linalg.vector_norm(
                 torch.stack([p.detach().float().norm() for p in net.parameters()])
             )
             grads = [p.grad.float().norm() for p in net.parameters() if p.grad is not None]
             gnorm = torch.linalg.vector_norm(torch.stack(grads)).item() if grads else 0.0
-            ratio = gnorm / weights.item() if weights.item() > 0 else math.nan
-        if step == cfg.steps - 1:
-            last = grad_norms(net)
-        if not math.isfinite(losses[-1]):
-            last = grad_norms(net)
+            run.grad_to_weight = gnorm / weights.item() if weights.item() > 0 else math.nan
+        if step == steps - 1 or not math.isfinite(run.losses[-1]):
+            run.last = grad_norms(net)
             break
         opt.step()
-    vanishing, exploding = _flag(first, cfg)
-    for n in _flag(last, cfg)[1]:
-        if n not in exploding:
-            exploding.append(n)
-    notes = []
-    if math.isfinite(ratio) and ratio < cfg.min_grad_ratio:
+    return run
+
+
+def probe_trainability(model: nn.Module, inputs: tuple, config: ProbeConfig | None = None) -> ProbeResult:
+    """Overfit one batch with AdamW on a copy of `model` (which is left untouched) and judge its gradients.
+
+    Without a stated lr, the learning rates of `LR_LADDER` are tried in turn until the loss falls, as a
+    practitioner would before calling a model untrainable; the one used is recorded.
+    """
+    cfg = config or ProbeConfig()
+    torch.manual_seed(cfg.seed)
+    targets = _make_targets(copy.deepcopy(model).train(), inputs, torch.Generator().manual_seed(cfg.seed))
+    notes: list[str] = []
+    for lr in [cfg.lr] if cfg.lr is not None else LR_LADDER:
+        run = _overfit(model, inputs, targets, lr, cfg.steps)
+        losses = run.losses
+        fell = math.isfinite(losses[-1]) and losses[-1] < (1 - cfg.min_loss_drop) * losses[0]
+        if fell:
+            break
+        notes.append(f"loss did not fall by {cfg.min_loss_drop:.0%} in {len(losses)} steps at lr {lr:g}")
+    if fell:
+        notes = []  # an lr that works was found; the ones that did not are not a finding
+    vanishing, exploding = _flag(run.first, cfg)
+    exploding += [n for n in _flag(run.last, cfg)[1] if n not in exploding]
+    if math.isfinite(run.grad_to_weight) and run.grad_to_weight < cfg.min_grad_ratio:
         vanishing = vanishing or ["(whole model)"]
         notes.append(
-            f"gradient-to-weight ratio {ratio:.2e} < {cfg.min_grad_ratio:g}: gradients vanish everywhere"
+            f"gradient-to-weight ratio {run.grad_to_weight:.2e} < {cfg.min_grad_ratio:g}: gradients vanish"
         )
-    if not all(math.isfinite(v) for v in first.values()) or not math.isfinite(losses[0]):
+    if not all(math.isfinite(v) for v in run.first.values()) or not math.isfinite(losses[0]):
         notes.append("non-finite loss or gradients at the first step")
-    fell = math.isfinite(losses[-1]) and losses[-1] < (1 - cfg.min_loss_drop) * losses[0]
-    if not fell:
-        notes.append(f"loss did not fall by {cfg.min_loss_drop:.0%} in {len(losses)} steps at lr {lr:g}")
+    diverging = (
+        find_diverging_lr(model, inputs, targets, cfg)
+        if cfg.lr_steps > 0 and math.isfinite(losses[0])
+        else None
+    )
     return ProbeResult(
         loss_first=losses[0], loss_last=losses[-1], loss_fell=fell,
-        grad_norms_first=first, grad_norms_last=last, vanishing=vanishing, exploding=exploding,
-        grad_to_weight_ratio=ratio, diverging_lr=diverging, lr=lr, notes=notes,
+        grad_norms_first=run.first, grad_norms_last=run.last, vanishing=vanishing, exploding=exploding,
+        grad_to_weight_ratio=run.grad_to_weight, diverging_lr=diverging, lr=lr, notes=notes,
     )  # fmt: skip
