@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from benchbench.models.pointnet import PooledBatchNorm1d, point_inputs
+from benchbench.models.layers import BatchNorm1dAnyBatch
+from benchbench.models.pointnet import point_inputs
 from benchbench.models.registry import Reference, register_model
 
 
@@ -84,11 +85,11 @@ class DGCNN(nn.Module):
         )
         self.classifier = nn.Sequential(
             nn.Linear(2 * cfg.emb, cfg.fc1, bias=False),
-            PooledBatchNorm1d(cfg.fc1),
+            BatchNorm1dAnyBatch(cfg.fc1),
             nn.LeakyReLU(0.2),
             nn.Dropout(cfg.dropout),
             nn.Linear(cfg.fc1, cfg.fc2),
-            PooledBatchNorm1d(cfg.fc2),
+            BatchNorm1dAnyBatch(cfg.fc2),
             nn.LeakyReLU(0.2),
             nn.Dropout(cfg.dropout),
             nn.Linear(cfg.fc2, cfg.num_classes),

@@ -7,6 +7,7 @@ so that `benchbench.kernels.swap` has a single place to route them to fused kern
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchbench.kernels.registry import dispatch
@@ -94,3 +95,18 @@ class PreNormBlock(nn.Module):
         if self.cross_attn is not None:
             x = x + self.dropout(self.cross_attn(self.cross_norm(x), context=context))
         return x + self.dropout(self.mlp(self.mlp_norm(x)))
+
+
+class BatchNorm1dAnyBatch(nn.BatchNorm1d):
+    """BatchNorm1d over (B, C) features that also trains on a batch of one sample.
+
+    One sample has no batch variance: nn.BatchNorm1d raises there; this normalises it with the running
+    statistics instead (leaving them unchanged), so a batch-1 training step can be profiled.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and x.dim() == 2 and x.shape[0] == 1:
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+            )
+        return super().forward(x)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from benchbench.models.layers import BatchNorm1dAnyBatch
 from benchbench.models.registry import Reference, register_model
 
 
@@ -31,27 +31,12 @@ class PointNetConfig:
     dropout: float = 0.3
 
 
-class PooledBatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm1d for pooled (B, C) features that also trains at batch 1.
-
-    One sample has no batch variance: the reference raises there; this normalises it with the running
-    statistics instead (and leaves them unchanged), so a batch-1 training step can be profiled.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.training and x.dim() == 2 and x.shape[0] == 1:
-            return F.batch_norm(
-                x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
-            )
-        return super().forward(x)
-
-
 def _conv_bn(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv1d(cin, cout, 1), nn.BatchNorm1d(cout), nn.ReLU())
 
 
 def _fc_bn(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(cin, cout), PooledBatchNorm1d(cout), nn.ReLU())
+    return nn.Sequential(nn.Linear(cin, cout), BatchNorm1dAnyBatch(cout), nn.ReLU())
 
 
 class TNet(nn.Module):
@@ -86,11 +71,11 @@ class PointNetCls(nn.Module):
         self.conv3 = nn.Sequential(nn.Conv1d(cfg.mlp2, cfg.emb, 1), nn.BatchNorm1d(cfg.emb))
         self.classifier = nn.Sequential(
             nn.Linear(cfg.emb, cfg.fc1),
-            PooledBatchNorm1d(cfg.fc1),
+            BatchNorm1dAnyBatch(cfg.fc1),
             nn.ReLU(),
             nn.Linear(cfg.fc1, cfg.fc2),
             nn.Dropout(cfg.dropout),
-            PooledBatchNorm1d(cfg.fc2),
+            BatchNorm1dAnyBatch(cfg.fc2),
             nn.ReLU(),
             nn.Linear(cfg.fc2, cfg.num_classes),
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from benchbench.models.layers import BatchNorm1dAnyBatch
 from benchbench.models.mlp import tabular_inputs
 from benchbench.models.registry import Reference, register_model
 
@@ -58,7 +59,7 @@ class GhostBatchNorm(nn.Module):
     def __init__(self, dim: int, virtual_batch_size: int, momentum: float) -> None:
         super().__init__()
         self.virtual_batch_size = virtual_batch_size
-        self.bn = nn.BatchNorm1d(dim, momentum=momentum)
+        self.bn = BatchNorm1dAnyBatch(dim, momentum=momentum)
 
     def forward(self, x: Tensor) -> Tensor:
         chunks = math.ceil(x.shape[0] / self.virtual_batch_size)
@@ -119,7 +120,7 @@ class TabNet(nn.Module):
         self.cfg = cfg
         width = cfg.n_d + cfg.n_a
         self.embeddings = nn.ModuleList(nn.Embedding(c, cfg.cat_emb_dim) for c in cfg.cat_cardinalities)
-        self.initial_bn = nn.BatchNorm1d(cfg.input_dim, momentum=0.01)
+        self.initial_bn = BatchNorm1dAnyBatch(cfg.input_dim, momentum=0.01)
         shared = nn.ModuleList(
             nn.Linear(cfg.input_dim if i == 0 else width, 2 * width, bias=False) for i in range(cfg.n_shared)
         )
