@@ -24,7 +24,9 @@ def timing_core_vs_torch_timer(n: int = 512, rounds: int = ROUNDS) -> tuple[floa
     torch.set_num_threads(1)
     try:
         for _ in range(rounds):
-            ours.append(measure(lambda: a @ b, config=TimingConfig(warmup=5, min_repeats=20, min_time_s=0.3)).p50_ms)
+            ours.append(
+                measure(lambda: a @ b, config=TimingConfig(warmup=5, min_repeats=20, min_time_s=0.3)).p50_ms
+            )
             timer = tb.Timer(stmt="a @ b", globals={"a": a, "b": b}, num_threads=1)
             theirs.append(timer.blocked_autorange(min_run_time=0.3).median * 1e3)
     finally:
@@ -35,5 +37,7 @@ def timing_core_vs_torch_timer(n: int = 512, rounds: int = ROUNDS) -> tuple[floa
 def test_timing_core_agrees_with_torch_timer():
     ours, theirs = timing_core_vs_torch_timer()
     ratio = ours / theirs
-    print(f"\n512x512 matmul, 1 thread: benchbench.timing p50 {ours:.4f} ms, torch Timer median {theirs:.4f} ms, ratio {ratio:.3f}")
+    print(
+        f"\n512x512 matmul, 1 thread: benchbench.timing p50 {ours:.4f} ms, torch Timer median {theirs:.4f} ms, ratio {ratio:.3f}"
+    )
     assert 0.9 <= ratio <= 1.1, f"timing core disagrees with torch.utils.benchmark.Timer: ratio {ratio:.3f}"
