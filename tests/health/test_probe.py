@@ -62,3 +62,15 @@ def test_every_zoo_model_learns_one_batch(name):
     probe = check_health(target, probe=ProbeConfig(steps=25, lr_steps=12))["probe"]
     assert probe["loss_fell"], f"{name}: {probe['notes']}"
     assert not probe["exploding"], f"{name}: exploding gradients in {probe['exploding']}"
+
+
+def test_run_stage_lints_for_a_training_batch_not_the_inference_batch():
+    from benchbench.health import RUN_TRAIN_BATCH, health_stage
+    from benchbench.results import ProfileResult
+
+    target = load_target("resnet18", "tiny", batch_size=1)
+    result = ProfileResult("resnet18", "image", "tiny", 1, "cpu", "float32", latency={"p50_ms": 1.0})
+    section = health_stage(target, result, None)
+    assert section["train_batch_size"] == RUN_TRAIN_BATCH
+    assert not [f for f in section["lint"] if f["rule"] == "small-batch-batchnorm"]
+    assert section["probe"]["loss_fell"]
