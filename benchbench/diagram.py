@@ -4,7 +4,7 @@ Blocks are the model's children; a ModuleList/ModuleDict (which never runs itsel
 items. An edge goes from each block whose output a tensor was computed from to the block that takes
 it (`sources` of the layer table, traced through plain code between blocks); a block fed only by
 tensors made from constants is drawn as fed by the block that ran just before. Consecutive blocks of one type, each feeding the next with equal shapes, are drawn as one
-(`layers.0–11 · BertLayer ×12`).
+(`layers.0–11 · PostNormBlock ×12`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from benchbench.models.layers import MultiHeadAttention
+from benchbench.models.layers import PostNormBlock
 from benchbench.models.registry import Reference, register_model
 
 
@@ -47,31 +47,16 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.norm(x))
 
 
-class BertLayer(nn.Module):
-    """Post-norm block: x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
-
-    def __init__(self, cfg: BertConfig) -> None:
-        super().__init__()
-        self.attn = MultiHeadAttention(cfg.hidden, cfg.heads)
-        self.attn_norm = nn.LayerNorm(cfg.hidden, eps=cfg.eps)
-        self.ffn = nn.Sequential(
-            nn.Linear(cfg.hidden, cfg.intermediate), nn.GELU(), nn.Linear(cfg.intermediate, cfg.hidden)
-        )
-        self.ffn_norm = nn.LayerNorm(cfg.hidden, eps=cfg.eps)
-        self.dropout = nn.Dropout(cfg.dropout)
-
-    def forward(self, x: Tensor, key_padding_mask: Tensor) -> Tensor:
-        x = self.attn_norm(x + self.dropout(self.attn(x, key_padding_mask=key_padding_mask)))
-        return self.ffn_norm(x + self.dropout(self.ffn(x)))
-
-
 class Bert(nn.Module):
     """Embeddings, a stack of encoder layers, and the tanh pooler over the first ([CLS]) token."""
 
     def __init__(self, cfg: BertConfig) -> None:
         super().__init__()
         self.embeddings = BertEmbeddings(cfg)
-        self.layers = nn.ModuleList(BertLayer(cfg) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(
+            PostNormBlock(cfg.hidden, cfg.heads, cfg.intermediate, cfg.eps, cfg.dropout)
+            for _ in range(cfg.layers)
+        )
         self.pooler = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.Tanh())
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:

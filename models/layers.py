@@ -72,6 +72,23 @@ class MultiHeadAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(B, T, C))
 
 
+class PostNormBlock(nn.Module):
+    """Post-norm Transformer block (BERT, wav2vec 2.0): x = LN(x + Attn(x)); x = LN(x + FFN(x)), GELU FFN."""
+
+    def __init__(self, dim: int, heads: int, hidden: int, eps: float = 1e-5, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.attn = MultiHeadAttention(dim, heads)
+        self.attn_norm = nn.LayerNorm(dim, eps=eps)
+        self.ffn = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.ffn_norm = nn.LayerNorm(dim, eps=eps)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
+        """x (B, T, C); key_padding_mask (B, T), True = attend."""
+        x = self.attn_norm(x + self.dropout(self.attn(x, key_padding_mask=key_padding_mask)))
+        return self.ffn_norm(x + self.dropout(self.ffn(x)))
+
+
 class PreNormBlock(nn.Module):
     """Pre-norm Transformer block: x += Attn(LN(x)); [x += CrossAttn(LN(x), context)]; x += MLP(LN(x)).
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchbench.models.layers import MultiHeadAttention
+from benchbench.models.layers import PostNormBlock
 from benchbench.models.registry import Reference, register_model
 
 
@@ -103,24 +103,6 @@ class PositionalConv(nn.Module):
         return self.act(y).transpose(1, 2)
 
 
-class EncoderLayer(nn.Module):
-    """Post-norm block (wav2vec2-base): x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
-
-    def __init__(self, cfg: Wav2Vec2Config) -> None:
-        super().__init__()
-        self.attn = MultiHeadAttention(cfg.hidden, cfg.heads)
-        self.attn_norm = nn.LayerNorm(cfg.hidden, eps=cfg.eps)
-        self.ffn = nn.Sequential(
-            nn.Linear(cfg.hidden, cfg.intermediate), nn.GELU(), nn.Linear(cfg.intermediate, cfg.hidden)
-        )
-        self.ffn_norm = nn.LayerNorm(cfg.hidden, eps=cfg.eps)
-        self.dropout = nn.Dropout(cfg.dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.attn_norm(x + self.dropout(self.attn(x)))
-        return self.ffn_norm(x + self.dropout(self.ffn(x)))
-
-
 class Wav2Vec2(nn.Module):
     """Feature encoder → projection → + positional conv → LayerNorm → post-norm Transformer."""
 
@@ -131,7 +113,10 @@ class Wav2Vec2(nn.Module):
         self.projection = nn.Linear(cfg.conv_dim, cfg.hidden)
         self.pos_conv = PositionalConv(cfg)
         self.encoder_norm = nn.LayerNorm(cfg.hidden, eps=cfg.eps)
-        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(
+            PostNormBlock(cfg.hidden, cfg.heads, cfg.intermediate, cfg.eps, cfg.dropout)
+            for _ in range(cfg.layers)
+        )
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, waveform: Tensor) -> Tensor:

@@ -65,7 +65,7 @@ def test_mermaid_groups_repeated_blocks_and_labels_edges_with_shapes():
     chart = mermaid(rows, title="bert")
     cfg = t.spec.config("tiny")
     assert "flowchart TD" in chart
-    assert f"BertLayer ×{cfg.layers}" in chart
+    assert f"PostNormBlock ×{cfg.layers}" in chart
     T = t.seq_len
     assert f'b0 -- "2×{T}×{cfg.hidden}" --> b1' in chart  # embeddings → the encoder layers
     assert f'input -- "2×{T}" --> b1' in chart  # the attention mask, made from an input by plain code
