@@ -33,6 +33,7 @@ class Suite:
     batch_size: int = 1
     timing: TimingConfig = field(default_factory=TimingConfig)
     stages: tuple[str, ...] = ("*",)  # which registered stages run
+    kernels: bool = False  # also run the kernel campaign (benchbench.kernel_campaign) into RunResult.kernels
 
     def model_names(self) -> list[str]:
         names: list[str] = []
@@ -45,6 +46,7 @@ SUITES = {
     "smoke": Suite("smoke", models=("mlp", "resnet18", "bert"), timing=TimingConfig(warmup=1, min_repeats=5, min_time_s=0.05), stages=()),
     "default": Suite("default", timing=TimingConfig(warmup=2, min_repeats=10, min_time_s=0.2)),
     "full": Suite("full", sizes=("tiny", "base"), timing=TimingConfig(warmup=3, min_repeats=20, min_time_s=1.0)),
+    "gpu": Suite("gpu", models=(), stages=(), kernels=True),  # the kernel campaign: checks, comparisons, targets
 }  # fmt: skip
 
 
@@ -146,6 +148,10 @@ def run_suite(
             progress.update(task, description=f"suite {s.name}: {name} ({size})")
             run.profiles.append(profile_one(name, size, s, ctx))
             progress.advance(task)
+    if s.kernels:
+        from benchbench.kernel_campaign import run_campaign
+
+        run.kernels += run_campaign(device, run_dir)
     run.elapsed_s = time.perf_counter() - start
     write_json(run_dir / "results.json", run)
     write_report(run, run_dir / "report.md", fmt="md")

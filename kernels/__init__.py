@@ -1,5 +1,13 @@
 """Kernels: Triton implementations beside their PyTorch references, and the registry that routes ops."""
 
+import os
+
+import torch
+
+# Without a GPU, Triton kernels run in its CPU interpreter; the flag must be set before any kernel runs.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
 from benchbench.kernels.registry import (
     KernelImpl,
     OpSpec,
@@ -13,10 +21,13 @@ from benchbench.kernels.registry import (
     register_op,
     use_kernels,
 )
+from benchbench.kernels.swap import SwapReport, SwapSite, swap
 
 __all__ = [
     "KernelImpl",
     "OpSpec",
+    "SwapReport",
+    "SwapSite",
     "active_kernel",
     "dispatch",
     "get_kernel",
@@ -25,5 +36,6 @@ __all__ = [
     "list_ops",
     "register_kernel",
     "register_op",
+    "swap",
     "use_kernels",
 ]

@@ -84,6 +84,7 @@ class OpSpec:
     module_types: tuple[type, ...] = ()
     module_call: Callable[..., tuple[tuple, dict]] | None = None
     description: str = ""
+    backward_flops: Callable[[dict], float] | None = None  # FLOPs of the backward pass, where known
 
 
 _OPS: dict[str, OpSpec] = {}
@@ -109,6 +110,8 @@ def get_op(name: str) -> OpSpec:
 _KERNELS: dict[str, dict[str, KernelImpl]] = {}
 _DEFAULTS: dict[str, str] = {}
 _ACTIVE: ContextVar[dict[str, str] | None] = ContextVar("benchbench_active_kernels", default=None)
+# op -> a callable that `dispatch` returns instead of any implementation (set by the swap, see `route_kernels`)
+_ROUTES: ContextVar[dict[str, Callable] | None] = ContextVar("benchbench_kernel_routes", default=None)
 
 
 def register_kernel(
@@ -183,8 +186,19 @@ def active_kernel(op: str) -> KernelImpl:
 
 
 def dispatch(op: str) -> Callable:
-    """The callable currently selected for `op`."""
-    return active_kernel(op).fn
+    """The callable currently selected for `op`: a route set by `route_kernels`, else the active implementation."""
+    routed = (_ROUTES.get() or {}).get(op)
+    return routed if routed is not None else active_kernel(op).fn
+
+
+@contextlib.contextmanager
+def route_kernels(**routes: Callable) -> Iterator[None]:
+    """Make `dispatch(op)` return `routes[op]` within a block (the swap's per-call routing with fallback)."""
+    token = _ROUTES.set({**(_ROUTES.get() or {}), **routes})
+    try:
+        yield
+    finally:
+        _ROUTES.reset(token)
 
 
 @contextlib.contextmanager

@@ -15,11 +15,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list zoo models")
     p.add_argument("--modality", help="only models of this modality")
     p.add_argument("--hardware", action="store_true", help="list the hardware table instead")
+    p.add_argument("--kernels", action="store_true", help="list kernel ops and their implementations instead")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "kernels", False):
+        from benchbench.cli.kernels import print_kernels
+
+        return print_kernels(as_json=args.json)
     if getattr(args, "hardware", False):
         from benchbench.hardware import print_hardware
 

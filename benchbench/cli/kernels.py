@@ -1,0 +1,96 @@
+"""`benchbench kernels compare OP`: every implementation of an op over a shape sweep, against measured peaks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from benchbench.kernel_compare import CompareResult, compare_op, parse_shape, write_compare
+from benchbench.kernels.registry import active_kernel, get_op, list_kernels, list_ops
+from benchbench.target import parse_device, parse_dtype
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("kernels", help="kernel tools: compare implementations of an op")
+    ksub = p.add_subparsers(dest="kernels_command", required=True)
+    c = ksub.add_parser("compare", help="time every implementation of an op over a shape sweep")
+    c.add_argument("op", help="attention, layernorm, rmsnorm, softmax, gelu, swiglu, selective_scan")
+    c.add_argument("--impl", action="append", metavar="NAME", help="only this implementation (repeatable)")
+    c.add_argument("--shapes", action="append", metavar="K=V,...",
+                   help="a shape such as B=2,H=4,T=256,D=64 (repeatable; default: the op's sweep)")  # fmt: skip
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16")
+    c.add_argument("--backward", action="store_true", help="also time the backward pass")
+    c.add_argument("--json", metavar="FILE", help="write JSON (and a PNG/SVG plot beside it)")
+    c.set_defaults(func=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    device = parse_device(args.device)
+    dtype = parse_dtype(args.dtype)
+    spec = get_op(args.op)
+    shapes = [parse_shape(s, spec) for s in args.shapes] if args.shapes else None
+    result = compare_op(spec.name, impls=args.impl, shapes=shapes, device=str(device), dtype=dtype,
+                        backward=args.backward)  # fmt: skip
+    print_compare(result, Console(width=max(Console().width, 120)))
+    if args.json:
+        for path in write_compare(result, args.json):
+            print(f"wrote {path}")
+    return 1 if any(r.ok is False for r in result.rows) else 0
+
+
+def _num(x: float | None, fmt: str = ".3g") -> str:
+    return "" if x is None else format(x, fmt)
+
+
+def print_compare(result: CompareResult, console: Console) -> None:
+    c = result.ceilings
+    table = Table(title=f"{result.op} on {result.device}, {result.dtype}")
+    for col in ("shape", "mode", "impl", "p50 ms", "speed-up", "TFLOP/s", "GB/s", "% peak", "rel err", "ok"):
+        table.add_column(col, no_wrap=col == "shape", overflow="fold")
+    for r in result.rows:
+        time_cell = _num(r.p50_ms, ".4g") if r.status == "timed" else r.status
+        pct = f"{r.pct_peak:.1f} ({r.bound})" if r.pct_peak is not None else ""
+        ok = "" if r.ok is None else ("yes" if r.ok else "[red]NO")
+        speed = f"{r.speedup:.2f}×" if r.speedup is not None else ""
+        name = f"{r.impl}*" if r.baseline else r.impl
+        table.add_row(r.shape, r.mode, name, time_cell, speed, _num(r.tflops), _num(r.gbps), pct,
+                      _num(r.max_rel_err, ".1e"), ok)  # fmt: skip
+    console.print(table)
+    if c is not None:
+        console.print(f"peak = measured in this run: matmul {c.matmul_tflops:.3g} TFLOP/s ({c.dtype}, "
+                      f"{c.matmul_n}³), copy {c.copy_gbs:.3g} GB/s")  # fmt: skip
+    console.print("* baseline; speed-up = baseline p50 / p50; rel err vs the baseline in fp32; "
+                  "FLOPs count 2 per multiply-add")  # fmt: skip
+    for r in result.rows:
+        if r.status in ("unsupported", "error", "skipped"):
+            console.print(f"{r.impl} at {r.shape} {r.mode}: {r.status}: {r.note}")
+    for note in result.notes:
+        console.print(f"note: {note}")
+
+
+_SHORT = {"torch.float32": "fp32", "torch.float16": "fp16", "torch.bfloat16": "bf16"}
+
+
+def print_kernels(as_json: bool = False) -> int:
+    """`benchbench list --kernels`: every op and implementation with devices, dtypes and backward support."""
+    impls = list_kernels()
+    defaults = {op: active_kernel(op).name for op in list_ops()}
+    if as_json:
+        rows = [{**k.to_dict(), "default": defaults.get(k.op) == k.name} for k in impls]
+        print(json.dumps({"kernels": rows}, indent=2))
+        return 0
+    table = Table(title="benchbench kernels (* baseline, → default)")
+    for col in ("op", "impl", "devices", "dtypes", "backward", "on cpu", "description"):
+        table.add_column(col, overflow="fold")
+    for k in impls:
+        mark = ("*" if k.baseline else "") + ("→" if defaults.get(k.op) == k.name else "")
+        cpu = "" if "cpu" not in k.devices else ("interpreter" if k.interpreted_on_cpu else "native")
+        dtypes = ", ".join(_SHORT.get(str(d), str(d)) for d in k.dtypes)
+        table.add_row(k.op, k.name + mark, ", ".join(k.devices), dtypes, "yes" if k.backward else "no", cpu,
+                      k.description)  # fmt: skip
+    Console(width=max(Console().width, 120)).print(table)
+    return 0

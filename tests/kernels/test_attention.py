@@ -1,0 +1,165 @@
+"""Triton fused attention vs the fp32 reference: output and every gradient on awkward shapes.
+
+On the CPU the kernel runs in the Triton interpreter. Tolerances are relative to the largest reference
+value (or absolute below 1): fp32 1e-5 (ieee dots, only summation order differs), fp16 5e-3 (inputs and P rounded to fp16
+before the dots, about 2× what PyTorch's own fp16 attention shows against fp32), bf16 3e-2.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchbench.kernels.attention import attention_check, attention_ref, attention_triton
+from benchbench.kernels.registry import get_kernel
+
+TOL = {torch.float32: 1e-5, torch.float16: 5e-3, torch.bfloat16: 3e-2}
+
+# (B, H, Hkv, Tq, Tk, D, causal, mask kind, dtype)
+CASES = [
+    (1, 2, 2, 1, 1, 16, False, None, torch.float32),
+    (1, 2, 2, 17, 17, 80, True, None, torch.float32),
+    (1, 2, 2, 17, 17, 80, False, "bool", torch.float16),
+    (1, 2, 1, 129, 129, 64, True, None, torch.float16),
+    (1, 2, 2, 129, 129, 80, False, "additive", torch.float32),
+    (2, 4, 2, 17, 17, 96, True, "bool", torch.float32),
+    (1, 2, 2, 33, 47, 128, True, None, torch.float16),
+    (1, 2, 2, 47, 33, 32, True, "additive", torch.float16),
+    (1, 3, 1, 17, 129, 24, False, None, torch.float32),
+]
+
+
+def _inputs(case: tuple, seed: int) -> tuple:
+    B, H, Hkv, Tq, Tk, D, causal, mask_kind, dtype = case
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, H, Tq, D, generator=g).to(dtype).requires_grad_()
+    k = torch.randn(B, Hkv, Tk, D, generator=g).to(dtype).requires_grad_()
+    v = torch.randn(B, Hkv, Tk, D, generator=g).to(dtype).requires_grad_()
+    mask = None
+    if mask_kind == "bool":  # key padding: True = attend; keep key 0 so no row is fully masked
+        mask = torch.rand(B, 1, 1, Tk, generator=g) > 0.3
+        mask[..., 0] = True
+    elif mask_kind == "additive":
+        mask = torch.randn(B, 1, 1, Tk, generator=g).to(dtype)
+    return q, k, v, mask, causal
+
+
+def _rel_err(got: torch.Tensor, ref: torch.Tensor) -> float:
+    return (got.float() - ref).abs().max().item() / max(ref.abs().max().item(), 1.0)
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}H{}kv{}q{}k{}D{}{}-{}-{}".format(
+    *c[:6], "-causal" if c[6] else "", c[7], str(c[8]).removeprefix("torch.")))  # fmt: skip
+def test_forward_and_gradients_match_reference(case):
+    q, k, v, mask, causal = _inputs(case, seed=sum(case[:6]))
+    out = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    assert out.shape == q.shape and out.dtype == q.dtype
+    dout = torch.randn(out.shape, generator=torch.Generator().manual_seed(1)).to(out.dtype)
+    grads = torch.autograd.grad(out, (q, k, v), dout)
+    ref_in = [t.detach().float().requires_grad_() for t in (q, k, v)]
+    ref = attention_ref(*ref_in, attn_mask=mask, is_causal=causal, upcast=True)
+    ref_grads = torch.autograd.grad(ref, ref_in, dout.float())
+    tol = TOL[q.dtype]
+    assert _rel_err(out, ref) <= tol, "output"
+    for name, got, want in zip("qkv", grads, ref_grads):
+        assert got.shape == want.shape and got.dtype == q.dtype
+        assert _rel_err(got, want) <= tol, f"d{name}"
+
+
+@pytest.mark.interpreter
+def test_bfloat16_is_upcast_in_the_interpreter():
+    q, k, v, mask, causal = _inputs((1, 2, 2, 17, 17, 32, True, "bool", torch.bfloat16), seed=3)
+    out = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    ref = attention_ref(q.float(), k.float(), v.float(), attn_mask=mask, is_causal=causal)
+    assert out.dtype == torch.bfloat16
+    assert _rel_err(out, ref) <= TOL[torch.bfloat16]
+
+
+@pytest.mark.interpreter
+def test_fully_masked_rows_give_zero_output_and_finite_gradients():
+    q, k, v, _, _ = _inputs((1, 2, 2, 5, 7, 16, False, None, torch.float32), seed=4)
+    mask = torch.ones(1, 1, 5, 7, dtype=torch.bool)
+    mask[..., 2, :] = False  # query 2 sees nothing
+    out = attention_triton(q, k, v, attn_mask=mask)
+    grads = torch.autograd.grad(out.sum(), (q, k, v))
+    assert torch.all(out[:, :, 2] == 0)
+    assert all(torch.isfinite(g).all() for g in grads)
+    ref = attention_ref(q, k, v, attn_mask=mask)
+    keep = [0, 1, 3, 4]
+    torch.testing.assert_close(out[:, :, keep], ref[:, :, keep], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, why",
+    [
+        ({"q": (1, 2, 4, 160)}, "head dim 160 > 128"),
+        ({"k": (1, 3, 4, 16)}, "not a multiple of key/value heads"),
+        ({"mask": (1, 1, 3, 9)}, "does not broadcast"),
+        ({"dropout_p": 0.1}, "no dropout"),
+        ({"q": (2, 4, 16)}, "needs 4-d"),
+    ],
+)
+def test_check_says_why_a_call_is_unsupported(kwargs, why):
+    q = torch.randn(*kwargs.get("q", (1, 2, 4, 16)))
+    k = torch.randn(*kwargs.get("k", (1, 2, 4, q.shape[-1])))
+    mask = torch.ones(*kwargs["mask"], dtype=torch.bool) if "mask" in kwargs else None
+    reason = attention_check(q, k, k, attn_mask=mask, dropout_p=kwargs.get("dropout_p", 0.0))
+    assert reason is not None and why in reason
+    assert get_kernel("attention", "triton").check is attention_check
+
+
+def test_unsupported_call_raises_with_the_facts():
+    q = torch.randn(1, 2, 4, 160)
+    with pytest.raises(ValueError, match="head dim 160"):
+        attention_triton(q, q, q)
+
+
+def test_registered_implementations():
+    names = {get_kernel("attention", n).name for n in ("eager", "sdpa", "compile", "triton")}
+    assert names == {"eager", "sdpa", "compile", "triton"}
+    assert get_kernel("attention", "eager").baseline
+    assert get_kernel("attention", "triton").interpreted_on_cpu
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("D", [64, 80, 128])
+def test_compiled_kernel_on_cuda(dtype, causal, D):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = (
+        torch.randn(2, 4, 300, D, device="cuda", generator=g, dtype=dtype).requires_grad_() for _ in "qkv"
+    )
+    out = attention_triton(q, k, v, is_causal=causal)
+    dout = torch.randn_like(out)
+    grads = torch.autograd.grad(out, (q, k, v), dout)
+    ref_in = [t.detach().float().requires_grad_() for t in (q, k, v)]
+    ref = attention_ref(*ref_in, is_causal=causal)
+    ref_grads = torch.autograd.grad(ref, ref_in, dout.float())
+    tol = 1e-4 if dtype == torch.float32 else TOL[dtype]
+    assert _rel_err(out, ref) <= tol
+    for got, want in zip(grads, ref_grads):
+        assert _rel_err(got, want) <= tol
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("tuned", [True, False])
+@pytest.mark.parametrize("case", [(2, 8, 2, 1000, 1000, 96, True, "bool", torch.bfloat16),
+                                  (1, 4, 4, 129, 300, 80, False, "additive", torch.float16),
+                                  (3, 2, 1, 1, 17, 128, False, None, torch.float32)])  # fmt: skip
+def test_compiled_kernel_on_cuda_awkward(case, tuned):
+    from benchbench.kernels.attention import autotune
+
+    q, k, v, mask, causal = (t.cuda() if isinstance(t, torch.Tensor) else t for t in _inputs(case, seed=7))
+    q, k, v = (t.detach().requires_grad_() for t in (q, k, v))
+    with autotune(tuned):
+        out = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+        grads = torch.autograd.grad(out, (q, k, v), torch.ones_like(out))
+    ref_in = [t.detach().float().requires_grad_() for t in (q, k, v)]
+    ref = attention_ref(*ref_in, attn_mask=mask, is_causal=causal)
+    ref_grads = torch.autograd.grad(ref, ref_in, torch.ones_like(ref))
+    tol = 1e-4 if q.dtype == torch.float32 else TOL[q.dtype]
+    assert _rel_err(out, ref) <= tol
+    for got, want in zip(grads, ref_grads):
+        assert _rel_err(got, want) <= tol
