@@ -232,13 +232,26 @@ def kernels_section(run: RunResult) -> Section:
     ks = [k for k in run.kernels if isinstance(k, dict)]
     if not ks:
         return Section("kernels", "Kernel comparison", [f"Kernel comparisons: {NOT_MEASURED}."])
-    present = [k for k in _KERNEL_KEYS if any(k in d for d in ks)]
-    extra = sorted(
-        {k for d in ks for k, v in d.items() if k not in present and isinstance(v, (int, float, str, bool))}
-    )
-    headers = (present + extra)[:12]
-    rows = [[_num(d.get(h)) for h in headers] for d in ks]
-    return Section("kernels", "Kernel comparison", [Table(headers, rows)])
+    by_kind: dict[str, list[dict]] = {}  # the gpu campaign mixes ceilings, checks, timings, targets, swaps
+    for d in ks:
+        by_kind.setdefault(str(d.get("kind", "comparison")), []).append(d)
+    blocks: list = []
+    for kind, group in by_kind.items():
+        present = [k for k in _KERNEL_KEYS if any(k in d for d in group)]
+        extra = sorted(
+            {
+                k
+                for d in group
+                for k, v in d.items()
+                if k not in present and k != "kind" and isinstance(v, (int, float, str, bool))
+            }
+        )
+        headers = (present + extra)[:12]
+        blocks += [
+            f"**{kind}** ({len(group)} records)",
+            Table(headers, [[_num(d.get(h)) for h in headers] for d in group]),
+        ]
+    return Section("kernels", "Kernel comparison", blocks)
 
 
 def health_section(run: RunResult) -> Section:
