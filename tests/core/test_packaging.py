@@ -36,7 +36,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_layout(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "benchbench/models/resnet.py" in names and "benchbench/kernels/registry.py" in names
-    assert "benchbench/cli/__init__.py" in names
+    assert "benchbench/cli/__init__.py" in names and "benchbench/data/hardware.toml" in names
     tops = {n.split("/", 1)[0] for n in names}
     assert "models" not in tops and "kernels" not in tops and "tests" not in tops
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
