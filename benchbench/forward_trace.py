@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from benchbench.tensors import tensors_in
+
 # Functions that apply a learned weight: each adds one layer of depth to its output.
 _WEIGHTED = {
     F.linear, F.bilinear, F.conv1d, F.conv2d, F.conv3d,
@@ -72,16 +74,6 @@ class ForwardTrace:
     activation_bytes: int = 0  # bytes of every distinct tensor produced during the pass
 
 
-def _tensors(obj) -> list[Tensor]:
-    if isinstance(obj, Tensor):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        return [t for o in obj for t in _tensors(o)]
-    if isinstance(obj, dict):
-        return [t for o in obj.values() for t in _tensors(o)]
-    return []
-
-
 class _Recorder(TorchFunctionMode):
     def __init__(self, trace: ForwardTrace, stack: list[str]) -> None:
         super().__init__()
@@ -110,13 +102,13 @@ class _Recorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        ins = [(t, self.depth_of(t)) for t in _tensors((args, kwargs))]
+        ins = [(t, self.depth_of(t)) for t in tensors_in((args, kwargs))]
         known = [d for _, d in ins if d is not None]
         if not known:
             return out
         depth, chain = max(known, key=lambda d: d[0])
         weighted = func in _WEIGHTED or (
-            func in _MATMULS and any(isinstance(t, nn.Parameter) for t in _tensors(args))
+            func in _MATMULS and any(isinstance(t, nn.Parameter) for t in tensors_in(args))
         )
         if weighted:
             depth, chain = depth + 1, [*chain, self.stack[-1] if self.stack else func.__name__]
@@ -131,7 +123,7 @@ class _Recorder(TorchFunctionMode):
                     tuple(q.shape), tuple(k.shape), str(q.dtype).removeprefix("torch."), list(self.stack)
                 )
             )
-        for t in _tensors(out):
+        for t in tensors_in(out):
             if self.depth.get(id(t), (-1,))[0] < depth:
                 self.mark(t, depth, chain)
         return out
@@ -152,15 +144,15 @@ def trace_forward(model: nn.Module, inputs: tuple) -> ForwardTrace:
         stack.pop()
         if not list(mod.children()):
             trace.calls.append(
-                ModuleCall(names.get(mod, "?"), type(mod).__name__, [id(t) for t in _tensors(args)],
-                           [id(t) for t in _tensors(out)])
+                ModuleCall(names.get(mod, "?"), type(mod).__name__, [id(t) for t in tensors_in(args)],
+                           [id(t) for t in tensors_in(out)])
             )  # fmt: skip
 
     for mod in model.modules():
         handles += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(post)]
     try:
         with torch.no_grad(), recorder:
-            for t in _tensors(inputs):
+            for t in tensors_in(inputs):
                 recorder.mark(t, 0, [])
             model(*inputs)
     finally:

@@ -23,7 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+
+from benchbench.tensors import tensors_in
 
 OPTIMIZERS = ("adamw", "sgd")
 PRECISIONS = {"fp32": 4, "bf16-mixed": 2, "fp16-mixed": 2}  # bytes per weight/grad element
@@ -173,26 +174,21 @@ class LiveBytesTracker(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
-                self._track(t)
+        for t in tensors_in(out):
+            self._track(t)
         return out
-
-
-def _tensors(obj: Any) -> list[torch.Tensor]:
-    return [t for t in tree_flatten(obj)[0] if isinstance(t, torch.Tensor)]
 
 
 def scalar_loss(out: Any) -> torch.Tensor:
     """A scalar to backpropagate from any model output: the sum of the means of its float tensors."""
-    floats = [t for t in _tensors(out) if t.is_floating_point() and t.requires_grad]
+    floats = [t for t in tensors_in(out) if t.is_floating_point() and t.requires_grad]
     if not floats:
         raise ValueError("the model's output has no differentiable floating-point tensor to train on")
     return sum(t.float().mean() for t in floats)
 
 
 def _resident(model: nn.Module, inputs: tuple, extra: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
-    return [*model.parameters(), *model.buffers(), *_tensors(inputs), *(extra or [])]
+    return [*model.parameters(), *model.buffers(), *tensors_in(inputs), *(extra or [])]
 
 
 def _bytes_of(tensors: list[torch.Tensor]) -> int:

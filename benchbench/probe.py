@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from benchbench.tensors import tensors_in
+
 LR_LADDER = (1e-3, 3e-3, 1e-2)  # AdamW rates tried in turn until the loss falls
 
 
@@ -59,13 +61,7 @@ class ProbeResult:
 
 
 def _float_outputs(out: Any) -> list[Tensor]:
-    if isinstance(out, Tensor):
-        return [out] if out.is_floating_point() else []
-    if isinstance(out, (list, tuple)):
-        return [t for o in out for t in _float_outputs(o)]
-    if isinstance(out, dict):
-        return [t for o in out.values() for t in _float_outputs(o)]
-    return []
+    return [t for t in tensors_in(out) if t.is_floating_point()]
 
 
 def _make_targets(model: nn.Module, inputs: tuple, gen: torch.Generator) -> list[Tensor]:
