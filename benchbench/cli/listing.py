@@ -21,11 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "kernels", False):
+    if args.kernels:
         from benchbench.cli.kernels import print_kernels
 
         return print_kernels(as_json=args.json)
-    if getattr(args, "hardware", False):
+    if args.hardware:
         from benchbench.hardware import print_hardware
 
         return print_hardware(as_json=args.json)
