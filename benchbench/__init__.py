@@ -1,6 +1,6 @@
 """benchbench: what a neural network costs and whether it is ready to deploy."""
 
-from benchbench.errors import BadInputError, CheckFailedError
+from benchbench.core.errors import BadInputError, CheckFailedError
 
 __version__ = "0.1.0"
 

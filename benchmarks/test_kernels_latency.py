@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from benchbench.errors import BadInputError
+from benchbench.core.errors import BadInputError
 from benchbench.kernels.registry import get_op, list_kernels, list_ops
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,6 +1,6 @@
 """ORT / eager PyTorch latency ratios of the image and Transformer zoo models at `tiny` on the CPU.
 
-Each model is exported once (benchbench.readiness), then ORT (graph optimizations on) and eager PyTorch
+Each model is exported once (benchbench.deploy.readiness), then ORT (graph optimizations on) and eager PyTorch
 run on the same inputs and thread count in alternating rounds, so that drift in the machine's speed hits
 both alike; the ratio is the median ORT p50 over the median eager p50 (< 1: ORT is faster).
 Run: `python -m pytest benchmarks/test_onnx_latency.py -s` (prints one line per model, then a table).
@@ -14,11 +14,11 @@ import statistics
 import pytest
 import torch
 
+from benchbench.core.target import load_target
+from benchbench.deploy.ort_check import latency_pair, make_session
+from benchbench.deploy.readiness import ReadinessConfig, check_readiness
+from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import get_model_spec, list_models
-from benchbench.ort_check import latency_pair, make_session
-from benchbench.readiness import ReadinessConfig, check_readiness
-from benchbench.target import load_target
-from benchbench.timing import TimingConfig
 
 ROUNDS = 3
 BATCH = 1

@@ -10,13 +10,13 @@ import statistics
 import torch
 import torch.utils.benchmark as tb
 
-from benchbench.timing import TimingConfig, measure
+from benchbench.measure.timing import TimingConfig, measure
 
 ROUNDS = 5
 
 
 def timing_core_vs_torch_timer(n: int = 512, rounds: int = ROUNDS) -> tuple[float, float]:
-    """Median per-call ms of a matmul from benchbench.timing and from torch's Timer, in alternating rounds."""
+    """Median per-call ms of a matmul from benchbench.measure.timing and from torch's Timer, in alternating rounds."""
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
     ours, theirs = [], []
@@ -38,6 +38,6 @@ def test_timing_core_agrees_with_torch_timer():
     ours, theirs = timing_core_vs_torch_timer()
     ratio = ours / theirs
     print(
-        f"\n512x512 matmul, 1 thread: benchbench.timing p50 {ours:.4f} ms, torch Timer median {theirs:.4f} ms, ratio {ratio:.3f}"
+        f"\n512x512 matmul, 1 thread: benchbench.measure.timing p50 {ours:.4f} ms, torch Timer median {theirs:.4f} ms, ratio {ratio:.3f}"
     )
     assert 0.9 <= ratio <= 1.1, f"timing core disagrees with torch.utils.benchmark.Timer: ratio {ratio:.3f}"

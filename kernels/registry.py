@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from benchbench.errors import unknown_name
+from benchbench.core.errors import unknown_name
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from benchbench.errors import BadInputError
+from benchbench.core.errors import BadInputError
 from benchbench.kernels.registry import KernelImpl, active_kernel, get_kernel, get_op, list_ops, route_kernels
 
 ATTENTION = "attention"

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchbench.errors import BadInputError, unknown_name
+from benchbench.core.errors import BadInputError, unknown_name
 
 MODALITIES = ("tabular", "image", "text", "audio", "graph", "point_cloud", "multimodal")
 REQUIRED_SIZES = ("tiny", "base")

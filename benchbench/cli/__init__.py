@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 import sys
 
-from benchbench.errors import BadInputError, CheckFailedError
+from benchbench.core.errors import BadInputError, CheckFailedError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -31,9 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.card import build_card, write_card
-    from benchbench.errors import BadInputError
-    from benchbench.hardware import get_hardware
+    from benchbench.core.errors import BadInputError
+    from benchbench.estimate.hardware import get_hardware
+    from benchbench.report.card import build_card, write_card
 
     get_hardware(args.hardware)  # a bad name fails before the profiling starts
     outs = args.out or [f"{args.model}_card.md", f"{args.model}_card.html"]

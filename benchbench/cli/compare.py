@@ -7,9 +7,9 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.errors import BadInputError
-from benchbench.gate import load_results, profile_key
-from benchbench.stats import DEFAULT_ALPHA, compare_samples
+from benchbench.ci.gate import load_results, profile_key
+from benchbench.ci.stats import DEFAULT_ALPHA, compare_samples
+from benchbench.core.errors import BadInputError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchbench.errors import BadInputError
+from benchbench.core.errors import BadInputError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,12 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.estimate import DEFAULT_UTILIZATION, estimate, facts_from_profile, fmt_hours
-    from benchbench.hardware import get_hardware
-    from benchbench.profile import profile
-    from benchbench.report import fmt_bytes
-    from benchbench.results import write_json
-    from benchbench.timing import TimingConfig
+    from benchbench.core.files import write_json
+    from benchbench.core.units import fmt_bytes, fmt_hours
+    from benchbench.estimate.cost import DEFAULT_UTILIZATION, estimate, facts_from_profile
+    from benchbench.estimate.hardware import get_hardware
+    from benchbench.measure.profile import profile
+    from benchbench.measure.timing import TimingConfig
 
     if args.train_samples is not None and args.train_samples < 1:
         raise BadInputError(f"--train-samples must be a positive integer, got {args.train_samples}")

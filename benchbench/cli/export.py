@@ -11,11 +11,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.env import capture_env
-from benchbench.errors import BadInputError
-from benchbench.report import fmt_bytes
-from benchbench.results import write_json
-from benchbench.target import load_target, parse_device
+from benchbench.core.device import parse_device
+from benchbench.core.env import capture_env
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_json
+from benchbench.core.target import load_target
+from benchbench.core.units import fmt_bytes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.readiness import CLI_TIMING, ReadinessConfig, check_readiness
+    from benchbench.deploy.readiness import CLI_TIMING, ReadinessConfig, check_readiness
 
     if args.batch_size < 2:
         raise BadInputError(

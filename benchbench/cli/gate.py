@@ -6,11 +6,11 @@ import argparse
 
 from rich.console import Console
 
-from benchbench.budgets import check_coverage, load_budgets
-from benchbench.errors import BadInputError
-from benchbench.gate import evaluate, load_results, render_junit, render_summary, render_table
-from benchbench.results import write_text
-from benchbench.stats import DEFAULT_ALPHA
+from benchbench.ci.budgets import check_coverage, load_budgets
+from benchbench.ci.gate import evaluate, load_results, render_junit, render_summary, render_table
+from benchbench.ci.stats import DEFAULT_ALPHA
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,12 +7,12 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.errors import BadInputError
-from benchbench.health import check_health
-from benchbench.lint import LintConfig
-from benchbench.probe import ProbeConfig
-from benchbench.results import write_json
-from benchbench.target import load_target
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_json
+from benchbench.core.target import load_target
+from benchbench.health.check import check_health
+from benchbench.health.lint import LintConfig
+from benchbench.health.probe import ProbeConfig
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

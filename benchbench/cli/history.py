@@ -8,9 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.errors import BadInputError
-from benchbench.history import ENV_VAR, db_path, plot, query
-from benchbench.report import fmt_bytes, fmt_ms
+from benchbench.ci.history import ENV_VAR, db_path, plot, query
+from benchbench.core.errors import BadInputError
+from benchbench.core.units import fmt_bytes, fmt_ms
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -8,9 +8,10 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.kernel_compare import CompareResult, compare_op, parse_shape, write_compare
+from benchbench.core.device import parse_device
+from benchbench.core.dtypes import parse_dtype
+from benchbench.kernelbench.compare import CompareResult, compare_op, parse_shape, write_compare
 from benchbench.kernels.registry import active_kernel, get_op, list_kernels, list_ops
-from benchbench.target import parse_device, parse_dtype
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,8 +6,8 @@ import argparse
 
 from rich.console import Console
 
-from benchbench.merge import merge_folders
-from benchbench.results import load_run
+from benchbench.ci.merge import merge_folders
+from benchbench.core.results import load_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,13 +7,16 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.errors import BadInputError
-from benchbench.layer_table import LayerRow, render_layer_table
-from benchbench.profile import profile_target
-from benchbench.report import fmt_bytes, fmt_count, fmt_ms
-from benchbench.results import ProfileResult, write_json
-from benchbench.sweep import MODES, check_dtype, num_threads, parse_int_list, sweep
-from benchbench.target import load_target, parse_device, parse_dtype
+from benchbench.core.device import check_dtype, parse_device
+from benchbench.core.dtypes import parse_dtype
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_json
+from benchbench.core.results import ProfileResult
+from benchbench.core.target import load_target
+from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms
+from benchbench.measure.layers import LayerRow, Shape, collapse
+from benchbench.measure.profile import profile_target
+from benchbench.measure.sweep import MODES, num_threads, parse_int_list, sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -115,3 +118,26 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, r)
     return 0 if r.ok else 1
+
+
+def render_layer_table(rows: list[LayerRow], *, depth: int | None = None, title: str = "layers"):
+    """A rich Table of the rows up to `depth`, names indented by depth."""
+    table = Table(title=title)
+    for col, justify in [("layer", "left"), ("type", "left"), ("input", "left"), ("output", "left"),
+                         ("params", "right"), ("MACs", "right")]:  # fmt: skip
+        table.add_column(col, justify=justify)
+    for r in collapse(rows, depth):
+        table.add_row(
+            "  " * r.depth + (r.name.rsplit(".", 1)[-1] if r.name else "(model)"),
+            r.type,
+            _fmt_shapes(r.input_shapes),
+            _fmt_shapes(r.output_shapes),
+            f"{r.params:,}",
+            fmt_count(r.macs) if r.calls else "not called",
+        )
+    return table
+
+
+def _fmt_shapes(shapes: list[Shape], limit: int = 3) -> str:
+    text = ", ".join("×".join(str(d) for d in s) or "scalar" for s in shapes[:limit])
+    return text + (f" (+{len(shapes) - limit})" if len(shapes) > limit else "")

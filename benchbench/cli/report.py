@@ -17,8 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.report import write_report
-    from benchbench.results import load_run
+    from benchbench.core.results import load_run
+    from benchbench.report.run_report import write_report
 
     run_ = load_run(args.results)
     fmt = args.format or (

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchbench.errors import BadInputError
-from benchbench.results import load_run
-from benchbench.suite import SUITES, run_suite
-from benchbench.target import parse_device
+from benchbench.core.device import parse_device
+from benchbench.core.errors import BadInputError
+from benchbench.core.results import load_run
+from benchbench.runs.run import run_suite
+from benchbench.runs.suite import SUITES
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     failed = [p for p in result.profiles if not p.ok]
     console = Console()
     console.print(f"wrote {run_dir / 'results.json'} and {run_dir / 'report.md'}")
-    from benchbench.history import ENV_VAR, append_run
+    from benchbench.ci.history import ENV_VAR, append_run
 
     db = append_run(result, args.db or os.environ.get(ENV_VAR) or Path(args.out) / "history.sqlite")
     console.print(f"appended to history {db}")

@@ -7,12 +7,14 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.errors import BadInputError
+from benchbench.core.device import parse_device
+from benchbench.core.dtypes import parse_dtype
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_json
+from benchbench.core.target import load_target
+from benchbench.kernelbench.swap_check import SwapRun, check_swap
 from benchbench.kernels.registry import get_kernel, get_op
 from benchbench.kernels.swap import INTERCEPTS
-from benchbench.results import write_json
-from benchbench.swap_check import SwapRun, check_swap
-from benchbench.target import load_target, parse_device, parse_dtype
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

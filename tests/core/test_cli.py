@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from benchbench.cli import main
-from benchbench.results import load_run
+from benchbench.core.results import load_run
 
 
 def test_list_json_names_models_with_references(capsys):
@@ -58,7 +58,7 @@ def test_run_smoke_suite_writes_results_and_report(tmp_path):
 
 
 def test_a_failing_model_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
-    from benchbench import suite
+    from benchbench.runs import run as suite
 
     def broken(target, **kw):
         if target.name == "resnet18":

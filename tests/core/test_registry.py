@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from benchbench.errors import BadInputError
+from benchbench.core.errors import BadInputError
 from benchbench.kernels import get_kernel, list_kernels, use_kernels
 from benchbench.kernels.registry import active_kernel
 from benchbench.models import MODALITIES, get_model_spec, list_models

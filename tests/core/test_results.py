@@ -3,8 +3,9 @@ import os
 
 import pytest
 
-from benchbench.errors import BadInputError
-from benchbench.results import (
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_json
+from benchbench.core.results import (
     PROFILE_KEYS,
     SCHEMA_VERSION,
     ProfileResult,
@@ -13,7 +14,6 @@ from benchbench.results import (
     get_dotted,
     load_profile,
     load_run,
-    write_json,
 )
 
 
@@ -84,8 +84,8 @@ def test_run_round_trip(tmp_path):
 
 
 def test_profile_keys_are_present_in_a_real_profile():
-    from benchbench.profile import profile
-    from benchbench.timing import TimingConfig
+    from benchbench.measure.profile import profile
+    from benchbench.measure.timing import TimingConfig
 
     d = profile("mlp", timing=TimingConfig(warmup=1, min_repeats=3, min_time_s=0)).to_dict()
     for key in PROFILE_KEYS:

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchbench.lint import LintConfig, lint_model
+from benchbench.health.lint import LintConfig, lint_model
 from benchbench.models.layers import MultiHeadAttention
 
 

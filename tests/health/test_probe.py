@@ -2,10 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from benchbench.health import check_health
+from benchbench.core.target import load_target
+from benchbench.health.check import check_health
+from benchbench.health.probe import ProbeConfig, probe_trainability
 from benchbench.models.registry import list_models
-from benchbench.probe import ProbeConfig, probe_trainability
-from benchbench.target import load_target
 
 
 def plain_stack(depth: int, width: int = 16, scale: float = 1.0) -> nn.Sequential:
@@ -65,8 +65,8 @@ def test_every_zoo_model_learns_one_batch(name):
 
 
 def test_run_stage_lints_for_a_training_batch_not_the_inference_batch():
-    from benchbench.health import RUN_TRAIN_BATCH, health_stage
-    from benchbench.results import ProfileResult
+    from benchbench.core.results import ProfileResult
+    from benchbench.runs.stages import RUN_TRAIN_BATCH, health_stage
 
     target = load_target("resnet18", "tiny", batch_size=1)
     result = ProfileResult("resnet18", "image", "tiny", 1, "cpu", "float32", latency={"p50_ms": 1.0})

@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchbench.errors import BadInputError
+from benchbench.core.errors import BadInputError
+from benchbench.core.target import load_target
+from benchbench.kernelbench.swap_check import check_swap, compare_outputs
 from benchbench.kernels import swap
 from benchbench.kernels.attention import attention_sdpa
 from benchbench.kernels.registry import dispatch
-from benchbench.swap_check import check_swap, compare_outputs
-from benchbench.target import load_target
 
 SDPA = F.scaled_dot_product_attention
 

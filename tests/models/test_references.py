@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchbench.flops import count_flops
+from benchbench.measure.flops import count_flops
 from benchbench.models.registry import get_model_spec, list_models
 
 NAMES = [s.name if hasattr(s, "name") else s for s in list_models()]

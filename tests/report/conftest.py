@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from benchbench.profile import profile
-from benchbench.results import RunResult
-from benchbench.sweep import sweep
-from benchbench.target import load_target
-from benchbench.timing import TimingConfig
+from benchbench.core.results import RunResult
+from benchbench.core.target import load_target
+from benchbench.measure.profile import profile
+from benchbench.measure.sweep import sweep
+from benchbench.measure.timing import TimingConfig
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=5, min_time_s=0.0)
 
@@ -31,7 +31,7 @@ def small_run() -> RunResult:
 @pytest.fixture(scope="session")
 def empty_run() -> RunResult:
     """A run with one profile that has nothing but its identity: every section must say 'not measured'."""
-    from benchbench.results import ProfileResult
+    from benchbench.core.results import ProfileResult
 
     return RunResult(
         suite="test", device="cpu", profiles=[ProfileResult("m", "image", "tiny", 1, "cpu", "float32")]

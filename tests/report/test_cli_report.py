@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchbench.cli import main
-from benchbench.results import write_json
+from benchbench.core.files import write_json
 
 
 def test_report_cli_on_a_run_folder(small_run, tmp_path):

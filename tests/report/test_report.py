@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from benchbench.errors import BadInputError
-from benchbench.report import SECTION_IDS, write_report
+from benchbench.core.errors import BadInputError
+from benchbench.report.run_report import SECTION_IDS, write_report
 
 
 class _Collect(HTMLParser):

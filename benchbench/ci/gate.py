@@ -1,0 +1,296 @@
+"""The gate: check results against budgets (and optionally a baseline run) and say pass or fail per check.
+
+A latency regression against a baseline counts only when the median grew by more than the threshold
+AND a Mann-Whitney U test on the raw samples says the change is significant, so runner noise passes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+
+from benchbench.ci.budgets import Budget
+from benchbench.ci.stats import DEFAULT_ALPHA, compare_samples
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import read_json
+from benchbench.core.results import ProfileResult, RunResult, load_run
+
+
+@dataclass
+class Check:
+    """One verdict: `metric` of `model` against `budget` (a limit, or a baseline-relative threshold)."""
+
+    model: str
+    metric: str
+    value: float | None
+    budget: float | None
+    passed: bool
+    margin: str = ""
+    note: str = ""
+    config: str = ""
+
+
+def profile_key(p: ProfileResult) -> tuple:
+    return (p.model, p.size, p.batch_size, p.device, p.dtype)
+
+
+def _config(p: ProfileResult) -> str:
+    return f"{p.size}/bs{p.batch_size}/{p.device}/{p.dtype}"
+
+
+# ---- loading ---------------------------------------------------------------------------------------
+
+
+def is_pytest_benchmark(d: Any) -> bool:
+    return isinstance(d, dict) and "benchmarks" in d and "machine_info" in d and "schema_version" not in d
+
+
+def from_pytest_benchmark(d: dict[str, Any], source: str) -> RunResult:
+    """Convert pytest-benchmark's `--benchmark-json` output (seconds) into a RunResult (milliseconds)."""
+    profiles = []
+    for i, b in enumerate(d["benchmarks"]):
+        try:
+            stats, name = b["stats"], b["name"]
+        except (KeyError, TypeError):
+            raise BadInputError(f"{source}: benchmark #{i + 1} lacks 'name' or 'stats'") from None
+        extra = b.get("extra_info") or {}
+        data = [x * 1e3 for x in stats.get("data") or []]
+        lat: dict[str, Any] = {
+            "n": stats.get("rounds", len(data)),
+            "mean_ms": stats["mean"] * 1e3, "stdev_ms": stats.get("stddev", 0.0) * 1e3,
+            "min_ms": stats["min"] * 1e3, "max_ms": stats["max"] * 1e3, "p50_ms": stats["median"] * 1e3,
+            "p90_ms": float(np.percentile(data, 90)) if data else None,
+            "p99_ms": float(np.percentile(data, 99)) if data else None,
+            "samples_ms": data,
+        }  # fmt: skip
+        profiles.append(
+            ProfileResult(
+                model=str(extra.get("model", name)), modality=str(extra.get("modality", "unknown")),
+                size=str(extra.get("size", "tiny")), batch_size=int(extra.get("batch_size", 1)),
+                device=str(extra.get("device", "cpu")), dtype=str(extra.get("dtype", "float32")),
+                latency=lat, env={"pytest_benchmark": d.get("version"), "machine_info": d.get("machine_info")},
+                sections={"pytest_benchmark": {"fullname": b.get("fullname", name)}},
+            )
+        )  # fmt: skip
+    return RunResult(suite="pytest-benchmark", device=profiles[0].device if profiles else "cpu",
+                     profiles=profiles, env={"source": source}, created_at=d.get("datetime", ""))  # fmt: skip
+
+
+def load_results(path: str | Path) -> RunResult:
+    """A run folder, a results.json, a profile JSON or pytest-benchmark JSON, as one RunResult."""
+    path = Path(path)
+    if path.is_file():
+        d = read_json(path)
+        if is_pytest_benchmark(d):
+            return from_pytest_benchmark(d, str(path))
+    elif not path.is_dir():
+        raise BadInputError(f"no such results file or run folder: {path}")
+    return load_run(path)
+
+
+# ---- checks ----------------------------------------------------------------------------------------
+
+
+def _memory_mb(p: ProfileResult) -> float | None:
+    mem = p.memory or {}
+    peak = mem.get("peak_bytes_inference", mem.get("peak_bytes"))
+    return None if peak is None else peak / 2**20
+
+
+def _kernel_speedup(p: ProfileResult) -> float | None:
+    for section in ("swap", "kernels"):
+        s = p.sections.get(section)
+        if isinstance(s, dict) and isinstance(s.get("speedup"), (int, float)):
+            return float(s["speedup"])
+    return None
+
+
+def _onnx_ready(p: ProfileResult) -> float | None:
+    export = p.sections.get("export")
+    if not isinstance(export, dict) or "verdict" not in export:
+        return None
+    return 1.0 if export["verdict"] in ("ready", "ready-with-warnings") else 0.0
+
+
+METRICS: dict[str, Callable[[ProfileResult], float | None]] = {
+    "p50_ms": lambda p: (p.latency or {}).get("p50_ms"),
+    "p90_ms": lambda p: (p.latency or {}).get("p90_ms"),
+    "p99_ms": lambda p: (p.latency or {}).get("p99_ms"),
+    "peak_memory_mb": _memory_mb,
+    "params_max": lambda p: (p.params or {}).get("total"),
+    "macs_max": lambda p: (p.flops or {}).get("macs"),
+    "onnx_ready": _onnx_ready,
+    "min_kernel_speedup": _kernel_speedup,
+}
+
+
+def check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
+    value = METRICS[key](p)
+    c = Check(model=p.model, metric=key, value=value, budget=limit, passed=False, config=_config(p))
+    if value is None:
+        c.note = "not measured"
+        return c
+    if key == "onnx_ready":
+        c.passed, c.budget = value == 1.0, 1.0
+        c.note = "" if c.passed else f"export verdict {p.sections['export'].get('verdict')}"
+        return c
+    if key == "min_kernel_speedup":
+        c.passed = value >= limit
+        c.margin = f"{(value - limit) / limit:+.1%}"
+        return c
+    c.passed = value <= limit
+    c.margin = f"{(limit - value) / limit:+.1%}"
+    return c
+
+
+def check_budgets(run: RunResult, budgets: list[Budget]) -> list[Check]:
+    checks = []
+    for p in run.profiles:
+        for b in budgets:
+            if b.matches(p):
+                checks += [check_limit(p, key, limit) for key, limit in b.limits.items()]
+    return checks
+
+
+def check_regressions(
+    run: RunResult, baseline: RunResult, max_regression_pct: float, alpha: float = DEFAULT_ALPHA
+) -> list[Check]:
+    """p50 of every model in both runs: fails only when over the threshold and significant."""
+    base = {profile_key(p): p for p in baseline.profiles}
+    checks = []
+    for p in run.profiles:
+        b = base.get(profile_key(p))
+        new_s = (p.latency or {}).get("samples_ms") or []
+        old_s = ((b.latency or {}).get("samples_ms") or []) if b else []
+        if b is None or len(new_s) < 3 or len(old_s) < 3:
+            continue
+        comp = compare_samples(old_s, new_s)
+        limit = 1 + max_regression_pct / 100
+        over = comp.ratio > limit
+        sig = comp.significant(alpha)
+        checks.append(
+            Check(
+                model=p.model, metric="p50 vs baseline", value=comp.ratio, budget=limit,
+                passed=not (over and sig), margin=f"{(limit - comp.ratio) / limit:+.1%}", config=_config(p),
+                note=f"p={comp.p_value:.2g}" + (" significant" if sig else " not significant"),
+            )
+        )  # fmt: skip
+    return checks
+
+
+# ---- output ----------------------------------------------------------------------------------------
+
+
+def fmt_value(c: Check, v: float | None) -> str:
+    if v is None:
+        return "—"
+    if c.metric == "onnx_ready":
+        return "ready" if v == 1.0 else "not ready"
+    if c.metric == "p50 vs baseline":
+        return f"×{v:.3f}"
+    if isinstance(v, float) and not float(v).is_integer():
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return f"{int(v):,}" if math.isfinite(v) else str(v)
+
+
+def render_table(checks: list[Check], title: str = "benchbench gate"):
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("model", "config", "metric", "value", "budget", "margin", "result", "note"):
+        t.add_column(col)
+    for c in checks:
+        verdict = "[green]pass" if c.passed else "[red]FAIL"
+        t.add_row(
+            c.model,
+            c.config,
+            c.metric,
+            fmt_value(c, c.value),
+            fmt_value(c, c.budget),
+            c.margin,
+            verdict,
+            c.note,
+        )
+    return t
+
+
+def render_summary(checks: list[Check]) -> str:
+    failed = [c for c in checks if not c.passed]
+    head = f"## benchbench gate: {'FAILED' if failed else 'passed'} ({len(checks) - len(failed)}/{len(checks)} checks pass)\n\n"
+    rows = ["| model | config | metric | value | budget | margin | result | note |", "|" + "---|" * 8]
+    for c in checks:
+        cells = (c.model, c.config, c.metric, fmt_value(c, c.value), fmt_value(c, c.budget), c.margin,
+                 "pass" if c.passed else "**FAIL**", c.note)  # fmt: skip
+        rows.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
+    return head + "\n".join(rows) + "\n"
+
+
+def render_junit(checks: list[Check]) -> str:
+    failures = sum(not c.passed for c in checks)
+    lines = ['<?xml version="1.0" encoding="utf-8"?>',
+             f'<testsuite name="benchbench-gate" tests="{len(checks)}" failures="{failures}" errors="0">']  # fmt: skip
+    for c in checks:
+        name = quoteattr(f"{c.metric} [{c.config}]")
+        lines.append(f"  <testcase classname={quoteattr(c.model)} name={name}>")
+        if not c.passed:
+            msg = f"{c.metric} = {fmt_value(c, c.value)} exceeds budget {fmt_value(c, c.budget)} {c.note}".strip()
+            lines.append(f"    <failure message={quoteattr(msg)}>{escape(msg)}</failure>")
+        lines.append("  </testcase>")
+    lines.append("</testsuite>")
+    return "\n".join(lines) + "\n"
+
+
+# ---- orchestration ---------------------------------------------------------------------------------
+
+Remeasure = Callable[[ProfileResult], ProfileResult]
+
+
+def remeasure_profile(p: ProfileResult) -> ProfileResult:
+    """Profile the same configuration again (the retry of a failing model)."""
+    from benchbench.measure.profile import profile
+
+    return profile(
+        p.model, size=p.size, batch_size=p.batch_size, seq_len=p.seq_len, device=p.device, dtype=p.dtype
+    )
+
+
+def evaluate(
+    run: RunResult,
+    budgets: list[Budget],
+    *,
+    baseline: RunResult | None = None,
+    max_regression_pct: float = 10.0,
+    alpha: float = DEFAULT_ALPHA,
+    retry: int = 0,
+    remeasure: Remeasure = remeasure_profile,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> list[Check]:
+    """All checks of `run`; a model failing one is re-measured up to `retry` times before its verdict stands."""
+
+    def checks_for(r: RunResult) -> list[Check]:
+        out = check_budgets(r, budgets)
+        if baseline is not None:
+            out += check_regressions(r, baseline, max_regression_pct, alpha)
+        return out
+
+    checks = checks_for(run)
+    for attempt in range(1, retry + 1):
+        failing = {(c.model, c.config) for c in checks if not c.passed}
+        if not failing:
+            break
+        for i, p in enumerate(run.profiles):
+            if (p.model, _config(p)) not in failing:
+                continue
+            log(f"retry {attempt}/{retry}: re-measuring {p.model} ({_config(p)})")
+            try:
+                run.profiles[i] = remeasure(p)
+            except Exception as exc:  # a result that cannot be re-measured keeps its first verdict
+                log(f"  cannot re-measure {p.model}: {type(exc).__name__}: {exc}")
+        checks = checks_for(run)
+    return checks

@@ -1,0 +1,71 @@
+"""Merge shard runs (`benchbench run --shard I/N` on several machines) into one run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchbench.ci.gate import profile_key
+from benchbench.core.errors import BadInputError
+from benchbench.core.files import write_json
+from benchbench.core.results import RunResult, load_run
+
+
+def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
+    """One run from its shards; rejects mixed suites or devices, duplicate/missing shards and overlaps."""
+    if not runs:
+        raise BadInputError("merge needs at least one shard")
+    first = runs[0]
+    for r, src in zip(runs, sources):
+        for attr in ("suite", "device"):
+            if getattr(r, attr) != getattr(first, attr):
+                raise BadInputError(
+                    f"{src}: {attr} {getattr(r, attr)!r} differs from {sources[0]}'s {getattr(first, attr)!r}; "
+                    "merge only shards of one suite on one device"
+                )
+    shards = [r.shard for r in runs]
+    if any(s is not None for s in shards):
+        if any(s is None for s in shards):
+            raise BadInputError("cannot mix shard runs and whole runs: " + ", ".join(
+                f"{src} (shard {s or 'none'})" for s, src in zip(shards, sources)))  # fmt: skip
+        parsed = [tuple(int(x) for x in s.split("/")) for s in shards]
+        ns = {n for _, n in parsed}
+        if len(ns) != 1:
+            raise BadInputError(f"shards split the suite differently: {', '.join(shards)}")
+        n = ns.pop()
+        seen: dict[int, str] = {}
+        for (i, _), src in zip(parsed, sources):
+            if i in seen:
+                raise BadInputError(f"shard {i}/{n} given twice: {seen[i]} and {src}")
+            seen[i] = src
+        missing = sorted(set(range(1, n + 1)) - set(seen))
+        if missing:
+            raise BadInputError(f"missing shard(s) {', '.join(f'{i}/{n}' for i in missing)} of {n}")
+    owner: dict[tuple, str] = {}
+    merged = RunResult(suite=first.suite, device=first.device, env=first.env)
+    for r, src in zip(runs, sources):
+        for p in r.profiles:
+            key = profile_key(p)
+            if key in owner:
+                raise BadInputError(
+                    f"shards overlap: {p.model} ({p.size}, bs{p.batch_size}) is in {owner[key]} and {src}"
+                )
+            owner[key] = src
+            merged.profiles.append(p)
+        merged.kernels += r.kernels
+    merged.elapsed_s = sum(r.elapsed_s or 0.0 for r in runs)
+    merged.env = {**first.env, "merged_from": [r.run_id for r in runs]}
+    return merged
+
+
+def merge_folders(shards: list[str | Path], out: str | Path) -> Path:
+    """Load shard results, merge them, write `results.json` and `report.md` into `out`; return `out`."""
+    from benchbench.report.run_report import write_report
+
+    runs = [load_run(s) for s in shards]
+    merged = merge_runs(runs, [str(s) for s in shards])
+    out = Path(out)
+    if (out / "results.json").exists():
+        raise BadInputError(f"{out} already holds results.json; choose a new --out folder")
+    write_json(out / "results.json", merged)
+    write_report(merged, out / "report.md", fmt="md")
+    return out

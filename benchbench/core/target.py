@@ -1,0 +1,195 @@
+"""What to profile: a zoo model by name, or a user's model given as `pkg.module:factory`.
+
+A user factory (`pkg.module:factory` or `path/file.py:factory`) is a callable taking no required
+arguments (it is passed `batch_size` and `seq_len` when its signature names them) that returns either
+`(model, inputs)` or a model with an `example_inputs(batch_size)` method. Everything downstream sees a
+`Target`, whose `input_maker` gives inputs at other batch sizes for sweeps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.models.registry import ModelSpec, get_model_spec
+
+
+@dataclass
+class Target:
+    """A built model with example inputs, and what it is."""
+
+    name: str
+    size: str
+    modality: str
+    model: nn.Module
+    inputs: tuple
+    batch_size: int
+    seq_len: int | None = None
+    spec: ModelSpec | None = None
+    input_maker: Callable[[int, int | None], tuple] | None = None  # (batch_size, seq_len) -> inputs
+
+
+def is_user_model(model: str) -> bool:
+    return ":" in model
+
+
+def _import_module(mod_name: str, path: str):
+    """Import `pkg.module` (the working directory is searched too) or a `file.py` path."""
+    if mod_name.endswith(".py"):
+        file = Path(mod_name)
+        if not file.is_file():
+            raise BadInputError(f"model {path!r}: no such file {mod_name!r}")
+        spec = importlib.util.spec_from_file_location(file.stem, file)
+        mod = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as e:
+            raise BadInputError(
+                f"model {path!r}: importing {mod_name!r} failed: {type(e).__name__}: {e}"
+            ) from None
+        return mod
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # the `benchbench` script does not search the working directory
+    try:
+        return importlib.import_module(mod_name)
+    except ImportError as e:
+        raise BadInputError(f"cannot import module {mod_name!r} of model {path!r}: {e}") from None
+
+
+def _load_factory(path: str) -> Callable:
+    mod_name, _, attr = path.partition(":")
+    if not mod_name or not attr:
+        raise BadInputError(f"model {path!r}: a user model is given as pkg.module:factory or file.py:factory")
+    mod = _import_module(mod_name, path)
+    try:
+        factory = getattr(mod, attr)
+    except AttributeError:
+        names = [n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))]
+        raise unknown_name(f"factory in {mod_name}", attr, names) from None
+    if not callable(factory):
+        raise BadInputError(f"model {path!r}: {attr!r} is a {type(factory).__name__}, not a callable factory")
+    return factory
+
+
+def _accepts(fn: Callable, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _call_sized(fn: Callable, batch_size: int, seq_len: int | None, *, positional: bool = False) -> Any:
+    """Call `fn` with batch_size (and seq_len) where its signature takes them."""
+    kwargs: dict[str, Any] = {}
+    if _accepts(fn, "batch_size"):
+        kwargs["batch_size"] = batch_size
+    elif positional:
+        return fn(batch_size)
+    if seq_len is not None and _accepts(fn, "seq_len"):
+        kwargs["seq_len"] = seq_len
+    return fn(**kwargs)
+
+
+def _as_inputs(inputs: Any, path: str) -> tuple:
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not inputs or not any(isinstance(x, torch.Tensor) for x in inputs):
+        raise BadInputError(
+            f"model {path!r}: example inputs hold no tensor (got {[type(x).__name__ for x in inputs]})"
+        )
+    return inputs
+
+
+def _user_target(path: str, batch_size: int, seq_len: int | None, seed: int) -> Target:
+    """Build a user's model from `pkg.module:factory` (see the module docstring for what it may return)."""
+    factory = _load_factory(path)
+    torch.manual_seed(seed)
+    try:
+        made = _call_sized(factory, batch_size, seq_len)
+    except BadInputError:
+        raise
+    except Exception as e:
+        raise BadInputError(f"model {path!r}: the factory raised {type(e).__name__}: {e}") from None
+
+    if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module):
+        net, inputs = made
+    elif isinstance(made, nn.Module):
+        net, inputs = made, None
+    else:
+        raise BadInputError(
+            f"factory {path!r} must return (model, inputs) or a model with example_inputs(batch_size); "
+            f"got {type(made).__name__}"
+        )
+    maker: Callable[[int, int | None], tuple] | None = None
+    if callable(getattr(net, "example_inputs", None)):
+
+        def maker(bs: int, seq: int | None) -> tuple:
+            torch.manual_seed(seed)
+            return _as_inputs(_call_sized(net.example_inputs, bs, seq, positional=True), path)
+
+    elif _accepts(factory, "batch_size"):
+
+        def maker(bs: int, seq: int | None) -> tuple:
+            torch.manual_seed(seed)
+            return _as_inputs(_call_sized(factory, bs, seq)[1], path)
+
+    if maker is not None and (
+        inputs is None or batch_size != _batch_of(_as_inputs(inputs, path), batch_size)
+    ):
+        inputs = maker(batch_size, seq_len)
+    if inputs is None:
+        raise BadInputError(
+            f"model {path!r}: the factory returned a model without example_inputs(batch_size)"
+        )
+    inputs = _as_inputs(inputs, path)
+    return Target(path, "user", "user", net, inputs, _batch_of(inputs, batch_size), seq_len, None, maker)
+
+
+def _batch_of(inputs: tuple, default: int) -> int:
+    first = next((x for x in inputs if isinstance(x, torch.Tensor)), None)
+    return int(first.shape[0]) if first is not None and first.dim() else default
+
+
+def load_target(
+    model: str, size: str = "tiny", batch_size: int = 1, seq_len: int | None = None, seed: int = 0
+) -> Target:
+    """Build `model` (zoo name or `pkg.module:factory`) at `size` with inputs for `batch_size`."""
+    if batch_size < 1:
+        raise BadInputError(f"batch size must be >= 1, got {batch_size}")
+    if seq_len is not None and seq_len < 1:
+        raise BadInputError(f"sequence length must be >= 1, got {seq_len}")
+    if is_user_model(model):
+        return _user_target(model, batch_size, seq_len, seed)
+    spec = get_model_spec(model)
+    spec.config(size)  # validates the size before anything is built
+    torch.manual_seed(seed)
+    inputs = spec.example_inputs(size, batch_size, seq_len, seed=seed)
+    seq = seq_len if seq_len is not None else (spec.seq_len or {}).get(size)
+
+    def maker(bs: int, sl: int | None) -> tuple:
+        return spec.example_inputs(size, bs, sl, seed=seed)
+
+    return Target(model, size, spec.modality, spec.build(size), inputs, batch_size, seq, spec, maker)
+
+
+def make_inputs(target: Target, batch_size: int, seq_len: int | None = None) -> tuple:
+    """Fresh example inputs for `target` at another batch size / sequence length."""
+    if batch_size == target.batch_size and seq_len in (None, target.seq_len):
+        return target.inputs
+    if target.input_maker is None:
+        raise BadInputError(
+            f"model {target.name!r} gives inputs for batch {target.batch_size} only; to sweep batch sizes, "
+            "give it an example_inputs(batch_size) method or a factory taking batch_size"
+        )
+    return target.input_maker(batch_size, seq_len)

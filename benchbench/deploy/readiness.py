@@ -1,0 +1,305 @@
+"""Deployment readiness: export → check → ORT session → parity → latency → int8, and a verdict per model.
+
+The verdict is `ready` (dynamo export, strict parity at every probed shape), `ready-with-warnings`
+(it works, but: parity only at the loose tolerance, the TorchScript fallback produced the file, an
+input was dropped, shape inference failed, ...) or `not-ready` (a stage failed; the stage, the
+exception's essential line and a hint are recorded). The int8 variant is informational: its failure
+or loose parity is noted but does not change the verdict. Also the run stage `export`.
+
+The dict (`check_readiness(...)`, `result.sections["export"]`, and `benchbench export --json`'s
+"export" key) has these keys:
+
+    verdict            "ready" | "ready-with-warnings" | "not-ready"
+    warnings           [str]                         why "with warnings"
+    notes              [str]                         informational (int8 variant, ...)
+    stage_failed       None | "inputs" | "export" | "check" | "session" | "parity" | "latency"
+    error              None | str                    the exception's essential line ("Type: message")
+    hint               None | str                    what to do about it, where known
+    failing_op         None | str                    e.g. "aten::nonzero", when the error names one
+    exporter           "dynamo" | "torchscript" | None
+    capture_strategy   e.g. "TorchExportNonStrictStrategy" (dynamo only)
+    fallback_reason    None | str                    why dynamo was not used
+    export_s, opset, file, file_bytes, external_data
+    export_batch_size, seq_len
+    dynamic_axes       {input: {axis(str): label}}   inferred by varying batch and sequence length
+    specialised_axes   ["input[axis]=size"]          requested dynamic but fixed in the file
+    shape_inference_ok whether ONNX strict shape inference passed
+    dropped_inputs     [input names the graph does not take]
+    providers          ORT providers of the session (asserted)
+    session_s          session creation seconds (graph optimizations on)
+    optimized_file
+    parity             {"ok", "ok_loose", "cases": [{"batch_size", "seq_len"}],
+                        "outputs": {name: {"max_abs", "max_rel", "tol": {"atol","rtol"}, "loose_tol",
+                                           "ok", "ok_loose", "dtype", "n_bad", "worst": [..], "case"}}}
+    ort_latency, eager_latency   LatencyStats dicts without samples (p50_ms, p90_ms, n, threads, ...)
+    ratio              ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
+    latency_batch_size, threads
+    node_counts        {op_type: n} of the exported graph; optimized_node_counts of ORT's optimized graph
+    quantized          None | {"file", "file_bytes", "parity": {"ok", "outputs", "rule"}, "ratio",
+                               "ratio_vs_fp32_ort", "ort_latency", "quantized_ops", "session_s"}
+                       | {"error": str} when quantization failed
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchbench.core.forward import to_device
+from benchbench.core.target import Target
+from benchbench.deploy.export import (
+    ExportError,
+    default_input_names,
+    essential_line,
+    export_onnx,
+    infer_dynamic_axes,
+    infer_output_axes,
+    other_seq_len,
+)
+from benchbench.deploy.ort_check import latency_pair, make_session, node_counts, parity, providers_for
+from benchbench.deploy.quantize import int8_variant
+from benchbench.measure.timing import TimingConfig
+
+VERDICTS = ("ready", "ready-with-warnings", "not-ready")
+
+# The run stage times briefly: about 25 models run it on a 2-core CPU.
+STAGE_TIMING = TimingConfig(warmup=1, min_repeats=5, max_repeats=200, min_time_s=0.05)
+CLI_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=1000, min_time_s=0.3)
+
+
+@dataclass(frozen=True)
+class ReadinessConfig:
+    """How to check: export batch (>= 2, size-1 dims get specialised), probe batches, timing, int8, exporter."""
+
+    export_batch_size: int = 2
+    probe_batch_sizes: tuple[int, ...] = (1, 5)
+    latency_batch_size: int | None = None  # None: the target's batch size
+    timing: TimingConfig = field(default_factory=lambda: STAGE_TIMING)
+    quantize: bool = True
+    exporter: str = "auto"  # "auto" (dynamo, else TorchScript), "dynamo", "torchscript"
+    opset: int | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.export_batch_size < 2:
+            raise ValueError(
+                f"export batch size must be >= 2 (a size-1 dim gets specialised), got {self.export_batch_size}"
+            )
+        if self.export_batch_size in self.probe_batch_sizes:
+            raise ValueError(f"probe batch sizes {self.probe_batch_sizes} must differ from the export batch")
+
+
+# (pattern over the error text, hint). The first match wins.
+HINTS: tuple[tuple[str, str], ...] = (
+    (
+        r"GuardOnDataDependentSymNode|data.dependent|Could not guard on data-dependent|Could not extract specialized integer",
+        "a data-dependent shape or branch (e.g. .item(), nonzero, boolean-mask indexing, a Python `if` on a tensor): "
+        "compute shapes from input sizes, or use torch.cond / torch._check to bound the value",
+    ),
+    (
+        r"Constraints violated|specialized|specialised|Not all values of .* satisfy",
+        "a dynamic axis was fixed by the code (shape arithmetic, a size-1 dim, or a max length): "
+        "export with another batch/sequence size or make the shape computation symbolic",
+    ),
+    (
+        r"[Uu]nsupported|No decomposition|not (yet )?supported|DispatchError|has no (ONNX )?translation|OnnxExporterError.*aten",
+        "an operator has no ONNX translation in this exporter: replace it with supported ops, register a "
+        "custom_translation_table entry, or raise the opset",
+    ),
+    (
+        r"NOT_IMPLEMENTED|Could not find an implementation",
+        "ONNX Runtime has no kernel for this op and type on this provider: change the dtype or op, or pick another opset",
+    ),
+    (
+        r"ShapeInferenceError|\[ShapeInferenceError\]|Type Error|type.*mismatch",
+        "the exported graph is inconsistent (shape or type): try the other exporter or another opset",
+    ),
+    (
+        r"outputs, eager PyTorch|shape \(.*\) != |Got invalid dimensions|broadcast an axis by a dimension other than 1",
+        "ONNX Runtime gives outputs of another count or shape than PyTorch: an axis was likely specialised at export",
+    ),
+)
+_OP_PATTERN = re.compile(
+    r"OpOverload\(op='([^']+)'"  # the dynamo exporter's DispatchError
+    r"|\b((?:aten|prims|[a-z][a-z0-9_]*)::[A-Za-z_][A-Za-z_0-9.]*)"  # TorchScript and ORT messages
+    r"|\b(torch\.ops\.[A-Za-z_0-9]+\.[A-Za-z_0-9.]+|aten\.[A-Za-z_0-9]+(?:\.[A-Za-z_0-9]+)?)"
+)
+
+
+def hint_for(text: str) -> str | None:
+    for pattern, hint in HINTS:
+        if re.search(pattern, text):
+            return hint
+    return None
+
+
+def failing_op(text: str) -> str | None:
+    m = _OP_PATTERN.search(text)
+    if m is None:
+        return None
+    return next(g for g in m.groups() if g).rstrip(".")
+
+
+class _StageError(Exception):
+    def __init__(self, stage: str, exc: BaseException) -> None:
+        super().__init__(stage)
+        self.stage, self.exc = stage, exc
+
+
+def _stage(name: str, fn):
+    try:
+        return fn()
+    except Exception as exc:
+        raise _StageError(name, exc) from exc
+
+
+def _full_text(exc: BaseException) -> str:
+    if isinstance(exc, ExportError):  # dynamo's reason first: it is the exporter we prefer
+        return _full_text(exc.dynamo_exc) + "\n" + _full_text(exc.torchscript_exc)
+    parts, seen, e = [], set(), exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        parts.append(f"{type(e).__name__}: {e}")
+        e = e.__cause__ or e.__context__
+    return "\n".join(parts)
+
+
+def empty_section() -> dict[str, Any]:
+    keys = ("stage_failed", "error", "hint", "failing_op", "exporter", "capture_strategy", "fallback_reason",
+            "export_s", "opset", "file", "file_bytes", "external_data", "export_batch_size", "seq_len", "providers",
+            "session_s", "optimized_file", "parity", "ort_latency", "eager_latency", "ratio", "latency_batch_size",
+            "threads", "quantized")  # fmt: skip
+    d: dict[str, Any] = dict.fromkeys(keys)
+    d.update(verdict="not-ready", warnings=[], notes=[], dynamic_axes={}, specialised_axes=[], dropped_inputs=[],
+             node_counts={}, optimized_node_counts={})  # fmt: skip
+    return d
+
+
+def check_readiness(
+    target: Target, out_dir: str | Path, config: ReadinessConfig | None = None
+) -> dict[str, Any]:
+    """Export `target` to `out_dir` and check it in ORT; never raises for a model failure (see module doc)."""
+    cfg = config or ReadinessConfig()
+    out = empty_section()
+    try:
+        _check(target, Path(out_dir), cfg, out)
+    except _StageError as err:
+        text = _full_text(err.exc)
+        out.update(verdict="not-ready", stage_failed=err.stage, error=essential_line(err.exc),
+                   hint=hint_for(text), failing_op=failing_op(text))  # fmt: skip
+        if out["specialised_axes"] and err.stage == "parity":
+            out["hint"] = (f"axes {out['specialised_axes']} were specialised (fixed) at export though they vary with the batch "
+                           "or sequence length: find the shape the code turns into a Python int or constant")  # fmt: skip
+        if isinstance(err.exc, ExportError):
+            out["fallback_reason"] = essential_line(err.exc.dynamo_exc)
+        return out
+    warnings = out["warnings"]
+    if out["exporter"] != "dynamo":
+        warnings.append(
+            f"produced by the TorchScript fallback exporter (dynamo failed: {out['fallback_reason']})"
+        )
+    if "Draft" in (out["capture_strategy"] or ""):
+        warnings.append("captured with torch.export.draft_export, which may be unsound where export failed")
+    if out["specialised_axes"]:
+        warnings.append(
+            f"axes fixed in the file though they vary with batch/sequence: {out['specialised_axes']}"
+        )
+    if out["dropped_inputs"]:
+        warnings.append(f"inputs unused by the graph were dropped: {out['dropped_inputs']}")
+    if not out["parity"]["ok"]:
+        bad = [n for n, o in out["parity"]["outputs"].items() if not o["ok"]]
+        warnings.append(f"parity only within the loose tolerance on {bad}")
+    if not out.get("shape_inference_ok", True):
+        warnings.append("ONNX strict shape inference failed")
+    out["verdict"] = "ready-with-warnings" if warnings else "ready"
+    return out
+
+
+def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: dict[str, Any]) -> None:
+    model = target.model.eval()
+    if target.input_maker is None:
+        raise _StageError(
+            "inputs", ValueError("the model gives inputs at one batch size only; export needs several")
+        )
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))  # a run may have moved it
+
+    def make(bs: int, sl: int | None) -> tuple:
+        return to_device(target.input_maker(bs, sl), dev)
+
+    seq = target.seq_len
+    names = default_input_names(target.spec.input_names if target.spec else None, len(target.inputs))
+    axes = _stage("inputs", lambda: infer_dynamic_axes(make, names, cfg.export_batch_size, seq))
+    export_inputs = _stage("inputs", lambda: make(cfg.export_batch_size, seq))
+    out_axes = _stage("inputs", lambda: infer_output_axes(model, make, cfg.export_batch_size, seq))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{_safe(target.name)}_{target.size}.onnx"
+    torch.manual_seed(0)
+    info = _stage("export", lambda: export_onnx(model, export_inputs, path, input_names=names, dynamic_axes=axes,
+                                                output_axes=out_axes, opset=cfg.opset, exporter=cfg.exporter))  # fmt: skip
+    d = info.to_dict()
+    out.update(exporter=d["exporter"], capture_strategy=d["capture_strategy"], fallback_reason=d["fallback_reason"],
+               export_s=d["export_s"], opset=d["opset"], file=d["path"], file_bytes=d["file_bytes"],
+               external_data=d["external_data"], dynamic_axes=d["dynamic_axes"],
+               specialised_axes=d["specialised_axes"], dropped_inputs=d["dropped_inputs"],
+               shape_inference_ok=d["shape_inference_ok"], export_batch_size=cfg.export_batch_size, seq_len=seq)  # fmt: skip
+    out["node_counts"] = node_counts(path)
+
+    providers = providers_for(cfg.device)
+    optimized = path.with_name(path.stem + ".opt.onnx")
+    session, created_s = _stage("session", lambda: make_session(path, providers, optimized_path=optimized))
+    out.update(providers=session.get_providers(), session_s=created_s, optimized_file=str(optimized))
+    if optimized.exists():
+        out["optimized_node_counts"] = node_counts(optimized)
+
+    # Fresh inputs (another seed) at batch sizes never seen at export, and another sequence length.
+    seqs = [seq, other_seq_len(seq)] if seq is not None else [None, None]
+    cases = []
+    for i, bs in enumerate(cfg.probe_batch_sizes):
+        sl = seqs[i % 2]
+        cases.append(
+            ({"batch_size": bs, "seq_len": sl}, _stage("inputs", lambda bs=bs, sl=sl: _fresh(target, bs, sl)))
+        )
+    par = _stage("parity", lambda: parity(session, model, info.input_names, cases))
+    out["parity"] = par
+    if not par["ok_loose"]:
+        bad = {n: o for n, o in par["outputs"].items() if not o["ok_loose"]}
+        first = next(iter(bad))
+        o = bad[first]
+        detail = o.get("error") or f"max_abs {o['max_abs']:.3g}, max_rel {o['max_rel']:.3g} at {o['case']}"
+        raise _StageError("parity", AssertionError(f"output {first!r} outside the loose tolerance: {detail}"))
+
+    lat_bs = cfg.latency_batch_size or target.batch_size
+    lat_inputs = _stage("inputs", lambda: _fresh(target, lat_bs, seq))
+    timed = _stage("latency", lambda: latency_pair(session, model, info.input_names, lat_inputs,
+                                                   batch_size=lat_bs, config=cfg.timing, device=dev))  # fmt: skip
+    out.update(ort_latency=timed["ort_latency"], eager_latency=timed["eager_latency"], ratio=timed["ratio"],
+               latency_batch_size=lat_bs, threads=timed["threads"])  # fmt: skip
+
+    if cfg.quantize:
+        try:
+            q = int8_variant(path, model, info.input_names, lat_inputs, batch_size=lat_bs,
+                             fp32_ort_p50_ms=timed["ort_latency"]["p50_ms"], timing=cfg.timing, providers=providers)  # fmt: skip
+            out["quantized"] = q
+            if not q["parity"]["ok"]:
+                out["notes"].append(f"int8 variant outside its tolerance ({q['parity']['rule']})")
+        except Exception as exc:
+            out["quantized"] = {"error": essential_line(exc)}
+            out["notes"].append(f"int8 quantization failed: {essential_line(exc)}")
+
+
+def _fresh(target: Target, batch_size: int, seq_len: int | None) -> tuple:
+    """Inputs from another seed than the export's: a Target's maker is fixed-seed, so reseed torch around it."""
+    if target.spec is not None:
+        inputs = target.spec.example_inputs(target.size, batch_size, seq_len, seed=1000 + batch_size)
+    else:
+        torch.manual_seed(1000 + batch_size)
+        inputs = target.input_maker(batch_size, seq_len)
+    return to_device(inputs, next((p.device for p in target.model.parameters()), torch.device("cpu")))
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)

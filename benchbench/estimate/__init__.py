@@ -1,0 +1,1 @@
+"""Estimates: the hardware table, measured ceilings, roofline, training and inference cost, scaling plans."""

@@ -1,0 +1,1 @@
+"""Kernel benchmarks: implementations of an op compared side by side, and a model before and after a swap."""

@@ -1,0 +1,1 @@
+"""Measurement: parameters, FLOPs/MACs, memory, layers and diagram, latency and sweeps, and the profile of a model."""

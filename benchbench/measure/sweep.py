@@ -1,0 +1,159 @@
+"""Latency sweeps: one latency record per (batch size, sequence length, dtype) point, eval or train step.
+
+`eval` times a no-grad forward pass; `train-step` times a full forward + backward + AdamW step on a
+copy of the model. bf16/fp16 run under autocast where the device supports it; where not, the sweep
+refuses before it starts. `threads` sets torch's intra-op threads for the sweep (CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from benchbench.core.device import check_dtype, parse_device
+from benchbench.core.dtypes import parse_dtype
+from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.core.forward import autocast_context, forward_fn, to_device
+from benchbench.core.results import StageError
+from benchbench.core.target import Target, make_inputs
+from benchbench.measure.memory import train_step
+from benchbench.measure.timing import TimingConfig, measure
+
+MODES = ("eval", "train-step")
+
+
+def parse_int_list(text: str | int | Sequence[int] | None, what: str) -> list[int] | None:
+    """'1,8,32' → [1, 8, 32]; every value must be a positive integer."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        values = [text]
+    elif isinstance(text, str):
+        try:
+            values = [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise BadInputError(
+                f"{what} must be positive integers separated by commas (e.g. 1,8,32), got {text!r}"
+            ) from None
+    else:
+        values = [int(v) for v in text]
+    if not values or any(v < 1 for v in values):
+        raise BadInputError(
+            f"{what} must be positive integers separated by commas (e.g. 1,8,32), got {text!r}"
+        )
+    return values
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count set to `n` (unchanged when None)."""
+    if n is None:
+        yield
+        return
+    if n < 1:
+        raise BadInputError(f"--threads must be >= 1, got {n}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    batch_size: int
+    seq_len: int | None
+    dtype: str
+    mode: str
+
+
+def _timed_fn(
+    target: Target, inputs: tuple, dev: torch.device, dt: torch.dtype, mode: str
+) -> Callable[[], Any]:
+    if mode == "eval":
+        return forward_fn(target.model.eval().to(dev), inputs, dev, dt)
+    net = copy.deepcopy(target.model).to(dev).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    ctx = autocast_context(dev, dt)
+    return lambda: train_step(net, inputs, opt, ctx)
+
+
+def sweep(
+    target: Target,
+    *,
+    batch_sizes: Sequence[int] | None = None,
+    seq_lens: Sequence[int | None] | None = None,
+    dtypes: Sequence[str] = ("float32",),
+    mode: str = "eval",
+    device: str = "cpu",
+    threads: int | None = None,
+    timing: TimingConfig | None = None,
+) -> list[dict[str, Any]]:
+    """One record per point: LatencyStats keys plus batch_size, seq_len, dtype and mode.
+
+    A point that fails (out of memory, an op without a kernel for the dtype) is recorded with `error`.
+    """
+    if mode not in MODES:
+        raise unknown_name("mode", mode, MODES)
+    dev = parse_device(device)
+    parsed = [(str(parse_dtype(d)).removeprefix("torch."), parse_dtype(d)) for d in dtypes]
+    for _, dt in parsed:
+        check_dtype(dev, dt)
+    if (
+        seq_lens
+        and any(s is not None for s in seq_lens)
+        and target.spec is not None
+        and not target.spec.is_sequence
+    ):
+        raise BadInputError(f"model {target.name!r} has no sequence length; drop --seq-len")
+    records: list[dict[str, Any]] = []
+    with num_threads(threads):
+        for bs in batch_sizes or [target.batch_size]:
+            for seq in seq_lens or [target.seq_len]:
+                inputs = to_device(make_inputs(target, bs, seq), dev)
+                for name, dt in parsed:
+                    point = SweepPoint(bs, seq, name, mode)
+                    try:
+                        fn = _timed_fn(target, inputs, dev, dt, mode)
+                        stats = measure(fn, device=dev, batch_size=bs, config=timing).to_dict()
+                        records.append({**stats, **point.__dict__})
+                    except Exception as exc:  # a failing point is recorded and the sweep goes on
+                        err = StageError.from_exception("sweep", exc)
+                        records.append({**point.__dict__, "error": f"{err.type}: {err.error}"})
+                    finally:
+                        if dev.type == "cuda":
+                            torch.cuda.empty_cache()
+    return records
+
+
+def throughput_curves(records: list[dict[str, Any]]) -> dict[str, list[tuple[int, float]]]:
+    """Throughput against batch size, one curve per (mode, dtype, seq_len): {label: [(batch, samples/s)]}."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for rec in records:
+        if "error" in rec:
+            continue
+        label = f"{rec['mode']} {rec['dtype']}" + (f" seq {rec['seq_len']}" if rec.get("seq_len") else "")
+        curves.setdefault(label, []).append((rec["batch_size"], rec["throughput_per_s"]))
+    return {k: sorted(v) for k, v in curves.items()}
+
+
+def throughput_chart(records: list[dict[str, Any]], title: str = "throughput vs batch size") -> str | None:
+    """A Mermaid `xychart-beta` line chart of throughput against batch size (None if under 2 batch sizes)."""
+    curves = throughput_curves(records)
+    batches = sorted({b for pts in curves.values() for b, _ in pts})
+    if len(batches) < 2:
+        return None
+    top = max(t for pts in curves.values() for _, t in pts)
+    lines = ["xychart-beta", f'    title "{title}"', f"    x-axis \"batch size\" [{', '.join(map(str, batches))}]",
+             f'    y-axis "samples/s" 0 --> {math.ceil(top * 1.1)}']  # fmt: skip
+    for pts in curves.values():
+        by_batch = dict(pts)
+        lines.append("    line [" + ", ".join(f"{by_batch.get(b, 0):.1f}" for b in batches) + "]")
+    return "\n".join(lines) + "\n"

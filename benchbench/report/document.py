@@ -1,0 +1,39 @@
+"""The document model of every report and card: sections of paragraphs, tables, code blocks and SVG plots.
+
+Builders assemble `Section`s from typed results; `benchbench.report.markdown` and `benchbench.report.html`
+render the same sections, so the two formats never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NOT_MEASURED = "not measured"
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Plot:
+    name: str  # file stem, also the HTML element id
+    title: str
+    svg: str
+
+
+@dataclass
+class Code:
+    lang: str  # e.g. "mermaid"
+    text: str
+
+
+@dataclass
+class Section:
+    """One part of the report; `blocks` are str (a paragraph), Table or Plot, in order."""
+
+    id: str
+    title: str
+    blocks: list[str | Table | Plot | Code] = field(default_factory=list)

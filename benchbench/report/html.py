@@ -1,0 +1,67 @@
+"""The report as one self-contained HTML page: inline CSS and inline SVG plots, no script, no network."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from benchbench.report.document import Code, Plot, Section, Table
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
+h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.82em;margin:.6em 0;display:block;overflow-x:auto}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;white-space:nowrap}th{background:#f3f3f3}
+tr:nth-child(even) td{background:#fafafa}figure{margin:.8em 0}figure svg{max-width:100%;height:auto}
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.78em}figcaption{font-size:.8em;color:#555}nav a{margin-right:1em}p{line-height:1.4}
+"""
+
+
+def _inline(text: str) -> str:
+    """Escape, then render **bold** and `code` from the Markdown-flavoured paragraphs."""
+    t = html.escape(text)
+    t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+
+
+def _table(t: Table) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _plot(p: Plot) -> str:
+    svg = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>", "", p.svg)
+    return f'<figure class="plot" id="plot-{p.name}">{svg}<figcaption>{html.escape(p.title)}</figcaption></figure>'
+
+
+def render_sections(sections: list[Section]) -> str:
+    parts = []
+    for s in sections:
+        parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
+        for b in s.blocks:
+            if isinstance(b, Code):
+                parts.append(f'<pre class="{html.escape(b.lang)}"><code>{html.escape(b.text)}</code></pre>')
+            else:
+                parts.append(
+                    _table(b)
+                    if isinstance(b, Table)
+                    else _plot(b)
+                    if isinstance(b, Plot)
+                    else f"<p>{_inline(b)}</p>"
+                )
+        parts.append("</section>")
+    return "\n".join(parts)
+
+
+def page(title: str, body: str, nav: list[tuple[str, str]] | None = None) -> str:
+    links = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t in nav or [])
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><nav>{links}</nav>\n{body}\n</body></html>\n"
+    )
+
+
+def render_html(title: str, sections: list[Section]) -> str:
+    """The page as self-contained HTML with a navigation bar over its sections."""
+    return page(title, render_sections(sections), [(s.id, s.title) for s in sections])

@@ -1,0 +1,1 @@
+"""Runs: suites of models and stages, the run loop that writes a run folder, and the GPU kernel campaign."""

@@ -1,0 +1,283 @@
+"""The GPU campaign behind `benchbench run --suite gpu`: every kernel checked, every comparison run, targets judged.
+
+In one run and within a time budget (10 minutes on a CUDA machine): measure the device's ceilings, time the
+fused attention against SDPA's flash backend on the target shapes and mark each performance target met or
+missed, check every implementation of every op against its reference on awkward shapes in fp32/fp16/bf16,
+then run every op's comparison sweep. Everything lands as dicts in `RunResult.kernels` (each with a `kind`:
+ceiling, target, compare) plus a plot per op and `targets.md` in the run folder. Work left when the
+budget runs out is recorded as skipped, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchbench.core.dtypes import dtype_name
+from benchbench.core.files import write_text
+from benchbench.estimate.ceilings import Ceilings, measure_ceilings
+from benchbench.kernelbench.compare import CompareRow, compare_op, default_shapes, write_compare
+from benchbench.kernels.attention import autotune as attention_autotune
+from benchbench.kernels.registry import get_op, list_kernels, list_ops
+
+
+@dataclass(frozen=True)
+class Target:
+    """A performance goal for the fused attention, measured side by side against a yardstick."""
+
+    name: str
+    mode: str  # "fwd" or "bwd"
+    metric: str  # "speedup_vs_flash" (yardstick p50 / ours) or "matmul_fraction" (our TFLOP/s / matmul's)
+    threshold: float
+
+
+# Issue 7: in bf16 on an H100/H200, for T >= 2048 and head dims 64 and 128, causal and not.
+ATTENTION_TARGETS = (
+    Target("forward >= 1.0x SDPA flash", "fwd", "speedup_vs_flash", 1.0),
+    Target("forward >= 60% of bf16 matmul rate", "fwd", "matmul_fraction", 0.60),
+    Target("backward >= 0.8x SDPA flash", "bwd", "speedup_vs_flash", 0.8),
+)
+GPU_TARGET_SHAPES = tuple(
+    {"B": 4 if t == 2048 else 2, "H": 16, "T": t, "D": d, "causal": c}
+    for t in (2048, 4096) for d in (64, 128) for c in (False, True)
+)  # fmt: skip
+# Awkward shapes every attention implementation is checked on (sequence 1, 17, 129; head dims 80 and 96; GQA; padding).
+ATTENTION_CHECK_SHAPES = (
+    {"B": 1, "H": 2, "T": 1, "D": 64, "causal": False},
+    {"B": 2, "H": 4, "T": 17, "D": 80, "causal": True, "pad": 5},
+    {"B": 2, "H": 4, "Hkv": 2, "T": 129, "D": 96, "causal": False, "pad": 30},
+    {"B": 1, "H": 8, "Hkv": 1, "T": 1000, "D": 128, "causal": True},
+    {"B": 2, "H": 2, "T": 129, "D": 16, "causal": True},
+)
+
+
+@dataclass
+class CampaignConfig:
+    """What the campaign runs; `for_device` picks the full GPU plan or a small one for the CPU."""
+
+    dtype: torch.dtype = torch.bfloat16
+    budget_s: float = 540.0
+    check_dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
+    target_shapes: tuple[dict, ...] = GPU_TARGET_SHAPES
+    yardstick: str = "sdpa_flash"  # the implementation the attention targets are measured against
+    ops: tuple[str, ...] | None = None  # None: every registered op
+    attention_check_shapes: tuple[dict, ...] = ATTENTION_CHECK_SHAPES
+    smallest_shape_only: bool = False  # compare only each op's smallest shape (CPU)
+    shrink_to: int | None = None  # cap every size in a shape at this (CPU interpreter: keep shapes tiny)
+    skip_impls: tuple[str, ...] = ()
+    swap_models: tuple[tuple[str, str, int], ...] = (
+        ("bert", "base", 8),
+        ("gpt2", "base", 8),
+    )  # name, size, batch
+    swap_ops: tuple[str, ...] = ("attention", "layernorm", "gelu")
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_device(cls, device: str) -> CampaignConfig:
+        if torch.device(device).type == "cuda":
+            return cls()
+        return cls(
+            dtype=torch.float32,
+            budget_s=300.0,
+            check_dtypes=(torch.float32, torch.float16),
+            target_shapes=({"B": 1, "H": 2, "T": 64, "D": 64, "causal": False},),
+            yardstick="sdpa",
+            attention_check_shapes=(
+                ATTENTION_CHECK_SHAPES[0],
+                {"B": 1, "H": 2, "T": 17, "D": 80, "causal": True, "pad": 5},
+                {"B": 1, "H": 4, "Hkv": 2, "T": 33, "D": 96, "causal": False, "pad": 7},
+            ),
+            smallest_shape_only=True,
+            shrink_to=64,
+            skip_impls=("compile",),
+            swap_models=(("bert", "tiny", 1),),
+            notes=["CPU run: the code path only. Triton runs interpreted (no timings), targets cannot be "
+                   "judged, shapes are the smallest, and torch.compile rows are left out (minutes of C++ "
+                   "compilation on a small CPU)."],
+        )  # fmt: skip
+
+
+def _smallest(shapes: tuple[dict, ...], cap: int | None = None) -> dict:
+    """The op's smallest shape, with every size capped at `cap` (keys such as 'set' and flags kept)."""
+    shape = min(shapes, key=lambda s: _size(s))
+    if cap is None:
+        return shape
+    return {k: min(v, cap) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in shape.items()}
+
+
+def _size(shape: dict) -> int:
+    n = 1
+    for v in shape.values():
+        if isinstance(v, int) and not isinstance(v, bool):
+            n *= v
+    return n
+
+
+def judge_targets(
+    rows: list[CompareRow], shape: dict, yardstick: str, ceilings: Ceilings | None
+) -> list[dict]:
+    """One dict per attention target at `shape`: the measured value, the threshold and met/missed."""
+    out = []
+    for t in ATTENTION_TARGETS:
+        ours = next((r for r in rows if r.impl == "triton" and r.mode == t.mode), None)
+        ref = next((r for r in rows if r.impl == yardstick and r.mode == t.mode), None)
+        value, note = None, ""
+        if ours is None or ours.p50_ms is None:
+            note = (
+                f"triton {t.mode}: {ours.status if ours else 'not run'} {ours.note if ours else ''}".strip()
+            )
+        elif t.metric == "speedup_vs_flash":
+            if ref is None or ref.p50_ms is None:
+                note = f"{yardstick} {t.mode}: {ref.status if ref else 'not run'} {ref.note if ref else ''}".strip()
+            else:
+                value = ref.p50_ms / ours.p50_ms
+        elif ceilings is not None and ours.tflops is not None:
+            value = ours.tflops / ceilings.matmul_tflops
+        if ours is not None and ours.ok is False:
+            note = (note + "; " if note else "") + f"triton {t.mode} is WRONG (rel err {ours.max_rel_err})"
+        met = None if value is None else bool(value >= t.threshold and (ours is None or ours.ok is not False))
+        out.append({
+            "kind": "target", "op": "attention", "target": t.name, "mode": t.mode, "metric": t.metric,
+            "shape": ",".join(f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in shape.items()),
+            "threshold": t.threshold, "value": value, "met": met,
+            "triton_p50_ms": ours.p50_ms if ours else None, "yardstick": yardstick,
+            "yardstick_p50_ms": ref.p50_ms if ref else None, "triton_tflops": ours.tflops if ours else None,
+            "matmul_tflops": ceilings.matmul_tflops if ceilings else None, "note": note,
+        })  # fmt: skip
+    return out
+
+
+def run_campaign(
+    device: str, out_dir: str | Path, config: CampaignConfig | None = None, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """Run the campaign on `device`, write plots and `targets.md` into `out_dir`; return the result dicts."""
+    cfg = config or CampaignConfig.for_device(device)
+    t0 = time.monotonic()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + cfg.budget_s
+    dicts: list[dict[str, Any]] = [{"kind": "note", "note": n} for n in cfg.notes]
+    ceilings = measure_ceilings(device, cfg.dtype)
+    dicts.append({"kind": "ceiling", **asdict(ceilings)})
+    ops = list(cfg.ops) if cfg.ops is not None else list_ops()
+
+    targets: list[dict] = []
+    log(
+        f"campaign on {device}: ceilings matmul {ceilings.matmul_tflops:.3g} TFLOP/s, copy {ceilings.copy_gbs:.3g} GB/s"
+    )
+    if "attention" in ops:  # 1. the performance targets first: they matter most if time runs short
+        for shape in cfg.target_shapes:
+            log(f"[{time.monotonic() - t0:5.0f}s] attention targets at {shape}")
+            res = compare_op("attention", impls=["triton", cfg.yardstick], shapes=[shape], device=device,
+                             dtype=cfg.dtype, backward=True, ceilings=ceilings, deadline=deadline)  # fmt: skip
+            dicts += [{**r.to_dict(), "kind": "target_timing"} for r in res.rows]
+            targets += judge_targets(res.rows, shape, cfg.yardstick, ceilings)
+        dicts += targets
+
+    with attention_autotune(False):  # 2. correctness of every implementation on awkward shapes, every dtype
+        for op in ops:
+            spec = get_op(op)
+            shapes = (list(cfg.attention_check_shapes) if op == "attention"
+                      else [_smallest(spec.shapes, cfg.shrink_to)])  # fmt: skip
+            impls = _impls(
+                op, cfg, device, skip=("compile",)
+            )  # compile = the reference traced: minutes, no news
+            log(
+                f"[{time.monotonic() - t0:5.0f}s] checking {op} ({len(shapes)} shapes × {len(cfg.check_dtypes)} dtypes)"
+            )
+            for dtype in cfg.check_dtypes:
+                res = compare_op(op, impls=impls, shapes=shapes, device=device, dtype=dtype, backward=True,
+                                 ceilings=ceilings, deadline=deadline, time_it=False)  # fmt: skip
+                dicts += [{**r.to_dict(), "kind": "check"} for r in res.rows if not r.baseline]
+
+    for (
+        op
+    ) in ops:  # 3. every comparison sweep, with its plot; torch.compile at one shape (it compiles per shape)
+        spec = get_op(op)
+        log(f"[{time.monotonic() - t0:5.0f}s] comparing {op}")
+        shapes = ([_smallest(spec.shapes, cfg.shrink_to)] if cfg.smallest_shape_only
+                  else list(default_shapes(spec, device)))  # fmt: skip
+        res = compare_op(op, impls=_impls(op, cfg, device, skip=("compile",)), shapes=shapes, device=device,
+                         dtype=cfg.dtype, backward=True, ceilings=ceilings, deadline=deadline)  # fmt: skip
+        if "compile" not in cfg.skip_impls and any(k.name == "compile" for k in list_kernels(op)):
+            one = compare_op(op, impls=["compile"], shapes=[shapes[-1]], device=device, dtype=cfg.dtype,
+                             backward=True, ceilings=ceilings, deadline=deadline)  # fmt: skip
+            res.rows += [r for r in one.rows if not r.baseline]
+        write_compare(res, out / f"kernels_{op}.json")
+        dicts += [r.to_dict() for r in res.rows]
+
+    for name, size, batch in cfg.swap_models:  # 4. the swap end to end: zoo models with fused kernels
+        if time.monotonic() > deadline:
+            dicts.append(
+                {
+                    "kind": "swap",
+                    "model": name,
+                    "size": size,
+                    "status": "skipped",
+                    "note": "time budget spent",
+                }
+            )
+            continue
+        log(f"[{time.monotonic() - t0:5.0f}s] swapping {name} ({size}): {', '.join(cfg.swap_ops)}")
+        dicts.append(_swap_record(name, size, batch, device, cfg))
+
+    write_text(out / "targets.md", targets_markdown(targets, ceilings, device, cfg))
+    skipped = sum(1 for d in dicts if d.get("status") == "skipped")
+    log(f"[{time.monotonic() - t0:5.0f}s] campaign done: {len(dicts)} records, {skipped} skipped for time; "
+        f"targets in {out / 'targets.md'}")  # fmt: skip
+    return dicts
+
+
+def _swap_record(name: str, size: str, batch: int, device: str, cfg: CampaignConfig) -> dict[str, Any]:
+    """Swap `cfg.swap_ops` to Triton in one zoo model: sites swapped, parity and speed as one flat dict."""
+    from benchbench.core.target import load_target
+    from benchbench.kernelbench.swap_check import check_swap
+
+    record: dict[str, Any] = {"kind": "swap", "model": name, "size": size, "batch_size": batch,
+                              "device": device, "dtype": dtype_name(cfg.dtype), "ops": ",".join(cfg.swap_ops)}  # fmt: skip
+    try:
+        run = check_swap(
+            load_target(name, size, batch), list(cfg.swap_ops), "triton", device=device, dtype=cfg.dtype
+        )
+    except Exception as exc:  # one model failing is a record, not a crash
+        return {**record, "status": "error", "note": f"{type(exc).__name__}: {exc}"}
+    counts = run.swap["counts"]
+    return {**record, "status": run.speed.status, "ok": run.ok, "parity": run.parity.verdict,
+            "max_rel_err": run.parity.max_rel_err, "tolerance": run.parity.tolerance,
+            "swapped_sites": sum(c["swapped"] for c in counts.values()),
+            "sites": sum(c["sites"] for c in counts.values()),
+            "p50_ms": run.speed.after_p50_ms, "baseline_p50_ms": run.speed.before_p50_ms,
+            "speedup": run.speed.speedup, "note": run.speed.note}  # fmt: skip
+
+
+def _impls(op: str, cfg: CampaignConfig, device: str, skip: tuple[str, ...] = ()) -> list[str]:
+    """The implementations of `op` that run on `device`, leaving out the config's and `skip`."""
+    leave_out = (*cfg.skip_impls, *skip)
+    dev = torch.device(device).type
+    return [k.name for k in list_kernels(op) if k.name not in leave_out and dev in k.devices]
+
+
+def targets_markdown(targets: list[dict], ceilings: Ceilings | None, device: str, cfg: CampaignConfig) -> str:
+    """The targets table: shape, target, measured value, threshold and met / missed / not measured."""
+    name = torch.cuda.get_device_name(torch.device(device)) if torch.device(device).type == "cuda" else "CPU"
+    lines = [f"# Fused attention targets on {name} ({dtype_name(cfg.dtype)})", ""]
+    if ceilings is not None:
+        lines += [f"Measured in this run: {ceilings.dtype} matmul {ceilings.matmul_tflops:.1f} TFLOP/s "
+                  f"({ceilings.matmul_n}³), copy {ceilings.copy_gbs:.0f} GB/s. Yardstick: {cfg.yardstick}.", ""]  # fmt: skip
+    lines += ["| shape | target | value | threshold | verdict | note |", "|---|---|---|---|---|---|"]
+    for t in targets:
+        verdict = "not measured" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        value = "" if t["value"] is None else f"{t['value']:.2f}"
+        lines.append(
+            f"| {t['shape']} | {t['target']} | {value} | {t['threshold']:g} | {verdict} | {t['note']} |"
+        )
+    met = sum(1 for t in targets if t["met"])
+    judged = sum(1 for t in targets if t["met"] is not None)
+    lines += ["", f"{met} of {judged} judged targets met ({len(targets) - judged} not measured)."]
+    lines += [f"Note: {n}" for n in cfg.notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,73 @@
+"""The stages a run adds to each model's profile, in one explicit table.
+
+A stage is `fn(target, result, ctx) -> section`: it reads the built target and the profile measured so far,
+and its return value becomes `result.<name>`. A stage that raises is recorded on that model (its error names
+the stage) and the run goes on. To add one, see ADD_STAGE.md beside this file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchbench.core.results import ProfileResult
+from benchbench.core.target import Target
+from benchbench.deploy.readiness import ReadinessConfig, check_readiness
+from benchbench.health.check import check_health
+from benchbench.health.probe import ProbeConfig
+
+
+@dataclass
+class StageContext:
+    """What a stage gets besides the target: where the run writes files and on what device."""
+
+    out_dir: Path
+    device: str
+    dtype: str = "float32"
+
+
+Stage = Callable[[Target, ProfileResult, StageContext], Any]
+
+
+def export_stage(target: Target, result: ProfileResult, ctx: StageContext) -> dict[str, Any]:
+    """Readiness of `target` with short timings, files under `ctx.out_dir/onnx/`."""
+    start = time.perf_counter()
+    section = check_readiness(target, Path(ctx.out_dir) / "onnx", ReadinessConfig(device=ctx.device))
+    section["stage_s"] = time.perf_counter() - start
+    return section
+
+
+# The run profiles inference at batch 1, which says nothing of how the model will be trained: the health
+# stage's lint assumes this per-device training batch (recorded in the section) so batch-size rules stay meaningful.
+RUN_TRAIN_BATCH = 32
+
+# The health stage probes a model only when a probe costs little: its forward pass (p50) times this many
+# forward-equivalents (probe steps ×3 for forward+backward, plus the range test) stays below the budget.
+PROBE_BUDGET_S = 3.0
+
+
+def probe_cost_s(forward_ms: float, cfg: ProbeConfig) -> float:
+    """Rough seconds a probe takes: 3 forward-equivalents per training step, for the probe and the range test."""
+    return forward_ms / 1000 * 3 * (cfg.steps + cfg.lr_steps)
+
+
+def health_stage(target: Target, result: ProfileResult, ctx: StageContext) -> dict[str, Any]:
+    """The lint for every model; the probe only where it is cheap (see PROBE_BUDGET_S)."""
+    cfg = ProbeConfig()
+    p50 = (result.latency or {}).get("p50_ms")
+    cheap = p50 is not None and probe_cost_s(p50, cfg) <= PROBE_BUDGET_S
+    section = check_health(target, probe=cfg, run_probe=cheap, train_batch_size=RUN_TRAIN_BATCH)
+    if not cheap:
+        est = "unknown" if p50 is None else f"{probe_cost_s(p50, cfg):.1f} s"
+        section["probe_skipped"] = f"probe would take about {est} (budget {PROBE_BUDGET_S:g} s)"
+    return section
+
+
+# name -> stage, in the order a run applies them
+STAGES: dict[str, Stage] = {
+    "export": export_stage,
+    "health": health_stage,
+}
