@@ -15,6 +15,7 @@ says no, the call runs the original code and the reason is recorded on the call 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -27,6 +28,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from benchbench.core.errors import BadInputError
+from benchbench.core.results import SiteCounts, SwapSite, SwapSummary
 from benchbench.kernels.registry import KernelImpl, active_kernel, get_kernel, get_op, list_ops, route_kernels
 
 ATTENTION = "attention"
@@ -35,31 +37,6 @@ INTERCEPTS = ("patch", "mode")
 _ORIGINAL_SDPA = F.scaled_dot_product_attention
 _PASS_THROUGH: ContextVar[bool] = ContextVar("benchbench_swap_pass_through", default=False)
 _RUNNING: ContextVar[object | None] = ContextVar("benchbench_swap_running", default=None)  # the live report
-
-
-@dataclass
-class SwapSite:
-    """One call site: where it is, which op and implementation, and what happened to its calls."""
-
-    op: str
-    site: str  # module path and what is called there, e.g. "encoder.0.attn: attention()"
-    kind: str  # "dispatch" (the zoo's attention()), "sdpa" (F.scaled_dot_product_attention) or "module"
-    impl: str
-    calls: int = 0
-    swapped_calls: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)  # fallback reason -> number of calls
-
-    @property
-    def status(self) -> str:
-        if self.calls == 0:
-            return "not called"
-        if self.swapped_calls == self.calls:
-            return "swapped"
-        return "fallback" if self.swapped_calls == 0 else "mixed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "site": self.site, "kind": self.kind, "impl": self.impl, "status": self.status,
-                "calls": self.calls, "swapped_calls": self.swapped_calls, "reasons": dict(self.reasons)}  # fmt: skip
 
 
 @dataclass
@@ -78,16 +55,20 @@ class SwapReport:
             self.sites[name] = SwapSite(op, name, kind, self.impl[op])
         return self.sites[name]
 
-    def counts(self) -> dict[str, dict[str, int]]:
+    def counts(self) -> dict[str, SiteCounts]:
         """Per op: call sites found, swapped, fallen back (wholly or in part), not called, and calls."""
-        out = {op: {"sites": 0, "swapped": 0, "fallback": 0, "not_called": 0, "calls": 0, "swapped_calls": 0}
-               for op in self.ops}  # fmt: skip
+        out = {op: SiteCounts() for op in self.ops}
         for s in self.sites.values():
             c = out[s.op]
-            c["sites"] += 1
-            c["calls"] += s.calls
-            c["swapped_calls"] += s.swapped_calls
-            c[{"swapped": "swapped", "not called": "not_called"}.get(s.status, "fallback")] += 1
+            c.sites += 1
+            c.calls += s.calls
+            c.swapped_calls += s.swapped_calls
+            if s.status == "swapped":
+                c.swapped += 1
+            elif s.status == "not called":
+                c.not_called += 1
+            else:
+                c.fallback += 1
         return out
 
     @property
@@ -118,15 +99,12 @@ class SwapReport:
     def __exit__(self, *exc: object) -> None:
         self.restore()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ops": list(self.ops),
-            "impl": dict(self.impl),
-            "swapped_sites": self.swapped_sites,
-            "counts": self.counts(),
-            "sites": [s.to_dict() for s in self.sites.values()],
-            "notes": list(self.notes),
-        }
+    def summary(self) -> SwapSummary:
+        """A copy of what the swap did so far, as a record."""
+        sites = [dataclasses.replace(s, reasons=dict(s.reasons)) for s in self.sites.values()]
+        return SwapSummary(
+            list(self.ops), dict(self.impl), self.swapped_sites, self.counts(), sites, list(self.notes)
+        )
 
 
 def why_not(

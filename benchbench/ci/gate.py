@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import numpy as np
-
 from benchbench.ci.budgets import Budget
 from benchbench.ci.stats import DEFAULT_ALPHA, compare_samples
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json
-from benchbench.core.results import ProfileResult, RunResult, load_run
+from benchbench.core.results import LatencyStats, ProfileResult, RunResult, percentile
+from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark, load_run
 
 
 @dataclass
@@ -47,39 +46,28 @@ def _config(p: ProfileResult) -> str:
 # ---- loading ---------------------------------------------------------------------------------------
 
 
-def is_pytest_benchmark(d: Any) -> bool:
-    return isinstance(d, dict) and "benchmarks" in d and "machine_info" in d and "schema_version" not in d
-
-
-def from_pytest_benchmark(d: dict[str, Any], source: str) -> RunResult:
+def from_pytest_benchmark(d: Any, source: str) -> RunResult:
     """Convert pytest-benchmark's `--benchmark-json` output (seconds) into a RunResult (milliseconds)."""
+    f = load_pytest_benchmark(d, source)
     profiles = []
-    for i, b in enumerate(d["benchmarks"]):
-        try:
-            stats, name = b["stats"], b["name"]
-        except (KeyError, TypeError):
-            raise BadInputError(f"{source}: benchmark #{i + 1} lacks 'name' or 'stats'") from None
-        extra = b.get("extra_info") or {}
-        data = [x * 1e3 for x in stats.get("data") or []]
-        lat: dict[str, Any] = {
-            "n": stats.get("rounds", len(data)),
-            "mean_ms": stats["mean"] * 1e3, "stdev_ms": stats.get("stddev", 0.0) * 1e3,
-            "min_ms": stats["min"] * 1e3, "max_ms": stats["max"] * 1e3, "p50_ms": stats["median"] * 1e3,
-            "p90_ms": float(np.percentile(data, 90)) if data else None,
-            "p99_ms": float(np.percentile(data, 99)) if data else None,
-            "samples_ms": data,
-        }  # fmt: skip
-        profiles.append(
-            ProfileResult(
-                model=str(extra.get("model", name)), modality=str(extra.get("modality", "unknown")),
-                size=str(extra.get("size", "tiny")), batch_size=int(extra.get("batch_size", 1)),
-                device=str(extra.get("device", "cpu")), dtype=str(extra.get("dtype", "float32")),
-                latency=lat, env={"pytest_benchmark": d.get("version"), "machine_info": d.get("machine_info")},
-                sections={"pytest_benchmark": {"fullname": b.get("fullname", name)}},
-            )
+    for b in f.benchmarks:
+        s, extra = b.stats, b.extra_info
+        data = sorted(x * 1e3 for x in s.data)
+        p50 = s.median * 1e3
+        lat = LatencyStats(
+            n=s.rounds if s.rounds is not None else len(data), mean_ms=s.mean * 1e3, stdev_ms=s.stddev * 1e3,
+            min_ms=s.min * 1e3, p50_ms=p50, p90_ms=percentile(data, 90) if data else None,
+            p99_ms=percentile(data, 99) if data else None, max_ms=s.max * 1e3, batch_size=extra.batch_size,
+            throughput_per_s=extra.batch_size * 1e3 / p50 if p50 > 0 else None, device=extra.device, threads=0,
+            samples_ms=[x * 1e3 for x in s.data],
         )  # fmt: skip
+        profiles.append(ProfileResult(
+            model=extra.model or b.name, modality=extra.modality, size=extra.size, batch_size=extra.batch_size,
+            device=extra.device, dtype=extra.dtype, latency=lat,
+            env={"pytest_benchmark": f.version, "machine_info": f.machine_info, "fullname": b.fullname or b.name},
+        ))  # fmt: skip
     return RunResult(suite="pytest-benchmark", device=profiles[0].device if profiles else "cpu",
-                     profiles=profiles, env={"source": source}, created_at=d.get("datetime", ""))  # fmt: skip
+                     profiles=profiles, env={"source": source}, created_at=f.datetime)  # fmt: skip
 
 
 def load_results(path: str | Path) -> RunResult:
@@ -98,33 +86,28 @@ def load_results(path: str | Path) -> RunResult:
 
 
 def _memory_mb(p: ProfileResult) -> float | None:
-    mem = p.memory or {}
-    peak = mem.get("peak_bytes_inference", mem.get("peak_bytes"))
+    peak = p.memory.peak_bytes_inference if p.memory else None
     return None if peak is None else peak / 2**20
 
 
 def _kernel_speedup(p: ProfileResult) -> float | None:
-    for section in ("swap", "kernels"):
-        s = p.sections.get(section)
-        if isinstance(s, dict) and isinstance(s.get("speedup"), (int, float)):
-            return float(s["speedup"])
-    return None
+    """The swap stage's before/after speed-up (None where it was not timed, e.g. Triton interpreted on a CPU)."""
+    return p.swap.speed.speedup if p.swap else None
 
 
 def _onnx_ready(p: ProfileResult) -> float | None:
-    export = p.sections.get("export")
-    if not isinstance(export, dict) or "verdict" not in export:
+    if p.export is None:
         return None
-    return 1.0 if export["verdict"] in ("ready", "ready-with-warnings") else 0.0
+    return 1.0 if p.export.verdict in ("ready", "ready-with-warnings") else 0.0
 
 
 METRICS: dict[str, Callable[[ProfileResult], float | None]] = {
-    "p50_ms": lambda p: (p.latency or {}).get("p50_ms"),
-    "p90_ms": lambda p: (p.latency or {}).get("p90_ms"),
-    "p99_ms": lambda p: (p.latency or {}).get("p99_ms"),
+    "p50_ms": lambda p: p.latency.p50_ms if p.latency else None,
+    "p90_ms": lambda p: p.latency.p90_ms if p.latency else None,
+    "p99_ms": lambda p: p.latency.p99_ms if p.latency else None,
     "peak_memory_mb": _memory_mb,
-    "params_max": lambda p: (p.params or {}).get("total"),
-    "macs_max": lambda p: (p.flops or {}).get("macs"),
+    "params_max": lambda p: p.params.total if p.params else None,
+    "macs_max": lambda p: p.flops.macs if p.flops else None,
     "onnx_ready": _onnx_ready,
     "min_kernel_speedup": _kernel_speedup,
 }
@@ -138,7 +121,7 @@ def check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
         return c
     if key == "onnx_ready":
         c.passed, c.budget = value == 1.0, 1.0
-        c.note = "" if c.passed else f"export verdict {p.sections['export'].get('verdict')}"
+        c.note = "" if c.passed else f"export verdict {p.export.verdict}"
         return c
     if key == "min_kernel_speedup":
         c.passed = value >= limit
@@ -166,8 +149,8 @@ def check_regressions(
     checks = []
     for p in run.profiles:
         b = base.get(profile_key(p))
-        new_s = (p.latency or {}).get("samples_ms") or []
-        old_s = ((b.latency or {}).get("samples_ms") or []) if b else []
+        new_s = p.latency.samples_ms if p.latency else []
+        old_s = b.latency.samples_ms if b is not None and b.latency else []
         if b is None or len(new_s) < 3 or len(old_s) < 3:
             continue
         comp = compare_samples(old_s, new_s)

@@ -68,12 +68,13 @@ def append_run(run: RunResult, path: str | Path | None = None) -> Path:
              json.dumps(run.env, default=str)),
         )  # fmt: skip
         for p in run.profiles:
-            lat, mem = p.latency or {}, p.memory or {}
+            lat = p.latency
             con.execute(
                 "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.run_id, p.model, p.size, p.batch_size, p.device, p.dtype, int(p.ok),
-                 lat.get("p50_ms"), lat.get("p90_ms"), lat.get("p99_ms"), lat.get("mean_ms"), lat.get("n"),
-                 mem.get("peak_bytes_inference"), (p.params or {}).get("total"), (p.flops or {}).get("macs")),
+                 *((lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.mean_ms, lat.n) if lat else (None,) * 5),
+                 p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
+                 p.flops.macs if p.flops else None),
             )  # fmt: skip
     con.close()
     return target

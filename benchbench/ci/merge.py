@@ -6,8 +6,9 @@ from pathlib import Path
 
 from benchbench.ci.gate import profile_key
 from benchbench.core.errors import BadInputError
-from benchbench.core.files import write_json
-from benchbench.core.results import RunResult, load_run
+from benchbench.core.results import Campaign, RunResult
+from benchbench.core.schema import load_run, write
+from benchbench.report.run_report import write_report
 
 
 def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
@@ -41,7 +42,7 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
         if missing:
             raise BadInputError(f"missing shard(s) {', '.join(f'{i}/{n}' for i in missing)} of {n}")
     owner: dict[tuple, str] = {}
-    merged = RunResult(suite=first.suite, device=first.device, env=first.env)
+    merged = RunResult(suite=first.suite, device=first.device, profiles=[], env=first.env)
     for r, src in zip(runs, sources):
         for p in r.profiles:
             key = profile_key(p)
@@ -51,7 +52,12 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
                 )
             owner[key] = src
             merged.profiles.append(p)
-        merged.kernels += r.kernels
+    campaigns = [r.campaign for r in runs if r.campaign is not None]
+    if campaigns:
+        merged.campaign = Campaign(ceilings=campaigns[0].ceilings)
+        for c in campaigns:
+            for name in ("notes", "goal_timings", "goals", "checks", "comparisons", "swaps"):
+                getattr(merged.campaign, name).extend(getattr(c, name))
     merged.elapsed_s = sum(r.elapsed_s or 0.0 for r in runs)
     merged.env = {**first.env, "merged_from": [r.run_id for r in runs]}
     return merged
@@ -59,13 +65,11 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
 
 def merge_folders(shards: list[str | Path], out: str | Path) -> Path:
     """Load shard results, merge them, write `results.json` and `report.md` into `out`; return `out`."""
-    from benchbench.report.run_report import write_report
-
     runs = [load_run(s) for s in shards]
     merged = merge_runs(runs, [str(s) for s in shards])
     out = Path(out)
     if (out / "results.json").exists():
         raise BadInputError(f"{out} already holds results.json; choose a new --out folder")
-    write_json(out / "results.json", merged)
+    write(out / "results.json", merged)
     write_report(merged, out / "report.md", fmt="md")
     return out

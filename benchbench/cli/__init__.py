@@ -1,15 +1,25 @@
-"""The `benchbench` command: a thin shell over the library. Exit codes: 0 ok, 1 check failed, 2 bad input."""
+"""The `benchbench` command: a thin shell over the library.
+
+Exit codes: 0 ok, 1 a gate, check or model failed, 2 bad input (one line naming what is wrong and what is allowed).
+Building the parser imports only this package's command modules, which import the library (and torch) inside
+their `run`, so `benchbench --help` and `--version` answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 
+from benchbench import __version__
 from benchbench.core.errors import BadInputError, CheckFailedError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+# Command modules of this package, in the order `--help` lists them; each has `add_parser(subparsers)`,
+# which sets `func(args) -> exit code`.
+COMMANDS = ("listing", "profile", "export", "swap", "kernels", "estimate", "card", "health", "run", "report",
+            "gate", "history", "compare", "merge")  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -19,11 +29,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="benchbench", description=__doc__)
+    parser = _Parser(
+        prog="benchbench", description="What a neural network costs and whether it is ready to deploy."
+    )
+    parser.add_argument("--version", action="version", version=f"benchbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    # One module per command in this package, each with `add_parser(subparsers)` setting `func(args) -> int`.
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        importlib.import_module(f"{__name__}.{info.name}").add_parser(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     return parser
 
 

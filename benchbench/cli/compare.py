@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
         if q is None:
             continue
         shared += 1
-        sa, sb = (q.latency or {}).get("samples_ms") or [], (p.latency or {}).get("samples_ms") or []
+        sa = q.latency.samples_ms if q.latency else []
+        sb = p.latency.samples_ms if p.latency else []
         cfg = f"{p.size}/bs{p.batch_size}/{p.device}/{p.dtype}"
-        pa, pb = (q.latency or {}).get("p50_ms"), (p.latency or {}).get("p50_ms")
+        pa = q.latency.p50_ms if q.latency else None
+        pb = p.latency.p50_ms if p.latency else None
         if len(sa) < 3 or len(sb) < 3:
             ratio = f"{pb / pa:.3f}" if pa and pb else "—"
             table.add_row(p.model, cfg, f"{pa or 0:.3f}", f"{pb or 0:.3f}", ratio, "—", "too few samples")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from benchbench.core.errors import BadInputError
+from benchbench.cli.common import add_json_option, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,12 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--latency-budget-ms", type=float, help="find the cheapest device meeting this batch latency"
     )
-    p.add_argument("--json", metavar="FILE", help="write the estimate as JSON")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.core.files import write_json
+    from benchbench.core.errors import BadInputError
     from benchbench.core.units import fmt_bytes, fmt_hours
     from benchbench.estimate.cost import DEFAULT_UTILIZATION, estimate, facts_from_profile
     from benchbench.estimate.hardware import get_hardware
@@ -49,30 +50,30 @@ def run(args: argparse.Namespace) -> int:
         utilization=args.utilization or DEFAULT_UTILIZATION, batch_size=args.batch_size,
         latency_budget_ms=args.latency_budget_ms, dtype=args.dtype,
     )  # fmt: skip
-    if args.json:
-        write_json(args.json, est)
-    print(
+    emit_json(args.json, est)
+    say = print if args.json != "-" else lambda *a: print(*a, file=sys.stderr)
+    say(
         f"{args.model} ({args.size}) on {hw.name}, {args.dtype}, utilisation {est['assumptions']['utilization']}"
     )
     tr = est.get("training")
     if tr:
         cost = f"${tr['cost_usd']:,.2f}" if tr["cost_usd"] is not None else "no price"
-        print(
+        say(
             f"  training: {tr['training_flops']:.3e} FLOPs → {fmt_hours(tr['gpu_hours'])} GPU time ({tr['gpu_hours']:.2f} GPU-h), {cost}"
         )
     m = est["memory"]
     if m["fits"] is None:
-        print("  memory: activations not measured")
+        say("  memory: activations not measured")
     else:
-        print(f"  memory at batch {m['batch_size']}: {fmt_bytes(int(m['total_bytes']))} "
+        say(f"  memory at batch {m['batch_size']}: {fmt_bytes(int(m['total_bytes']))} "
               f"({'fits' if m['fits'] else 'does NOT fit'}); largest batch {m['max_batch_size']}")  # fmt: skip
     for e in est["inference"]:
         cost = f"${e['cost_per_million_usd']:.3f}/1M" if e["cost_per_million_usd"] is not None else "no price"
-        print(f"  batch {e['batch_size']:>4}: {e['latency_ms']:.3f} ms ({e['source']}), "
+        say(f"  batch {e['batch_size']:>4}: {e['latency_ms']:.3f} ms ({e['source']}), "
               f"{e['throughput_per_s']:,.0f}/s, {cost}, {e['bound']}-bound")  # fmt: skip
     b = est.get("budget")
     if b:
         c = b["cheapest"]
-        print(f"  cheapest within {b['latency_budget_ms']} ms: " + (
+        say(f"  cheapest within {b['latency_budget_ms']} ms: " + (
             f"{c['hardware']} at batch {c['batch_size']}, ${c['cost_per_million_usd']:.3f}/1M" if c else "none"))  # fmt: skip
     return 0

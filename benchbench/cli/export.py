@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from benchbench.core.device import parse_device
-from benchbench.core.env import capture_env
-from benchbench.core.errors import BadInputError
-from benchbench.core.files import write_json
-from benchbench.core.target import load_target
-from benchbench.core.units import fmt_bytes
+from benchbench.cli.common import add_json_option, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export to ONNX and check parity and speed in ONNX Runtime")
-    p.add_argument("model", help="zoo name or pkg.module:factory")
+    p.add_argument(
+        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
+    )
     p.add_argument("--size", default="tiny")
     p.add_argument(
         "--batch-size", type=int, default=2, help="export batch size (>= 2; size-1 dims get specialised)"
@@ -32,11 +27,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-quantize", action="store_true", help="skip the int8 variant")
     p.add_argument("--out", default="onnx_out", metavar="DIR", help="folder for the .onnx files")
-    p.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchbench.core.device import parse_device
+    from benchbench.core.env import capture_env
+    from benchbench.core.errors import BadInputError
+    from benchbench.core.results import ExportResult
+    from benchbench.core.target import load_target
     from benchbench.deploy.readiness import CLI_TIMING, ReadinessConfig, check_readiness
 
     if args.batch_size < 2:
@@ -49,50 +49,49 @@ def run(args: argparse.Namespace) -> int:
                           quantize=not args.no_quantize, exporter=args.exporter, opset=args.opset, device=str(dev))  # fmt: skip
     target = load_target(args.model, args.size, 1, args.seq_len)
     target.model.to(dev)
-    section = check_readiness(target, Path(args.out), cfg)
-    _print(target.name, target.size, section)
-    if args.json:
-        write_json(args.json, {"schema_version": 1, "kind": "export", "model": target.name, "size": target.size,
-                               "export": section, "env": capture_env(dev)})  # fmt: skip
-    return 1 if section["verdict"] == "not-ready" else 0
+    readiness = check_readiness(target, Path(args.out), cfg)
+    print_readiness(target.name, target.size, readiness, console(args))
+    emit_json(args.json, ExportResult(target.name, target.size, readiness, capture_env(dev)))
+    return 1 if readiness.verdict == "not-ready" else 0
 
 
-def _print(name: str, size: str, s: dict) -> None:
-    console = Console()
-    colour = {"ready": "green", "ready-with-warnings": "yellow", "not-ready": "red"}[s["verdict"]]
-    console.print(f"[bold]{name}[/] ({size}): [{colour}]{s['verdict']}[/]")
-    if s["stage_failed"]:
-        console.print(
-            f"  failed at: {s['stage_failed']}" + (f" (op {s['failing_op']})" if s["failing_op"] else "")
-        )
-        console.print(f"  error: {s['error']}")
-        if s["hint"]:
-            console.print(f"  hint: {s['hint']}")
-    if s["exporter"]:
-        console.print(f"  exporter: {s['exporter']} ({s['capture_strategy'] or '-'}), opset {s['opset']}, "
-                      f"{fmt_bytes(s['file_bytes'])}, export {s['export_s']:.1f} s → {s['file']}")  # fmt: skip
-        console.print(f"  dynamic axes: {s['dynamic_axes']}")
-    if s["parity"]:
+def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
+    from rich.table import Table
+
+    from benchbench.core.units import fmt_bytes
+
+    colour = {"ready": "green", "ready-with-warnings": "yellow", "not-ready": "red"}[s.verdict]
+    out.print(f"[bold]{name}[/] ({size}): [{colour}]{s.verdict}[/]")
+    if s.stage_failed:
+        out.print(f"  failed at: {s.stage_failed}" + (f" (op {s.failing_op})" if s.failing_op else ""))
+        out.print(f"  error: {s.error}")
+        if s.hint:
+            out.print(f"  hint: {s.hint}")
+    if s.exporter:
+        out.print(f"  exporter: {s.exporter} ({s.capture_strategy or '-'}), opset {s.opset}, "
+                  f"{fmt_bytes(s.file_bytes)}, export {s.export_s:.1f} s → {s.file}")  # fmt: skip
+        out.print(f"  dynamic axes: {s.dynamic_axes}")
+    if s.parity:
         t = Table(title="parity vs eager PyTorch (worst over probed shapes)")
         for col in ("output", "max abs", "max rel", "atol/rtol", "ok", "worst case"):
             t.add_column(col)
-        for out, o in s["parity"]["outputs"].items():
-            tol = o["tol"]
-            t.add_row(out, f"{o['max_abs']:.3g}" if o["max_abs"] is not None else "-",
-                      f"{o['max_rel']:.3g}" if o["max_rel"] is not None else "-", f"{tol['atol']:g}/{tol['rtol']:g}",
-                      "yes" if o["ok"] else ("loose" if o["ok_loose"] else "NO"), str(o["case"]))  # fmt: skip
-        console.print(t)
-    if s["ratio"] is not None:
-        console.print(f"  latency p50 at batch {s['latency_batch_size']}, {s['threads']} threads: "
-                      f"ORT {s['ort_latency']['p50_ms']:.3f} ms vs eager {s['eager_latency']['p50_ms']:.3f} ms "
-                      f"→ ratio {s['ratio']:.2f} (session {s['session_s']:.2f} s)")  # fmt: skip
-        top = ", ".join(f"{k} {v}" for k, v in list(s["node_counts"].items())[:8])
-        console.print(f"  nodes: {sum(s['node_counts'].values())} ({top})")
-    q = s["quantized"]
-    if q and "error" not in q:
-        console.print(f"  int8: {fmt_bytes(q['file_bytes'])}, ratio {q['ratio']:.2f} vs eager, parity "
-                      f"{'ok' if q['parity']['ok'] else 'outside'} ({q['parity']['rule']})")  # fmt: skip
-    for w in s["warnings"]:
-        console.print(f"  [yellow]warning:[/] {w}")
-    for n in s["notes"]:
-        console.print(f"  note: {n}")
+        for o in s.parity.outputs:
+            t.add_row(o.name, f"{o.max_abs:.3g}" if o.max_abs is not None else "-",
+                      f"{o.max_rel:.3g}" if o.max_rel is not None else "-", f"{o.tol.atol:g}/{o.tol.rtol:g}",
+                      "yes" if o.ok else ("loose" if o.ok_loose else "NO"), str(o.case))  # fmt: skip
+        out.print(t)
+    if s.ratio is not None:
+        out.print(f"  latency p50 at batch {s.latency_batch_size}, {s.threads} threads: "
+                  f"ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
+                  f"→ ratio {s.ratio:.2f} (session {s.session_s:.2f} s)")  # fmt: skip
+        top = ", ".join(f"{k} {v}" for k, v in list(s.node_counts.items())[:8])
+        out.print(f"  nodes: {sum(s.node_counts.values())} ({top})")
+    q = s.quantized
+    if q and q.error is None and q.parity is not None:
+        ratio = f"{q.ratio:.2f}" if q.ratio is not None else "—"
+        out.print(f"  int8: {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager, parity "
+                  f"{'ok' if q.parity.ok else 'outside'} ({q.rule})")  # fmt: skip
+    for w in s.warnings:
+        out.print(f"  [yellow]warning:[/] {w}")
+    for n in s.notes:
+        out.print(f"  note: {n}")

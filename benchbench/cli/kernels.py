@@ -1,17 +1,15 @@
-"""`benchbench kernels compare OP`: every implementation of an op over a shape sweep, against measured peaks."""
+"""`benchbench kernels compare OP`: every implementation of an op over a shape sweep, against measured peaks.
+
+Exit 1 when an implementation's output is wrong (outside tolerance, NaN, or of another shape).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from benchbench.core.device import parse_device
-from benchbench.core.dtypes import parse_dtype
-from benchbench.kernelbench.compare import CompareResult, compare_op, parse_shape, write_compare
-from benchbench.kernels.registry import active_kernel, get_op, list_kernels, list_ops
+from benchbench.cli.common import JSON_HELP, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,21 +23,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--device", default="cpu")
     c.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16")
     c.add_argument("--backward", action="store_true", help="also time the backward pass")
-    c.add_argument("--json", metavar="FILE", help="write JSON (and a PNG/SVG plot beside it)")
+    c.add_argument("--json", metavar="FILE", help=JSON_HELP + "; a PNG/SVG plot is written beside a FILE")
     c.set_defaults(func=run_compare)
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from benchbench.core.device import parse_device
+    from benchbench.core.dtypes import parse_dtype
+    from benchbench.kernelbench.compare import compare_op, parse_shape
+    from benchbench.kernels.registry import get_op
+    from benchbench.report.plots import write_compare
+
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)
     spec = get_op(args.op)
     shapes = [parse_shape(s, spec) for s in args.shapes] if args.shapes else None
     result = compare_op(spec.name, impls=args.impl, shapes=shapes, device=str(device), dtype=dtype,
                         backward=args.backward)  # fmt: skip
-    print_compare(result, Console(width=max(Console().width, 120)))
-    if args.json:
+    out = console(args, width=120)
+    print_compare(result, out)
+    if args.json == "-":
+        emit_json("-", result)
+    elif args.json:
         for path in write_compare(result, args.json):
-            print(f"wrote {path}")
+            out.print(f"wrote {path}")
     return 1 if any(r.ok is False for r in result.rows) else 0
 
 
@@ -47,7 +54,9 @@ def _num(x: float | None, fmt: str = ".3g") -> str:
     return "" if x is None else format(x, fmt)
 
 
-def print_compare(result: CompareResult, console: Console) -> None:
+def print_compare(result: Any, out: Any) -> None:
+    from rich.table import Table
+
     c = result.ceilings
     table = Table(title=f"{result.op} on {result.device}, {result.dtype}")
     for col in ("shape", "mode", "impl", "p50 ms", "speed-up", "TFLOP/s", "GB/s", "% peak", "rel err", "ok"):
@@ -60,17 +69,17 @@ def print_compare(result: CompareResult, console: Console) -> None:
         name = f"{r.impl}*" if r.baseline else r.impl
         table.add_row(r.shape, r.mode, name, time_cell, speed, _num(r.tflops), _num(r.gbps), pct,
                       _num(r.max_rel_err, ".1e"), ok)  # fmt: skip
-    console.print(table)
+    out.print(table)
     if c is not None:
-        console.print(f"peak = measured in this run: matmul {c.matmul_tflops:.3g} TFLOP/s ({c.dtype}, "
-                      f"{c.matmul_n}³), copy {c.copy_gbs:.3g} GB/s")  # fmt: skip
-    console.print("* baseline; speed-up = baseline p50 / p50; rel err vs the baseline in fp32; "
-                  "FLOPs count 2 per multiply-add")  # fmt: skip
+        out.print(f"peak = measured in this run: matmul {c.matmul_tflops:.3g} TFLOP/s ({c.dtype}, "
+                  f"{c.matmul_n}³), copy {c.copy_gbs:.3g} GB/s")  # fmt: skip
+    out.print("* baseline; speed-up = baseline p50 / p50; rel err = max |err| / max |reference| against the "
+              "baseline in fp32; FLOPs count 2 per multiply-add")  # fmt: skip
     for r in result.rows:
-        if r.status in ("unsupported", "error", "skipped"):
-            console.print(f"{r.impl} at {r.shape} {r.mode}: {r.status}: {r.note}")
+        if r.status in ("unsupported", "error", "skipped") or r.ok is False:
+            out.print(f"{r.impl} at {r.shape} {r.mode}: {r.status}: {r.note}", markup=False)
     for note in result.notes:
-        console.print(f"note: {note}")
+        out.print(f"note: {note}")
 
 
 _SHORT = {"torch.float32": "fp32", "torch.float16": "fp16", "torch.bfloat16": "bf16"}
@@ -78,6 +87,11 @@ _SHORT = {"torch.float32": "fp32", "torch.float16": "fp16", "torch.bfloat16": "b
 
 def print_kernels(as_json: bool = False) -> int:
     """`benchbench list --kernels`: every op and implementation with devices, dtypes and backward support."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from benchbench.kernels.registry import active_kernel, list_kernels, list_ops
+
     impls = list_kernels()
     defaults = {op: active_kernel(op).name for op in list_ops()}
     if as_json:

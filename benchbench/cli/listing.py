@@ -1,18 +1,13 @@
-"""`benchbench list`: the zoo (and, with flags, hardware and kernels)."""
+"""`benchbench list`: the zoo (and, with flags, the hardware table and the kernels)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from rich.console import Console
-from rich.table import Table
-
-from benchbench.models.registry import get_model_spec, list_models
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list zoo models")
+    p = sub.add_parser("list", help="list zoo models (or hardware, or kernels)")
     p.add_argument("--modality", help="only models of this modality")
     p.add_argument("--hardware", action="store_true", help="list the hardware table instead")
     p.add_argument("--kernels", action="store_true", help="list kernel ops and their implementations instead")
@@ -27,6 +22,11 @@ def run(args: argparse.Namespace) -> int:
         return print_kernels(as_json=args.json)
     if args.hardware:
         return print_hardware(as_json=args.json)
+    from rich.console import Console
+    from rich.table import Table
+
+    from benchbench.models.registry import get_model_spec, list_models
+
     specs = [get_model_spec(n) for n in list_models(modality=args.modality)]
     if args.json:
         print(json.dumps({"models": [s.to_dict() for s in specs]}, indent=2))
@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_hardware(as_json: bool = False) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from benchbench.estimate.hardware import load_table
 
     table = load_table()

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
-from benchbench.ci.merge import merge_folders
-from benchbench.core.results import load_run
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("merge", help="combine shard runs (run --shard I/N) into one run folder")
@@ -18,6 +13,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from benchbench.ci.merge import merge_folders
+    from benchbench.core.schema import load_run
+
     out = merge_folders(args.shards, args.out)
     merged = load_run(out)
     Console().print(

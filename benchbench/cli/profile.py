@@ -3,141 +3,145 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from benchbench.core.device import check_dtype, parse_device
-from benchbench.core.dtypes import parse_dtype
-from benchbench.core.errors import BadInputError
-from benchbench.core.files import write_json
-from benchbench.core.results import ProfileResult
-from benchbench.core.target import load_target
-from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms
-from benchbench.measure.layers import LayerRow, Shape, collapse
-from benchbench.measure.profile import profile_target
-from benchbench.measure.sweep import MODES, num_threads, parse_int_list, sweep
+from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.core.results import SWEEP_MODES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("profile", help="profile one model")
-    p.add_argument("model", help="zoo name or pkg.module:factory")
+    p = sub.add_parser("profile", help="profile one model: parameters, MACs, memory, layers, latency")
+    p.add_argument(
+        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
+    )
     p.add_argument("--size", default="tiny")
     p.add_argument("--batch-size", default="1", help="one batch size, or a list to sweep: 1,8,32")
     p.add_argument("--seq-len", default=None, help="sequence length(s) for sequence models: 128 or 128,512")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16, float16, or a list to sweep")
     p.add_argument(
-        "--mode", default="eval", choices=MODES, help="what the sweep times (train-step: fwd+bwd+AdamW)"
+        "--mode", default="eval", choices=SWEEP_MODES, help="what the sweep times (train-step: fwd+bwd+AdamW)"
     )
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
     p.add_argument("--layers", action="store_true", help="print the layer table")
     p.add_argument("--depth", type=int, default=None, help="layer table depth (implies --layers)")
     p.add_argument("--diagram", action="store_true", help="print the Mermaid diagram of the top-level blocks")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
-    p.add_argument("--json", metavar="FILE", help="write the profile as JSON")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
-def print_profile(r: ProfileResult, console: Console) -> None:
-    table = Table(
-        title=f"{r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}", show_header=False
-    )
-    params, flops, lat, mem = r.params or {}, r.flops or {}, r.latency or {}, r.memory or {}
-    table.add_row("parameters", f"{params.get('total', 0):,}" if params else "—")
-    table.add_row("parameter bytes", fmt_bytes(params.get("bytes")))
-    table.add_row("MACs (1 per multiply-add)", fmt_count(flops.get("macs")))
-    table.add_row("FLOPs (2 per multiply-add)", fmt_count(flops.get("flops")))
-    if flops:
-        table.add_row(
-            "elementwise FLOPs (norms, softmax, activations)", fmt_count(flops.get("elementwise_flops"))
-        )
-        checks = flops.get("counters", {})
-        if "fvcore_macs" in checks:
-            table.add_row("cross-check: fvcore MACs", fmt_count(checks["fvcore_macs"]))
-        if "torch_flop_counter_flops" in checks:
-            table.add_row(
-                "cross-check: torch FlopCounterMode FLOPs", fmt_count(checks["torch_flop_counter_flops"])
-            )
-    if flops.get("uncounted_ops"):
-        table.add_row("uncounted ops", ", ".join(f"{k}×{v}" for k, v in flops["uncounted_ops"].items()))
-    if mem:
-        table.add_row(f"train state ({mem.get('plan')}): params / grads / optimizer",
-                      " / ".join(fmt_bytes(mem.get(k)) for k in ("param_bytes", "grad_bytes", "optimizer_bytes")))  # fmt: skip
-        table.add_row("activations saved for backward", fmt_bytes(mem.get("activation_bytes_train")))
-        table.add_row("peak inference / train step",
-                      f"{fmt_bytes(mem.get('peak_bytes_inference'))} / {fmt_bytes(mem.get('peak_bytes_train_step'))}")  # fmt: skip
-    if lat:
-        table.add_row(
-            "latency p50 / p90 / p99 ms", " / ".join(fmt_ms(lat[k]) for k in ("p50_ms", "p90_ms", "p99_ms"))
-        )
-        table.add_row("repeats, threads", f"{lat['n']}, {lat['threads']}")
-        table.add_row("throughput", f"{lat['throughput_per_s']:.1f} samples/s")
-    for e in r.errors:
-        table.add_row(f"[red]failed: {e.stage}", f"{e.type}: {e.error}")
-    console.print(table)
-
-
-def print_sweeps(records: list[dict], console: Console) -> None:
-    table = Table(title="latency sweep")
-    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "p90 ms", "p99 ms", "n", "samples/s"):
-        table.add_column(col, justify="left" if col in ("mode", "dtype") else "right")
-    for rec in records:
-        head = [rec["mode"], rec["dtype"], str(rec["batch_size"]), str(rec["seq_len"] or "—")]
-        if "error" in rec:
-            table.add_row(*head, f"[red]{rec['error']}", "", "", "", "")
-        else:
-            table.add_row(*head, *(fmt_ms(rec[k]) for k in ("p50_ms", "p90_ms", "p99_ms")), str(rec["n"]),
-                          f"{rec['throughput_per_s']:.1f}")  # fmt: skip
-    console.print(table)
-
-
 def run(args: argparse.Namespace) -> int:
+    from benchbench.core.device import check_dtype, parse_device
+    from benchbench.core.dtypes import parse_dtype
+    from benchbench.core.errors import BadInputError
+    from benchbench.core.target import load_target
+    from benchbench.measure.profile import profile_target
+    from benchbench.measure.sweep import num_threads, parse_int_list, sweep
+
     batch_sizes = parse_int_list(args.batch_size, "--batch-size")
     seq_lens = parse_int_list(args.seq_len, "--seq-len")
     dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()] or ["float32"]
     if args.depth is not None and args.depth < 0:
         raise BadInputError(f"--depth must be >= 0 (0 is the whole model), got {args.depth}")
-    console = Console()
+    out = console(args)
     seq_len = seq_lens[0] if seq_lens else None
     check_dtype(parse_device(args.device), parse_dtype(dtypes[0]))
     with num_threads(args.threads):
         target = load_target(args.model, args.size, batch_sizes[0], seq_len)
         r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
         if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
-            r.sections["sweeps"] = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes,
-                                         mode=args.mode, device=args.device, threads=args.threads)  # fmt: skip
-    print_profile(r, console)
-    if args.layers or args.depth is not None:
-        rows = [LayerRow(**row) for row in r.sections.get("layers", [])]
-        console.print(render_layer_table(rows, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
-    if args.diagram and "diagram" in r.sections:
-        console.print(r.sections["diagram"], markup=False, highlight=False)
-    if "sweeps" in r.sections:
-        print_sweeps(r.sections["sweeps"], console)
-    if args.json:
-        write_json(args.json, r)
+            r.sweeps = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
+                             device=args.device, threads=args.threads)  # fmt: skip
+    print_profile(r, out)
+    if (args.layers or args.depth is not None) and r.layers:
+        out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
+    if args.diagram and r.diagram:
+        out.print(r.diagram, markup=False, highlight=False)
+    if r.sweeps:
+        print_sweeps(r.sweeps, out)
+    emit_json(args.json, r)
     return 0 if r.ok else 1
 
 
-def render_layer_table(rows: list[LayerRow], *, depth: int | None = None, title: str = "layers"):
-    """A rich Table of the rows up to `depth`, names indented by depth."""
+def print_profile(r: Any, out: Any) -> None:
+    from rich.table import Table
+
+    from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms
+
+    table = Table(
+        title=f"{r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}", show_header=False
+    )
+    params, flops, lat, mem = r.params, r.flops, r.latency, r.memory
+    table.add_row("parameters", f"{params.total:,}" if params else "—")
+    table.add_row("parameter bytes", fmt_bytes(params.bytes if params else None))
+    table.add_row("MACs (1 per multiply-add)", fmt_count(flops.macs if flops else None))
+    table.add_row("FLOPs (2 per multiply-add)", fmt_count(flops.flops if flops else None))
+    if flops:
+        table.add_row("elementwise FLOPs (norms, softmax, activations)", fmt_count(flops.elementwise_flops))
+        checks = flops.counters
+        if checks is not None and checks.fvcore_macs is not None:
+            table.add_row("cross-check: fvcore MACs", fmt_count(checks.fvcore_macs))
+        if checks is not None and checks.torch_flop_counter_flops is not None:
+            table.add_row(
+                "cross-check: torch FlopCounterMode FLOPs", fmt_count(checks.torch_flop_counter_flops)
+            )
+        if flops.uncounted_ops:
+            table.add_row("uncounted ops", ", ".join(f"{k}×{v}" for k, v in flops.uncounted_ops.items()))
+    if mem:
+        table.add_row(f"train state ({mem.plan}): params / grads / optimizer",
+                      " / ".join(fmt_bytes(x) for x in (mem.param_bytes, mem.grad_bytes, mem.optimizer_bytes)))  # fmt: skip
+        table.add_row("activations saved for backward", fmt_bytes(mem.activation_bytes_train))
+        table.add_row("peak inference / train step",
+                      f"{fmt_bytes(mem.peak_bytes_inference)} / {fmt_bytes(mem.peak_bytes_train_step)}")  # fmt: skip
+    if lat:
+        table.add_row(
+            "latency p50 / p90 / p99 ms", " / ".join(fmt_ms(x) for x in (lat.p50_ms, lat.p90_ms, lat.p99_ms))
+        )
+        table.add_row("repeats, threads", f"{lat.n}, {lat.threads}")
+        table.add_row("throughput", f"{fmt_count(lat.throughput_per_s)} samples/s")
+    for e in r.errors:
+        table.add_row(f"[red]failed: {e.stage}", f"{e.type}: {e.error}")
+    out.print(table)
+
+
+def print_sweeps(points: list, out: Any) -> None:
+    from rich.table import Table
+
+    from benchbench.core.units import fmt_ms
+
+    table = Table(title="latency sweep")
+    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "p90 ms", "p99 ms", "n", "samples/s"):
+        table.add_column(col, justify="left" if col in ("mode", "dtype") else "right")
+    for s in points:
+        head = [s.mode, s.dtype, str(s.batch_size), str(s.seq_len or "—")]
+        lat = s.latency
+        if lat is None:
+            table.add_row(*head, f"[red]{s.error}", "", "", "", "")
+        else:
+            table.add_row(*head, fmt_ms(lat.p50_ms), fmt_ms(lat.p90_ms), fmt_ms(lat.p99_ms), str(lat.n),
+                          f"{lat.throughput_per_s or 0:.1f}")  # fmt: skip
+    out.print(table)
+
+
+def layer_table(rows: list, *, depth: int | None = None, title: str = "layers") -> Any:
+    """A rich Table of the layer rows up to `depth`, names indented by depth."""
+    from rich.table import Table
+
+    from benchbench.core.units import fmt_count
+    from benchbench.measure.layers import collapse
+
     table = Table(title=title)
     for col, justify in [("layer", "left"), ("type", "left"), ("input", "left"), ("output", "left"),
                          ("params", "right"), ("MACs", "right")]:  # fmt: skip
         table.add_column(col, justify=justify)
     for r in collapse(rows, depth):
-        table.add_row(
-            "  " * r.depth + (r.name.rsplit(".", 1)[-1] if r.name else "(model)"),
-            r.type,
-            _fmt_shapes(r.input_shapes),
-            _fmt_shapes(r.output_shapes),
-            f"{r.params:,}",
-            fmt_count(r.macs) if r.calls else "not called",
-        )
+        table.add_row("  " * r.depth + (r.name.rsplit(".", 1)[-1] if r.name else "(model)"), r.type,
+                      _shapes(r.input_shapes), _shapes(r.output_shapes), f"{r.params:,}",
+                      fmt_count(r.macs) if r.calls else "not called")  # fmt: skip
     return table
 
 
-def _fmt_shapes(shapes: list[Shape], limit: int = 3) -> str:
+def _shapes(shapes: list[list[int]], limit: int = 3) -> str:
     text = ", ".join("×".join(str(d) for d in s) or "scalar" for s in shapes[:limit])
     return text + (f" (+{len(shapes) - limit})" if len(shapes) > limit else "")

@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.core.results import load_run
+    from benchbench.core.schema import load_run
     from benchbench.report.run_report import write_report
 
     run_ = load_run(args.results)

@@ -6,13 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from rich.console import Console
-
-from benchbench.core.device import parse_device
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import load_run
-from benchbench.runs.run import run_suite
-from benchbench.runs.suite import SUITES
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -29,7 +23,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a suite and write results and a report")
-    p.add_argument("--suite", default="default", help=f"one of {', '.join(SUITES)}")
+    p.add_argument("--suite", default="default", help="smoke, default, full or gpu (default: default)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
@@ -38,14 +32,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from benchbench.ci.history import ENV_VAR, append_run
+    from benchbench.core.device import parse_device
+    from benchbench.core.schema import load_run
+    from benchbench.runs.run import run_suite
+
     parse_device(args.device)
     run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard))
     result = load_run(run_dir)
     failed = [p for p in result.profiles if not p.ok]
     console = Console()
     console.print(f"wrote {run_dir / 'results.json'} and {run_dir / 'report.md'}")
-    from benchbench.ci.history import ENV_VAR, append_run
-
     db = append_run(result, args.db or os.environ.get(ENV_VAR) or Path(args.out) / "history.sqlite")
     console.print(f"appended to history {db}")
     for p in failed:

@@ -20,3 +20,34 @@ def unknown_name(kind: str, name: str, allowed: Iterable[str]) -> BadInputError:
     close = difflib.get_close_matches(name, allowed, n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return BadInputError(f"unknown {kind}: {name!r}; allowed: {', '.join(allowed)}.{hint}")
+
+
+def one_line(exc: BaseException, *, with_type: bool = True, limit: int = 300) -> str:
+    """The one line that says what went wrong: the root cause's first meaningful line, shortened.
+
+    An exception that knows its own summary (a `summary` attribute, e.g. both exporters' reasons) gives that.
+    The chain is followed to its root (`__cause__`, else an unsuppressed `__context__`): the error that started
+    it says most.
+    """
+    summary = getattr(exc, "summary", None)
+    if isinstance(summary, str) and summary:
+        return summary if len(summary) <= 2 * limit else summary[: 2 * limit - 1] + "…"
+    root, seen = exc, {id(exc)}
+    while (nxt := _cause(root)) is not None and id(nxt) not in seen:
+        root = nxt
+        seen.add(id(root))
+    for e in (root, exc):
+        lines = [
+            ln.strip() for ln in str(e).splitlines() if ln.strip() and not set(ln.strip()) <= set("#-=~ ")
+        ]
+        if lines:
+            text = lines[0].lstrip("# ").strip()
+            text = f"{type(e).__name__}: {text}" if with_type else text
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+    return type(exc).__name__ if with_type else repr(exc)
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__

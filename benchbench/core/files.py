@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -12,32 +13,29 @@ from typing import Any
 from benchbench.core.errors import BadInputError
 
 
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"cannot serialize {type(o).__name__}")
-
-
-def _finite(o: Any) -> Any:
-    """JSON has no NaN or infinity: write them as None."""
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    return o
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON data: dataclasses as dicts (with their `__derived__` properties), non-finite floats as None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        d = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        for name in getattr(type(obj), "__derived__", ()):
+            d[name] = to_jsonable(getattr(obj, name))
+        return d
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # JSON has no NaN or infinity
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
 
 
 def write_json(path: str | Path, data: Any) -> Path:
     """Write `data` as JSON atomically: to a temp file in the same folder, then rename over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if hasattr(data, "to_dict"):
-        data = data.to_dict()
-    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    text = json.dumps(to_jsonable(data), indent=2, allow_nan=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:

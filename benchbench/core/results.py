@@ -1,40 +1,565 @@
-"""Results: dataclasses that serialize to versioned JSON, written atomically, loaded with clear errors.
+"""Every record benchbench writes, from measurement to report, as typed dataclasses.
 
-A `ProfileResult` is everything measured for one model at one size, batch, device and dtype; a
-`RunResult` is a suite run: its profiles, kernel comparisons and environment. Sections other
-stages add (memory, export, health, ...) are plain dicts under their own key.
+Measuring code fills these; reports and the gate read them; `benchbench.core.schema` turns them into versioned
+JSON and back (validating on load). Missing measurements are None, never 0. A property named in a class's
+`__derived__` is written to JSON for readers and ignored on load.
+
+    ProfileResult                    one model at one size, batch, device and dtype
+      params     ParamCount          flops      FlopCount          latency   LatencyStats
+      memory     MemoryProfile       layers     [LayerRow]         sweeps    [SweepPoint]
+      export     Readiness           health     HealthReport       swap      SwapRun
+    RunResult                        a suite run: its profiles, the kernel campaign, the environment
+      campaign   Campaign            ceilings, goals, checks and comparisons (CompareRow), swaps
+    CompareResult                    one `benchbench kernels compare`
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-
-from benchbench.core.errors import BadInputError
-from benchbench.core.files import read_json
-
-SCHEMA_VERSION = 1
-
-# Dotted keys every profile record carries; scripts depend on them.
-PROFILE_KEYS = (
-    "model", "modality", "size", "batch_size", "device", "dtype",
-    "params.total", "params.trainable", "params.by_module",
-    "flops.macs", "flops.flops", "flops.uncounted_ops",
-    "latency.p50_ms", "latency.p90_ms", "latency.p99_ms", "latency.n", "latency.throughput_per_s",
-    "env",
-)  # fmt: skip
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+
+
+# ---- measurement ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ParamCount:
+    total: int
+    trainable: int
+    by_module: dict[str, int]  # top-level child name → parameters it holds ("(own)" for direct ones)
+    bytes: int
+
+
+@dataclass
+class CrossCheck:
+    """Other counters' totals beside the dispatch count, or the error each met (fvcore counts MACs, torch FLOPs)."""
+
+    dispatch_macs: int
+    fvcore_macs: int | None = None
+    fvcore_unsupported_ops: dict[str, int] = field(default_factory=dict)
+    fvcore_vs_dispatch: float | None = None
+    fvcore_error: str | None = None
+    torch_flop_counter_flops: int | None = None
+    torch_flop_counter_vs_dispatch: float | None = None
+    torch_flop_counter_error: str | None = None
+
+
+@dataclass
+class FlopCount:
+    """One forward pass's work. macs are multiply-accumulates; flops = 2 × macs."""
+
+    macs: int
+    flops: int
+    uncounted_ops: dict[str, int] = field(default_factory=dict)  # op → calls no formula handled
+    # qualified name → inclusive MACs: a module's own ops plus its children's ("" = the whole model)
+    by_module: dict[str, int] = field(default_factory=dict)
+    by_module_self: dict[str, int] = field(default_factory=dict)  # MACs of ops a module runs itself
+    elementwise_flops: int = 0  # norms, softmax, activations, pointwise, reductions
+    elementwise_by_kind: dict[str, int] = field(default_factory=dict)
+    macs_by_op: dict[str, int] = field(default_factory=dict)
+    causal_attention_macs: int = 0  # MACs of causal attention included in macs (not halved)
+    counters: CrossCheck | None = None  # cross-check counters' totals
+    conventions: dict[str, str] = field(default_factory=dict)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method) of an already sorted list."""
+    if not sorted_values:
+        raise ValueError("percentile of an empty list")
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+@dataclass
+class LatencyStats:
+    """Percentiles of per-call latency in milliseconds, and throughput for a batch size."""
+
+    n: int
+    mean_ms: float
+    stdev_ms: float
+    min_ms: float
+    p50_ms: float
+    p90_ms: float | None  # None where only summary statistics are known (pytest-benchmark without data)
+    p99_ms: float | None
+    max_ms: float
+    batch_size: int
+    throughput_per_s: float | None  # None when p50 is 0 (a clock too coarse for the call)
+    device: str
+    threads: int
+    samples_ms: list[float] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_samples(
+        cls, samples_ms: list[float], *, batch_size: int = 1, device: str = "cpu", threads: int = 1
+    ) -> LatencyStats:
+        if not samples_ms:
+            raise ValueError("no timing samples")
+        s = sorted(samples_ms)
+        p50 = percentile(s, 50)
+        return cls(
+            n=len(s),
+            mean_ms=statistics.fmean(s),
+            stdev_ms=statistics.stdev(s) if len(s) > 1 else 0.0,
+            min_ms=s[0],
+            p50_ms=p50,
+            p90_ms=percentile(s, 90),
+            p99_ms=percentile(s, 99),
+            max_ms=s[-1],
+            batch_size=batch_size,
+            throughput_per_s=batch_size * 1000.0 / p50 if p50 > 0 else None,
+            device=device,
+            threads=threads,
+            samples_ms=list(samples_ms),
+        )
+
+    def without_samples(self) -> LatencyStats:
+        """The same figures without the raw samples (for records that keep many latencies)."""
+        from dataclasses import replace
+
+        return replace(self, samples_ms=[])
+
+
+@dataclass
+class TrainingState:
+    """Bytes a training run keeps between steps for one (optimizer, precision) plan."""
+
+    optimizer: str
+    precision: str
+    param_bytes: int
+    grad_bytes: int
+    optimizer_bytes: int  # optimizer state, plus the fp32 master weights under mixed precision
+    master_bytes: int = 0
+
+    __derived__ = ("total_bytes",)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.param_bytes + self.grad_bytes + self.optimizer_bytes
+
+
+@dataclass
+class MemoryProfile:
+    """The `memory.*` keys of a profile; peaks are None when not measured."""
+
+    param_bytes: int
+    grad_bytes: int
+    optimizer_bytes: int
+    activation_bytes_train: int | None = None
+    peak_bytes_inference: int | None = None
+    peak_bytes_train_step: int | None = None
+    plan: str = "fp32/adamw"
+    plans: dict[str, TrainingState] = field(default_factory=dict)  # "precision/optimizer" → plan
+    device: str = "cpu"
+    method: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # measurement → "Type: message"
+
+
+Shape = list[int]
+
+
+@dataclass
+class LayerRow:
+    name: str  # qualified module name; "" is the whole model
+    type: str
+    depth: int  # 0 for the model, 1 for its children, ...
+    input_shapes: list[Shape] = field(default_factory=list)
+    output_shapes: list[Shape] = field(default_factory=list)
+    params: int = 0  # parameters held by the module and its children, each counted once
+    macs: int = 0  # inclusive MACs of one forward pass
+    calls: int = 0  # times the module ran in that pass
+    order: int = -1  # position of its first call, -1 if never called
+    # per input tensor, the modules whose outputs it was computed from ("input": the model's inputs);
+    # for the model itself, `output_sources` says the same of each output tensor
+    sources: list[list[str]] = field(default_factory=list)
+    output_sources: list[list[str]] = field(default_factory=list)
+
+
+SWEEP_MODES = ("eval", "train-step")  # a no-grad forward pass; forward + backward + AdamW step
+
+
+@dataclass
+class SweepPoint:
+    """One point of a latency sweep: its latency, or the error that stopped it."""
+
+    batch_size: int
+    seq_len: int | None
+    dtype: str
+    mode: str  # "eval" or "train-step"
+    latency: LatencyStats | None = None
+    error: str | None = None
+
+
+# ---- correctness (one check for kernel compare, swap and ONNX parity: benchbench.core.parity) ---------
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise bound |got - want| <= atol + rtol * |want| (numpy.allclose's rule)."""
+
+    atol: float
+    rtol: float
+
+
+@dataclass
+class WorstElement:
+    index: list[int]
+    got: float | None
+    want: float | None
+
+
+@dataclass
+class TensorParity:
+    """One tensor against its reference: the verdict, why it failed, and the worst elements."""
+
+    name: str
+    dtype: str
+    shape: list[int]
+    ok: bool
+    ok_loose: bool
+    tol: Tolerance
+    loose_tol: Tolerance
+    reason: str | None = None  # why not ok: "NaN in output 0", a shape mismatch, elements outside tol
+    max_abs: float | None = None
+    max_rel: float | None = None  # max |got - want| / max |want|
+    n_bad: int = 0
+    worst: list[WorstElement] = field(default_factory=list)
+    case: dict[str, Any] | None = None  # the inputs it was judged on (e.g. batch size, sequence length)
+
+
+@dataclass
+class Parity:
+    """Every compared tensor; ok when each is, with the first failure's reason."""
+
+    ok: bool
+    ok_loose: bool
+    outputs: list[TensorParity]
+    reason: str | None = None
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def max_abs(self) -> float | None:
+        values = [o.max_abs for o in self.outputs if o.max_abs is not None]
+        return max(values) if values else None
+
+    @property
+    def max_rel(self) -> float | None:
+        values = [o.max_rel for o in self.outputs if o.max_rel is not None]
+        return max(values) if values else None
+
+
+# ---- deployment ------------------------------------------------------------------------------------
+
+
+@dataclass
+class QuantizedVariant:
+    """The int8 variant of an export: its file, parity against eager fp32, and speed."""
+
+    file: str | None = None
+    file_bytes: int | None = None
+    quantized_ops: dict[str, int] = field(default_factory=dict)
+    parity: Parity | None = None
+    rule: str = ""
+    session_s: float | None = None
+    ort_latency: LatencyStats | None = None
+    ratio: float | None = None  # int8 ORT p50 / eager fp32 p50
+    ratio_vs_fp32_ort: float | None = None
+    error: str | None = None  # why quantization failed
+
+
+@dataclass
+class Readiness:
+    """Deployment readiness of one model: the verdict, and what each stage of the check found.
+
+    verdict: "ready" (dynamo export, strict parity at every probed shape), "ready-with-warnings" (it works,
+    but see `warnings`) or "not-ready" (`stage_failed` failed with `error`; `hint` says what to do).
+    """
+
+    verdict: str = "not-ready"
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # informational (the int8 variant, ...)
+    stage_failed: str | None = None  # "inputs", "export", "session", "parity" or "latency"
+    error: str | None = None  # the exception's essential line
+    hint: str | None = None
+    failing_op: str | None = None  # e.g. "aten::nonzero", when the error names one
+    exporter: str | None = None  # "dynamo" or "torchscript"
+    capture_strategy: str | None = None
+    fallback_reason: str | None = None  # why dynamo was not used
+    export_s: float | None = None
+    opset: int | None = None
+    file: str | None = None
+    file_bytes: int | None = None
+    external_data: bool | None = None
+    export_batch_size: int | None = None
+    seq_len: int | None = None
+    dynamic_axes: dict[str, dict[str, str]] = field(default_factory=dict)  # input → {axis: label}
+    specialised_axes: list[str] = field(default_factory=list)  # "input[axis]=size": fixed though it varies
+    dropped_inputs: list[str] = field(default_factory=list)  # model inputs the graph does not take
+    shape_inference_ok: bool | None = None
+    providers: list[str] = field(default_factory=list)  # ORT providers of the session (asserted)
+    session_s: float | None = None
+    optimized_file: str | None = None
+    node_counts: dict[str, int] = field(default_factory=dict)
+    optimized_node_counts: dict[str, int] = field(default_factory=dict)
+    parity: Parity | None = None  # ORT against eager PyTorch at unseen batch sizes and sequence lengths
+    ort_latency: LatencyStats | None = None
+    eager_latency: LatencyStats | None = None
+    ratio: float | None = None  # ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
+    latency_batch_size: int | None = None
+    threads: int | None = None
+    quantized: QuantizedVariant | None = None
+    stage_s: float | None = None  # wall time of the whole check in a run
+
+
+# ---- health ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str  # "error", "warning" or "info"
+    module: str  # qualified module path ("" for the whole model)
+    message: str
+    why: str
+    fix: str
+
+
+@dataclass
+class ProbeResult:
+    loss_first: float | None
+    loss_last: float | None
+    loss_fell: bool
+    grad_norms_first: dict[str, float | None]  # parameter-holding module → gradient norm
+    grad_norms_last: dict[str, float | None]
+    vanishing: list[str] = field(default_factory=list)
+    exploding: list[str] = field(default_factory=list)
+    grad_to_weight_ratio: float | None = None
+    diverging_lr: float | None = None  # None: the loss never diverged within the range
+    lr: float | None = None  # the learning rate the overfitting run used
+    notes: list[str] = field(default_factory=list)
+
+    __derived__ = ("healthy",)
+
+    @property
+    def healthy(self) -> bool:
+        return self.loss_fell and not self.vanishing and not self.exploding
+
+
+@dataclass
+class HealthReport:
+    lint: list[Finding] = field(default_factory=list)
+    probe: ProbeResult | None = None
+    probe_skipped: str | None = None  # why the probe did not run
+    train_batch_size: int = 1  # the per-device training batch the lint assumed
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- kernels ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ceilings:
+    """What this device reached in this run: the best n×n matmul rate and the best large-copy bandwidth."""
+
+    device: str
+    dtype: str
+    matmul_tflops: float
+    copy_gbs: float
+    matmul_n: int
+    copy_bytes: int
+    source: str = "measured in this run (best of repeats)"
+
+    @property
+    def ridge(self) -> float:
+        """FLOPs per byte above which a kernel is compute-bound on this device."""
+        return self.matmul_tflops * 1e12 / (self.copy_gbs * 1e9)
+
+
+@dataclass
+class CompareRow:
+    """One implementation of an op at one shape, forward or backward."""
+
+    op: str
+    impl: str
+    baseline: bool
+    device: str
+    dtype: str
+    shape: str
+    mode: str  # "fwd" or "bwd"
+    status: str  # "timed", "checked" (not timed), "interpreted", "unsupported", "error" or "skipped"
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    repeats: int = 0
+    baseline_p50_ms: float | None = None
+    speedup: float | None = None  # baseline p50 / this p50
+    tflops: float | None = None
+    gbps: float | None = None
+    pct_peak: float | None = None  # of the measured ceiling of the bound resource
+    bound: str | None = None  # "compute" or "memory"
+    ok: bool | None = None  # every output (and gradient) within tolerance of the fp32 baseline
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    note: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CompareResult:
+    """All rows of one `kernels compare`, with the ceilings they are measured against."""
+
+    op: str
+    device: str
+    dtype: str
+    ceilings: Ceilings | None
+    rows: list[CompareRow]
+    env: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SwapSite:
+    """One call site of a swapped op: where it is, which implementation, and what happened to its calls."""
+
+    op: str
+    site: str  # module path and what is called there, e.g. "encoder.0.attn: attention()"
+    kind: str  # "dispatch" (the zoo's attention()), "sdpa" (F.scaled_dot_product_attention) or "module"
+    impl: str
+    calls: int = 0
+    swapped_calls: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # fallback reason -> number of calls
+
+    __derived__ = ("status",)
+
+    @property
+    def status(self) -> str:
+        if self.calls == 0:
+            return "not called"
+        if self.swapped_calls == self.calls:
+            return "swapped"
+        return "fallback" if self.swapped_calls == 0 else "mixed"
+
+
+@dataclass
+class SiteCounts:
+    sites: int = 0
+    swapped: int = 0
+    fallback: int = 0  # wholly or in part
+    not_called: int = 0
+    calls: int = 0
+    swapped_calls: int = 0
+
+
+@dataclass
+class SwapSummary:
+    """What a swap did to a model on one forward pass."""
+
+    ops: list[str]
+    impl: dict[str, str]  # op → implementation name
+    swapped_sites: int
+    counts: dict[str, SiteCounts]
+    sites: list[SwapSite]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SwapSpeed:
+    """Latency before and after the swap, measured side by side."""
+
+    status: str  # "timed", "interpreted" (Triton in the CPU interpreter: no meaningful time) or "skipped"
+    before_p50_ms: float | None = None
+    after_p50_ms: float | None = None
+    speedup: float | None = None  # before / after: above 1 the swap is faster
+    samples: int = 0
+    note: str = ""
+
+
+@dataclass
+class SwapRun:
+    """One swap: what was swapped, whether the answers stayed, and how the speed changed."""
+
+    model: str
+    size: str
+    device: str
+    dtype: str
+    batch_size: int
+    ops: list[str]
+    impl: dict[str, str]
+    swap: SwapSummary
+    parity: Parity
+    speed: SwapSpeed
+    env: dict[str, Any] = field(default_factory=dict)
+
+    __derived__ = ("ok",)
+
+    @property
+    def ok(self) -> bool:
+        return self.parity.ok
+
+
+@dataclass
+class GoalVerdict:
+    """One performance goal of the fused attention at one shape: measured value against its threshold."""
+
+    goal: str
+    op: str
+    mode: str
+    metric: str  # "speedup_vs_flash" or "matmul_fraction"
+    shape: str
+    threshold: float
+    value: float | None
+    met: bool | None  # None: not measured
+    ours_p50_ms: float | None = None
+    yardstick: str = ""
+    yardstick_p50_ms: float | None = None
+    ours_tflops: float | None = None
+    matmul_tflops: float | None = None
+    note: str = ""
+
+
+@dataclass
+class CampaignSwap:
+    """A zoo model swapped to fused kernels in the campaign, or why it was not."""
+
+    model: str
+    size: str
+    batch_size: int
+    status: str  # the swap's speed status, "error" or "skipped"
+    note: str = ""
+    run: SwapRun | None = None
+
+
+@dataclass
+class Campaign:
+    """The GPU kernel campaign of a run (`--suite gpu`)."""
+
+    notes: list[str] = field(default_factory=list)
+    ceilings: Ceilings | None = None
+    goal_timings: list[CompareRow] = field(default_factory=list)
+    goals: list[GoalVerdict] = field(default_factory=list)
+    checks: list[CompareRow] = field(default_factory=list)  # correctness on awkward shapes, every dtype
+    comparisons: list[CompareRow] = field(default_factory=list)
+    swaps: list[CampaignSwap] = field(default_factory=list)
+
+
+# ---- profiles and runs -----------------------------------------------------------------------------
+
+
 @dataclass
 class StageError:
-    """A stage that failed for one model: which stage, the exception type and its message."""
+    """A stage that failed for one model: which stage, the exception type and its one-line message."""
 
     stage: str
     error: str
@@ -42,13 +567,14 @@ class StageError:
 
     @classmethod
     def from_exception(cls, stage: str, exc: BaseException) -> StageError:
-        msg = str(exc).strip().splitlines()
-        return cls(stage=stage, error=msg[0] if msg else repr(exc), type=type(exc).__name__)
+        from benchbench.core.errors import one_line
+
+        return cls(stage=stage, error=one_line(exc, with_type=False), type=type(exc).__name__)
 
 
 @dataclass
 class ProfileResult:
-    """What was measured for one model configuration. Missing measurements are None, never 0."""
+    """What was measured for one model configuration."""
 
     model: str
     modality: str
@@ -57,130 +583,61 @@ class ProfileResult:
     device: str
     dtype: str
     seq_len: int | None = None
-    params: dict[str, Any] | None = None
-    flops: dict[str, Any] | None = None
-    latency: dict[str, Any] | None = None
-    memory: dict[str, Any] | None = None
-    sections: dict[str, Any] = field(default_factory=dict)  # export, health, layers, sweeps, swap ...
+    params: ParamCount | None = None
+    flops: FlopCount | None = None
+    latency: LatencyStats | None = None
+    memory: MemoryProfile | None = None
+    layers: list[LayerRow] | None = None
+    diagram: str | None = None  # Mermaid flowchart of the top-level blocks
+    sweeps: list[SweepPoint] | None = None
+    export: Readiness | None = None
+    health: HealthReport | None = None
+    swap: SwapRun | None = None
     errors: list[StageError] = field(default_factory=list)
     env: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
+
+    __derived__ = ("status",)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        sections = d.pop("sections")
-        d.update(sections)
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "profile",
-            "status": "ok" if self.ok else "failed",
-            **d,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> ProfileResult:
-        _check_version(d, source)
-        for key in ("model", "modality", "size", "batch_size", "device", "dtype"):
-            if key not in d:
-                raise BadInputError(f"{source}: profile record lacks key {key!r}")
-        known = {f for f in cls.__dataclass_fields__ if f != "sections"}
-        core = {k: v for k, v in d.items() if k in known}
-        core["errors"] = [StageError(**e) for e in d.get("errors", [])]
-        sections = {
-            k: v for k, v in d.items() if k not in known and k not in ("schema_version", "kind", "status")
-        }
-        return cls(**core, sections=sections)
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "failed"
 
 
 @dataclass
 class RunResult:
-    """A suite run: profiles and kernel comparisons measured together, with their environment."""
+    """A suite run: profiles and the kernel campaign measured together, with their environment."""
 
     suite: str
     device: str
-    profiles: list[ProfileResult] = field(default_factory=list)
-    kernels: list[dict[str, Any]] = field(default_factory=list)
+    profiles: list[ProfileResult]
+    campaign: Campaign | None = None
     env: dict[str, Any] = field(default_factory=dict)
-    run_id: str = field(
-        default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-    )
+    run_id: str = field(default_factory=new_run_id)
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "run",
-            "run_id": self.run_id,
-            "suite": self.suite,
-            "device": self.device,
-            "created_at": self.created_at,
-            "elapsed_s": self.elapsed_s,
-            "shard": self.shard,
-            "env": self.env,
-            "profiles": [p.to_dict() for p in self.profiles],
-            "kernels": self.kernels,
-        }
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> RunResult:
-        _check_version(d, source)
-        for key in ("suite", "device", "profiles"):
-            if key not in d:
-                raise BadInputError(f"{source}: run record lacks key {key!r}")
-        return cls(
-            suite=d["suite"],
-            device=d["device"],
-            profiles=[
-                ProfileResult.from_dict(p, f"{source} profile {i}") for i, p in enumerate(d["profiles"])
-            ],
-            kernels=d.get("kernels", []),
-            env=d.get("env", {}),
-            run_id=d.get("run_id", "unknown"),
-            created_at=d.get("created_at", ""),
-            elapsed_s=d.get("elapsed_s"),
-            shard=d.get("shard"),
-        )
+@dataclass
+class ExportResult:
+    """`benchbench export --json`: one model's readiness."""
+
+    model: str
+    size: str
+    export: Readiness
+    env: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_version(d: dict[str, Any], source: str) -> None:
-    if not isinstance(d, dict):
-        raise BadInputError(f"{source}: expected a JSON object, got {type(d).__name__}")
-    if "schema_version" not in d:
-        raise BadInputError(f"{source}: lacks key 'schema_version' (not a benchbench result?)")
-    v = d["schema_version"]
-    if not isinstance(v, int) or v > SCHEMA_VERSION:
-        raise BadInputError(
-            f"{source}: schema_version {v!r} is newer than this benchbench reads ({SCHEMA_VERSION}); upgrade benchbench"
-        )
+@dataclass
+class HealthResult:
+    """`benchbench health --json`: one model's lint and probe."""
 
-
-def load_run(path: str | Path) -> RunResult:
-    """Load a run from `results.json` or from a run folder holding one."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.json"
-    d = read_json(path)
-    if isinstance(d, dict) and d.get("kind") == "profile":
-        p = ProfileResult.from_dict(d, str(path))
-        return RunResult(suite="single", device=p.device, profiles=[p], env=p.env)
-    return RunResult.from_dict(d, str(path))
-
-
-def load_profile(path: str | Path) -> ProfileResult:
-    return ProfileResult.from_dict(read_json(path), str(path))
-
-
-def get_dotted(d: dict[str, Any], dotted: str) -> Any:
-    """`get_dotted(d, "latency.p50_ms")`; raises KeyError naming the missing part."""
-    cur: Any = d
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            raise KeyError(dotted)
-        cur = cur[part]
-    return cur
+    model: str
+    size: str
+    batch_size: int
+    health: HealthReport

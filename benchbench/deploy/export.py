@@ -23,6 +23,8 @@ import onnx
 import torch
 from torch import nn
 
+from benchbench.core.errors import one_line
+
 EXTERNAL_DATA_BYTES = 2 * 1024**3  # protobuf's 2 GB limit: larger models keep their weights beside the file
 TORCHSCRIPT_OPSET = 17  # the TorchScript exporter's opset when none is asked for
 
@@ -48,11 +50,6 @@ class ExportInfo:
     fallback_reason: str | None = None  # why dynamo was not used
     shape_inference_ok: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["dynamic_axes"] = {k: {str(a): n for a, n in v.items()} for k, v in self.dynamic_axes.items()}
-        return d
-
 
 class ExportError(RuntimeError):
     """Both exporters failed; keeps each one's exception."""
@@ -65,6 +62,7 @@ class ExportError(RuntimeError):
         torchscript_exc: BaseException,
     ) -> None:
         super().__init__(f"dynamo: {dynamo_line} | torchscript: {torchscript_line}")
+        self.summary = str(self)  # both reasons, for `one_line`
         self.dynamo_exc, self.torchscript_exc = dynamo_exc, torchscript_exc
 
 
@@ -220,7 +218,7 @@ def export_onnx(
         except Exception as exc:
             if exporter == "dynamo":
                 raise
-            fallback_reason, dynamo_exc = essential_line(exc), exc
+            fallback_reason, dynamo_exc = one_line(exc), exc
     if used != "dynamo":
         start = time.perf_counter()
         try:
@@ -228,7 +226,7 @@ def export_onnx(
         except Exception as exc:
             if fallback_reason is None:
                 raise
-            raise ExportError(fallback_reason, essential_line(exc), dynamo_exc, exc) from exc
+            raise ExportError(fallback_reason, one_line(exc), dynamo_exc, exc) from exc
         used = "torchscript"
     export_s = time.perf_counter() - start
 
@@ -268,24 +266,3 @@ def export_onnx(
         specialised_axes=specialised, dropped_inputs=[n for n in input_names if n not in graph_inputs],
         fallback_reason=fallback_reason, shape_inference_ok=shape_ok,
     )  # fmt: skip
-
-
-def essential_line(exc: BaseException, limit: int = 300) -> str:
-    """The most telling line of an exception chain: the root cause's first non-empty line, shortened."""
-    if isinstance(exc, ExportError):
-        return str(exc) if len(str(exc)) <= 2 * limit else str(exc)[: 2 * limit - 1] + "…"
-    root = exc
-    seen = {id(root)}
-    while (root.__cause__ or root.__context__) is not None and id(
-        root.__cause__ or root.__context__
-    ) not in seen:
-        root = root.__cause__ or root.__context__
-        seen.add(id(root))
-    for e in (root, exc):
-        lines = [
-            ln.strip() for ln in str(e).splitlines() if ln.strip() and not set(ln.strip()) <= set("#-=~ ")
-        ]
-        if lines:
-            text = f"{type(e).__name__}: {lines[0].lstrip('# ').strip()}"
-            return text if len(text) <= limit else text[: limit - 1] + "…"
-    return type(exc).__name__

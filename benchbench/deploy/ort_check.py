@@ -15,29 +15,10 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from benchbench.core.parity import check_outputs, merge_cases
+from benchbench.core.results import LatencyStats, Parity
 from benchbench.deploy.export import output_leaves
 from benchbench.measure.timing import TimingConfig, measure
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Elementwise bound |onnx - torch| <= atol + rtol * |torch| (numpy.allclose's rule)."""
-
-    atol: float
-    rtol: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"atol": self.atol, "rtol": self.rtol}
-
-
-# Strict and loose tolerances by dtype of the reference output; passing only the loose one is a warning.
-TOLERANCES = {
-    "float32": Tolerance(1e-4, 1e-4),
-    "float16": Tolerance(1e-2, 1e-2),
-    "bfloat16": Tolerance(5e-2, 5e-2),
-}
-LOOSE_TOLERANCES = {"float32": Tolerance(1e-3, 1e-3), "float16": Tolerance(5e-2, 5e-2), "bfloat16": Tolerance(1e-1, 1e-1)}  # fmt: skip
-EXACT = Tolerance(0.0, 0.0)  # integer and bool outputs
 
 
 def providers_for(device: str) -> list[str]:
@@ -93,82 +74,38 @@ def ort_feed(session: ort.InferenceSession, input_names: list[str], inputs: tupl
     }
 
 
-def compare(onnx_out: np.ndarray, ref: np.ndarray, tol: Tolerance, top: int = 3) -> dict[str, Any]:
-    """Max abs and rel error, whether every element is within `tol`, and the `top` worst elements."""
-    if onnx_out.shape != ref.shape:
-        return {
-            "ok": False,
-            "max_abs": None,
-            "max_rel": None,
-            "error": f"shape {onnx_out.shape} != {ref.shape}",
-        }
-    a, b = onnx_out.astype(np.float64), ref.astype(np.float64)
-    if a.size == 0:
-        return {"ok": True, "max_abs": 0.0, "max_rel": 0.0, "worst": []}
-    diff = np.abs(a - b)
-    rel = diff / np.maximum(np.abs(b), np.finfo(np.float32).tiny)
-    excess = diff - (tol.atol + tol.rtol * np.abs(b))  # > 0 where the element fails
-    worst = np.argsort(excess, axis=None)[::-1][:top]
-    nonfinite_mismatch = bool(np.any(np.isfinite(a) != np.isfinite(b)))
-    return {
-        "ok": bool(np.all(excess <= 0) and not nonfinite_mismatch and not np.isnan(diff).any()),
-        "max_abs": float(np.nanmax(diff)),
-        "max_rel": float(np.nanmax(rel)),
-        "n_bad": int(np.sum(excess > 0)),
-        "worst": [
-            {"index": [int(i) for i in np.unravel_index(k, a.shape)], "onnx": float(a.flat[k]), "torch": float(b.flat[k])}
-            for k in worst
-        ],
-    }  # fmt: skip
-
-
-def _dtype_name(x: torch.Tensor) -> str:
-    return str(x.dtype).removeprefix("torch.")
+def node_counts(path: str | Path) -> dict[str, int]:
+    """Nodes of the main graph by op type (domain-qualified when not the default domain), most frequent first."""
+    proto = onnx.load(str(path), load_external_data=False)
+    counts = Counter(
+        f"{n.domain}.{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type for n in proto.graph.node
+    )
+    return dict(counts.most_common())
 
 
 def parity(
-    session: ort.InferenceSession,
-    model: nn.Module,
-    input_names: list[str],
-    cases: list[tuple[dict[str, Any], tuple]],
-    *,
-    tolerances: dict[str, Tolerance] | None = None,
-    loose: dict[str, Tolerance] | None = None,
-) -> dict[str, Any]:
-    """Compare ORT with eager PyTorch on each case (`(label dict, inputs)`); per output the worst case.
-
-    Returns {"ok", "ok_loose", "outputs": {name: {max_abs, max_rel, tol, ok, ok_loose, worst, case}}, "cases"}."""
-    tolerances = tolerances or TOLERANCES
-    loose = loose or LOOSE_TOLERANCES
+    session: ort.InferenceSession, model: nn.Module, input_names: list[str], cases: list[tuple[dict[str, Any], tuple]]
+) -> Parity:  # fmt: skip
+    """ORT against eager PyTorch on each case (`(label dict, inputs)`): per output, its worst case."""
     names = [o.name for o in session.get_outputs()]
-    per_output: dict[str, list[dict[str, Any]]] = {}
+    checks = []
     for label, inputs in cases:
         with torch.no_grad():
             refs = output_leaves(model(*inputs))
         got = session.run(None, ort_feed(session, input_names, inputs))
-        if len(got) != len(refs):
-            raise RuntimeError(f"ORT gave {len(got)} outputs, eager PyTorch {len(refs)}")
-        for name, o, r in zip(names, got, refs, strict=True):
-            dt, ref = _dtype_name(r), r.detach().cpu().numpy()
-            tol, loose_tol = tolerances.get(dt, EXACT), loose.get(dt, EXACT)
-            res = compare(np.asarray(o), ref, tol)
-            res["ok_loose"] = res["ok"] or compare(np.asarray(o), ref, loose_tol)["ok"]
-            res.update(tol=tol.to_dict(), loose_tol=loose_tol.to_dict(), dtype=dt, case=label)
-            per_output.setdefault(name, []).append(res)
-    outputs = {}
-    for name, results in per_output.items():
-        worst = max(results, key=lambda r: float("inf") if r["max_abs"] is None else r["max_abs"])
-        outputs[name] = {
-            **worst,
-            "ok": all(r["ok"] for r in results),
-            "ok_loose": all(r["ok_loose"] for r in results),
-        }
-    return {
-        "ok": all(o["ok"] for o in outputs.values()),
-        "ok_loose": all(o["ok_loose"] for o in outputs.values()),
-        "outputs": outputs,
-        "cases": [label for label, _ in cases],
-    }
+        checks.append(check_outputs([np.asarray(g) for g in got], refs, names=names[: len(got)], case=label))
+    return merge_cases(checks)
+
+
+@dataclass
+class LatencyPair:
+    """ORT and eager PyTorch timed on the same inputs and thread count; ratio = ORT p50 / eager p50."""
+
+    ort: LatencyStats
+    eager: LatencyStats
+    ratio: float | None
+    threads: int
+    batch_size: int
 
 
 def latency_pair(
@@ -180,8 +117,8 @@ def latency_pair(
     batch_size: int,
     config: TimingConfig,
     device: str | torch.device = "cpu",
-) -> dict[str, Any]:
-    """ORT and eager PyTorch p50 on the same inputs and thread count, one after the other; ratio = ORT / eager."""
+) -> LatencyPair:
+    """ORT and eager PyTorch p50 on the same inputs and thread count, one after the other."""
     feed = ort_feed(session, input_names, inputs)
 
     def run_ort() -> Any:
@@ -192,25 +129,8 @@ def latency_pair(
             return model(*inputs)
 
     # ORT's host-side run() returns finished outputs, so it is timed with the host clock.
-    ort_stats = measure(run_ort, device="cpu", batch_size=batch_size, config=config).to_dict()
-    eager_stats = measure(
-        run_eager, device=torch.device(device), batch_size=batch_size, config=config
-    ).to_dict()
-    for s in (ort_stats, eager_stats):
-        s.pop("samples_ms", None)
-    return {
-        "ort_latency": ort_stats,
-        "eager_latency": eager_stats,
-        "ratio": ort_stats["p50_ms"] / eager_stats["p50_ms"] if eager_stats["p50_ms"] > 0 else None,
-        "threads": torch.get_num_threads(),
-        "batch_size": batch_size,
-    }
-
-
-def node_counts(path: str | Path) -> dict[str, int]:
-    """Nodes of the main graph by op type (domain-qualified when not the default domain), most frequent first."""
-    proto = onnx.load(str(path), load_external_data=False)
-    counts = Counter(
-        f"{n.domain}.{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type for n in proto.graph.node
-    )
-    return dict(counts.most_common())
+    ort_stats = measure(run_ort, device="cpu", batch_size=batch_size, config=config).without_samples()
+    eager_stats = measure(run_eager, device=torch.device(device), batch_size=batch_size, config=config)
+    eager_stats = eager_stats.without_samples()
+    ratio = ort_stats.p50_ms / eager_stats.p50_ms if eager_stats.p50_ms > 0 else None
+    return LatencyPair(ort_stats, eager_stats, ratio, torch.get_num_threads(), batch_size)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from torch import nn
 
+from benchbench.core.parity import check_tensor, summarize
+from benchbench.core.results import Parity, QuantizedVariant, Tolerance
 from benchbench.deploy.export import output_leaves
 from benchbench.deploy.ort_check import latency_pair, make_session, node_counts, ort_feed
 from benchbench.measure.timing import TimingConfig
@@ -43,24 +44,17 @@ def quantize(src: str | Path, dst: str | Path) -> Path:
     return Path(dst)
 
 
-def quant_parity(session, model: nn.Module, input_names: list[str], inputs: tuple) -> dict[str, Any]:
-    """Per output: max abs error against eager fp32 and whether it is within QUANT_REL_TOL of the output's scale."""
+def quant_parity(session, model: nn.Module, input_names: list[str], inputs: tuple) -> Parity:
+    """Per output: within QUANT_REL_TOL of the output's largest magnitude (floating outputs), else equal."""
     with torch.no_grad():
         refs = output_leaves(model(*inputs))
     got = session.run(None, ort_feed(session, input_names, inputs))
-    outputs = {}
+    checks = []
     for out, o, r in zip(session.get_outputs(), got, refs, strict=True):
-        ref = r.detach().cpu().numpy().astype(np.float64)
-        diff = np.abs(np.asarray(o, dtype=np.float64) - ref)
-        scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-        tol = (
-            QUANT_REL_TOL * scale if np.issubdtype(ref.dtype, np.floating) and r.is_floating_point() else 0.0
-        )
-        max_abs = float(np.max(diff)) if diff.size else 0.0
-        outputs[out.name] = {"max_abs": max_abs, "max_rel": max_abs / scale if scale else None,
-                             "tol": tol, "ok": bool(max_abs <= tol)}  # fmt: skip
-    return {"ok": all(o["ok"] for o in outputs.values()), "outputs": outputs,
-            "rule": f"max_abs <= {QUANT_REL_TOL:g} x max|eager|"}  # fmt: skip
+        scale = float(r.detach().abs().max()) if r.is_floating_point() and r.numel() else 0.0
+        tol = Tolerance(QUANT_REL_TOL * scale, 0.0) if r.is_floating_point() else None
+        checks.append(check_tensor(np.asarray(o), r, name=out.name, tol=tol))
+    return summarize(checks)
 
 
 def int8_variant(
@@ -73,21 +67,21 @@ def int8_variant(
     fp32_ort_p50_ms: float | None,
     timing: TimingConfig,
     providers: list[str],
-) -> dict[str, Any]:
+) -> QuantizedVariant:
     """Quantize, check parity on `inputs`, time it next to eager; ratios against eager and against fp32 ORT."""
     fp32_path = Path(fp32_path)
     dst = quantize(fp32_path, fp32_path.with_name(fp32_path.stem + ".int8.onnx"))
     session, created_s = make_session(dst, providers)
     timed = latency_pair(session, model, input_names, inputs, batch_size=batch_size, config=timing)
-    p50 = timed["ort_latency"]["p50_ms"]
     counts = node_counts(dst)
-    return {
-        "file": str(dst),
-        "file_bytes": dst.stat().st_size,
-        "quantized_ops": {k: v for k, v in counts.items() if "Integer" in k or "Quant" in k},
-        "parity": quant_parity(session, model, input_names, inputs),
-        "session_s": created_s,
-        "ort_latency": timed["ort_latency"],
-        "ratio": timed["ratio"],  # int8 ORT / eager fp32
-        "ratio_vs_fp32_ort": p50 / fp32_ort_p50_ms if fp32_ort_p50_ms else None,
-    }
+    return QuantizedVariant(
+        file=str(dst),
+        file_bytes=dst.stat().st_size,
+        quantized_ops={k: v for k, v in counts.items() if "Integer" in k or "Quant" in k},
+        parity=quant_parity(session, model, input_names, inputs),
+        rule=f"max_abs <= {QUANT_REL_TOL:g} x max|eager|",
+        session_s=created_s,
+        ort_latency=timed.ort,
+        ratio=timed.ratio,  # int8 ORT / eager fp32
+        ratio_vs_fp32_ort=timed.ort.p50_ms / fp32_ort_p50_ms if fp32_ort_p50_ms else None,
+    )

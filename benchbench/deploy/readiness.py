@@ -6,38 +6,8 @@ input was dropped, shape inference failed, ...) or `not-ready` (a stage failed; 
 exception's essential line and a hint are recorded). The int8 variant is informational: its failure
 or loose parity is noted but does not change the verdict. Also the run stage `export`.
 
-The dict (`check_readiness(...)`, `result.sections["export"]`, and `benchbench export --json`'s
-"export" key) has these keys:
-
-    verdict            "ready" | "ready-with-warnings" | "not-ready"
-    warnings           [str]                         why "with warnings"
-    notes              [str]                         informational (int8 variant, ...)
-    stage_failed       None | "inputs" | "export" | "check" | "session" | "parity" | "latency"
-    error              None | str                    the exception's essential line ("Type: message")
-    hint               None | str                    what to do about it, where known
-    failing_op         None | str                    e.g. "aten::nonzero", when the error names one
-    exporter           "dynamo" | "torchscript" | None
-    capture_strategy   e.g. "TorchExportNonStrictStrategy" (dynamo only)
-    fallback_reason    None | str                    why dynamo was not used
-    export_s, opset, file, file_bytes, external_data
-    export_batch_size, seq_len
-    dynamic_axes       {input: {axis(str): label}}   inferred by varying batch and sequence length
-    specialised_axes   ["input[axis]=size"]          requested dynamic but fixed in the file
-    shape_inference_ok whether ONNX strict shape inference passed
-    dropped_inputs     [input names the graph does not take]
-    providers          ORT providers of the session (asserted)
-    session_s          session creation seconds (graph optimizations on)
-    optimized_file
-    parity             {"ok", "ok_loose", "cases": [{"batch_size", "seq_len"}],
-                        "outputs": {name: {"max_abs", "max_rel", "tol": {"atol","rtol"}, "loose_tol",
-                                           "ok", "ok_loose", "dtype", "n_bad", "worst": [..], "case"}}}
-    ort_latency, eager_latency   LatencyStats dicts without samples (p50_ms, p90_ms, n, threads, ...)
-    ratio              ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
-    latency_batch_size, threads
-    node_counts        {op_type: n} of the exported graph; optimized_node_counts of ORT's optimized graph
-    quantized          None | {"file", "file_bytes", "parity": {"ok", "outputs", "rule"}, "ratio",
-                               "ratio_vs_fp32_ort", "ort_latency", "quantized_ops", "session_s"}
-                       | {"error": str} when quantization failed
+The result is a `benchbench.core.results.Readiness` (`result.export` of a profile, and the "export" key of
+`benchbench export --json`).
 """
 
 from __future__ import annotations
@@ -45,16 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from benchbench.core.errors import one_line
 from benchbench.core.forward import to_device
+from benchbench.core.results import QuantizedVariant, Readiness
 from benchbench.core.target import Target
 from benchbench.deploy.export import (
     ExportError,
     default_input_names,
-    essential_line,
     export_onnx,
     infer_dynamic_axes,
     infer_output_axes,
@@ -168,58 +138,46 @@ def _full_text(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
-def empty_section() -> dict[str, Any]:
-    keys = ("stage_failed", "error", "hint", "failing_op", "exporter", "capture_strategy", "fallback_reason",
-            "export_s", "opset", "file", "file_bytes", "external_data", "export_batch_size", "seq_len", "providers",
-            "session_s", "optimized_file", "parity", "ort_latency", "eager_latency", "ratio", "latency_batch_size",
-            "threads", "quantized")  # fmt: skip
-    d: dict[str, Any] = dict.fromkeys(keys)
-    d.update(verdict="not-ready", warnings=[], notes=[], dynamic_axes={}, specialised_axes=[], dropped_inputs=[],
-             node_counts={}, optimized_node_counts={})  # fmt: skip
-    return d
-
-
-def check_readiness(
-    target: Target, out_dir: str | Path, config: ReadinessConfig | None = None
-) -> dict[str, Any]:
+def check_readiness(target: Target, out_dir: str | Path, config: ReadinessConfig | None = None) -> Readiness:
     """Export `target` to `out_dir` and check it in ORT; never raises for a model failure (see module doc)."""
     cfg = config or ReadinessConfig()
-    out = empty_section()
+    out = Readiness()
     try:
         _check(target, Path(out_dir), cfg, out)
     except _StageError as err:
         text = _full_text(err.exc)
-        out.update(verdict="not-ready", stage_failed=err.stage, error=essential_line(err.exc),
-                   hint=hint_for(text), failing_op=failing_op(text))  # fmt: skip
-        if out["specialised_axes"] and err.stage == "parity":
-            out["hint"] = (f"axes {out['specialised_axes']} were specialised (fixed) at export though they vary with the batch "
-                           "or sequence length: find the shape the code turns into a Python int or constant")  # fmt: skip
+        out.verdict, out.stage_failed, out.error = "not-ready", err.stage, one_line(err.exc)
+        out.hint, out.failing_op = hint_for(text), failing_op(text)
+        if out.specialised_axes and err.stage == "parity":
+            out.hint = (f"axes {out.specialised_axes} were specialised (fixed) at export though they vary with the batch "
+                        "or sequence length: find the shape the code turns into a Python int or constant")  # fmt: skip
         if isinstance(err.exc, ExportError):
-            out["fallback_reason"] = essential_line(err.exc.dynamo_exc)
+            out.fallback_reason = one_line(err.exc.dynamo_exc)
         return out
-    warnings = out["warnings"]
-    if out["exporter"] != "dynamo":
-        warnings.append(
-            f"produced by the TorchScript fallback exporter (dynamo failed: {out['fallback_reason']})"
+    if out.exporter != "dynamo":
+        out.warnings.append(
+            f"produced by the TorchScript fallback exporter (dynamo failed: {out.fallback_reason})"
         )
-    if "Draft" in (out["capture_strategy"] or ""):
-        warnings.append("captured with torch.export.draft_export, which may be unsound where export failed")
-    if out["specialised_axes"]:
-        warnings.append(
-            f"axes fixed in the file though they vary with batch/sequence: {out['specialised_axes']}"
+    if "Draft" in (out.capture_strategy or ""):
+        out.warnings.append(
+            "captured with torch.export.draft_export, which may be unsound where export failed"
         )
-    if out["dropped_inputs"]:
-        warnings.append(f"inputs unused by the graph were dropped: {out['dropped_inputs']}")
-    if not out["parity"]["ok"]:
-        bad = [n for n, o in out["parity"]["outputs"].items() if not o["ok"]]
-        warnings.append(f"parity only within the loose tolerance on {bad}")
-    if not out.get("shape_inference_ok", True):
-        warnings.append("ONNX strict shape inference failed")
-    out["verdict"] = "ready-with-warnings" if warnings else "ready"
+    if out.specialised_axes:
+        out.warnings.append(
+            f"axes fixed in the file though they vary with batch/sequence: {out.specialised_axes}"
+        )
+    if out.dropped_inputs:
+        out.warnings.append(f"inputs unused by the graph were dropped: {out.dropped_inputs}")
+    if out.parity is not None and not out.parity.ok:
+        bad = [o.name for o in out.parity.outputs if not o.ok]
+        out.warnings.append(f"parity only within the loose tolerance on {bad}")
+    if out.shape_inference_ok is False:
+        out.warnings.append("ONNX strict shape inference failed")
+    out.verdict = "ready-with-warnings" if out.warnings else "ready"
     return out
 
 
-def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: dict[str, Any]) -> None:
+def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) -> None:
     model = target.model.eval()
     if target.input_maker is None:
         raise _StageError(
@@ -240,20 +198,24 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: dict[str, A
     torch.manual_seed(0)
     info = _stage("export", lambda: export_onnx(model, export_inputs, path, input_names=names, dynamic_axes=axes,
                                                 output_axes=out_axes, opset=cfg.opset, exporter=cfg.exporter))  # fmt: skip
-    d = info.to_dict()
-    out.update(exporter=d["exporter"], capture_strategy=d["capture_strategy"], fallback_reason=d["fallback_reason"],
-               export_s=d["export_s"], opset=d["opset"], file=d["path"], file_bytes=d["file_bytes"],
-               external_data=d["external_data"], dynamic_axes=d["dynamic_axes"],
-               specialised_axes=d["specialised_axes"], dropped_inputs=d["dropped_inputs"],
-               shape_inference_ok=d["shape_inference_ok"], export_batch_size=cfg.export_batch_size, seq_len=seq)  # fmt: skip
-    out["node_counts"] = node_counts(path)
+    out.exporter, out.capture_strategy, out.fallback_reason = (
+        info.exporter,
+        info.capture_strategy,
+        info.fallback_reason,
+    )
+    out.export_s, out.opset, out.file, out.file_bytes = info.export_s, info.opset, info.path, info.file_bytes
+    out.external_data, out.shape_inference_ok = info.external_data, info.shape_inference_ok
+    out.dynamic_axes = {k: {str(a): n for a, n in v.items()} for k, v in info.dynamic_axes.items()}
+    out.specialised_axes, out.dropped_inputs = info.specialised_axes, info.dropped_inputs
+    out.export_batch_size, out.seq_len = cfg.export_batch_size, seq
+    out.node_counts = node_counts(path)
 
     providers = providers_for(cfg.device)
     optimized = path.with_name(path.stem + ".opt.onnx")
     session, created_s = _stage("session", lambda: make_session(path, providers, optimized_path=optimized))
-    out.update(providers=session.get_providers(), session_s=created_s, optimized_file=str(optimized))
+    out.providers, out.session_s, out.optimized_file = session.get_providers(), created_s, str(optimized)
     if optimized.exists():
-        out["optimized_node_counts"] = node_counts(optimized)
+        out.optimized_node_counts = node_counts(optimized)
 
     # Fresh inputs (another seed) at batch sizes never seen at export, and another sequence length.
     seqs = [seq, other_seq_len(seq)] if seq is not None else [None, None]
@@ -263,32 +225,31 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: dict[str, A
         cases.append(
             ({"batch_size": bs, "seq_len": sl}, _stage("inputs", lambda bs=bs, sl=sl: _fresh(target, bs, sl)))
         )
-    par = _stage("parity", lambda: parity(session, model, info.input_names, cases))
-    out["parity"] = par
-    if not par["ok_loose"]:
-        bad = {n: o for n, o in par["outputs"].items() if not o["ok_loose"]}
-        first = next(iter(bad))
-        o = bad[first]
-        detail = o.get("error") or f"max_abs {o['max_abs']:.3g}, max_rel {o['max_rel']:.3g} at {o['case']}"
-        raise _StageError("parity", AssertionError(f"output {first!r} outside the loose tolerance: {detail}"))
+    out.parity = _stage("parity", lambda: parity(session, model, info.input_names, cases))
+    if not out.parity.ok_loose:
+        bad = next((o for o in out.parity.outputs if not o.ok_loose), None)
+        where = f" at {bad.case}" if bad is not None and bad.case else ""
+        raise _StageError(
+            "parity", AssertionError(f"outside the loose tolerance: {out.parity.reason}{where}")
+        )
 
     lat_bs = cfg.latency_batch_size or target.batch_size
     lat_inputs = _stage("inputs", lambda: _fresh(target, lat_bs, seq))
     timed = _stage("latency", lambda: latency_pair(session, model, info.input_names, lat_inputs,
                                                    batch_size=lat_bs, config=cfg.timing, device=dev))  # fmt: skip
-    out.update(ort_latency=timed["ort_latency"], eager_latency=timed["eager_latency"], ratio=timed["ratio"],
-               latency_batch_size=lat_bs, threads=timed["threads"])  # fmt: skip
+    out.ort_latency, out.eager_latency, out.ratio = timed.ort, timed.eager, timed.ratio
+    out.latency_batch_size, out.threads = lat_bs, timed.threads
 
     if cfg.quantize:
         try:
             q = int8_variant(path, model, info.input_names, lat_inputs, batch_size=lat_bs,
-                             fp32_ort_p50_ms=timed["ort_latency"]["p50_ms"], timing=cfg.timing, providers=providers)  # fmt: skip
-            out["quantized"] = q
-            if not q["parity"]["ok"]:
-                out["notes"].append(f"int8 variant outside its tolerance ({q['parity']['rule']})")
+                             fp32_ort_p50_ms=timed.ort.p50_ms, timing=cfg.timing, providers=providers)  # fmt: skip
+            out.quantized = q
+            if q.parity is not None and not q.parity.ok:
+                out.notes.append(f"int8 variant outside its tolerance ({q.rule})")
         except Exception as exc:
-            out["quantized"] = {"error": essential_line(exc)}
-            out["notes"].append(f"int8 quantization failed: {essential_line(exc)}")
+            out.quantized = QuantizedVariant(error=one_line(exc))
+            out.notes.append(f"int8 quantization failed: {one_line(exc)}")
 
 
 def _fresh(target: Target, batch_size: int, seq_len: int | None) -> tuple:

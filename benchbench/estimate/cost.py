@@ -48,19 +48,19 @@ class ModelFacts:
 def facts_from_profile(p: ProfileResult) -> ModelFacts:
     """Per-sample figures from a profile; raises BadInputError if it lacks FLOPs or params."""
     t = model_traffic(p)
-    params = (p.params or {}).get("total")
-    if t["flops"] is None or params is None:
+    params = p.params.total if p.params else None
+    if t.flops is None or params is None:
         raise BadInputError(f"profile of {p.model} lacks FLOPs or parameter counts; cannot estimate")
     b = max(p.batch_size, 1)
-    width = int(t["dtype_bytes"] or 4)
-    mem = p.memory or {}
-    if all(mem.get(k) is not None for k in ("param_bytes", "grad_bytes", "optimizer_bytes")):
-        state = int(mem["param_bytes"] + mem["grad_bytes"] + mem["optimizer_bytes"])
-        state_src = f"profile memory.param_bytes + grad_bytes + optimizer_bytes (plan {mem.get('plan', '?')})"
+    width = t.dtype_bytes
+    mem = p.memory
+    if mem is not None:
+        state = mem.param_bytes + mem.grad_bytes + mem.optimizer_bytes
+        state_src = f"profile memory.param_bytes + grad_bytes + optimizer_bytes (plan {mem.plan})"
     else:
         state = ADAMW_FP32_BYTES_PER_PARAM * params
         state_src = "16 bytes/param (fp32 weights 4 + grads 4 + AdamW moments 8)"
-    act = mem.get("activation_bytes_train")
+    act = mem.activation_bytes_train if mem else None
     act_src = (
         f"profile memory.activation_bytes_train at batch {b}, divided by {b}"
         if act is not None
@@ -70,8 +70,8 @@ def facts_from_profile(p: ProfileResult) -> ModelFacts:
         model=p.model,
         size=p.size,
         params=int(params),
-        forward_flops=t["flops"] / b,
-        io_bytes=((t["bytes_min"] or 0) - params * width) / b,
+        forward_flops=t.flops / b,
+        io_bytes=((t.bytes_min or 0) - params * width) / b,
         state_bytes=state,
         state_source=state_src,
         activation_bytes=act / b if act is not None else None,
@@ -138,14 +138,10 @@ def inference_estimate(
     if p is not None and p.batch_size == batch and p.dtype == dtype:
         measured = measured_ms_on(p, hw)
     if measured is None and p is not None:
-        for rec in p.sections.get("sweeps") or []:
-            if (
-                rec.get("batch_size") == batch
-                and rec.get("mode", "eval") == "eval"
-                and rec.get("dtype", p.dtype) == dtype
-            ):
+        for sp in p.sweeps or []:
+            if sp.latency is not None and (sp.batch_size, sp.mode, sp.dtype) == (batch, "eval", dtype):
                 probe = ProfileResult(
-                    p.model, p.modality, p.size, batch, p.device, dtype, latency=rec, env=p.env
+                    p.model, p.modality, p.size, batch, p.device, dtype, latency=sp.latency, env=p.env
                 )
                 measured = measured_ms_on(probe, hw)
                 if measured is not None:

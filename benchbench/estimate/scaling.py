@@ -122,10 +122,10 @@ def _measure(spec: Any, cfg: Any, size: str, batch_size: int, timing: Any) -> di
                     batch_size=batch_size, seq_len=seq_len, spec=spec)  # fmt: skip
     p = profile_target(target, timing=timing, layers=False, train_step_peak=False, flops_check=False)
     return {
-        "params": (p.params or {}).get("total"),
-        "flops": (p.flops or {}).get("flops"),
-        "activation_bytes": (p.memory or {}).get("activation_bytes_train"),
-        "latency_ms": (p.latency or {}).get("min_ms"),  # the min resists noise from other load
+        "params": p.params.total if p.params else None,
+        "flops": p.flops.flops if p.flops else None,
+        "activation_bytes": p.memory.activation_bytes_train if p.memory else None,
+        "latency_ms": p.latency.min_ms if p.latency else None,  # the min resists noise from other load
     }
 
 

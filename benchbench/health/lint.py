@@ -13,11 +13,11 @@ returns findings with the module path, why it matters and the usual fix. Rules:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from torch import nn
 
+from benchbench.core.results import Finding
 from benchbench.health.trace import ForwardTrace, trace_forward
 
 SEVERITIES = ("error", "warning", "info")
@@ -30,19 +30,6 @@ class LintConfig:
     dataset_size: int | None = None  # training samples, for the parameters-per-sample rule
     max_params_per_sample: float = 100.0
     attention_share: float = 0.5  # share of activation bytes above which attention memory "dominates"
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    severity: str
-    module: str  # qualified module path ("" for the whole model)
-    message: str
-    why: str
-    fix: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from benchbench.core.results import ProbeResult
 from benchbench.core.tensors import tensors_in
 
 LR_LADDER = (1e-3, 3e-3, 1e-2)  # AdamW rates tried in turn until the loss falls
@@ -36,28 +37,6 @@ class ProbeConfig:
     lr_range: tuple[float, float] = (1e-6, 10.0)
     lr_steps: int = 20
     seed: int = 0
-
-
-@dataclass
-class ProbeResult:
-    loss_first: float
-    loss_last: float
-    loss_fell: bool
-    grad_norms_first: dict[str, float]  # parameter-holding module → gradient norm
-    grad_norms_last: dict[str, float]
-    vanishing: list[str] = field(default_factory=list)
-    exploding: list[str] = field(default_factory=list)
-    grad_to_weight_ratio: float = math.nan
-    diverging_lr: float | None = None  # None: the loss never diverged within the range
-    lr: float = math.nan  # the learning rate the overfitting run used
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def healthy(self) -> bool:
-        return self.loss_fell and not self.vanishing and not self.exploding
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "healthy": self.healthy}
 
 
 def _float_outputs(out: Any) -> list[Tensor]:

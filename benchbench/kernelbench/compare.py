@@ -10,77 +10,21 @@ kernels only run in the interpreter: their rows are checked for correctness and 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
-from benchbench.core.errors import BadInputError
-from benchbench.core.files import write_json
-from benchbench.estimate.ceilings import Ceilings, measure_ceilings
+from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.core.parity import check_outputs
+from benchbench.core.results import Ceilings, CompareResult, CompareRow
+from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernels.registry import KernelImpl, OpSpec, get_op, list_kernels
 from benchbench.measure.timing import TimingConfig, measure
 
-# Error allowed against the fp32 baseline, relative to max(1, max |reference|), per dtype.
-COMPARE_TOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 5e-2}
 GPU_TIMING = TimingConfig(warmup=5, min_repeats=30, max_repeats=200, min_time_s=0.2, flush_l2=True)
 CPU_TIMING = TimingConfig(warmup=1, min_repeats=3, max_repeats=50, min_time_s=0.05)
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-@dataclass
-class CompareRow:
-    """One implementation at one shape, forward or backward."""
-
-    op: str
-    impl: str
-    baseline: bool
-    device: str
-    dtype: str
-    shape: str
-    mode: str  # "fwd" or "bwd"
-    status: str  # "timed", "checked" (not timed), "interpreted", "unsupported", "error" or "skipped"
-    p50_ms: float | None = None
-    p90_ms: float | None = None
-    repeats: int = 0
-    baseline_p50_ms: float | None = None
-    speedup: float | None = None  # baseline p50 / this p50
-    tflops: float | None = None
-    gbps: float | None = None
-    pct_peak: float | None = None  # of the measured ceiling of the bound resource
-    bound: str | None = None  # "compute" or "memory"
-    ok: bool | None = None  # within tolerance of the fp32 baseline
-    max_abs_err: float | None = None
-    max_rel_err: float | None = None
-    note: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": "compare", **asdict(self)}
-
-
-@dataclass
-class CompareResult:
-    """All rows of one `kernels compare`, with the ceilings they are measured against."""
-
-    op: str
-    device: str
-    dtype: str
-    ceilings: Ceilings | None
-    rows: list[CompareRow]
-    env: dict[str, Any] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": "kernel_compare", "op": self.op, "device": self.device, "dtype": self.dtype,
-                "ceilings": asdict(self.ceilings) if self.ceilings else None, "elapsed_s": self.elapsed_s,
-                "rows": [r.to_dict() for r in self.rows], "notes": self.notes, "env": self.env}  # fmt: skip
 
 
 def shape_label(shape: dict) -> str:
@@ -140,22 +84,12 @@ def _first_tensor(out: Any) -> torch.Tensor:
     return out if isinstance(out, torch.Tensor) else next(t for t in out if isinstance(t, torch.Tensor))
 
 
-def _errors(got: list[torch.Tensor], want: list[torch.Tensor]) -> tuple[float, float]:
-    abs_err, rel_err = 0.0, 0.0
-    for a, b in zip(got, want):
-        if b.numel() == 0:
-            continue
-        err = (a.float() - b.float()).abs().max().item()
-        abs_err = max(abs_err, err)
-        rel_err = max(rel_err, err / max(1.0, b.float().abs().max().item()))
-    return abs_err, rel_err
-
-
 class _Case:
     """One shape's inputs, the fp32 reference outputs (and gradients) and the output gradient for backward."""
 
     def __init__(self, spec: OpSpec, baseline: KernelImpl, shape: dict, dtype: torch.dtype, device: str,
                  backward: bool) -> None:  # fmt: skip
+        self.dtype = dtype
         self.args, self.kwargs = spec.make_inputs(shape, dtype, device)
         if backward:
             self.args = _with_grad(self.args)
@@ -192,11 +126,13 @@ def _run_row(impl: KernelImpl, case: _Case, mode: str, device: str, timing: Timi
         def call() -> Any:
             return torch.autograd.grad(out, leaves, dout, retain_graph=True)
 
-    abs_err, rel_err = _errors(got, case.want)
-    row: dict[str, Any] = {"max_abs_err": abs_err, "max_rel_err": rel_err}
+    names = ["output"] + [f"grad of input {i}" for i in range(len(got) - 1)]
+    parity = check_outputs(got, case.want, names=names, dtype=dtype_name(case.dtype))
+    row: dict[str, Any] = {"max_abs_err": parity.max_abs, "max_rel_err": parity.max_rel, "ok": parity.ok,
+                           "note": parity.reason or ""}  # fmt: skip
     if interpreted:
         row["status"] = "interpreted"
-        row["note"] = "Triton interpreter: correctness only"
+        row["note"] = row["note"] or "Triton interpreter: correctness only"
         return row
     if timing is None:
         row["status"] = "checked"
@@ -228,8 +164,6 @@ def compare_op(
     by_name = {k.name: k for k in all_impls}
     for name in impls or []:
         if name not in by_name:
-            from benchbench.core.errors import unknown_name
-
             raise unknown_name(f"implementation of {spec.name}", name, by_name)
     baseline = next((k for k in all_impls if k.baseline), all_impls[0])
     chosen = [by_name[n] for n in impls] if impls else all_impls
@@ -292,9 +226,7 @@ def _compare_shape(
         except Exception as exc:  # one failing implementation is a row, not a crash
             rows.append(row(impl, "error", note=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
             continue
-        r = row(impl, result.pop("status"), **result)
-        r.ok = r.max_rel_err is not None and r.max_rel_err <= COMPARE_TOL.get(dtype, 5e-2)
-        rows.append(r)
+        rows.append(row(impl, result.pop("status"), **result))
     _fill_rates(spec, rows, shape, mode, dtype, ceilings)
     return rows
 
@@ -324,54 +256,3 @@ def _fill_rates(spec: OpSpec, rows: list[CompareRow], shape: dict, mode: str, dt
             r.bound, r.pct_peak = "compute", 100.0 * r.tflops / ceilings.matmul_tflops
         elif r.gbps is not None:
             r.bound, r.pct_peak = "memory", 100.0 * r.gbps / ceilings.copy_gbs
-
-
-def write_compare(result: CompareResult, json_path: str | Path) -> list[Path]:
-    """Write the result as JSON and a plot (PNG and SVG) beside it; returns the paths written."""
-    path = Path(json_path)
-    write_json(path, result)
-    written = [path]
-    try:
-        written += plot_compare(result, path.with_suffix(""))
-    except Exception as exc:  # a missing plot must not lose the numbers
-        print(f"plot not written: {type(exc).__name__}: {exc}")
-    return written
-
-
-def plot_compare(result: CompareResult, stem: Path) -> list[Path]:
-    """Bars of p50 time per shape and implementation (log scale); interpreted rows have no bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    timed = [r for r in result.rows if r.p50_ms]
-    labels = list(dict.fromkeys(f"{r.shape} {r.mode}" for r in result.rows))
-    impls = list(dict.fromkeys(r.impl for r in timed))
-    untimed = sorted({f"{r.impl} ({r.status})" for r in result.rows if r.impl not in impls})
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(labels) * max(1, len(impls)) / 2), 4.5))
-    width = 0.8 / max(1, len(impls))
-    for i, impl in enumerate(impls):
-        xs, ys = [], []
-        for j, label in enumerate(labels):
-            r = next((r for r in timed if r.impl == impl and f"{r.shape} {r.mode}" == label), None)
-            if r is not None:
-                xs.append(j + i * width)
-                ys.append(r.p50_ms)
-        ax.bar(xs, ys, width, label=impl)
-    ax.set_xticks([j + width * (len(impls) - 1) / 2 for j in range(len(labels))])
-    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("p50 time (ms)")
-    if timed and max(r.p50_ms for r in timed) / max(min(r.p50_ms for r in timed), 1e-9) > 20:
-        ax.set_yscale("log")
-    ax.set_title(f"{result.op} on {result.device}, {result.dtype}")
-    if untimed:
-        ax.text(0.01, 0.98, "not timed: " + ", ".join(untimed), transform=ax.transAxes, va="top", fontsize=7)
-    if impls:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    for p in out:
-        fig.savefig(p)
-    plt.close(fig)
-    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchbench.measure.layers import LayerRow, Shape
+from benchbench.core.results import LayerRow, Shape
 
 _CONTAINERS = ("ModuleList", "ModuleDict")
 INPUT, OUTPUT = "input", "output"

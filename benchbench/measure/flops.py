@@ -19,13 +19,15 @@ import math
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
+
+from benchbench.core.errors import one_line
+from benchbench.core.results import CrossCheck, FlopCount
 
 aten = torch.ops.aten
 
@@ -198,11 +200,6 @@ def _cudnn_rnn(args, kw, out):
     return _rnn_weights_macs(args[0], list(args[1]), bool(args[10]), args[14])
 
 
-def _lstm_like(args, kw, out):  # aten.lstm / gru / rnn_tanh when not decomposed: (input, hx, params, ...)
-    params = args[2]
-    return _rnn_weights_macs(args[0], list(params), bool(args[-1]), None)
-
-
 def _scatter_src(args, kw, out):
     return _numel(args[3] if len(args) > 3 else kw.get("src"))
 
@@ -322,29 +319,6 @@ def _elementwise(name: str, func, args, out) -> tuple[str, int] | None:
     if name.startswith("_foreach_"):
         return "pointwise", sum(_numel(t) for t in tree_flatten(args[0])[0])
     return None
-
-
-@dataclass
-class FlopCount:
-    """One forward pass's work. macs are multiply-accumulates; flops = 2 × macs."""
-
-    macs: int
-    flops: int
-    uncounted_ops: dict[str, int] = field(default_factory=dict)  # op → calls no formula handled
-    # qualified name → inclusive MACs: a module's own ops plus its children's ("" = the whole model)
-    by_module: dict[str, int] = field(default_factory=dict)
-    by_module_self: dict[str, int] = field(
-        default_factory=dict
-    )  # MACs of ops a module runs itself; sums to macs
-    elementwise_flops: int = 0  # norms, softmax, activations, pointwise, reductions
-    elementwise_by_kind: dict[str, int] = field(default_factory=dict)
-    macs_by_op: dict[str, int] = field(default_factory=dict)
-    causal_attention_macs: int = 0  # MACs of causal attention included in macs (not halved)
-    counters: dict[str, Any] = field(default_factory=dict)  # cross-check counters' raw totals
-    conventions: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONS))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class DispatchFlopCounter(TorchDispatchMode):
@@ -501,22 +475,21 @@ def torch_flops(model: nn.Module, inputs: tuple) -> int:
     return int(counter.get_total_flops())
 
 
-def cross_check(model: nn.Module, inputs: tuple, macs: int) -> dict[str, Any]:
+def cross_check(model: nn.Module, inputs: tuple, macs: int) -> CrossCheck:
     """Totals of fvcore and FlopCounterMode beside ours; a counter that fails records its error."""
-    out: dict[str, Any] = {"dispatch_macs": macs}
+    out = CrossCheck(dispatch_macs=macs)
     try:
-        fv, unsupported = fvcore_macs(model, inputs)
-        out["fvcore_macs"] = fv
-        out["fvcore_unsupported_ops"] = unsupported
-        out["fvcore_vs_dispatch"] = round(fv / macs, 4) if macs else None
+        out.fvcore_macs, out.fvcore_unsupported_ops = fvcore_macs(model, inputs)
+        out.fvcore_vs_dispatch = round(out.fvcore_macs / macs, 4) if macs else None
     except Exception as exc:  # fvcore's jit.trace fails on some models; that is a finding, not a crash
-        out["fvcore_error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        out.fvcore_error = one_line(exc)
     try:
-        tf = torch_flops(model, inputs)
-        out["torch_flop_counter_flops"] = tf
-        out["torch_flop_counter_vs_dispatch"] = round(tf / (2 * macs), 4) if macs else None
+        out.torch_flop_counter_flops = torch_flops(model, inputs)
+        out.torch_flop_counter_vs_dispatch = (
+            round(out.torch_flop_counter_flops / (2 * macs), 4) if macs else None
+        )
     except Exception as exc:
-        out["torch_flop_counter_error"] = f"{type(exc).__name__}: {exc}"
+        out.torch_flop_counter_error = one_line(exc)
     return out
 
 
@@ -534,5 +507,6 @@ def count_flops(model: nn.Module, inputs: tuple, *, check: bool = True) -> FlopC
         elementwise_by_kind=dict(counter.elementwise),
         macs_by_op=dict(counter.macs_by_op),
         causal_attention_macs=int(counter.causal_macs),
-        counters=cross_check(model, inputs, macs) if check else {"dispatch_macs": macs},
+        conventions=dict(CONVENTIONS),
+        counters=cross_check(model, inputs, macs) if check else CrossCheck(dispatch_macs=macs),
     )

@@ -7,7 +7,6 @@ the sum of its children plus whatever it computes itself.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -15,29 +14,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from benchbench.core.results import LayerRow, Shape
 from benchbench.measure.flops import dispatch_count
-
-Shape = list[int]
-
-
-@dataclass
-class LayerRow:
-    name: str  # qualified module name; "" is the whole model
-    type: str
-    depth: int  # 0 for the model, 1 for its children, ...
-    input_shapes: list[Shape] = field(default_factory=list)
-    output_shapes: list[Shape] = field(default_factory=list)
-    params: int = 0  # parameters held by the module and its children, each counted once
-    macs: int = 0  # inclusive MACs of one forward pass
-    calls: int = 0  # times the module ran in that pass
-    order: int = -1  # position of its first call, -1 if never called
-    # per input tensor, the modules whose outputs it was computed from ("input": the model's inputs);
-    # for the model itself, `output_sources` says the same of each output tensor
-    sources: list[list[str]] = field(default_factory=list)
-    output_sources: list[list[str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _tensors(obj: Any) -> list[torch.Tensor]:
@@ -147,8 +125,3 @@ def layer_table(model: nn.Module, inputs: tuple, macs: dict[str, int] | None = N
 def collapse(rows: list[LayerRow], depth: int | None) -> list[LayerRow]:
     """The rows at most `depth` deep (all rows when `depth` is None); MACs stay inclusive."""
     return rows if depth is None else [r for r in rows if r.depth <= depth]
-
-
-def layers_section(rows: list[LayerRow]) -> list[dict[str, Any]]:
-    """The `layers` section of a profile: one dict per module."""
-    return [r.to_dict() for r in rows]

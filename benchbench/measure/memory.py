@@ -17,37 +17,19 @@ import contextlib
 import copy
 import weakref
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from benchbench.core.errors import one_line, unknown_name
+from benchbench.core.results import MemoryProfile, TrainingState
 from benchbench.core.tensors import tensors_in
 
 OPTIMIZERS = ("adamw", "sgd")
 PRECISIONS = {"fp32": 4, "bf16-mixed": 2, "fp16-mixed": 2}  # bytes per weight/grad element
 _STATE_PER_PARAM = {"adamw": 2, "sgd": 1}  # fp32 state tensors per parameter (exp_avg + exp_avg_sq; momentum)
-
-
-@dataclass
-class TrainingState:
-    """Bytes a training run keeps between steps for one (optimizer, precision) plan."""
-
-    optimizer: str
-    precision: str
-    param_bytes: int
-    grad_bytes: int
-    optimizer_bytes: int  # optimizer state, plus the fp32 master weights under mixed precision
-    master_bytes: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.param_bytes + self.grad_bytes + self.optimizer_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "total_bytes": self.total}
 
 
 def _unique_params(model: nn.Module) -> list[nn.Parameter]:
@@ -63,12 +45,8 @@ def _unique_params(model: nn.Module) -> list[nn.Parameter]:
 def training_state(model: nn.Module, optimizer: str = "adamw", precision: str = "fp32") -> TrainingState:
     """Parameter, gradient and optimizer bytes of `model` trained with `optimizer` at `precision`."""
     if optimizer not in OPTIMIZERS:
-        from benchbench.core.errors import unknown_name
-
         raise unknown_name("optimizer", optimizer, OPTIMIZERS)
     if precision not in PRECISIONS:
-        from benchbench.core.errors import unknown_name
-
         raise unknown_name("precision", precision, PRECISIONS)
     params = _unique_params(model)
     trainable = sum(p.numel() for p in params if p.requires_grad)
@@ -84,13 +62,9 @@ def training_state(model: nn.Module, optimizer: str = "adamw", precision: str = 
     return TrainingState(optimizer, precision, width * total, width * trainable, state + master, master)
 
 
-def training_plans(model: nn.Module) -> dict[str, dict[str, Any]]:
+def training_plans(model: nn.Module) -> dict[str, TrainingState]:
     """Every (precision, optimizer) plan, keyed 'precision/optimizer'."""
-    return {
-        f"{prec}/{opt}": training_state(model, opt, prec).to_dict()
-        for prec in PRECISIONS
-        for opt in OPTIMIZERS
-    }
+    return {f"{prec}/{opt}": training_state(model, opt, prec) for prec in PRECISIONS for opt in OPTIMIZERS}
 
 
 def _storage_key(t: torch.Tensor) -> tuple[str, int]:
@@ -254,26 +228,6 @@ def peak_bytes_train_step(model: nn.Module, inputs: tuple, autocast: Any = None)
     return int(tracker.peak)
 
 
-@dataclass
-class MemoryProfile:
-    """The `memory.*` keys of a profile; peaks are None when not measured."""
-
-    param_bytes: int
-    grad_bytes: int
-    optimizer_bytes: int
-    activation_bytes_train: int | None = None
-    peak_bytes_inference: int | None = None
-    peak_bytes_train_step: int | None = None
-    plan: str = "fp32/adamw"
-    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
-    device: str = "cpu"
-    method: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)  # measurement → "Type: message"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def precision_for(dtype: torch.dtype) -> str:
     return {torch.bfloat16: "bf16-mixed", torch.float16: "fp16-mixed"}.get(dtype, "fp32")
 
@@ -316,6 +270,5 @@ def profile_memory(
         try:
             setattr(result, key, fn())
         except Exception as exc:  # one measurement failing leaves the others standing
-            msg = str(exc).strip().splitlines()
-            result.failed[key] = f"{type(exc).__name__}: {msg[0] if msg else repr(exc)}"
+            result.failed[key] = one_line(exc)
     return result

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from torch import nn
 
-
-@dataclass
-class ParamCount:
-    total: int
-    trainable: int
-    by_module: dict[str, int]  # top-level child name → parameters it holds ("(own)" for direct ones)
-    bytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from benchbench.core.results import ParamCount
 
 
 def count_params(model: nn.Module) -> ParamCount:

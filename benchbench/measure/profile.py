@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from benchbench.core.device import parse_device
+from benchbench.core.device import check_dtype, parse_device
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.env import capture_env
 from benchbench.core.forward import autocast_context, forward_fn, to_device
-from benchbench.core.results import ProfileResult, StageError
+from benchbench.core.results import LatencyStats, MemoryProfile, ProfileResult, StageError
 from benchbench.core.target import Target, load_target
 from benchbench.measure.diagram import mermaid
 from benchbench.measure.flops import count_flops
-from benchbench.measure.layers import layer_table, layers_section
+from benchbench.measure.layers import layer_table
 from benchbench.measure.memory import profile_memory
 from benchbench.measure.params import count_params
 from benchbench.measure.timing import TimingConfig, measure
@@ -61,41 +61,34 @@ def profile_target(
         env=capture_env(dev),
     )
     model = target.model.eval()
-    params = run_stage(result, "params", lambda: count_params(model))
-    result.params = params.to_dict() if params else None
-    flops = run_stage(result, "flops", lambda: count_flops(model, target.inputs, check=flops_check))
-    result.flops = flops.to_dict() if flops else None
+    result.params = run_stage(result, "params", lambda: count_params(model))
+    result.flops = run_stage(result, "flops", lambda: count_flops(model, target.inputs, check=flops_check))
     if layers:
-        by_module = flops.by_module if flops else None
-        rows = run_stage(result, "layers", lambda: layer_table(model, target.inputs, by_module))
-        if rows is not None:
-            result.sections["layers"] = layers_section(rows)
-            chart = run_stage(
-                result, "diagram", lambda: mermaid(rows, title=f"{target.name} ({target.size})")
-            )
-            if chart is not None:
-                result.sections["diagram"] = chart
+        by_module = result.flops.by_module if result.flops else None
+        result.layers = run_stage(result, "layers", lambda: layer_table(model, target.inputs, by_module))
+        if result.layers is not None:
+            title = f"{target.name} ({target.size})"
+            result.diagram = run_stage(result, "diagram", lambda: mermaid(result.layers, title=title))
     if memory:
         peak_train = train_step_peak
         if peak_train is None:
             peak_train = dev.type == "cuda" or _small_enough_for_cpu_train_peak(target)
 
-        def measure_memory() -> dict[str, Any]:
+        def measure_memory() -> MemoryProfile:
             moved = model.to(dev)
             inputs = to_device(target.inputs, dev)
-            return profile_memory(
-                moved, inputs, dtype=dt, autocast=autocast_context(dev, dt), train_step_peak=peak_train
-            ).to_dict()
+            autocast = autocast_context(dev, dt)
+            return profile_memory(moved, inputs, dtype=dt, autocast=autocast, train_step_peak=peak_train)
 
         result.memory = run_stage(result, "memory", measure_memory)
-        for key, why in (result.memory or {}).get("failed", {}).items():
+        for key, why in (result.memory.failed if result.memory else {}).items():
             kind, _, message = why.partition(": ")
             result.errors.append(StageError(stage=f"memory.{key}", error=message, type=kind))
 
-    def time_it() -> dict[str, Any]:
+    def time_it() -> LatencyStats:
         moved = model.to(dev)
         fn = forward_fn(moved, to_device(target.inputs, dev), dev, dt)
-        return measure(fn, device=dev, batch_size=target.batch_size, config=timing).to_dict()
+        return measure(fn, device=dev, batch_size=target.batch_size, config=timing)
 
     result.latency = run_stage(result, "latency", time_it)
     return result
@@ -113,8 +106,6 @@ def profile(
     **options: Any,
 ) -> ProfileResult:
     """Build `model` (a zoo name or `pkg.module:factory`) and profile it; `options` go to `profile_target`."""
-    from benchbench.core.device import check_dtype
-
     check_dtype(parse_device(device), parse_dtype(dtype))
     return profile_target(
         load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing, **options

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from benchbench.core.device import check_dtype, parse_device
 from benchbench.core.dtypes import parse_dtype
-from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.core.errors import BadInputError, one_line, unknown_name
 from benchbench.core.forward import autocast_context, forward_fn, to_device
-from benchbench.core.results import StageError
+from benchbench.core.results import SWEEP_MODES, SweepPoint
 from benchbench.core.target import Target, make_inputs
 from benchbench.measure.memory import train_step
 from benchbench.measure.timing import TimingConfig, measure
 
-MODES = ("eval", "train-step")
+MODES = SWEEP_MODES
 
 
 def parse_int_list(text: str | int | Sequence[int] | None, what: str) -> list[int] | None:
@@ -66,14 +64,6 @@ def num_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@dataclass(frozen=True)
-class SweepPoint:
-    batch_size: int
-    seq_len: int | None
-    dtype: str
-    mode: str
-
-
 def _timed_fn(
     target: Target, inputs: tuple, dev: torch.device, dt: torch.dtype, mode: str
 ) -> Callable[[], Any]:
@@ -95,10 +85,10 @@ def sweep(
     device: str = "cpu",
     threads: int | None = None,
     timing: TimingConfig | None = None,
-) -> list[dict[str, Any]]:
-    """One record per point: LatencyStats keys plus batch_size, seq_len, dtype and mode.
+) -> list[SweepPoint]:
+    """One point per (batch size, sequence length, dtype), timed in `mode`.
 
-    A point that fails (out of memory, an op without a kernel for the dtype) is recorded with `error`.
+    A point that fails (out of memory, an op without a kernel for the dtype) is recorded with its `error`.
     """
     if mode not in MODES:
         raise unknown_name("mode", mode, MODES)
@@ -113,47 +103,20 @@ def sweep(
         and not target.spec.is_sequence
     ):
         raise BadInputError(f"model {target.name!r} has no sequence length; drop --seq-len")
-    records: list[dict[str, Any]] = []
+    points: list[SweepPoint] = []
     with num_threads(threads):
         for bs in batch_sizes or [target.batch_size]:
             for seq in seq_lens or [target.seq_len]:
                 inputs = to_device(make_inputs(target, bs, seq), dev)
                 for name, dt in parsed:
                     point = SweepPoint(bs, seq, name, mode)
+                    points.append(point)
                     try:
                         fn = _timed_fn(target, inputs, dev, dt, mode)
-                        stats = measure(fn, device=dev, batch_size=bs, config=timing).to_dict()
-                        records.append({**stats, **point.__dict__})
+                        point.latency = measure(fn, device=dev, batch_size=bs, config=timing)
                     except Exception as exc:  # a failing point is recorded and the sweep goes on
-                        err = StageError.from_exception("sweep", exc)
-                        records.append({**point.__dict__, "error": f"{err.type}: {err.error}"})
+                        point.error = one_line(exc)
                     finally:
                         if dev.type == "cuda":
                             torch.cuda.empty_cache()
-    return records
-
-
-def throughput_curves(records: list[dict[str, Any]]) -> dict[str, list[tuple[int, float]]]:
-    """Throughput against batch size, one curve per (mode, dtype, seq_len): {label: [(batch, samples/s)]}."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    for rec in records:
-        if "error" in rec:
-            continue
-        label = f"{rec['mode']} {rec['dtype']}" + (f" seq {rec['seq_len']}" if rec.get("seq_len") else "")
-        curves.setdefault(label, []).append((rec["batch_size"], rec["throughput_per_s"]))
-    return {k: sorted(v) for k, v in curves.items()}
-
-
-def throughput_chart(records: list[dict[str, Any]], title: str = "throughput vs batch size") -> str | None:
-    """A Mermaid `xychart-beta` line chart of throughput against batch size (None if under 2 batch sizes)."""
-    curves = throughput_curves(records)
-    batches = sorted({b for pts in curves.values() for b, _ in pts})
-    if len(batches) < 2:
-        return None
-    top = max(t for pts in curves.values() for _, t in pts)
-    lines = ["xychart-beta", f'    title "{title}"', f"    x-axis \"batch size\" [{', '.join(map(str, batches))}]",
-             f'    y-axis "samples/s" 0 --> {math.ceil(top * 1.1)}']  # fmt: skip
-    for pts in curves.values():
-        by_batch = dict(pts)
-        lines.append("    line [" + ", ".join(f"{by_batch.get(b, 0):.1f}" for b in batches) + "]")
-    return "\n".join(lines) + "\n"
+    return points

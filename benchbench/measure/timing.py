@@ -7,14 +7,14 @@ before every repeat (outside the timed region) so that kernel timings do not pro
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from benchbench.core.results import LatencyStats
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024  # larger than any current GPU's L2 (H100: 50 MB, MI300X: 256 MB LLC)
 
@@ -34,61 +34,6 @@ class TimingConfig:
             raise ValueError(
                 f"bad timing config {self}: need warmup >= 0 and 1 <= min_repeats <= max_repeats"
             )
-
-
-@dataclass
-class LatencyStats:
-    """Percentiles of per-call latency in milliseconds, and throughput for a batch size."""
-
-    n: int
-    mean_ms: float
-    stdev_ms: float
-    min_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    batch_size: int
-    throughput_per_s: float
-    device: str
-    threads: int
-    samples_ms: list[float] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def from_samples(
-        cls, samples_ms: list[float], *, batch_size: int = 1, device: str = "cpu", threads: int | None = None
-    ) -> LatencyStats:
-        if not samples_ms:
-            raise ValueError("no timing samples")
-        s = sorted(samples_ms)
-        p50 = percentile(s, 50)
-        return cls(
-            n=len(s),
-            mean_ms=statistics.fmean(s),
-            stdev_ms=statistics.stdev(s) if len(s) > 1 else 0.0,
-            min_ms=s[0],
-            p50_ms=p50,
-            p90_ms=percentile(s, 90),
-            p99_ms=percentile(s, 99),
-            max_ms=s[-1],
-            batch_size=batch_size,
-            throughput_per_s=batch_size * 1000.0 / p50 if p50 > 0 else math.inf,
-            device=device,
-            threads=torch.get_num_threads() if threads is None else threads,
-            samples_ms=list(samples_ms),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default method) of an already sorted list."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty list")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def _cpu_samples(fn: Callable[[], Any], cfg: TimingConfig) -> list[float]:
@@ -138,4 +83,6 @@ def measure(
         samples = _cuda_samples(fn, cfg, dev)
     else:
         samples = _cpu_samples(fn, cfg)
-    return LatencyStats.from_samples(samples, batch_size=batch_size, device=str(dev))
+    return LatencyStats.from_samples(
+        samples, batch_size=batch_size, device=str(dev), threads=torch.get_num_threads()
+    )

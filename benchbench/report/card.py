@@ -12,10 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.core.errors import BadInputError
+import torch
+
+from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
 from benchbench.core.results import ProfileResult
-from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms
+from benchbench.core.units import fmt_bytes, fmt_count, fmt_hours, fmt_ms
+from benchbench.estimate.cost import estimate, facts_from_profile
+from benchbench.estimate.hardware import get_hardware
+from benchbench.estimate.scaling import QUANTITIES, scaling_plan
+from benchbench.measure.profile import profile
+from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import get_model_spec, list_models
 from benchbench.report.document import NOT_MEASURED, Code, Section, Table
 from benchbench.report.html import render_html
@@ -66,20 +73,14 @@ RECIPES = {
 
 
 def _tiny_timing() -> Any:
-    from benchbench.measure.timing import TimingConfig
-
     return TimingConfig(warmup=2, min_repeats=5, max_repeats=50, min_time_s=0.05)
 
 
 def _profile(name: str, size: str, layers: bool = True) -> ProfileResult:
-    from benchbench.measure.profile import profile
-
     return profile(name, size=size, batch_size=1, timing=_tiny_timing(), layers=layers, train_step_peak=False)
 
 
 def _shapes(t: Any) -> str:
-    import torch
-
     if isinstance(t, torch.Tensor):
         return "×".join(map(str, t.shape)) + f" {str(t.dtype).removeprefix('torch.')}"
     return str(t)
@@ -88,10 +89,9 @@ def _shapes(t: Any) -> str:
 def task_section(spec: Any, size: str, p: ProfileResult, budget_ms: float | None) -> Section:
     inputs = spec.example_inputs(size, 1)
     ins = ", ".join(f"{n}: {_shapes(t)}" for n, t in zip(spec.input_names, inputs))
-    rows = p.sections.get("layers") or []
-    root = next((r for r in rows if r.get("depth") == 0), None)
-    out = ", ".join("×".join(map(str, s)) for s in root["output_shapes"]) if root else NOT_MEASURED
-    lat = (p.latency or {}).get("p50_ms")
+    root = next((r for r in p.layers or [] if r.depth == 0), None)
+    out = ", ".join("×".join(map(str, s)) for s in root.output_shapes) if root else NOT_MEASURED
+    lat = p.latency.p50_ms if p.latency else None
     perf = (f"latency budget {budget_ms} ms per batch (checked in Compute estimate)" if budget_ms else
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
     return Section("task", "Task description", [
@@ -103,18 +103,15 @@ def task_section(spec: Any, size: str, p: ProfileResult, budget_ms: float | None
 
 def architecture_section(p: ProfileResult) -> Section:
     blocks: list[Any] = []
-    diagram = p.sections.get("diagram")
-    blocks.append(
-        Code("mermaid", diagram) if isinstance(diagram, str) and diagram else f"Diagram: {NOT_MEASURED}."
-    )
-    rows = [r for r in p.sections.get("layers") or [] if (r.get("depth") or 0) <= 2]
+    blocks.append(Code("mermaid", p.diagram) if p.diagram else f"Diagram: {NOT_MEASURED}.")
+    rows = [r for r in p.layers or [] if r.depth <= 2]
     if rows:
         shown = rows[:MAX_LAYER_ROWS]
         blocks.append(Table(["layer", "type", "input shapes", "output shapes", "params", "MACs"], [
-            ["  " * (r.get("depth") or 0) + (r.get("name") or "(model)"), str(r.get("type")),
-             "; ".join("×".join(map(str, s)) for s in r.get("input_shapes") or [] if isinstance(s, list)),
-             "; ".join("×".join(map(str, s)) for s in r.get("output_shapes") or [] if isinstance(s, list)),
-             fmt_count(r.get("params")), fmt_count(r.get("macs"))] for r in shown]))  # fmt: skip
+            ["  " * r.depth + (r.name or "(model)"), r.type,
+             "; ".join("×".join(map(str, s)) for s in r.input_shapes),
+             "; ".join("×".join(map(str, s)) for s in r.output_shapes),
+             fmt_count(r.params), fmt_count(r.macs)] for r in shown]))  # fmt: skip
         if len(rows) > len(shown):
             blocks.append(f"({len(rows) - len(shown)} more layers at depth ≤ 2 not shown.)")
     else:
@@ -123,16 +120,12 @@ def architecture_section(p: ProfileResult) -> Section:
 
 
 def parameters_section(p: ProfileResult) -> Section:
-    params = p.params or {}
-    total = params.get("total")
-    if total is None:
+    if p.params is None:
         return Section("parameters", "Parameter count", [f"Parameters: {NOT_MEASURED}."])
-    rows = [
-        [name, f"{n:,}", f"{n / total:.1%}" if total else "—"]
-        for name, n in (params.get("by_module") or {}).items()
-    ]
+    total = p.params.total
+    rows = [[name, f"{n:,}", f"{n / total:.1%}" if total else "—"] for name, n in p.params.by_module.items()]
     return Section("parameters", "Parameter count", [
-        f"Total **{total:,}** parameters ({fmt_count(total)}), {params.get('trainable', total):,} trainable.",
+        f"Total **{total:,}** parameters ({fmt_count(total)}), {p.params.trainable:,} trainable.",
         Table(["component", "params", "share"], [*rows, ["total", f"{total:,}", "100%"]]),
     ])  # fmt: skip
 
@@ -142,7 +135,7 @@ def recipe_section(spec: Any, p: ProfileResult, samples: int | None) -> tuple[Se
     n = samples or r.reference_samples
     steps_per_epoch = max(1, math.ceil(n / r.batch_size))
     total_steps = steps_per_epoch * r.epochs
-    params = (p.params or {}).get("total") or 0
+    params = p.params.total if p.params else 0
     ratio = n / params if params else None
     reg = r.regularization + (
         "; data is small for the model (fewer samples than parameters/100): raise weight decay and augmentation, "
@@ -165,15 +158,16 @@ def recipe_section(spec: Any, p: ProfileResult, samples: int | None) -> tuple[Se
 
 
 def baselines_section(spec: Any, size: str, p: ProfileResult, profiles: dict[str, ProfileResult]) -> Section:
-    total = (p.params or {}).get("total") or math.inf
+    total = p.params.total if p.params else math.inf
     rows = []
     for name, q in [(spec.name, p), *profiles.items()]:
-        qp = (q.params or {}).get("total")
+        qp = q.params.total if q.params else None
         if name != spec.name and (qp is None or qp >= total):
             continue
-        rows.append([name + (" (this)" if name == spec.name else ""), fmt_count(qp), fmt_count((q.flops or {}).get("macs")),
-                     fmt_ms((q.latency or {}).get("p50_ms")), fmt_bytes((q.memory or {}).get("activation_bytes_train")),
-                     fmt_bytes((q.memory or {}).get("peak_bytes_inference"))])  # fmt: skip
+        rows.append([name + (" (this)" if name == spec.name else ""), fmt_count(qp),
+                     fmt_count(q.flops.macs if q.flops else None), fmt_ms(q.latency.p50_ms if q.latency else None),
+                     fmt_bytes(q.memory.activation_bytes_train if q.memory else None),
+                     fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
     blocks: list[Any] = [
         f"Zoo models of the same modality ({spec.modality}) with fewer parameters, at size {size}, batch 1, "
         f"on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
@@ -187,10 +181,6 @@ def baselines_section(spec: Any, size: str, p: ProfileResult, profiles: dict[str
 def compute_section(
     p: ProfileResult, hw_name: str, recipe: Recipe, samples: int, budget_ms: float | None
 ) -> Section:
-    from benchbench.core.units import fmt_hours
-    from benchbench.estimate.cost import estimate, facts_from_profile
-    from benchbench.estimate.hardware import get_hardware
-
     hw = get_hardware(hw_name)
     try:
         est = estimate(facts_from_profile(p), hw, train_samples=samples, epochs=recipe.epochs,
@@ -221,8 +211,6 @@ def compute_section(
 
 def scaling_blocks(plan: Any) -> list[Any]:
     """The scaling plan's measured points and doubling costs as tables, then its notes."""
-    from benchbench.estimate.scaling import QUANTITIES
-
     seq = plan.sequence_model
     rows = [
         [
@@ -252,8 +240,6 @@ def scaling_blocks(plan: Any) -> list[Any]:
 
 
 def scaling_section(spec: Any) -> Section:
-    from benchbench.estimate.scaling import scaling_plan
-
     plan = scaling_plan(spec.name, size="tiny", factors=(1.0, 2.0), timing=_tiny_timing())
     d = plan.doubling
     advice = []
@@ -284,8 +270,6 @@ def build_card(
     """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections."""
     spec = get_model_spec(model)
     if size not in spec.sizes:
-        from benchbench.core.errors import unknown_name
-
         raise unknown_name("size", size, list(spec.sizes))
     p = _profile(model, size)
     others = {n: _profile(n, size, layers=False) for n in list_models(modality=spec.modality) if n != model}

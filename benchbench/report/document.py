@@ -30,10 +30,13 @@ class Code:
     text: str
 
 
+Block = str | Table | Plot | Code  # a str is a paragraph (with **bold** and `code`)
+
+
 @dataclass
 class Section:
-    """One part of the report; `blocks` are str (a paragraph), Table or Plot, in order."""
+    """One part of a page: its blocks in order."""
 
     id: str
     title: str
-    blocks: list[str | Table | Plot | Code] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)

@@ -3,51 +3,56 @@
 from __future__ import annotations
 
 import io
+import math
+from pathlib import Path
 from typing import Any
 
-from benchbench.core.results import RunResult
+from benchbench.core.errors import one_line
+from benchbench.core.results import CompareResult, RunResult, SweepPoint
+from benchbench.core.schema import write
+from benchbench.estimate.hardware import Hardware
+from benchbench.estimate.roofline import RooflinePoint
 
 
-def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
-
-
-def sweep_series(run: RunResult) -> dict[str, list[dict[str, Any]]]:
-    """Eval sweep records per 'model (size, dtype)', sorted by batch size; records lacking a p50 are dropped."""
-    series: dict[str, list[dict[str, Any]]] = {}
-    for p in run.profiles:
-        for rec in p.sections.get("sweeps") or []:
-            if not isinstance(rec, dict) or rec.get("p50_ms") is None or rec.get("batch_size") is None:
-                continue
-            if rec.get("mode", "eval") != "eval":
-                continue
-            label = f"{p.model} ({p.size}, {rec.get('dtype', p.dtype)}" + (
-                f", T={rec['seq_len']})" if rec.get("seq_len") else ")"
-            )
-            series.setdefault(label, []).append(rec)
-    return {k: sorted(v, key=lambda r: r["batch_size"]) for k, v in series.items()}
-
-
-def _line_plot(run: RunResult, key: str, ylabel: str, title: str) -> str | None:
-    series = sweep_series(run)
-    if not series:
-        return None
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
-    for label, recs in series.items():
-        xs = [r["batch_size"] for r in recs]
-        ys = [r.get(key) if key != "p50_ms" else r["p50_ms"] for r in recs]
-        pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    pyplot().close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def sweep_series(run: RunResult) -> dict[str, list[SweepPoint]]:
+    """Timed eval sweep points per 'model (size, dtype)', sorted by batch size."""
+    series: dict[str, list[SweepPoint]] = {}
+    for p in run.profiles:
+        for point in p.sweeps or []:
+            if point.latency is None or point.mode != "eval":
+                continue
+            label = f"{p.model} ({p.size}, {point.dtype}" + (
+                f", T={point.seq_len})" if point.seq_len else ")"
+            )
+            series.setdefault(label, []).append(point)
+    return {k: sorted(v, key=lambda r: r.batch_size) for k, v in series.items()}
+
+
+def _line_plot(run: RunResult, value: Any, ylabel: str, title: str) -> str | None:
+    series = sweep_series(run)
+    if not series:
+        return None
+    fig, ax = pyplot().subplots(figsize=(6.5, 4.0))
+    for label, points in series.items():
+        pts = [(r.batch_size, value(r.latency)) for r in points if value(r.latency) is not None]
         if pts:
             ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=label)
     ax.set_xscale("log", base=2)
@@ -62,9 +67,81 @@ def _line_plot(run: RunResult, key: str, ylabel: str, title: str) -> str | None:
 
 def latency_vs_batch_svg(run: RunResult) -> str | None:
     """p50 latency of one batch against batch size, per model; None without sweeps."""
-    return _line_plot(run, "p50_ms", "p50 latency per batch (ms)", "latency vs batch size")
+    return _line_plot(run, lambda s: s.p50_ms, "p50 latency per batch (ms)", "latency vs batch size")
 
 
 def throughput_svg(run: RunResult) -> str | None:
     """Samples per second against batch size, per model; None without sweeps."""
-    return _line_plot(run, "throughput_per_s", "throughput (samples/s)", "throughput vs batch size")
+    return _line_plot(run, lambda s: s.throughput_per_s, "throughput (samples/s)", "throughput vs batch size")
+
+
+def plot_compare(result: CompareResult, stem: Path) -> list[Path]:
+    """Bars of p50 time per shape and implementation (log scale); interpreted rows have no bar."""
+    plt = pyplot()
+    timed = [r for r in result.rows if r.p50_ms]
+    labels = list(dict.fromkeys(f"{r.shape} {r.mode}" for r in result.rows))
+    impls = list(dict.fromkeys(r.impl for r in timed))
+    untimed = sorted({f"{r.impl} ({r.status})" for r in result.rows if r.impl not in impls})
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(labels) * max(1, len(impls)) / 2), 4.5))
+    width = 0.8 / max(1, len(impls))
+    for i, impl in enumerate(impls):
+        xs, ys = [], []
+        for j, label in enumerate(labels):
+            r = next((r for r in timed if r.impl == impl and f"{r.shape} {r.mode}" == label), None)
+            if r is not None:
+                xs.append(j + i * width)
+                ys.append(r.p50_ms)
+        ax.bar(xs, ys, width, label=impl)
+    ax.set_xticks([j + width * (len(impls) - 1) / 2 for j in range(len(labels))])
+    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel("p50 time (ms)")
+    if timed and max(r.p50_ms for r in timed) / max(min(r.p50_ms for r in timed), 1e-9) > 20:
+        ax.set_yscale("log")
+    ax.set_title(f"{result.op} on {result.device}, {result.dtype}")
+    if untimed:
+        ax.text(0.01, 0.98, "not timed: " + ", ".join(untimed), transform=ax.transAxes, va="top", fontsize=7)
+    if impls:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    for p in out:
+        fig.savefig(p)
+    plt.close(fig)
+    return out
+
+
+def write_compare(result: CompareResult, json_path: str | Path) -> list[Path]:
+    """Write a kernel comparison as JSON and its plot (PNG and SVG) beside it; returns the paths written."""
+    path = write(json_path, result)
+    written = [path]
+    try:
+        written += plot_compare(result, path.with_suffix(""))
+    except Exception as exc:  # a missing plot must not lose the numbers
+        print(f"plot not written: {one_line(exc)}")
+    return written
+
+
+def roofline_svg(
+    points: list[RooflinePoint], hw: Hardware, dtype: str = "float32", title: str | None = None
+) -> str:
+    """A log-log roofline plot of `points` under `hw`'s ceilings, as SVG text."""
+    plt = pyplot()
+    peak, bw = hw.peak_flops(dtype), hw.bandwidth_bytes_per_s
+    finite = [x.intensity for x in points if math.isfinite(x.intensity) and x.intensity > 0]
+    lo = min([*finite, hw.ridge_point(dtype)]) / 10
+    hi = max([*finite, hw.ridge_point(dtype)]) * 10
+    xs = [lo * (hi / lo) ** (i / 100) for i in range(101)]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.loglog(xs, [min(peak, bw * x) / 1e12 for x in xs], color="black", label=f"{hw.key} roofline")
+    for x in points:
+        if not (math.isfinite(x.intensity) and x.intensity > 0):
+            continue
+        attained = x.flops / (x.measured_ms / 1e3) if x.measured_ms else min(peak, bw * x.intensity)
+        ax.loglog([x.intensity], [attained / 1e12], "o" if x.measured_ms else "x", label=None)
+        ax.annotate(x.name[:24], (x.intensity, attained / 1e12), fontsize=7)
+    ax.set_xlabel("arithmetic intensity (FLOP/byte)")
+    ax.set_ylabel("TFLOP/s (o measured, x bound)")
+    ax.set_title(title or f"roofline on {hw.name}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return _svg(fig)

@@ -8,15 +8,18 @@ SVG files beside the .md and linked) and `benchbench.report.html` (plots inline)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from benchbench.core.errors import unknown_name
+from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import ProfileResult, RunResult
+from benchbench.core.results import CompareRow, ProfileResult, RunResult
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
-from benchbench.report.document import NOT_MEASURED, Plot, Section, Table
+from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
+from benchbench.estimate.hardware import Hardware, get_hardware, local_cpu, match_device_name
+from benchbench.estimate.roofline import measured_ms_on, model_roofline
+from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
+from benchbench.report.plots import latency_vs_batch_svg, roofline_svg, sweep_series, throughput_svg
 
 FORMATS = ("md", "html")
 COST_DEVICES = ("h100-sxm", "a100-80gb", "l4", "t4")  # the cost table's columns
@@ -33,10 +36,11 @@ def _model_label(p: ProfileResult) -> str:
 def summary_section(run: RunResult) -> Section:
     env = run.env
     failed = [p for p in run.profiles if not p.ok]
+    comparisons = len(run.campaign.comparisons) if run.campaign else 0
     text = (
         f"Suite **{run.suite}** on **{run.device}** ({env.get('device_name') or env.get('cpu_model', '?')}, "
         f"{env.get('torch_threads', '?')} threads, torch {env.get('versions', {}).get('torch', '?')}), "
-        f"{len(run.profiles)} models, {len(failed)} failed, {len(run.kernels)} kernel comparisons, "
+        f"{len(run.profiles)} models, {len(failed)} failed, {comparisons} kernel comparisons, "
         f"{run.elapsed_s or 0:.1f} s. Run `{run.run_id}`, {run.created_at}."
     )
     note = (
@@ -51,85 +55,75 @@ def models_section(run: RunResult) -> Section:
                "throughput /s", "train activations", "inference peak", "status"]  # fmt: skip
     rows = []
     for p in run.profiles:
-        lat, mem = p.latency or {}, p.memory or {}
+        lat, mem, flops = p.latency, p.memory, p.flops
         status = "ok" if p.ok else "failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
         rows.append([
-            p.model, p.modality, p.size, str(p.batch_size), p.dtype, fmt_count((p.params or {}).get("total")),
-            fmt_count((p.flops or {}).get("macs")), fmt_count((p.flops or {}).get("flops")), fmt_ms(lat.get("p50_ms")),
-            fmt_ms(lat.get("p90_ms")), fmt_ms(lat.get("p99_ms")), fmt_count(lat.get("throughput_per_s")),
-            fmt_bytes(mem.get("activation_bytes_train")), fmt_bytes(mem.get("peak_bytes_inference")), status,
+            p.model, p.modality, p.size, str(p.batch_size), p.dtype, fmt_count(p.params.total if p.params else None),
+            fmt_count(flops.macs if flops else None), fmt_count(flops.flops if flops else None),
+            fmt_ms(lat.p50_ms if lat else None), fmt_ms(lat.p90_ms if lat else None),
+            fmt_ms(lat.p99_ms if lat else None), fmt_count(lat.throughput_per_s if lat else None),
+            fmt_bytes(mem.activation_bytes_train if mem else None), fmt_bytes(mem.peak_bytes_inference if mem else None),
+            status,
         ])  # fmt: skip
-    blocks: list[str | Table | Plot] = [Table(headers, rows)] if rows else [NOT_MEASURED]
+    blocks: list[Block] = [Table(headers, rows)] if rows else [NOT_MEASURED]
     return Section("models", "Models", blocks)
 
 
 def latency_section(run: RunResult) -> Section:
-    from benchbench.report.plots import latency_vs_batch_svg, sweep_series, throughput_svg
-
     series = sweep_series(run)
     if not series:
         return Section("latency", "Latency and throughput vs batch size", [f"Batch sweeps: {NOT_MEASURED}."])
-    blocks: list[str | Table | Plot] = []
+    blocks: list[Block] = []
     for name, title, fn in (("latency_vs_batch", "p50 latency vs batch size", latency_vs_batch_svg),
                             ("throughput", "throughput vs batch size", throughput_svg)):  # fmt: skip
         svg = fn(run)
         if svg:
             blocks.append(Plot(name, title, svg))
     rows = [
-        [
-            label,
-            str(r["batch_size"]),
-            fmt_ms(r.get("p50_ms")),
-            fmt_ms(r.get("p99_ms")),
-            fmt_count(r.get("throughput_per_s")),
-            str(r.get("n", "—")),
-        ]
-        for label, recs in series.items()
-        for r in recs
-    ]
+        [label, str(r.batch_size), fmt_ms(r.latency.p50_ms), fmt_ms(r.latency.p99_ms),
+         fmt_count(r.latency.throughput_per_s), str(r.latency.n)]
+        for label, points in series.items()
+        for r in points
+    ]  # fmt: skip
     blocks.append(Table(["model", "batch", "p50 ms", "p99 ms", "throughput /s", "repeats"], rows))
     return Section("latency", "Latency and throughput vs batch size", blocks)
 
 
-def run_hardware(run: RunResult) -> Any:
+def run_hardware(run: RunResult) -> Hardware | None:
     """The hardware entry for the run's device: the local CPU (measured now) or the matched GPU; None if unknown."""
-    from benchbench.estimate.hardware import get_hardware, local_cpu, match_device_name
-
     if run.device.startswith("cpu"):
         return local_cpu()
     key = match_device_name(run.env.get("device_name") or "")
     return get_hardware(key) if key else None
 
 
-def roofline_section(run: RunResult, hw: Any = None) -> Section:
-    from benchbench.estimate.roofline import measured_ms_on, model_roofline, roofline_svg
-
+def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
     hw = hw if hw is not None else run_hardware(run)
     if hw is None:
-        return Section(
-            "roofline",
-            "Roofline",
-            [f"Roofline: {NOT_MEASURED} (device {run.device} is not in the hardware table)."],
-        )
+        return Section("roofline", "Roofline",
+                       [f"Roofline: {NOT_MEASURED} (device {run.device} is not in the hardware table)."])  # fmt: skip
     points = []
     rows = []
     for p in run.profiles:
         pt = model_roofline(p, hw, measured_ms_on(p, hw))
         if pt is None:
-            rows.append([_model_label(p), "—", "—", "—", fmt_ms((p.latency or {}).get("p50_ms")), "—"])
+            rows.append(
+                [_model_label(p), "—", "—", "—", fmt_ms(p.latency.p50_ms if p.latency else None), "—"]
+            )
             continue
         pt.name = _model_label(p)
         points.append(pt)
         rows.append([pt.name, fmt_num(pt.intensity), pt.bound, fmt_ms(pt.bound_ms), fmt_ms(pt.measured_ms),
                      "—" if pt.efficiency is None else f"{pt.efficiency:.1%}"])  # fmt: skip
     where = "measured on this machine at report time" if hw.measured else "datasheet"
-    blocks: list[str | Table | Plot] = [
-        f"Ceilings of **{hw.name}** ({where}): peak {hw.peak_flops(run.profiles[0].dtype if run.profiles else 'float32') / 1e12:.3g} "
+    dtype = run.profiles[0].dtype if run.profiles else "float32"
+    blocks: list[Block] = [
+        f"Ceilings of **{hw.name}** ({where}): peak {hw.peak_flops(dtype) / 1e12:.3g} "
         f"TFLOP/s, bandwidth {hw.bandwidth_gbs:.3g} GB/s. Bytes = parameters + inputs + outputs once (a floor); "
         "bound = max(FLOPs/peak, bytes/bandwidth); efficiency = bound / measured p50."
     ]
     if points:
-        blocks.append(Plot("roofline", "roofline", roofline_svg(points, hw, run.profiles[0].dtype)))
+        blocks.append(Plot("roofline", "roofline", roofline_svg(points, hw, dtype)))
     blocks.append(
         Table(["model", "FLOP/byte", "bound", "bound ms", "measured p50 ms", "efficiency"], rows)
         if rows
@@ -141,16 +135,13 @@ def roofline_section(run: RunResult, hw: Any = None) -> Section:
 def readiness_section(run: RunResult) -> Section:
     rows = []
     for p in run.profiles:
-        ex = p.sections.get("export")
-        if not isinstance(ex, dict):
+        ex = p.export
+        if ex is None:
             continue
-        parity = ex.get("parity") or {}
-        ok = parity.get("ok")
-        rows.append([
-            _model_label(p), str(ex.get("verdict", "—")), str(ex.get("exporter") or "—"),
-            "strict" if ok else "loose" if parity.get("ok_loose") else "—" if ok is None else "failed",
-            fmt_num(ex.get("ratio")), "; ".join(ex.get("warnings") or []) or (ex.get("error") or "—"),
-        ])  # fmt: skip
+        par = ex.parity
+        parity = "—" if par is None else "strict" if par.ok else "loose" if par.ok_loose else "failed"
+        rows.append([_model_label(p), ex.verdict, ex.exporter or "—", parity, fmt_num(ex.ratio),
+                     "; ".join(ex.warnings) or ex.error or "—"])  # fmt: skip
     if not rows:
         return Section(
             "readiness", "Deployment readiness (ONNX)", [f"ONNX export and parity: {NOT_MEASURED}."]
@@ -161,64 +152,60 @@ def readiness_section(run: RunResult) -> Section:
     ])  # fmt: skip
 
 
-_KERNEL_KEYS = (
-    "op",
-    "impl",
-    "baseline",
-    "device",
-    "dtype",
-    "shape",
-    "p50_ms",
-    "baseline_p50_ms",
-    "speedup",
-    "ok",
-    "max_abs_err",
-)
+def _compare_table(rows: list[CompareRow]) -> Table:
+    headers = ["op", "impl", "dtype", "shape", "mode", "status", "p50 ms", "speed-up", "TFLOP/s", "GB/s", "% peak",
+               "ok", "note"]  # fmt: skip
+    return Table(headers, [
+        [r.op, r.impl + ("*" if r.baseline else ""), r.dtype, r.shape, r.mode, r.status, fmt_ms(r.p50_ms),
+         fmt_num(r.speedup), fmt_num(r.tflops), fmt_num(r.gbps),
+         "—" if r.pct_peak is None else f"{r.pct_peak:.1f} ({r.bound})", "—" if r.ok is None else "yes" if r.ok else "NO",
+         r.note]
+        for r in rows
+    ])  # fmt: skip
 
 
 def kernels_section(run: RunResult) -> Section:
-    ks = [k for k in run.kernels if isinstance(k, dict)]
-    if not ks:
+    c = run.campaign
+    if c is None:
         return Section("kernels", "Kernel comparison", [f"Kernel comparisons: {NOT_MEASURED}."])
-    by_kind: dict[str, list[dict]] = {}  # the gpu campaign mixes ceilings, checks, timings, targets, swaps
-    for d in ks:
-        by_kind.setdefault(str(d.get("kind", "comparison")), []).append(d)
-    blocks: list = []
-    for kind, group in by_kind.items():
-        present = [k for k in _KERNEL_KEYS if any(k in d for d in group)]
-        extra = sorted(
-            {
-                k
-                for d in group
-                for k, v in d.items()
-                if k not in present and k != "kind" and isinstance(v, (int, float, str, bool))
-            }
-        )
-        headers = (present + extra)[:12]
-        blocks += [
-            f"**{kind}** ({len(group)} records)",
-            Table(headers, [[fmt_num(d.get(h)) for h in headers] for d in group]),
-        ]
+    blocks: list[Block] = list(c.notes)
+    if c.ceilings is not None:
+        blocks.append(f"Ceilings measured in this run: {c.ceilings.dtype} matmul {c.ceilings.matmul_tflops:.3g} "
+                      f"TFLOP/s ({c.ceilings.matmul_n}³), copy {c.ceilings.copy_gbs:.3g} GB/s.")  # fmt: skip
+    if c.goals:
+        blocks += ["**Performance goals** of the fused attention", Table(
+            ["shape", "goal", "value", "threshold", "verdict", "note"],
+            [[g.shape, g.goal, fmt_num(g.value), f"{g.threshold:g}",
+              "not measured" if g.met is None else "met" if g.met else "MISSED", g.note] for g in c.goals])]  # fmt: skip
+    for title, rows in (("Goal timings", c.goal_timings), ("Correctness checks", c.checks),
+                        ("Comparisons", c.comparisons)):  # fmt: skip
+        if rows:
+            blocks += [f"**{title}** ({len(rows)} rows; * baseline)", _compare_table(rows)]
+    if c.swaps:
+        blocks += ["**Swaps** into zoo models", Table(
+            ["model", "size", "status", "parity", "swapped sites", "speed-up", "note"],
+            [[s.model, s.size, s.status, "—" if s.run is None else "pass" if s.run.ok else "FAIL",
+              "—" if s.run is None else f"{s.run.swap.swapped_sites} of {len(s.run.swap.sites)}",
+              fmt_num(s.run.speed.speedup if s.run else None), s.note] for s in c.swaps])]  # fmt: skip
     return Section("kernels", "Kernel comparison", blocks)
 
 
 def health_section(run: RunResult) -> Section:
     rows = []
     for p in run.profiles:
-        h = p.sections.get("health")
-        if not isinstance(h, dict):
+        h = p.health
+        if h is None:
             continue
-        lint = h.get("lint") or []
         sev: dict[str, int] = {}
-        for f in lint:
-            sev[f.get("severity", "?")] = sev.get(f.get("severity", "?"), 0) + 1
-        probe = h.get("probe") or {}
+        for f in h.lint:
+            sev[f.severity] = sev.get(f.severity, 0) + 1
+        probe = h.probe
         rows.append([
             _model_label(p), ", ".join(f"{n} {s}" for s, n in sorted(sev.items())) or "none",
-            "; ".join(f"{f.get('rule')}: {f.get('message')}" for f in lint[:3]) or "—",
-            "—" if not probe else ("yes" if probe.get("loss_fell") else "no"),
-            "—" if not probe else ", ".join(probe.get("vanishing") or []) or "none",
-            "—" if not probe else ", ".join(probe.get("exploding") or []) or "none",
+            "; ".join(f"{f.rule}: {f.message}" for f in h.lint[:3]) or "—",
+            "—" if not probe else ("yes" if probe.loss_fell else "no"),
+            "—" if not probe else ", ".join(probe.vanishing) or "none",
+            "—" if not probe else ", ".join(probe.exploding) or "none",
         ])  # fmt: skip
     if not rows:
         return Section("health", "Architecture health", [f"Lint and trainability probe: {NOT_MEASURED}."])
@@ -228,10 +215,6 @@ def health_section(run: RunResult) -> Section:
 
 
 def cost_section(run: RunResult) -> Section:
-    from benchbench.core.errors import BadInputError
-    from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
-    from benchbench.estimate.hardware import get_hardware
-
     hws = [get_hardware(k) for k in COST_DEVICES]
     headers = ["model"] + [f"{hw.key} ms/sample · $/1M" for hw in hws]
     rows = []

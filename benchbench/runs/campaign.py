@@ -1,33 +1,37 @@
-"""The GPU campaign behind `benchbench run --suite gpu`: every kernel checked, every comparison run, targets judged.
+"""The GPU campaign behind `benchbench run --suite gpu`: every kernel checked, every comparison run, goals judged.
 
 In one run and within a time budget (10 minutes on a CUDA machine): measure the device's ceilings, time the
-fused attention against SDPA's flash backend on the target shapes and mark each performance target met or
+fused attention against SDPA's flash backend on the goal shapes and mark each performance goal met or
 missed, check every implementation of every op against its reference on awkward shapes in fp32/fp16/bf16,
-then run every op's comparison sweep. Everything lands as dicts in `RunResult.kernels` (each with a `kind`:
-ceiling, target, compare) plus a plot per op and `targets.md` in the run folder. Work left when the
-budget runs out is recorded as skipped, never silently dropped.
+then run every op's comparison sweep. Everything lands in `RunResult.campaign` (a `Campaign` record), plus a
+plot per op and `targets.md` in the run folder. Work left when the budget runs out is recorded as skipped,
+never silently dropped.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from benchbench.core.dtypes import dtype_name
+from benchbench.core.errors import one_line
 from benchbench.core.files import write_text
-from benchbench.estimate.ceilings import Ceilings, measure_ceilings
-from benchbench.kernelbench.compare import CompareRow, compare_op, default_shapes, write_compare
+from benchbench.core.results import Campaign, CampaignSwap, Ceilings, CompareRow, GoalVerdict
+from benchbench.core.target import load_target
+from benchbench.estimate.ceilings import measure_ceilings
+from benchbench.kernelbench.compare import compare_op, default_shapes, shape_label
+from benchbench.kernelbench.swap_check import check_swap
 from benchbench.kernels.attention import autotune as attention_autotune
 from benchbench.kernels.registry import get_op, list_kernels, list_ops
+from benchbench.report.plots import write_compare
 
 
 @dataclass(frozen=True)
-class Target:
+class PerfGoal:
     """A performance goal for the fused attention, measured side by side against a yardstick."""
 
     name: str
@@ -37,10 +41,10 @@ class Target:
 
 
 # Issue 7: in bf16 on an H100/H200, for T >= 2048 and head dims 64 and 128, causal and not.
-ATTENTION_TARGETS = (
-    Target("forward >= 1.0x SDPA flash", "fwd", "speedup_vs_flash", 1.0),
-    Target("forward >= 60% of bf16 matmul rate", "fwd", "matmul_fraction", 0.60),
-    Target("backward >= 0.8x SDPA flash", "bwd", "speedup_vs_flash", 0.8),
+ATTENTION_GOALS = (
+    PerfGoal("forward >= 1.0x SDPA flash", "fwd", "speedup_vs_flash", 1.0),
+    PerfGoal("forward >= 60% of bf16 matmul rate", "fwd", "matmul_fraction", 0.60),
+    PerfGoal("backward >= 0.8x SDPA flash", "bwd", "speedup_vs_flash", 0.8),
 )
 GPU_TARGET_SHAPES = tuple(
     {"B": 4 if t == 2048 else 2, "H": 16, "T": t, "D": d, "causal": c}
@@ -118,66 +122,64 @@ def _size(shape: dict) -> int:
     return n
 
 
-def judge_targets(
+def judge_goals(
     rows: list[CompareRow], shape: dict, yardstick: str, ceilings: Ceilings | None
-) -> list[dict]:
-    """One dict per attention target at `shape`: the measured value, the threshold and met/missed."""
+) -> list[GoalVerdict]:
+    """One verdict per attention goal at `shape`: the measured value, the threshold and met/missed."""
     out = []
-    for t in ATTENTION_TARGETS:
-        ours = next((r for r in rows if r.impl == "triton" and r.mode == t.mode), None)
-        ref = next((r for r in rows if r.impl == yardstick and r.mode == t.mode), None)
+    for g in ATTENTION_GOALS:
+        ours = next((r for r in rows if r.impl == "triton" and r.mode == g.mode), None)
+        ref = next((r for r in rows if r.impl == yardstick and r.mode == g.mode), None)
         value, note = None, ""
         if ours is None or ours.p50_ms is None:
             note = (
-                f"triton {t.mode}: {ours.status if ours else 'not run'} {ours.note if ours else ''}".strip()
+                f"triton {g.mode}: {ours.status if ours else 'not run'} {ours.note if ours else ''}".strip()
             )
-        elif t.metric == "speedup_vs_flash":
+        elif g.metric == "speedup_vs_flash":
             if ref is None or ref.p50_ms is None:
-                note = f"{yardstick} {t.mode}: {ref.status if ref else 'not run'} {ref.note if ref else ''}".strip()
+                note = f"{yardstick} {g.mode}: {ref.status if ref else 'not run'} {ref.note if ref else ''}".strip()
             else:
                 value = ref.p50_ms / ours.p50_ms
         elif ceilings is not None and ours.tflops is not None:
             value = ours.tflops / ceilings.matmul_tflops
         if ours is not None and ours.ok is False:
-            note = (note + "; " if note else "") + f"triton {t.mode} is WRONG (rel err {ours.max_rel_err})"
-        met = None if value is None else bool(value >= t.threshold and (ours is None or ours.ok is not False))
-        out.append({
-            "kind": "target", "op": "attention", "target": t.name, "mode": t.mode, "metric": t.metric,
-            "shape": ",".join(f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in shape.items()),
-            "threshold": t.threshold, "value": value, "met": met,
-            "triton_p50_ms": ours.p50_ms if ours else None, "yardstick": yardstick,
-            "yardstick_p50_ms": ref.p50_ms if ref else None, "triton_tflops": ours.tflops if ours else None,
-            "matmul_tflops": ceilings.matmul_tflops if ceilings else None, "note": note,
-        })  # fmt: skip
+            note = (
+                note + "; " if note else ""
+            ) + f"triton {g.mode} is WRONG ({ours.note or ours.max_rel_err})"
+        met = None if value is None else bool(value >= g.threshold and (ours is None or ours.ok is not False))
+        out.append(GoalVerdict(
+            goal=g.name, op="attention", mode=g.mode, metric=g.metric, shape=shape_label(shape),
+            threshold=g.threshold, value=value, met=met, ours_p50_ms=ours.p50_ms if ours else None,
+            yardstick=yardstick, yardstick_p50_ms=ref.p50_ms if ref else None,
+            ours_tflops=ours.tflops if ours else None,
+            matmul_tflops=ceilings.matmul_tflops if ceilings else None, note=note,
+        ))  # fmt: skip
     return out
 
 
 def run_campaign(
     device: str, out_dir: str | Path, config: CampaignConfig | None = None, log: Callable[[str], None] = print
-) -> list[dict[str, Any]]:
-    """Run the campaign on `device`, write plots and `targets.md` into `out_dir`; return the result dicts."""
+) -> Campaign:
+    """Run the campaign on `device`, write plots and `targets.md` into `out_dir`; return its records."""
     cfg = config or CampaignConfig.for_device(device)
     t0 = time.monotonic()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + cfg.budget_s
-    dicts: list[dict[str, Any]] = [{"kind": "note", "note": n} for n in cfg.notes]
     ceilings = measure_ceilings(device, cfg.dtype)
-    dicts.append({"kind": "ceiling", **asdict(ceilings)})
+    camp = Campaign(notes=list(cfg.notes), ceilings=ceilings)
     ops = list(cfg.ops) if cfg.ops is not None else list_ops()
-
-    targets: list[dict] = []
     log(
         f"campaign on {device}: ceilings matmul {ceilings.matmul_tflops:.3g} TFLOP/s, copy {ceilings.copy_gbs:.3g} GB/s"
     )
-    if "attention" in ops:  # 1. the performance targets first: they matter most if time runs short
+
+    if "attention" in ops:  # 1. the performance goals first: they matter most if time runs short
         for shape in cfg.target_shapes:
-            log(f"[{time.monotonic() - t0:5.0f}s] attention targets at {shape}")
+            log(f"[{time.monotonic() - t0:5.0f}s] attention goals at {shape}")
             res = compare_op("attention", impls=["triton", cfg.yardstick], shapes=[shape], device=device,
                              dtype=cfg.dtype, backward=True, ceilings=ceilings, deadline=deadline)  # fmt: skip
-            dicts += [{**r.to_dict(), "kind": "target_timing"} for r in res.rows]
-            targets += judge_targets(res.rows, shape, cfg.yardstick, ceilings)
-        dicts += targets
+            camp.goal_timings += res.rows
+            camp.goals += judge_goals(res.rows, shape, cfg.yardstick, ceilings)
 
     with attention_autotune(False):  # 2. correctness of every implementation on awkward shapes, every dtype
         for op in ops:
@@ -193,7 +195,7 @@ def run_campaign(
             for dtype in cfg.check_dtypes:
                 res = compare_op(op, impls=impls, shapes=shapes, device=device, dtype=dtype, backward=True,
                                  ceilings=ceilings, deadline=deadline, time_it=False)  # fmt: skip
-                dicts += [{**r.to_dict(), "kind": "check"} for r in res.rows if not r.baseline]
+                camp.checks += [r for r in res.rows if not r.baseline]
 
     for (
         op
@@ -209,50 +211,32 @@ def run_campaign(
                              backward=True, ceilings=ceilings, deadline=deadline)  # fmt: skip
             res.rows += [r for r in one.rows if not r.baseline]
         write_compare(res, out / f"kernels_{op}.json")
-        dicts += [r.to_dict() for r in res.rows]
+        camp.comparisons += res.rows
 
     for name, size, batch in cfg.swap_models:  # 4. the swap end to end: zoo models with fused kernels
         if time.monotonic() > deadline:
-            dicts.append(
-                {
-                    "kind": "swap",
-                    "model": name,
-                    "size": size,
-                    "status": "skipped",
-                    "note": "time budget spent",
-                }
-            )
+            camp.swaps.append(CampaignSwap(name, size, batch, "skipped", "time budget spent"))
             continue
         log(f"[{time.monotonic() - t0:5.0f}s] swapping {name} ({size}): {', '.join(cfg.swap_ops)}")
-        dicts.append(_swap_record(name, size, batch, device, cfg))
+        camp.swaps.append(_swap(name, size, batch, device, cfg))
 
-    write_text(out / "targets.md", targets_markdown(targets, ceilings, device, cfg))
-    skipped = sum(1 for d in dicts if d.get("status") == "skipped")
-    log(f"[{time.monotonic() - t0:5.0f}s] campaign done: {len(dicts)} records, {skipped} skipped for time; "
-        f"targets in {out / 'targets.md'}")  # fmt: skip
-    return dicts
+    write_text(out / "targets.md", goals_markdown(camp.goals, ceilings, device, cfg))
+    rows = [*camp.goal_timings, *camp.checks, *camp.comparisons, *camp.swaps]
+    skipped = sum(1 for r in rows if r.status == "skipped")
+    log(f"[{time.monotonic() - t0:5.0f}s] campaign done: {len(rows)} records, {skipped} skipped for time; "
+        f"goals in {out / 'targets.md'}")  # fmt: skip
+    return camp
 
 
-def _swap_record(name: str, size: str, batch: int, device: str, cfg: CampaignConfig) -> dict[str, Any]:
-    """Swap `cfg.swap_ops` to Triton in one zoo model: sites swapped, parity and speed as one flat dict."""
-    from benchbench.core.target import load_target
-    from benchbench.kernelbench.swap_check import check_swap
-
-    record: dict[str, Any] = {"kind": "swap", "model": name, "size": size, "batch_size": batch,
-                              "device": device, "dtype": dtype_name(cfg.dtype), "ops": ",".join(cfg.swap_ops)}  # fmt: skip
+def _swap(name: str, size: str, batch: int, device: str, cfg: CampaignConfig) -> CampaignSwap:
+    """Swap `cfg.swap_ops` to Triton in one zoo model: sites swapped, parity and speed."""
     try:
         run = check_swap(
             load_target(name, size, batch), list(cfg.swap_ops), "triton", device=device, dtype=cfg.dtype
         )
     except Exception as exc:  # one model failing is a record, not a crash
-        return {**record, "status": "error", "note": f"{type(exc).__name__}: {exc}"}
-    counts = run.swap["counts"]
-    return {**record, "status": run.speed.status, "ok": run.ok, "parity": run.parity.verdict,
-            "max_rel_err": run.parity.max_rel_err, "tolerance": run.parity.tolerance,
-            "swapped_sites": sum(c["swapped"] for c in counts.values()),
-            "sites": sum(c["sites"] for c in counts.values()),
-            "p50_ms": run.speed.after_p50_ms, "baseline_p50_ms": run.speed.before_p50_ms,
-            "speedup": run.speed.speedup, "note": run.speed.note}  # fmt: skip
+        return CampaignSwap(name, size, batch, "error", one_line(exc))
+    return CampaignSwap(name, size, batch, run.speed.status, run.speed.note, run)
 
 
 def _impls(op: str, cfg: CampaignConfig, device: str, skip: tuple[str, ...] = ()) -> list[str]:
@@ -262,22 +246,22 @@ def _impls(op: str, cfg: CampaignConfig, device: str, skip: tuple[str, ...] = ()
     return [k.name for k in list_kernels(op) if k.name not in leave_out and dev in k.devices]
 
 
-def targets_markdown(targets: list[dict], ceilings: Ceilings | None, device: str, cfg: CampaignConfig) -> str:
-    """The targets table: shape, target, measured value, threshold and met / missed / not measured."""
+def goals_markdown(
+    goals: list[GoalVerdict], ceilings: Ceilings | None, device: str, cfg: CampaignConfig
+) -> str:
+    """The goals table: shape, goal, measured value, threshold and met / missed / not measured."""
     name = torch.cuda.get_device_name(torch.device(device)) if torch.device(device).type == "cuda" else "CPU"
-    lines = [f"# Fused attention targets on {name} ({dtype_name(cfg.dtype)})", ""]
+    lines = [f"# Fused attention goals on {name} ({dtype_name(cfg.dtype)})", ""]
     if ceilings is not None:
         lines += [f"Measured in this run: {ceilings.dtype} matmul {ceilings.matmul_tflops:.1f} TFLOP/s "
                   f"({ceilings.matmul_n}³), copy {ceilings.copy_gbs:.0f} GB/s. Yardstick: {cfg.yardstick}.", ""]  # fmt: skip
-    lines += ["| shape | target | value | threshold | verdict | note |", "|---|---|---|---|---|---|"]
-    for t in targets:
-        verdict = "not measured" if t["met"] is None else ("met" if t["met"] else "MISSED")
-        value = "" if t["value"] is None else f"{t['value']:.2f}"
-        lines.append(
-            f"| {t['shape']} | {t['target']} | {value} | {t['threshold']:g} | {verdict} | {t['note']} |"
-        )
-    met = sum(1 for t in targets if t["met"])
-    judged = sum(1 for t in targets if t["met"] is not None)
-    lines += ["", f"{met} of {judged} judged targets met ({len(targets) - judged} not measured)."]
+    lines += ["| shape | goal | value | threshold | verdict | note |", "|---|---|---|---|---|---|"]
+    for g in goals:
+        verdict = "not measured" if g.met is None else ("met" if g.met else "MISSED")
+        value = "" if g.value is None else f"{g.value:.2f}"
+        lines.append(f"| {g.shape} | {g.goal} | {value} | {g.threshold:g} | {verdict} | {g.note} |")
+    met = sum(1 for g in goals if g.met)
+    judged = sum(1 for g in goals if g.met is not None)
+    lines += ["", f"{met} of {judged} judged goals met ({len(goals) - judged} not measured)."]
     lines += [f"Note: {n}" for n in cfg.notes]
     return "\n".join(lines) + "\n"

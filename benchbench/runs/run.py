@@ -13,8 +13,8 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from benchbench.core.env import capture_env
-from benchbench.core.files import write_json
 from benchbench.core.results import ProfileResult, RunResult, StageError
+from benchbench.core.schema import write
 from benchbench.core.target import load_target
 from benchbench.measure.profile import profile_target, run_stage
 from benchbench.report.run_report import write_report
@@ -41,9 +41,9 @@ def profile_one(name: str, size: str, suite: Suite, ctx: StageContext) -> Profil
         return result
     for stage, fn in STAGES.items():
         if any(fnmatch.fnmatch(stage, p) for p in suite.stages):
-            section = run_stage(result, stage, lambda fn=fn: fn(target, result, ctx))
-            if section is not None:
-                result.sections[stage] = section
+            record = run_stage(result, stage, lambda fn=fn: fn(target, result, ctx))
+            if record is not None:
+                setattr(result, stage, record)
     return result
 
 
@@ -57,7 +57,7 @@ def run_suite(
 ) -> Path:
     """Run a suite and write `results.json` and `report.md` into a fresh folder under `out`; return it."""
     s = get_suite(suite) if isinstance(suite, str) else suite
-    run = RunResult(suite=s.name, device=device, env=capture_env(device),
+    run = RunResult(suite=s.name, device=device, profiles=[], env=capture_env(device),
                     shard=f"{shard[0]}/{shard[1]}" if shard else None)  # fmt: skip
     run_dir = Path(out) / run.run_id
     run_dir.mkdir(parents=True, exist_ok=False)
@@ -72,9 +72,9 @@ def run_suite(
             run.profiles.append(profile_one(name, size, s, ctx))
             progress.advance(task)
     if s.kernels:
-        run.kernels += run_campaign(device, run_dir)
+        run.campaign = run_campaign(device, run_dir)
     run.elapsed_s = time.perf_counter() - start
-    write_json(run_dir / "results.json", run)
+    write(run_dir / "results.json", run)
     write_report(run, run_dir / "report.md", fmt="md")
     write_report(run, run_dir / "report.html", fmt="html")
     return run_dir

@@ -1,7 +1,7 @@
 """The stages a run adds to each model's profile, in one explicit table.
 
-A stage is `fn(target, result, ctx) -> section`: it reads the built target and the profile measured so far,
-and its return value becomes `result.<name>`. A stage that raises is recorded on that model (its error names
+A stage is `fn(target, result, ctx) -> record`: it reads the built target and the profile measured so far,
+and its return value becomes the field `result.<name>` of the `ProfileResult`. A stage that raises is recorded on that model (its error names
 the stage) and the run goes on. To add one, see ADD_STAGE.md beside this file.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.core.results import ProfileResult
+from benchbench.core.results import HealthReport, ProfileResult, Readiness
 from benchbench.core.target import Target
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
 from benchbench.health.check import check_health
@@ -32,12 +32,12 @@ class StageContext:
 Stage = Callable[[Target, ProfileResult, StageContext], Any]
 
 
-def export_stage(target: Target, result: ProfileResult, ctx: StageContext) -> dict[str, Any]:
+def export_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Readiness:
     """Readiness of `target` with short timings, files under `ctx.out_dir/onnx/`."""
     start = time.perf_counter()
-    section = check_readiness(target, Path(ctx.out_dir) / "onnx", ReadinessConfig(device=ctx.device))
-    section["stage_s"] = time.perf_counter() - start
-    return section
+    readiness = check_readiness(target, Path(ctx.out_dir) / "onnx", ReadinessConfig(device=ctx.device))
+    readiness.stage_s = time.perf_counter() - start
+    return readiness
 
 
 # The run profiles inference at batch 1, which says nothing of how the model will be trained: the health
@@ -54,16 +54,16 @@ def probe_cost_s(forward_ms: float, cfg: ProbeConfig) -> float:
     return forward_ms / 1000 * 3 * (cfg.steps + cfg.lr_steps)
 
 
-def health_stage(target: Target, result: ProfileResult, ctx: StageContext) -> dict[str, Any]:
+def health_stage(target: Target, result: ProfileResult, ctx: StageContext) -> HealthReport:
     """The lint for every model; the probe only where it is cheap (see PROBE_BUDGET_S)."""
     cfg = ProbeConfig()
-    p50 = (result.latency or {}).get("p50_ms")
+    p50 = result.latency.p50_ms if result.latency else None
     cheap = p50 is not None and probe_cost_s(p50, cfg) <= PROBE_BUDGET_S
-    section = check_health(target, probe=cfg, run_probe=cheap, train_batch_size=RUN_TRAIN_BATCH)
+    report = check_health(target, probe=cfg, run_probe=cheap, train_batch_size=RUN_TRAIN_BATCH)
     if not cheap:
         est = "unknown" if p50 is None else f"{probe_cost_s(p50, cfg):.1f} s"
-        section["probe_skipped"] = f"probe would take about {est} (budget {PROBE_BUDGET_S:g} s)"
-    return section
+        report.probe_skipped = f"probe would take about {est} (budget {PROBE_BUDGET_S:g} s)"
+    return report
 
 
 # name -> stage, in the order a run applies them

@@ -17,7 +17,7 @@ class Suite:
     batch_size: int = 1
     timing: TimingConfig = field(default_factory=TimingConfig)
     stages: tuple[str, ...] = ("*",)  # which registered stages run
-    kernels: bool = False  # also run the kernel campaign (benchbench.runs.campaign) into RunResult.kernels
+    kernels: bool = False  # also run the kernel campaign (benchbench.runs.campaign) into RunResult.campaign
 
     def model_names(self) -> list[str]:
         names: list[str] = []

@@ -7,8 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchbench.core.files import write_json
-from benchbench.core.results import ProfileResult, RunResult
+from benchbench.core.results import (
+    FlopCount,
+    LatencyStats,
+    MemoryProfile,
+    ParamCount,
+    ProfileResult,
+    Readiness,
+    RunResult,
+)
+from benchbench.core.schema import write
 from benchbench.measure.timing import TimingConfig
 from benchbench.runs.run import run_suite
 from benchbench.runs.suite import Suite
@@ -35,9 +43,7 @@ def synthetic_profile(model: str, median_ms: float, noise: float, n: int, rng: n
                       **fields) -> ProfileResult:  # fmt: skip
     """A profile whose latency samples are normal(median, noise * median), with percentiles computed from them."""
     samples = np.maximum(rng.normal(median_ms, noise * median_ms, n), 1e-6)
-    lat = {"n": n, "p50_ms": float(np.median(samples)), "p90_ms": float(np.percentile(samples, 90)),
-           "p99_ms": float(np.percentile(samples, 99)), "mean_ms": float(samples.mean()),
-           "samples_ms": samples.tolist()}  # fmt: skip
+    lat = LatencyStats.from_samples(samples.tolist())
     return ProfileResult(model=model, modality="vision", size="tiny", batch_size=1, device="cpu",
                          dtype="float32", latency=lat, **fields)  # fmt: skip
 
@@ -49,12 +55,12 @@ def write_run(tmp_path):
     def make(name: str, models: dict[str, tuple[float, float]], seed: int = 0, n: int = 40) -> Path:
         rng = np.random.default_rng(seed)
         run = RunResult(suite="synthetic", device="cpu", profiles=[
-            synthetic_profile(m, med, noise, n, rng, params={"total": 1000}, flops={"macs": 5000},
-                              memory={"peak_bytes_inference": 3 * 2**20},
-                              sections={"export": {"verdict": "ready"}})
+            synthetic_profile(m, med, noise, n, rng, params=ParamCount(1000, 1000, {}, 4000),
+                              flops=FlopCount(5000, 10000), memory=MemoryProfile(0, 0, 0, peak_bytes_inference=3 * 2**20),
+                              export=Readiness(verdict="ready"))
             for m, (med, noise) in models.items()])  # fmt: skip
         folder = tmp_path / name
-        write_json(folder / "results.json", run)
+        write(folder / "results.json", run)
         return folder
 
     return make

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -62,11 +63,10 @@ def test_tight_budget_fails_naming_model_and_metric(merged_run, tmp_path, capsys
 
 
 def test_gate_accepts_a_profile_json(merged_run, tmp_path, capsys) -> None:
-    from benchbench.core.files import write_json
-    from benchbench.core.results import load_run
+    from benchbench.core.schema import load_run, write
 
     profile = load_run(merged_run).profiles[0]
-    write_json(tmp_path / "p.json", profile)
+    write(tmp_path / "p.json", profile)
     f = tmp_path / "b.toml"
     f.write_text(f"[[budget]]\nmodel = '{profile.model}'\np50_ms = 0.000001\n")
     assert main(["gate", str(tmp_path / "p.json"), "--budgets", str(f)]) == 1
@@ -105,7 +105,7 @@ def test_retry_remeasures_a_failing_model(write_run) -> None:
 
     def remeasure(p):  # the second measurement is fast: the first was a noisy outlier
         calls.append(p.model)
-        p.latency = {**p.latency, "p50_ms": 1.0}
+        p.latency = dataclasses.replace(p.latency, p50_ms=1.0)
         return p
 
     assert not all(c.passed for c in evaluate(run, budgets, retry=0, remeasure=remeasure))
@@ -124,11 +124,11 @@ def test_retry_keeps_verdict_when_still_failing(write_run) -> None:
 
 def test_noisy_slowdown_over_threshold_but_not_significant_passes() -> None:
     from benchbench.ci.gate import check_regressions
-    from benchbench.core.results import ProfileResult, RunResult
+    from benchbench.core.results import LatencyStats, ProfileResult, RunResult
 
     def run(samples: list[float]) -> RunResult:
         p = ProfileResult(model="mlp", modality="mlp", size="tiny", batch_size=1, device="cpu", dtype="float32",
-                          latency={"p50_ms": sorted(samples)[2], "samples_ms": samples})  # fmt: skip
+                          latency=LatencyStats.from_samples(samples))  # fmt: skip
         return RunResult(suite="s", device="cpu", profiles=[p])
 
     base, new = [1.0, 1.5, 2.0, 2.5, 3.0], [1.0, 1.6, 2.4, 2.6, 3.1]  # median +20%, within the noise

@@ -8,7 +8,7 @@ import pytest
 
 from benchbench.ci.history import ENV_VAR, append_run, db_path, query
 from benchbench.cli import main
-from benchbench.core.results import load_run
+from benchbench.core.schema import load_run
 
 
 def test_two_runs_appended_and_shown(write_run, tmp_path, capsys) -> None:
@@ -38,18 +38,14 @@ def test_env_var_selects_the_database(tmp_path, monkeypatch) -> None:
 
 
 def test_benchbench_run_appends_to_history(tmp_path, monkeypatch) -> None:
-    import benchbench.cli.run as run_cli
+    import benchbench.runs.run as runs
     from benchbench.measure.timing import TimingConfig
     from benchbench.runs.suite import Suite
 
     tiny = Suite(
         "one", models=("mlp",), stages=(), timing=TimingConfig(warmup=1, min_repeats=3, min_time_s=0.0)
     )
-    monkeypatch.setattr(
-        run_cli,
-        "run_suite",
-        lambda _s, **kw: __import__("benchbench.runs.run").runs.run.run_suite(tiny, **kw),
-    )
+    monkeypatch.setattr(runs, "get_suite", lambda _name: tiny)
     db = tmp_path / "h.sqlite"
     for _ in range(2):
         assert main(["run", "--out", str(tmp_path / "out"), "--db", str(db)]) == 0

@@ -58,8 +58,8 @@ def test_pytest_benchmark_json_is_detected_and_converted(bench_run) -> None:
     by_model = {p.model: p for p in run.profiles}
     assert {"summer", "test_within_budget"} <= set(by_model)
     lat = by_model["summer"].latency
-    assert lat["n"] >= 5 and len(lat["samples_ms"]) == lat["n"]
-    assert lat["p50_ms"] > 0 and lat["p90_ms"] >= lat["p50_ms"] * 0.5
+    assert lat.n >= 5 and len(lat.samples_ms) == lat.n
+    assert lat.p50_ms > 0 and lat.p90_ms >= lat.p50_ms * 0.5
 
 
 def test_pytest_benchmark_json_gated(bench_run, tmp_path, capsys) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from benchbench.ci.merge import merge_runs
 from benchbench.cli import main
-from benchbench.core.results import load_run
+from benchbench.core.schema import load_run
 from benchbench.runs.suite import shard_of
 
 from .conftest import MINI

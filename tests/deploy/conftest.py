@@ -13,7 +13,7 @@ FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=20, min_time_s=0.01)
 
 @pytest.fixture(scope="session")
 def readiness_of(tmp_path_factory):
-    """`readiness_of(model, **config)` → the readiness dict, computed once per (model, config)."""
+    """`readiness_of(model, **config)` → the Readiness record, computed once per (model, config)."""
     cache: dict = {}
     out = tmp_path_factory.mktemp("onnx")
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from benchbench.core.target import load_target
-from benchbench.deploy.export import essential_line, export_onnx, infer_dynamic_axes, other_seq_len
+from benchbench.deploy.export import export_onnx, infer_dynamic_axes, other_seq_len
 from benchbench.deploy.ort_check import make_session
 from benchbench.models.registry import get_model_spec
 
@@ -83,16 +83,6 @@ def test_unknown_exporter_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="allowed: auto, dynamo, torchscript"):
         export_onnx(spec.build("tiny"), make(2, None), tmp_path / "m.onnx", input_names=["a", "b"], dynamic_axes={},
                     exporter="tflite")  # fmt: skip
-
-
-def test_essential_line_takes_the_root_cause():
-    try:
-        try:
-            raise KeyError("the real reason")
-        except KeyError as inner:
-            raise RuntimeError("wrapper\nwith a long trace") from inner
-    except RuntimeError as exc:
-        assert essential_line(exc) == "KeyError: 'the real reason'"
 
 
 def test_external_data_path_is_checked_and_runs(tmp_path):

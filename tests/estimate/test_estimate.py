@@ -50,7 +50,7 @@ def test_measured_on_the_device_it_was_measured(facts):
     # The profile ran on this CPU at batch 2: the estimate for 'cpu' at batch 2 uses that measurement.
     cpu = get_hardware("cpu")
     e = inference_estimate(facts, cpu, 2, 0.4, "float32")
-    assert e["source"] == "measured" and e["latency_ms"] == facts.profile.latency["p50_ms"]
+    assert e["source"] == "measured" and e["latency_ms"] == facts.profile.latency.p50_ms
     assert inference_estimate(facts, get_hardware("l4"), 2, 0.4, "float32")["source"].startswith("roofline")
 
 

@@ -10,11 +10,10 @@ from benchbench.estimate.roofline import (
     model_roofline,
     model_traffic,
     point,
-    roofline_section,
-    roofline_svg,
 )
 from benchbench.measure.profile import profile
 from benchbench.measure.timing import TimingConfig
+from benchbench.report.plots import roofline_svg
 
 FAST = TimingConfig(warmup=2, min_repeats=5, max_repeats=20, min_time_s=0.0)
 
@@ -27,7 +26,7 @@ def cpu():
 @pytest.mark.parametrize("model, batch", [("mlp", 4), ("resnet18", 2), ("bert", 1)])
 def test_bound_below_measured(cpu, model, batch):
     p = profile(model, size="tiny", batch_size=batch, timing=FAST, memory=False)
-    measured = p.latency["min_ms"]  # the fastest run: the strictest test of the bound
+    measured = p.latency.min_ms  # the fastest run: the strictest test of the bound
     pt = model_roofline(p, cpu, measured)
     assert pt is not None and 0 < pt.bound_ms <= measured
     assert 0 < pt.efficiency <= 1
@@ -35,7 +34,7 @@ def test_bound_below_measured(cpu, model, batch):
     assert layers and all(x.bound in ("compute", "memory") for x in layers)
     # the unfused traffic is at least the floor minus the inputs counted once
     t = model_traffic(p)
-    assert t["bytes_unfused"] >= t["bytes_min"] * 0.5
+    assert t.bytes_unfused >= t.bytes_min * 0.5
 
 
 def test_point_arithmetic(cpu):
@@ -50,9 +49,7 @@ def test_point_arithmetic(cpu):
     assert high.bound_ms == pytest.approx(ridge * 2e6 / hw.peak_flops("float32") * 1e3)
 
 
-def test_section_and_plot(cpu):
+def test_plot(cpu):
     p = profile("mlp", size="tiny", batch_size=2, timing=FAST, memory=False)
-    sec = roofline_section(p, cpu)
-    assert sec["model"]["measured_ms"] is not None and sec["layers"]
     svg = roofline_svg([model_roofline(p, cpu, 1.0)], cpu)
     assert svg.startswith("<svg") and "</svg>" in svg

@@ -59,18 +59,20 @@ def test_range_test_finds_a_diverging_lr_for_plain_sgd_scale():
 def test_every_zoo_model_learns_one_batch(name):
     """Every zoo model at tiny overfits one batch of 4 (the loss falls), or says why not."""
     target = load_target(name, "tiny", batch_size=4)
-    probe = check_health(target, probe=ProbeConfig(steps=25, lr_steps=12))["probe"]
-    assert probe["loss_fell"], f"{name}: {probe['notes']}"
-    assert not probe["exploding"], f"{name}: exploding gradients in {probe['exploding']}"
+    probe = check_health(target, probe=ProbeConfig(steps=25, lr_steps=12)).probe
+    assert probe.loss_fell, f"{name}: {probe.notes}"
+    assert not probe.exploding, f"{name}: exploding gradients in {probe.exploding}"
 
 
 def test_run_stage_lints_for_a_training_batch_not_the_inference_batch():
-    from benchbench.core.results import ProfileResult
+    from benchbench.core.results import LatencyStats, ProfileResult
     from benchbench.runs.stages import RUN_TRAIN_BATCH, health_stage
 
     target = load_target("resnet18", "tiny", batch_size=1)
-    result = ProfileResult("resnet18", "image", "tiny", 1, "cpu", "float32", latency={"p50_ms": 1.0})
+    result = ProfileResult(
+        "resnet18", "image", "tiny", 1, "cpu", "float32", latency=LatencyStats.from_samples([1.0])
+    )
     section = health_stage(target, result, None)
-    assert section["train_batch_size"] == RUN_TRAIN_BATCH
-    assert not [f for f in section["lint"] if f["rule"] == "small-batch-batchnorm"]
-    assert section["probe"]["loss_fell"]
+    assert section.train_batch_size == RUN_TRAIN_BATCH
+    assert not [f for f in section.lint if f.rule == "small-batch-batchnorm"]
+    assert section.probe.loss_fell

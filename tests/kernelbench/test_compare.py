@@ -9,11 +9,13 @@ import torch
 
 from benchbench.cli import main
 from benchbench.core.errors import BadInputError
+from benchbench.core.results import CompareRow
 from benchbench.estimate.ceilings import Ceilings
-from benchbench.kernelbench.compare import CompareRow, compare_op, parse_shape, write_compare
+from benchbench.kernelbench.compare import compare_op, parse_shape
 from benchbench.kernels import registry
 from benchbench.kernels.registry import OpSpec, get_op, register_kernel, register_op
-from benchbench.runs.campaign import CampaignConfig, judge_targets, run_campaign
+from benchbench.report.plots import write_compare
+from benchbench.runs.campaign import CampaignConfig, judge_goals, run_campaign
 
 CEILINGS = Ceilings("cpu", "float32", matmul_tflops=1.0, copy_gbs=10.0, matmul_n=8, copy_bytes=8)
 
@@ -120,20 +122,20 @@ def _row(impl: str, mode: str, p50: float, tflops: float | None = None, ok: bool
                       tflops=tflops, ok=ok)  # fmt: skip
 
 
-def test_judge_targets_met_and_missed():
+def test_judge_goals_met_and_missed():
     ceil = Ceilings("cuda", "bfloat16", matmul_tflops=100.0, copy_gbs=1000.0, matmul_n=8192, copy_bytes=1)
     rows = [_row("triton", "fwd", 1.0, tflops=70.0), _row("sdpa_flash", "fwd", 1.1),
             _row("triton", "bwd", 2.0), _row("sdpa_flash", "bwd", 1.5)]  # fmt: skip
-    got = {t["target"]: t for t in judge_targets(rows, {"T": 2048}, "sdpa_flash", ceil)}
-    assert got["forward >= 1.0x SDPA flash"]["met"] and got["forward >= 1.0x SDPA flash"][
-        "value"
-    ] == pytest.approx(1.1)
-    assert got["forward >= 60% of bf16 matmul rate"]["met"]
-    assert got["backward >= 0.8x SDPA flash"]["met"] is False  # 1.5 / 2.0 = 0.75
-    wrong = judge_targets([_row("triton", "fwd", 0.5, 90.0, ok=False), _row("sdpa_flash", "fwd", 1.0)],
-                          {"T": 2048}, "sdpa_flash", ceil)  # fmt: skip
-    assert wrong[0]["met"] is False and "WRONG" in wrong[0]["note"]  # fast but wrong is a miss
-    assert wrong[2]["met"] is None  # no backward measured
+    got = {g.goal: g for g in judge_goals(rows, {"T": 2048}, "sdpa_flash", ceil)}
+    assert got["forward >= 1.0x SDPA flash"].met and got["forward >= 1.0x SDPA flash"].value == pytest.approx(
+        1.1
+    )
+    assert got["forward >= 60% of bf16 matmul rate"].met
+    assert got["backward >= 0.8x SDPA flash"].met is False  # 1.5 / 2.0 = 0.75
+    wrong = judge_goals([_row("triton", "fwd", 0.5, 90.0, ok=False), _row("sdpa_flash", "fwd", 1.0)],
+                        {"T": 2048}, "sdpa_flash", ceil)  # fmt: skip
+    assert wrong[0].met is False and "WRONG" in wrong[0].note  # fast but wrong is a miss
+    assert wrong[2].met is None  # no backward measured
 
 
 def _tiny_campaign() -> CampaignConfig:
@@ -147,16 +149,14 @@ def _tiny_campaign() -> CampaignConfig:
 
 
 def test_campaign_code_path_on_the_cpu(dummy_op, tmp_path):
-    dicts = run_campaign("cpu", tmp_path, _tiny_campaign(), log=lambda s: None)
-    kinds = {d["kind"] for d in dicts}
-    assert {"note", "ceiling", "target_timing", "target", "check", "compare", "swap"} <= kinds
-    (swapped,) = [d for d in dicts if d["kind"] == "swap"]
-    assert swapped["ok"] and swapped["swapped_sites"] == 2 and swapped["status"] == "interpreted"
-    targets = [d for d in dicts if d["kind"] == "target"]
-    assert len(targets) == 3 and all(t["met"] is None for t in targets)  # interpreted: not judged
-    checks = [d for d in dicts if d["kind"] == "check" and d["op"] == "attention" and d["impl"] == "triton"]
-    assert checks and all(c["ok"] for c in checks)
-    assert any(d["kind"] == "check" and d["impl"] == "wrong" and d["ok"] is False for d in dicts)
+    camp = run_campaign("cpu", tmp_path, _tiny_campaign(), log=lambda s: None)
+    assert camp.notes == ["test run"] and camp.ceilings is not None and camp.goal_timings and camp.comparisons
+    (swapped,) = camp.swaps
+    assert swapped.run.ok and swapped.run.swap.swapped_sites == 2 and swapped.status == "interpreted"
+    assert len(camp.goals) == 3 and all(g.met is None for g in camp.goals)  # interpreted: not judged
+    checks = [r for r in camp.checks if r.op == "attention" and r.impl == "triton"]
+    assert checks and all(c.ok for c in checks)
+    assert any(r.impl == "wrong" and r.ok is False for r in camp.checks)
     assert (tmp_path / "targets.md").read_text().count("| not measured |") == 3
     assert (tmp_path / "kernels_dummy.png").exists() and (tmp_path / "kernels_attention.json").exists()
 
@@ -164,13 +164,13 @@ def test_campaign_code_path_on_the_cpu(dummy_op, tmp_path):
 def test_campaign_skips_work_past_its_budget(dummy_op, tmp_path):
     cfg = _tiny_campaign()
     cfg.budget_s = 0.0
-    dicts = run_campaign("cpu", tmp_path, cfg, log=lambda s: None)
-    rows = [d for d in dicts if d["kind"] in ("check", "compare", "swap")]
-    assert rows and all(d["status"] == "skipped" for d in rows)
+    camp = run_campaign("cpu", tmp_path, cfg, log=lambda s: None)
+    rows = [*camp.checks, *camp.comparisons, *camp.swaps]
+    assert rows and all(r.status == "skipped" for r in rows)
 
 
 def test_gpu_suite_runs_the_campaign_into_the_run_folder(dummy_op, tmp_path, monkeypatch):
-    from benchbench.core.results import load_run
+    from benchbench.core.schema import load_run
     from benchbench.runs import campaign as kernel_campaign
     from benchbench.runs.run import run_suite
     from benchbench.runs.suite import SUITES
@@ -181,5 +181,5 @@ def test_gpu_suite_runs_the_campaign_into_the_run_folder(dummy_op, tmp_path, mon
     run_dir = run_suite(SUITES["gpu"], device="cpu", out=tmp_path)
     run = load_run(run_dir)
     assert run.suite == "gpu" and not run.profiles
-    assert any(k.get("kind") == "compare" and k.get("op") == "dummy" for k in run.kernels)
+    assert any(r.op == "dummy" for r in run.campaign.comparisons)
     assert (run_dir / "targets.md").exists() and (run_dir / "report.md").exists()

@@ -7,11 +7,12 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from benchbench.cli.profile import render_layer_table
+from benchbench.cli.profile import layer_table as render_layer_table
+from benchbench.core.files import to_jsonable
 from benchbench.core.target import load_target
 from benchbench.measure.diagram import mermaid
 from benchbench.measure.flops import count_flops
-from benchbench.measure.layers import collapse, layer_table, layers_section
+from benchbench.measure.layers import collapse, layer_table
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_rows_have_shapes_params_and_inclusive_macs(resnet_rows):
     top = [r for r in rows if r.depth == 1]
     assert sum(r.params for r in top) == root.params
     assert sum(r.macs for r in top) == root.macs  # the model runs no MACs of its own
-    section = layers_section(rows)
+    section = to_jsonable(rows)
     assert set(section[0]) >= {"name", "type", "depth", "input_shapes", "output_shapes", "params", "macs"}
 
 

@@ -107,12 +107,12 @@ def test_training_state_plans():
 
 def test_profile_memory_keys():
     t = load_target("mlp", "tiny", 2)
-    m = profile_memory(t.model.eval(), t.inputs).to_dict()
+    m = profile_memory(t.model.eval(), t.inputs)
     for key in ("param_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes_train",
                 "peak_bytes_inference", "peak_bytes_train_step"):  # fmt: skip
-        assert isinstance(m[key], int) and m[key] > 0, key
-    assert m["peak_bytes_train_step"] > m["peak_bytes_inference"]
-    assert set(m["plans"]) >= {"fp32/adamw", "fp32/sgd", "bf16-mixed/adamw", "fp16-mixed/adamw"}
+        assert isinstance(getattr(m, key), int) and getattr(m, key) > 0, key
+    assert m.peak_bytes_train_step > m.peak_bytes_inference
+    assert set(m.plans) >= {"fp32/adamw", "fp32/sgd", "bf16-mixed/adamw", "fp16-mixed/adamw"}
 
 
 @pytest.mark.gpu

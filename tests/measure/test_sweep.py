@@ -9,29 +9,28 @@ from benchbench.core.device import check_dtype
 from benchbench.core.errors import BadInputError
 from benchbench.core.target import load_target
 from benchbench.measure import sweep as sweep_mod
-from benchbench.measure.sweep import num_threads, parse_int_list, sweep, throughput_chart, throughput_curves
+from benchbench.measure.sweep import num_threads, parse_int_list, sweep
 from benchbench.measure.timing import TimingConfig
 
 FAST = TimingConfig(warmup=1, min_repeats=2, min_time_s=0)
-LATENCY_KEYS = {"p50_ms", "p90_ms", "p99_ms", "n", "throughput_per_s", "samples_ms", "threads"}
 
 
 @pytest.mark.parametrize("mode", ["eval", "train-step"])
 def test_one_record_per_batch_and_seq_point(mode):
     t = load_target("bert", "tiny", 1)
     recs = sweep(t, batch_sizes=[1, 3], seq_lens=[8, 16], mode=mode, timing=FAST)
-    assert [(r["batch_size"], r["seq_len"]) for r in recs] == [(1, 8), (1, 16), (3, 8), (3, 16)]
+    assert [(r.batch_size, r.seq_len) for r in recs] == [(1, 8), (1, 16), (3, 8), (3, 16)]
     for r in recs:
-        assert set(r) >= LATENCY_KEYS and r["mode"] == mode and r["dtype"] == "float32"
-        assert r["throughput_per_s"] == pytest.approx(r["batch_size"] * 1000 / r["p50_ms"])
+        assert r.mode == mode and r.dtype == "float32" and r.error is None and r.latency.n >= 2
+        assert r.latency.throughput_per_s == pytest.approx(r.batch_size * 1000 / r.latency.p50_ms)
 
 
 def test_dtypes_and_threads():
     t = load_target("mlp", "tiny", 2)
     before = torch.get_num_threads()
     recs = sweep(t, dtypes=["float32", "bf16"], threads=1, timing=FAST)
-    assert [r["dtype"] for r in recs] == ["float32", "bfloat16"]
-    assert all(r["threads"] == 1 for r in recs)
+    assert [r.dtype for r in recs] == ["float32", "bfloat16"]
+    assert all(r.latency.threads == 1 for r in recs)
     assert torch.get_num_threads() == before
 
 
@@ -56,8 +55,8 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(monkeypatch):
 
     monkeypatch.setattr(sweep_mod, "measure", flaky)
     recs = sweep(t, batch_sizes=[1, 2, 4], timing=FAST)
-    assert [("error" in r) for r in recs] == [False, True, False]
-    assert "out of memory" in recs[1]["error"]
+    assert [r.error is not None for r in recs] == [False, True, False]
+    assert "out of memory" in recs[1].error and recs[1].latency is None
 
 
 @pytest.mark.parametrize("text,expected", [("1,8,32", [1, 8, 32]), ("4", [4]), (None, None), (7, [7])])
@@ -79,14 +78,3 @@ def test_bad_mode_threads_and_seq_len_on_a_non_sequence_model():
         pass
     with pytest.raises(BadInputError, match="no sequence length"):
         sweep(t, seq_lens=[8], timing=FAST)
-
-
-def test_throughput_curves_and_chart():
-    recs = [
-        {"mode": "eval", "dtype": "float32", "seq_len": None, "batch_size": b, "throughput_per_s": 10.0 * b}
-        for b in (8, 1, 32)
-    ] + [{"mode": "eval", "dtype": "float32", "seq_len": None, "batch_size": 64, "error": "OOM"}]
-    assert throughput_curves(recs) == {"eval float32": [(1, 10.0), (8, 80.0), (32, 320.0)]}
-    chart = throughput_chart(recs)
-    assert chart.startswith("xychart-beta") and "[1, 8, 32]" in chart and "line [10.0, 80.0, 320.0]" in chart
-    assert throughput_chart(recs[:1]) is None

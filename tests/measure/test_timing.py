@@ -4,7 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from benchbench.measure.timing import LatencyStats, TimingConfig, measure, percentile
+from benchbench.core.results import LatencyStats, percentile
+from benchbench.measure.timing import TimingConfig, measure
 
 
 @pytest.mark.parametrize("q", [0, 10, 50, 90, 99, 100])

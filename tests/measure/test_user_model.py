@@ -43,16 +43,16 @@ def test_factory_taking_batch_size_sweeps(on_path):
     t = load_target("user_model:make_sized", batch_size=6)
     assert t.batch_size == 6
     recs = sweep(t, batch_sizes=[1, 2], timing=FAST)
-    assert [r["batch_size"] for r in recs] == [1, 2]
+    assert [r.batch_size for r in recs] == [1, 2]
 
 
 def test_profile_of_a_user_model_counts_its_macs(on_path):
     r = profile("user_model:make_model", batch_size=2, timing=FAST)
     assert r.ok, r.errors
     assert r.model == "user_model:make_model" and r.modality == "user"
-    assert r.flops["macs"] == 2 * MACS_PER_ROW
-    assert r.memory["activation_bytes_train"] == 2 * (12 + 24) * 4
-    assert [row["name"] for row in r.sections["layers"]] == ["", "fc1", "act", "fc2"]
+    assert r.flops.macs == 2 * MACS_PER_ROW
+    assert r.memory.activation_bytes_train == 2 * (12 + 24) * 4
+    assert [row.name for row in r.layers] == ["", "fc1", "act", "fc2"]
 
 
 def test_cli_with_a_file_path(tmp_path, capsys):

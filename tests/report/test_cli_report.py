@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from benchbench.cli import main
-from benchbench.core.files import write_json
+from benchbench.core.schema import write
 
 
 def test_report_cli_on_a_run_folder(small_run, tmp_path):
-    write_json(tmp_path / "results.json", small_run)
+    write(tmp_path / "results.json", small_run)
     assert main(["report", str(tmp_path)]) == 0
     assert (tmp_path / "report.md").read_text().startswith("# benchbench run")
     assert (

@@ -1,0 +1,60 @@
+"""What several commands share, defined once: their common options, where human output goes, and `--json`.
+
+This module is imported to build the parser, so it imports nothing heavy (no torch): commands import the
+library inside their `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+JSON_HELP = "write the result as JSON to FILE ('-' for standard output)"
+
+
+def add_model_options(
+    p: argparse.ArgumentParser, *, size: str = "tiny", batch_size: str | int | None = 1, device: bool = True
+) -> None:  # fmt: skip
+    """MODEL and the options that say how to build and run it."""
+    p.add_argument(
+        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
+    )
+    p.add_argument("--size", default=size, help=f"size preset (default {size})")
+    if batch_size is not None:
+        p.add_argument(
+            "--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})"
+        )
+    p.add_argument("--seq-len", type=int, default=None, help="sequence length, for sequence models")
+    if device:
+        p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+
+
+def add_json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="FILE", help=JSON_HELP)
+
+
+def console(args: argparse.Namespace, width: int | None = None) -> Any:
+    """A rich Console for the human output; on stderr when the JSON goes to standard output."""
+    from rich.console import Console
+
+    to_stderr = getattr(args, "json", None) == "-"
+    return Console(stderr=to_stderr, width=width) if width else Console(stderr=to_stderr)
+
+
+def emit_json(dest: str | None, data: Any) -> None:
+    """Write `data` as JSON to `dest` ('-' is standard output; nothing when None). A top-level record is
+    written with its schema version and kind; other data (estimates, listings) as it is."""
+    if dest is None:
+        return
+    from benchbench.core.files import to_jsonable, write_json
+    from benchbench.core.schema import KINDS, dump
+
+    data = dump(data) if type(data) in KINDS.values() else to_jsonable(data)
+    if dest == "-":
+        json.dump(data, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return
+    write_json(dest, data)
