@@ -14,11 +14,11 @@ import statistics
 import pytest
 import torch
 
-from benchbench.core.target import load_target
 from benchbench.deploy.ort_check import latency_pair, make_session
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
 from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import get_model_spec, list_models
+from benchbench.sources.target import load_target
 
 ROUNDS = 3
 BATCH = 1

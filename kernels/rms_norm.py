@@ -1,4 +1,4 @@
-"""RMSNorm over the last dim: reference, F.rms_norm, torch.compile and a Triton kernel.
+"""RMSNorm over the last dim: the zoo's module, the reference, F.rms_norm, torch.compile and a Triton kernel.
 
 Triton: one row per program with fp32 statistics; backward gives dx per row and the weight gradient
 in two stages (per-program partial sums over a block of rows, then a sum).
@@ -14,7 +14,20 @@ from torch import Tensor, nn
 
 from benchbench.kernels._common import lazy_compile, row_block, too_wide
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
-from benchbench.models.layers import RMSNorm
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square norm (Zhang & Sennrich, 2019): x / rms(x) * weight, statistics in fp32."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        xf = x.float()
+        y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (y * self.weight.float()).to(x.dtype)
 
 
 @register_kernel("rmsnorm", "eager", baseline=True, default=True)

@@ -75,10 +75,6 @@ class SwapReport:
     def swapped_sites(self) -> int:
         return sum(1 for s in self.sites.values() if s.status == "swapped")
 
-    def reset_counts(self) -> None:
-        for s in self.sites.values():
-            s.calls, s.swapped_calls, s.reasons = 0, 0, {}
-
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """Run the original code everywhere within the block (to time the model before and after side by side)."""

@@ -34,13 +34,6 @@ class AudioTransformerConfig:
     dropout: float = 0.1
 
 
-def subsampled_length(frames: int) -> int:
-    """Tokens after two kernel-3, stride-2, padding-1 convolutions."""
-    for _ in range(2):
-        frames = (frames - 1) // 2 + 1
-    return frames
-
-
 class AudioTransformer(nn.Module):
     """Conv stem (4× subsampling) → + positions → pre-norm encoder → LayerNorm → mean pool → classifier."""
 

@@ -1,12 +1,12 @@
 """Building blocks shared by the zoo: the one attention function and the norm modules.
 
-Every attention in the zoo calls `attention()`, and every norm is `nn.LayerNorm` or `RMSNorm`,
-so that `benchbench.kernels.swap` has a single place to route them to fused kernels.
+Every attention in the zoo calls `attention()`, and every norm is `nn.LayerNorm` or `RMSNorm` (which lives
+beside its kernels in `benchbench.kernels.rms_norm`), so that `benchbench.kernels.swap` has a single place to
+route them to fused kernels.
 """
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -28,20 +28,6 @@ def attention(
     Runs the implementation currently selected for the `attention` op (SDPA by default).
     """
     return dispatch("attention")(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
-
-
-class RMSNorm(nn.Module):
-    """Root-mean-square norm (Zhang & Sennrich, 2019): x / rms(x) * weight, statistics in fp32."""
-
-    def __init__(self, dim: int, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x: Tensor) -> Tensor:
-        xf = x.float()
-        y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
-        return (y * self.weight.float()).to(x.dtype)
 
 
 class MultiHeadAttention(nn.Module):

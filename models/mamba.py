@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchbench.kernels.registry import dispatch
+from benchbench.kernels.rms_norm import RMSNorm
 from benchbench.models.gpt2 import lm_inputs
-from benchbench.models.layers import RMSNorm
 from benchbench.models.registry import Reference, register_model
 
 

@@ -14,23 +14,6 @@ from typing import Any
 JSON_HELP = "write the result as JSON to FILE ('-' for standard output)"
 
 
-def add_model_options(
-    p: argparse.ArgumentParser, *, size: str = "tiny", batch_size: str | int | None = 1, device: bool = True
-) -> None:  # fmt: skip
-    """MODEL and the options that say how to build and run it."""
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
-    p.add_argument("--size", default=size, help=f"size preset (default {size})")
-    if batch_size is not None:
-        p.add_argument(
-            "--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})"
-        )
-    p.add_argument("--seq-len", type=int, default=None, help="sequence length, for sequence models")
-    if device:
-        p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-
-
 def add_json_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help=JSON_HELP)
 

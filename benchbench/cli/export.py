@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.env import capture_env
     from benchbench.core.errors import BadInputError
     from benchbench.core.results import ExportResult
-    from benchbench.core.target import load_target
     from benchbench.deploy.readiness import CLI_TIMING, ReadinessConfig, check_readiness
+    from benchbench.sources.target import load_target
 
     if args.batch_size < 2:
         raise BadInputError(

@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
     from benchbench.core.errors import BadInputError
     from benchbench.core.results import HealthResult
-    from benchbench.core.target import load_target
     from benchbench.health.check import check_health
     from benchbench.health.lint import LintConfig
     from benchbench.health.probe import ProbeConfig
+    from benchbench.sources.target import load_target
 
     if args.steps is not None and args.steps < 2:
         raise BadInputError(f"--steps must be at least 2, got {args.steps}")

@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.device import check_dtype, parse_device
     from benchbench.core.dtypes import parse_dtype
     from benchbench.core.errors import BadInputError
-    from benchbench.core.target import load_target
     from benchbench.measure.profile import profile_target
     from benchbench.measure.sweep import num_threads, parse_int_list, sweep
+    from benchbench.sources.target import load_target
 
     batch_sizes = parse_int_list(args.batch_size, "--batch-size")
     seq_lens = parse_int_list(args.seq_len, "--seq-len")

@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.device import parse_device
     from benchbench.core.dtypes import parse_dtype
     from benchbench.core.errors import BadInputError
-    from benchbench.core.target import load_target
     from benchbench.kernelbench.swap_check import check_swap
     from benchbench.kernels.registry import get_kernel, get_op
+    from benchbench.sources.target import load_target
 
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)

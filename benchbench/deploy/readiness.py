@@ -21,7 +21,6 @@ import torch
 from benchbench.core.errors import one_line
 from benchbench.core.forward import to_device
 from benchbench.core.results import QuantizedVariant, Readiness
-from benchbench.core.target import Target
 from benchbench.deploy.export import (
     ExportError,
     default_input_names,
@@ -33,6 +32,7 @@ from benchbench.deploy.export import (
 from benchbench.deploy.ort_check import latency_pair, make_session, node_counts, parity, providers_for
 from benchbench.deploy.quantize import int8_variant
 from benchbench.measure.timing import TimingConfig
+from benchbench.sources.target import Target
 
 VERDICTS = ("ready", "ready-with-warnings", "not-ready")
 

@@ -81,14 +81,21 @@ def facts_from_profile(p: ProfileResult) -> ModelFacts:
     )
 
 
+def gpu_hours(
+    forward_flops_per_sample: float, samples: int, epochs: float, peak_flops: float, utilization: float
+) -> float:
+    """The training formula on its own: 3 × F × N × E / (peak × U) / 3600."""
+    return 3.0 * forward_flops_per_sample * samples * epochs / (peak_flops * utilization) / 3600
+
+
 def training_estimate(
     f: ModelFacts, hw: Hardware, samples: int, epochs: float, utilization: float, dtype: str
 ) -> dict[str, Any]:
     """GPU-hours and cost of `epochs` passes over `samples` at `utilization` of `hw`'s dense `dtype` peak."""
     total = 3.0 * f.forward_flops * samples * epochs
     peak = hw.peak_flops(dtype)
-    seconds = total / (peak * utilization)
-    hours = seconds / 3600
+    hours = gpu_hours(f.forward_flops, samples, epochs, peak, utilization)
+    seconds = hours * 3600
     cost = hours * hw.price_per_hour if hw.price_per_hour is not None else None
     return {
         "train_samples": samples,
@@ -245,10 +252,3 @@ def estimate(
     if latency_budget_ms is not None:
         out["budget"] = cheapest_within_budget(f, latency_budget_ms, utilization, dtype, batches=batches)
     return out
-
-
-def gpu_hours(
-    forward_flops_per_sample: float, samples: int, epochs: float, peak_flops: float, utilization: float
-) -> float:
-    """The training formula on its own: 3 × F × N × E / (peak × U) / 3600."""
-    return 3.0 * forward_flops_per_sample * samples * epochs / (peak_flops * utilization) / 3600

@@ -107,16 +107,6 @@ def model_roofline(p: ProfileResult, hw: Hardware, measured_ms: float | None = N
     return point(p.model, t.flops, t.bytes_min, hw, p.dtype, measured_ms)
 
 
-def layer_rooflines(p: ProfileResult, hw: Hardware) -> list[RooflinePoint]:
-    """Each leaf layer with MACs > 0 on `hw` (unfused traffic: its inputs, params and outputs)."""
-    width = DTYPE_BYTES.get(p.dtype, 4)
-    return [
-        point(r.name, 2.0 * r.macs, _layer_bytes(r, width), hw, p.dtype)
-        for r in _leaves(p.layers or [])
-        if r.macs > 0 and _layer_bytes(r, width) > 0
-    ]
-
-
 def measured_ms_on(p: ProfileResult, hw: Hardware) -> float | None:
     """The profile's p50 latency when it was measured on `hw` (the local CPU for 'cpu'; a matched GPU name)."""
     lat = p.latency.p50_ms if p.latency else None

@@ -111,8 +111,8 @@ class ScalingPlan:
 def _measure(spec: Any, cfg: Any, size: str, batch_size: int, timing: Any) -> dict[str, Any]:
     import torch
 
-    from benchbench.core.target import Target
     from benchbench.measure.profile import profile_target
+    from benchbench.sources.target import Target
 
     seq_len = spec.seq_len.get(size) if spec.seq_len else None
     torch.manual_seed(0)
@@ -168,24 +168,3 @@ def scaling_plan(
         )
     plan.notes.append("latency exponents come from noisy CPU timings of small configs; read them as rough")
     return plan
-
-
-def scaling_markdown(plan: ScalingPlan) -> str:
-    """The plan as Markdown: the measured points and what doubling each axis costs."""
-    from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms
-
-    lines = ["| axis | factor | params | FLOPs | train activations | min ms |" + (" tokens (20/param) |" if plan.sequence_model else ""),
-             "|---|---:|---:|---:|---:|---:|" + ("---:|" if plan.sequence_model else "")]  # fmt: skip
-    for p in plan.points:
-        row = f"| {p.axis} | {p.factor:g} | {fmt_count(p.params)} | {fmt_count(p.flops)} | {fmt_bytes(p.activation_bytes)} | {fmt_ms(p.latency_ms)} |"
-        lines.append(row + (f" {fmt_count(p.compute_optimal_tokens)} |" if plan.sequence_model else ""))
-    lines += [
-        "",
-        "| doubling | params × | FLOPs × | activations × | latency × |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for axis, d in plan.doubling.items():
-        cells = " | ".join("—" if d[q] is None else f"{d[q]:.2f}" for q in QUANTITIES)
-        lines.append(f"| {axis} | {cells} |")
-    lines += [""] + [f"- {n}" for n in plan.notes]
-    return "\n".join(lines)

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from benchbench.core.files import to_jsonable
 from benchbench.core.results import HealthReport
-from benchbench.core.target import Target
 from benchbench.health.lint import LintConfig, lint_model
 from benchbench.health.probe import ProbeConfig, probe_trainability
+from benchbench.sources.target import Target
 
 
 def check_health(
@@ -29,5 +28,5 @@ def check_health(
         probe=result,
         probe_skipped=None if run_probe else "not requested",
         train_batch_size=train_batch,
-        config={"lint": dataclasses.asdict(lint), "probe": dataclasses.asdict(probe)},
+        config={"lint": to_jsonable(lint), "probe": to_jsonable(probe)},
     )

@@ -15,11 +15,11 @@ from benchbench.core.env import capture_env
 from benchbench.core.forward import forward_fn, to_device
 from benchbench.core.parity import check_outputs
 from benchbench.core.results import Parity, SwapRun, SwapSpeed, percentile
-from benchbench.core.target import Target
 from benchbench.core.tensors import tensors_in
 from benchbench.kernels.registry import get_kernel
 from benchbench.kernels.swap import SwapReport, swap
 from benchbench.measure.timing import TimingConfig, measure
+from benchbench.sources.target import Target
 
 
 def compare_outputs(ref: Any, out: Any, dtype: torch.dtype) -> Parity:

@@ -19,9 +19,9 @@ from benchbench.core.dtypes import parse_dtype
 from benchbench.core.errors import BadInputError, one_line, unknown_name
 from benchbench.core.forward import autocast_context, forward_fn, to_device
 from benchbench.core.results import SWEEP_MODES, SweepPoint
-from benchbench.core.target import Target, make_inputs
 from benchbench.measure.memory import train_step
 from benchbench.measure.timing import TimingConfig, measure
+from benchbench.sources.target import Target, make_inputs
 
 MODES = SWEEP_MODES
 

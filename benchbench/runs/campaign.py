@@ -21,13 +21,13 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.errors import one_line
 from benchbench.core.files import write_text
 from benchbench.core.results import Campaign, CampaignSwap, Ceilings, CompareRow, GoalVerdict
-from benchbench.core.target import load_target
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernelbench.compare import compare_op, default_shapes, shape_label
 from benchbench.kernelbench.swap_check import check_swap
 from benchbench.kernels.attention import autotune as attention_autotune
 from benchbench.kernels.registry import get_op, list_kernels, list_ops
 from benchbench.report.plots import write_compare
+from benchbench.sources.target import load_target
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from benchbench.core.env import capture_env
 from benchbench.core.results import ProfileResult, RunResult, StageError
 from benchbench.core.schema import write
-from benchbench.core.target import load_target
 from benchbench.measure.profile import profile_target, run_stage
 from benchbench.report.run_report import write_report
 from benchbench.runs.campaign import run_campaign
 from benchbench.runs.stages import STAGES, StageContext
 from benchbench.runs.suite import Suite, get_suite, shard_of
+from benchbench.sources.target import load_target
 
 
 def profile_one(name: str, size: str, suite: Suite, ctx: StageContext) -> ProfileResult:

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.core.results import HealthReport, ProfileResult, Readiness
-from benchbench.core.target import Target
+from benchbench.core.dtypes import parse_dtype
+from benchbench.core.results import HealthReport, ProfileResult, Readiness, SwapRun
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
 from benchbench.health.check import check_health
 from benchbench.health.probe import ProbeConfig
+from benchbench.kernelbench.swap_check import check_swap
+from benchbench.sources.target import Target
 
 
 @dataclass
@@ -66,8 +68,19 @@ def health_stage(target: Target, result: ProfileResult, ctx: StageContext) -> He
     return report
 
 
-# name -> stage, in the order a run applies them
+# The ops the swap stage routes to the Triton kernels; ops a model does not call are reported with no site.
+SWAP_STAGE_OPS = ("attention", "layernorm", "rmsnorm", "gelu")
+
+
+def swap_stage(target: Target, result: ProfileResult, ctx: StageContext) -> SwapRun:
+    """The model with SWAP_STAGE_OPS swapped for the Triton kernels: parity, and the before/after speed-up
+    that the gate's `min_kernel_speedup` budget reads (on a CPU the kernels are interpreted, not timed)."""
+    return check_swap(target, list(SWAP_STAGE_OPS), "triton", device=ctx.device, dtype=parse_dtype(ctx.dtype))
+
+
+# name -> stage, in the order a run applies them. A suite lists the ones it runs (`Suite.stages`).
 STAGES: dict[str, Stage] = {
     "export": export_stage,
     "health": health_stage,
+    "swap": swap_stage,
 }

@@ -16,7 +16,7 @@ class Suite:
     models: tuple[str, ...] = ("*",)  # fnmatch patterns over the zoo
     batch_size: int = 1
     timing: TimingConfig = field(default_factory=TimingConfig)
-    stages: tuple[str, ...] = ("*",)  # which registered stages run
+    stages: tuple[str, ...] = ("export", "health")  # fnmatch patterns over runs.stages.STAGES
     kernels: bool = False  # also run the kernel campaign (benchbench.runs.campaign) into RunResult.campaign
 
     def model_names(self) -> list[str]:

@@ -71,3 +71,39 @@ def test_a_failing_model_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     by_name = {p.model: p for p in run.profiles}
     assert by_name["resnet18"].errors[0].error == "exploded on purpose"
     assert by_name["mlp"].ok and by_name["bert"].ok
+
+
+@pytest.mark.parametrize(
+    "argv, kind",
+    [
+        (["profile", "mlp", "--no-memory"], "profile"),
+        (["export", "mlp", "--no-quantize"], "export"),
+        (["swap", "bert", "--ops", "attention", "--impl", "eager", "--rounds", "1"], "swap"),
+        (["kernels", "compare", "softmax", "--impl", "eager", "--shapes", "M=3,N=17"], "kernel_compare"),
+        (["health", "mlp", "--no-probe"], "health"),
+        (["estimate", "mlp", "--size", "tiny", "--hardware", "l4"], None),
+    ],
+)
+def test_json_dash_writes_only_json_to_stdout(argv, kind, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # export writes its .onnx files under the working directory
+    assert main([*argv, "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)  # the tables went to stderr
+    if kind is not None:
+        assert data["kind"] == kind and data["schema_version"] >= 2
+    else:
+        assert data["model"] == "mlp" and data["inference"]
+
+
+def test_help_and_version_are_fast_and_say_what_they_should():
+    out = subprocess.run(
+        [sys.executable, "-m", "benchbench", "--version"], capture_output=True, text=True, check=True
+    )
+    from benchbench import __version__
+
+    assert out.stdout.strip() == f"benchbench {__version__}"
+    out = subprocess.run(
+        [sys.executable, "-m", "benchbench", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("list", "profile", "export", "swap", "kernels", "estimate", "card", "health", "run", "report",
+                    "gate", "history", "compare", "merge"):  # fmt: skip
+        assert command in out.stdout

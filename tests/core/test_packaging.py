@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -45,10 +46,19 @@ def test_wheel_layout(wheel):
 
 @pytest.mark.slow
 def test_wheel_imports_in_a_fresh_venv(wheel, tmp_path):
+    """The wheel, installed into a new venv that sees this interpreter's packages (torch, ...) through a .pth
+    file, whether this interpreter is a venv or not, imports from its own copy, not the checkout."""
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)  # torch etc. from the system
+    venv.create(env_dir, with_pip=False)
     py = env_dir / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    here = sysconfig.get_paths()
+    Path(site, "parent_packages.pth").write_text(
+        "\n".join(dict.fromkeys([here["purelib"], here["platlib"]])) + "\n"
+    )
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, str(wheel)],
+                   check=True)  # fmt: skip
     code = (
         "import benchbench, benchbench.models, benchbench.kernels, pathlib;"
         "print(pathlib.Path(benchbench.models.__file__).resolve());"

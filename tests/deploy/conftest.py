@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchbench.core.target import load_target
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
 from benchbench.measure.timing import TimingConfig
+from benchbench.sources.target import load_target
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=20, min_time_s=0.01)
 

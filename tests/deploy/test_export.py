@@ -9,10 +9,10 @@ import onnx
 import pytest
 import torch
 
-from benchbench.core.target import load_target
 from benchbench.deploy.export import export_onnx, infer_dynamic_axes, other_seq_len
 from benchbench.deploy.ort_check import make_session
 from benchbench.models.registry import get_model_spec
+from benchbench.sources.target import load_target
 
 MODELS_FILE = str(Path(__file__).with_name("onnx_models.py"))
 

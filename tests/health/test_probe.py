@@ -2,10 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from benchbench.core.target import load_target
 from benchbench.health.check import check_health
 from benchbench.health.probe import ProbeConfig, probe_trainability
 from benchbench.models.registry import list_models
+from benchbench.sources.target import load_target
 
 
 def plain_stack(depth: int, width: int = 16, scale: float = 1.0) -> nn.Sequential:

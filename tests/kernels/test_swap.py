@@ -15,11 +15,11 @@ from torch import nn
 
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import to_jsonable
-from benchbench.core.target import load_target
 from benchbench.kernelbench.swap_check import check_swap, compare_outputs
 from benchbench.kernels import swap
 from benchbench.kernels.attention import attention_sdpa
 from benchbench.kernels.registry import dispatch
+from benchbench.sources.target import load_target
 
 SDPA = F.scaled_dot_product_attention
 

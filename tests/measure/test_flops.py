@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchbench.core.target import load_target
 from benchbench.kernels.registry import dispatch, use_kernels
 from benchbench.measure.flops import count_flops
 from benchbench.models.layers import attention
+from benchbench.sources.target import load_target
 
 
 class Fn(nn.Module):

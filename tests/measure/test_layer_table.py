@@ -9,10 +9,10 @@ from torch import nn
 
 from benchbench.cli.profile import layer_table as render_layer_table
 from benchbench.core.files import to_jsonable
-from benchbench.core.target import load_target
 from benchbench.measure.diagram import mermaid
 from benchbench.measure.flops import count_flops
 from benchbench.measure.layers import collapse, layer_table
+from benchbench.sources.target import load_target
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from benchbench.core.errors import BadInputError
-from benchbench.core.target import load_target
 from benchbench.measure.memory import (
     activation_bytes_train,
     peak_bytes_inference,
@@ -17,6 +16,7 @@ from benchbench.measure.memory import (
     profile_memory,
     training_state,
 )
+from benchbench.sources.target import load_target
 
 
 @pytest.mark.parametrize("widths", [(16, 32, 8), (7, 13, 5, 3)])

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from benchbench.cli import main
-from benchbench.core.target import Target
 from benchbench.measure import profile as profile_mod
 from benchbench.measure.profile import profile, profile_target
 from benchbench.measure.timing import TimingConfig
+from benchbench.sources.target import Target
 
 FAST = TimingConfig(warmup=1, min_repeats=2, min_time_s=0)
 

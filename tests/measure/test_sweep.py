@@ -7,10 +7,10 @@ import torch
 
 from benchbench.core.device import check_dtype
 from benchbench.core.errors import BadInputError
-from benchbench.core.target import load_target
 from benchbench.measure import sweep as sweep_mod
 from benchbench.measure.sweep import num_threads, parse_int_list, sweep
 from benchbench.measure.timing import TimingConfig
+from benchbench.sources.target import load_target
 
 FAST = TimingConfig(warmup=1, min_repeats=2, min_time_s=0)
 

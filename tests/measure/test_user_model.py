@@ -9,10 +9,10 @@ import torch
 
 from benchbench.cli import main
 from benchbench.core.errors import BadInputError
-from benchbench.core.target import load_target, make_inputs
 from benchbench.measure.profile import profile
 from benchbench.measure.sweep import sweep
 from benchbench.measure.timing import TimingConfig
+from benchbench.sources.target import load_target, make_inputs
 
 HERE = Path(__file__).parent
 FILE = HERE / "user_model.py"

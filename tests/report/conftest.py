@@ -14,10 +14,10 @@ from benchbench.core.results import (
     Readiness,
     RunResult,
 )
-from benchbench.core.target import load_target
 from benchbench.measure.profile import profile
 from benchbench.measure.sweep import sweep
 from benchbench.measure.timing import TimingConfig
+from benchbench.sources.target import load_target
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=5, min_time_s=0.0)
 

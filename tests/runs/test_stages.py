@@ -1,0 +1,33 @@
+"""Every stage of the explicit table runs on a tiny zoo model, lands on its field of the profile, and survives a
+round trip through results.json."""
+
+import pytest
+
+from benchbench.core.results import ProfileResult, RunResult
+from benchbench.core.schema import load_run, write
+from benchbench.measure.timing import TimingConfig
+from benchbench.runs.run import profile_one
+from benchbench.runs.stages import STAGES, StageContext
+from benchbench.runs.suite import SUITES, Suite
+
+FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=10, min_time_s=0.0)
+
+
+def test_every_stage_is_a_field_of_the_profile():
+    assert set(STAGES) <= set(ProfileResult.__dataclass_fields__)
+
+
+def test_suites_name_only_known_stages():
+    for suite in SUITES.values():
+        assert set(suite.stages) <= set(STAGES), suite.name
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_lands_on_the_profile_and_round_trips(stage, tmp_path):
+    suite = Suite("one", models=("bert",), timing=FAST, stages=(stage,))
+    result = profile_one("bert", "tiny", suite, StageContext(out_dir=tmp_path, device="cpu"))
+    assert result.ok, result.errors
+    record = getattr(result, stage)
+    assert record is not None and type(record).__module__ == "benchbench.core.results"
+    back = load_run(write(tmp_path / "results.json", RunResult("one", "cpu", [result])))
+    assert getattr(back.profiles[0], stage) == record
