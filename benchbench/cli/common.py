@@ -14,6 +14,22 @@ from typing import Any
 JSON_HELP = "write the result as JSON to FILE ('-' for standard output)"
 
 
+MODEL_HELP = (
+    "zoo name (benchbench list), torchvision:NAME, timm:NAME, hf:NAME (a transformers model type or a local "
+    "directory with config.json; hf:NAME:TASK picks a head), or a user factory pkg.module:factory / file.py:factory"
+)
+TASK_HELP = "head of an hf: model: model (default), causal-lm, masked-lm, sequence-classification, ... (or hf:NAME:TASK)"
+
+
+def add_model_arguments(p: argparse.ArgumentParser, size_default: str = "tiny") -> None:
+    """MODEL, --size (zoo presets; library models are built as their library defines them) and --task."""
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument(
+        "--size", default=None, help=f"zoo size preset (default {size_default}); not for library models"
+    )
+    p.add_argument("--task", default=None, help=TASK_HELP)
+
+
 def add_json_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help=JSON_HELP)
 

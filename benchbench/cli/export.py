@@ -9,15 +9,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import add_json_option, add_model_arguments, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export to ONNX and check parity and speed in ONNX Runtime")
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
-    p.add_argument("--size", default="tiny")
+    add_model_arguments(p)
     p.add_argument(
         "--batch-size", type=int, default=2, help="export batch size (>= 2; size-1 dims get specialised)"
     )
@@ -47,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     dev = parse_device(args.device)
     cfg = ReadinessConfig(export_batch_size=args.batch_size, probe_batch_sizes=probes, timing=CLI_TIMING,
                           quantize=not args.no_quantize, exporter=args.exporter, opset=args.opset, device=str(dev))  # fmt: skip
-    target = load_target(args.model, args.size, 1, args.seq_len)
+    target = load_target(args.model, args.size, 1, args.seq_len, task=args.task)
     target.model.to(dev)
     readiness = check_readiness(target, Path(args.out), cfg)
     print_readiness(target.name, target.size, readiness, console(args))

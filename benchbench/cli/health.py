@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import add_json_option, add_model_arguments, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("health", help="lint an architecture and probe its trainability")
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
-    p.add_argument("--size", default="tiny")
+    add_model_arguments(p)
     p.add_argument("--batch-size", type=int, default=8, help="per-device training batch size")
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--steps", type=int, default=None, help="probe optimizer steps (default: the probe's, 30)")
@@ -40,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 2:
         raise BadInputError(f"--steps must be at least 2, got {args.steps}")
-    target = load_target(args.model, args.size, args.batch_size, args.seq_len)
+    target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     lint = LintConfig(dataset_size=args.dataset_size)
     if args.max_params_per_sample is not None:
         lint = dataclasses.replace(lint, max_params_per_sample=args.max_params_per_sample)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import add_json_option, add_model_arguments, console, emit_json
 from benchbench.core.results import SWEEP_MODES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="profile one model: parameters, MACs, memory, layers, latency")
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
-    p.add_argument("--size", default="tiny")
+    add_model_arguments(p)
     p.add_argument("--batch-size", default="1", help="one batch size, or a list to sweep: 1,8,32")
     p.add_argument("--seq-len", default=None, help="sequence length(s) for sequence models: 128 or 128,512")
     p.add_argument("--device", default="cpu")
@@ -48,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     seq_len = seq_lens[0] if seq_lens else None
     check_dtype(parse_device(args.device), parse_dtype(dtypes[0]))
     with num_threads(args.threads):
-        target = load_target(args.model, args.size, batch_sizes[0], seq_len)
+        target = load_target(args.model, args.size, batch_sizes[0], seq_len, task=args.task)
         r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
         if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
             r.sweeps = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,

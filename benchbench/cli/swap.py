@@ -8,18 +8,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import add_json_option, add_model_arguments, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("swap", help="route a model's ops to fused kernels; check parity and speed")
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
+    add_model_arguments(p)
     p.add_argument("--ops", required=True, help="comma-separated ops: attention,layernorm,rmsnorm,gelu,...")
     p.add_argument("--impl", default="triton", help="implementation to swap in (default triton)")
-    p.add_argument("--size", default="tiny")
     p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (autocast)")
     p.add_argument("--rounds", type=int, default=3, help="alternating timing rounds before/after")
@@ -44,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--ops is empty; give e.g. --ops attention,layernorm")
     for op in ops:
         get_kernel(get_op(op).name, args.impl)  # unknown op or implementation: one clear error
-    target = load_target(args.model, args.size, args.batch_size)
+    target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
                         intercept=args.intercept)  # fmt: skip
     print_swap(result, console(args, width=120))

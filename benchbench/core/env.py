@@ -12,7 +12,17 @@ from typing import Any
 
 import torch
 
-_PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench")
+_PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench",
+             "torchvision", "timm", "transformers")  # fmt: skip
+
+# Facts about this process that a result should carry (e.g. that torchvision's C++ ops did not load), set by
+# whoever finds them out with `note_env`.
+_NOTES: dict[str, str] = {}
+
+
+def note_env(key: str, text: str) -> None:
+    """Record a fact about this environment; every `capture_env()` after it includes it under "notes"."""
+    _NOTES[key] = text
 
 
 def package_version(name: str) -> str | None:
@@ -84,6 +94,8 @@ def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
         "git_commit": git_commit(),
         "hostname": platform.node(),
     }
+    if _NOTES:
+        env["notes"] = dict(_NOTES)
     if dev.type == "cuda" and torch.cuda.is_available():
         env.update(cuda_info(dev))
     return env

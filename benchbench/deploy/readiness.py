@@ -189,7 +189,7 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
         return to_device(target.input_maker(bs, sl), dev)
 
     seq = target.seq_len
-    names = default_input_names(target.spec.input_names if target.spec else None, len(target.inputs))
+    names = default_input_names(target.input_names, len(target.inputs))
     axes = _stage("inputs", lambda: infer_dynamic_axes(make, names, cfg.export_batch_size, seq))
     export_inputs = _stage("inputs", lambda: make(cfg.export_batch_size, seq))
     out_axes = _stage("inputs", lambda: infer_output_axes(model, make, cfg.export_batch_size, seq))
@@ -197,7 +197,8 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
     path = out_dir / f"{_safe(target.name)}_{target.size}.onnx"
     torch.manual_seed(0)
     info = _stage("export", lambda: export_onnx(model, export_inputs, path, input_names=names, dynamic_axes=axes,
-                                                output_axes=out_axes, opset=cfg.opset, exporter=cfg.exporter))  # fmt: skip
+                                                output_axes=out_axes, opset=cfg.opset, exporter=cfg.exporter,
+                                                output_names=target.output_names))  # fmt: skip
     out.exporter, out.capture_strategy, out.fallback_reason = (
         info.exporter,
         info.capture_strategy,
