@@ -157,7 +157,9 @@ def _export_dynamo(model, inputs, path, input_names, output_names, axes, opset, 
         {a: dims for a in axes.get(n, {})} if isinstance(x, torch.Tensor) else None
         for n, x in zip(input_names, inputs, strict=True)
     )
-    with _quiet():
+    # Under no_grad, as inference runs: traced with autograd on, torch's scan higher-order op (the zoo Mamba's
+    # scan while exporting) is partitioned for a backward pass and its decomposition fails on a saved SymInt.
+    with _quiet(), torch.no_grad():
         program = torch.onnx.export(
             model, inputs, str(path), dynamo=True, dynamic_shapes=shapes, input_names=input_names,
             output_names=output_names, opset_version=opset, external_data=external, verbose=False,
