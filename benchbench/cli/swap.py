@@ -64,6 +64,13 @@ def print_swap(r: Any, out: Any) -> None:
     for op, c in r.swap.counts.items():
         out.print(f"{op}: {c.swapped} of {c.sites} call sites swapped ({c.fallback} fell back, "
                   f"{c.not_called} not called)")  # fmt: skip
+    if r.swap.unrouted:
+        left = Table(title="attention-like modules not routed (they ran eager)")
+        for col in ("module", "type", "calls", "why"):
+            left.add_column(col)
+        for u in r.swap.unrouted:
+            left.add_row(u.module, u.type, str(u.calls), u.reason)
+        out.print(left)
     for note in r.swap.notes:
         out.print(f"[yellow]note: {note}")
     p = r.parity
@@ -73,6 +80,13 @@ def print_swap(r: Any, out: Any) -> None:
     max_rel = f"{p.max_rel:.3g}" if p.max_rel is not None else "—"
     out.print(f"parity: max abs err {max_abs}, max rel err {max_rel} ({tol_text}) over {len(p.outputs)} outputs: "
               f"{'PASS' if p.ok else 'FAIL'}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
+    sp = r.site_parity
+    if sp is not None:
+        worst = f"{sp.max_abs:.3g}" if sp.max_abs is not None else "—"
+        out.print(f"site parity: each swapped site's output, {len(sp.outputs)} tensors, max abs err {worst}: "
+                  f"{'PASS' if sp.ok else 'FAIL'}" + (f" — {sp.reason}" if sp.reason else ""))  # fmt: skip
+    for note in r.notes:
+        out.print(f"[yellow]note: {note}")
     s = r.speed
     if s.status == "timed":
         out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after "

@@ -463,6 +463,17 @@ class SiteCounts:
 
 
 @dataclass
+class UnroutedSite:
+    """An attention-like module that ran with no call the swap could route, and the likely reason."""
+
+    op: str
+    module: str  # module path
+    type: str  # its class name
+    calls: int
+    reason: str
+
+
+@dataclass
 class SwapSummary:
     """What a swap did to a model on one forward pass."""
 
@@ -472,6 +483,7 @@ class SwapSummary:
     counts: dict[str, SiteCounts]
     sites: list[SwapSite]
     notes: list[str] = field(default_factory=list)
+    unrouted: list[UnroutedSite] = field(default_factory=list)  # what stayed eager, and why
 
 
 @dataclass
@@ -501,12 +513,15 @@ class SwapRun:
     parity: Parity
     speed: SwapSpeed
     env: dict[str, Any] = field(default_factory=dict)
+    # each swapped site's module output against the unswapped model's (None: no site module to compare)
+    site_parity: Parity | None = None
+    notes: list[str] = field(default_factory=list)
 
     __derived__ = ("ok",)
 
     @property
     def ok(self) -> bool:
-        return self.parity.ok
+        return self.parity.ok and (self.site_parity is None or self.site_parity.ok)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from benchbench.sources import hf, timm, torchvision  # noqa: F401  (each regist
 from benchbench.sources.base import Target
 from benchbench.sources.hf_forward import is_hf_model, make_positional
 from benchbench.sources.registry import SOURCES, source_of
+from benchbench.sources.torchvision_ops import import_torchvision, torchvision_installed
 
 __all__ = ["SOURCES", "Target", "is_library_model", "is_user_model", "load_target", "make_inputs"]
 
@@ -77,6 +78,8 @@ def _load_factory(path: str) -> Callable:
     mod_name, _, attr = path.partition(":")
     if not mod_name or not attr:
         raise BadInputError(f"model {path!r}: a user model is given as pkg.module:factory or file.py:factory")
+    if torchvision_installed():  # so that a factory importing torchvision, timm or transformers imports
+        import_torchvision()
     mod = _import_module(mod_name, path)
     try:
         factory = getattr(mod, attr)
