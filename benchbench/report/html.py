@@ -1,10 +1,12 @@
-"""The report as one self-contained HTML page: inline CSS and inline SVG plots, no script, no network."""
+"""The report as one self-contained HTML page: inline CSS and inline SVG plots and architecture diagrams (drawn
+from their Mermaid text by `diagram_svg`), no script, no network."""
 
 from __future__ import annotations
 
 import html
 import re
 
+from benchbench.report.diagram_svg import render_svg
 from benchbench.report.document import Code, Plot, Section, Table
 
 CSS = """
@@ -40,7 +42,11 @@ def render_sections(sections: list[Section]) -> str:
     for s in sections:
         parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
         for b in s.blocks:
-            if isinstance(b, Code):
+            if (
+                isinstance(b, Code) and b.lang == "mermaid"
+            ):  # drawn as a picture: a browser cannot draw Mermaid
+                parts.append(f'<figure class="diagram">{render_svg(b.text)}</figure>')
+            elif isinstance(b, Code):
                 parts.append(f'<pre class="{html.escape(b.lang)}"><code>{html.escape(b.text)}</code></pre>')
             else:
                 parts.append(

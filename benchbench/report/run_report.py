@@ -16,7 +16,7 @@ from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
 from benchbench.estimate.hardware import Hardware, get_hardware, local_cpu, match_device_name
 from benchbench.estimate.roofline import measured_ms_on, model_roofline
-from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
+from benchbench.report.document import NOT_MEASURED, Block, Code, Plot, Section, Table
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.plots import latency_vs_batch_svg, roofline_svg, sweep_series, throughput_svg
@@ -238,9 +238,28 @@ def cost_section(run: RunResult) -> Section:
     ])  # fmt: skip
 
 
+def architecture_section(run: RunResult) -> Section:
+    """Each model's block diagram: a Mermaid block in Markdown, drawn as SVG in HTML."""
+    blocks: list[Block] = []
+    for p in run.profiles:
+        if p.diagram:
+            blocks += [f"**{_model_label(p)}**", Code("mermaid", p.diagram)]
+    return Section("architecture", "Architecture diagrams", blocks or [f"Diagrams: {NOT_MEASURED}."])
+
+
 SECTION_BUILDERS = (summary_section, models_section, latency_section, roofline_section, readiness_section,
-                    kernels_section, health_section, cost_section)  # fmt: skip
-SECTION_IDS = ("summary", "models", "latency", "roofline", "readiness", "kernels", "health", "cost")
+                    kernels_section, health_section, cost_section, architecture_section)  # fmt: skip
+SECTION_IDS = (
+    "summary",
+    "models",
+    "latency",
+    "roofline",
+    "readiness",
+    "kernels",
+    "health",
+    "cost",
+    "architecture",
+)
 
 
 def build_sections(run: RunResult) -> list[Section]:
