@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
     p.add_argument("--db", help="history SQLite (default $BENCHBENCH_HISTORY or OUT/history.sqlite)")
+    p.add_argument("--model", action="append", metavar="MODEL",
+                   help="run these models instead of the suite's (repeat; zoo names, torchvision:/timm:/hf: names "
+                   "or pkg.module:factory), with the suite's timing and stages")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.runs.run import run_suite
 
     parse_device(args.device)
-    run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard))
+    run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard),
+                        models=args.model)  # fmt: skip
     result = load_run(run_dir)
     failed = [p for p in result.profiles if not p.ok]
     console = Console()

@@ -23,19 +23,19 @@ from benchbench.runs.suite import Suite, get_suite, shard_of
 from benchbench.sources.target import load_target
 
 
-def profile_one(name: str, size: str, suite: Suite, ctx: StageContext) -> ProfileResult:
+def profile_one(name: str, size: str | None, suite: Suite, ctx: StageContext) -> ProfileResult:
     """Profile one model and run the suite's stages on it; failures are recorded, never raised."""
     try:
         target = load_target(name, size, suite.batch_size)
     except Exception as exc:
-        result = ProfileResult(model=name, modality="unknown", size=size, batch_size=suite.batch_size,
+        result = ProfileResult(model=name, modality="unknown", size=size or "default", batch_size=suite.batch_size,
                                device=ctx.device, dtype=ctx.dtype)  # fmt: skip
         result.errors.append(StageError.from_exception("build", exc))
         return result
     try:
         result = profile_target(target, device=ctx.device, dtype=ctx.dtype, timing=suite.timing)
     except Exception as exc:
-        result = ProfileResult(model=name, modality=target.modality, size=size, batch_size=suite.batch_size,
+        result = ProfileResult(model=name, modality=target.modality, size=target.size, batch_size=suite.batch_size,
                                device=ctx.device, dtype=ctx.dtype)  # fmt: skip
         result.errors.append(StageError.from_exception("profile", exc))
         return result
@@ -62,13 +62,13 @@ def run_suite(
     run_dir = Path(out) / run.run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     ctx = StageContext(out_dir=run_dir, device=device)
-    jobs = shard_of([(m, size) for m in (models or s.model_names()) for size in s.sizes], shard)
+    jobs = shard_of(s.jobs(models), shard)
     start = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task(f"suite {s.name}", total=len(jobs))
         for name, size in jobs:
-            progress.update(task, description=f"suite {s.name}: {name} ({size})")
+            progress.update(task, description=f"suite {s.name}: {name} ({size or 'default'})")
             run.profiles.append(profile_one(name, size, s, ctx))
             progress.advance(task)
     if s.kernels:

@@ -13,7 +13,9 @@ from benchbench.models.registry import list_models
 class Suite:
     name: str
     sizes: tuple[str, ...] = ("tiny",)
-    models: tuple[str, ...] = ("*",)  # fnmatch patterns over the zoo
+    models: tuple[str, ...] = (
+        "*",
+    )  # fnmatch patterns over the zoo, or library/user names (hf:gpt2, pkg.mod:f)
     batch_size: int = 1
     timing: TimingConfig = field(default_factory=TimingConfig)
     stages: tuple[str, ...] = ("export", "health")  # fnmatch patterns over runs.stages.STAGES
@@ -22,8 +24,16 @@ class Suite:
     def model_names(self) -> list[str]:
         names: list[str] = []
         for pattern in self.models:
-            names += [n for n in list_models(pattern) if n not in names]
+            found = [pattern] if ":" in pattern else list_models(pattern)  # a library or user name as given
+            names += [n for n in found if n not in names]
         return names
+
+    def jobs(self, models: list[str] | None = None) -> list[tuple[str, str | None]]:
+        """(model, size) pairs: zoo models at each of the suite's sizes, library and user models once."""
+        out: list[tuple[str, str | None]] = []
+        for m in models or self.model_names():
+            out += [(m, None)] if ":" in m else [(m, size) for size in self.sizes]
+        return out
 
 
 SUITES = {
