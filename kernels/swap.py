@@ -6,7 +6,11 @@ Three kinds of call site are routed:
   `F.scaled_dot_product_attention` and names bound to it in the model's modules are patched until `restore()`
   (or, with `intercept="mode"`, a TorchFunctionMode catches every call), so no user code needs changing;
 - modules whose exact type is listed in a registered OpSpec's `module_types` (LayerNorm, RMSNorm, GELU, ...):
-  their `forward` is patched on the instance, so parameters, state_dict keys and types stay as they are.
+  their `forward` is patched on the instance, so parameters, state_dict keys and types stay as they are;
+- for attention, `nn.MultiheadAttention` modules (batch-first or not, masks folded as `kernels/mha.py` says):
+  their projections run as the module's, the attention itself through the chosen implementation.
+Attention-like modules that ran with nothing to route are listed in the summary's `unrouted`, with the reason
+(`kernels/attention_sites.py`).
 
 Before each call the chosen implementation's `supports(device, dtype)` and `check(...)` are asked; if either
 says no, the call runs the original code and the reason is recorded on the call site. `restore()` undoes all.
