@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from benchbench.ci.gate import profile_key
@@ -60,6 +61,14 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
                 getattr(merged.campaign, name).extend(getattr(c, name))
     merged.elapsed_s = sum(r.elapsed_s or 0.0 for r in runs)
     merged.env = {**first.env, "merged_from": [r.run_id for r in runs]}
+    merged.jobs = [j for r in runs for j in r.jobs]
+    merged.settings = dataclasses.replace(first.settings, shard=None) if first.settings else None
+    merged.git = first.git
+    # Shards measured on other machines have other ceilings: keep them only when every shard ran on one machine.
+    prints = {r.env.get("fingerprint") for r in runs}
+    merged.ceilings = first.ceilings if len(prints) == 1 else None
+    if len(prints) > 1:
+        merged.env["machines"] = sorted(str(x) for x in prints)  # each profile's env says which measured it
     return merged
 
 
@@ -72,4 +81,5 @@ def merge_folders(shards: list[str | Path], out: str | Path) -> Path:
         raise BadInputError(f"{out} already holds results.json; choose a new --out folder")
     write(out / "results.json", merged)
     write_report(merged, out / "report.md", fmt="md")
+    write_report(merged, out / "report.html", fmt="html")
     return out

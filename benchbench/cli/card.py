@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 
@@ -10,8 +11,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "card", help="write an architecture card: task, diagram, params, recipe, baselines, compute, scaling"
     )
-    p.add_argument("model", help="zoo model name")
-    p.add_argument("--size", default="base", help="size preset (default base)")
+    p.add_argument(
+        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
+    )
+    p.add_argument("--size", default="base", help="size preset of a zoo model (default base)")
+    p.add_argument(
+        "--modality", help="a user model's modality (image, text, ...): picks its zoo baselines and recipe"
+    )
     p.add_argument(
         "--hardware", default="h100-sxm", help="device for the compute estimate (default h100-sxm)"
     )
@@ -36,13 +42,14 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.report.card import build_card, write_card
 
     get_hardware(args.hardware)  # a bad name fails before the profiling starts
-    outs = args.out or [f"{args.model}_card.md", f"{args.model}_card.html"]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.model)
+    outs = args.out or [f"{stem}_card.md", f"{stem}_card.html"]
     for o in outs:
         if Path(o).suffix not in (".md", ".html"):
             raise BadInputError(f"--out must end in .md or .html, got {o!r}")
     sections, prof = build_card(
         args.model, size=args.size, hardware=args.hardware, train_samples=args.train_samples,
-        latency_budget_ms=args.latency_budget_ms, with_scaling=not args.no_scaling,
+        latency_budget_ms=args.latency_budget_ms, with_scaling=not args.no_scaling, modality=args.modality,
     )  # fmt: skip
     for o in outs:
         print(write_card(sections, prof, o))

@@ -573,6 +573,19 @@ class StageError:
 
 
 @dataclass
+class JobOutcome:
+    """How a job's worker ended when it returned no result: it crashed (a signal, an exit, an out-of-memory
+    kill) or ran past the job timeout and was killed."""
+
+    kind: str  # "crashed" or "timeout"
+    detail: str  # one line: "killed by SIGSEGV", "exited with code 3", "ran past the 300 s job timeout"
+    signal: str | None = None  # "SIGSEGV", "SIGKILL", ...
+    exit_code: int | None = None
+    stderr_tail: list[str] = field(default_factory=list)  # the worker's last lines on stderr and stdout
+    elapsed_s: float | None = None
+
+
+@dataclass
 class ProfileResult:
     """What was measured for one model configuration."""
 
@@ -594,6 +607,8 @@ class ProfileResult:
     health: HealthReport | None = None
     swap: SwapRun | None = None
     errors: list[StageError] = field(default_factory=list)
+    outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out
+    job: str | None = None  # the key of the run's job that measured it
     env: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
 
@@ -601,26 +616,89 @@ class ProfileResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and self.outcome is None
 
     @property
     def status(self) -> str:
-        return "ok" if self.ok else "failed"
+        """ok, failed (a stage raised), crashed or timeout (the job's worker did not come back)."""
+        if self.outcome is not None:
+            return self.outcome.kind
+        return "ok" if not self.errors else "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a run: a model at one size, batch size and dtype, run in a worker."""
+
+    model: str  # a zoo name or a user factory pkg.module:factory
+    size: str  # "user" for a user factory, which has no sizes
+    batch_size: int
+    dtype: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.model} {self.size} bs{self.batch_size} {self.dtype}"
+
+
+@dataclass
+class RunSettings:
+    """Everything that says how a run measures, recorded in the run so `--resume` runs the rest the same way."""
+
+    suite: str
+    models: list[str]  # zoo globs and pkg.module:factory paths, as given
+    sizes: list[str]
+    batch_sizes: list[int]
+    dtypes: list[str]
+    stages: list[str]
+    timing: dict[str, Any]  # the TimingConfig of every job
+    job_timeout_s: float
+    device: str = "cpu"
+    workers: int = 1
+    executor: str = "local"  # "local" (worker processes) or "ray"
+    ray_address: str | None = None
+    shard: str | None = None
+    kernels: bool = False  # run the GPU kernel campaign after the jobs
+
+
+@dataclass
+class GitState:
+    """The repository a run was started in (the user's project, not benchbench)."""
+
+    repo: str
+    commit: str | None
+    dirty: bool | None
+    branch: str | None = None
 
 
 @dataclass
 class RunResult:
-    """A suite run: profiles and the kernel campaign measured together, with their environment."""
+    """A suite run: profiles and the kernel campaign measured together, with their environment.
+
+    A run is a snapshot: its settings, the environment, the repository's commit and the device's measured
+    ceilings are recorded when it starts, so rendering its report measures nothing.
+    """
 
     suite: str
     device: str
     profiles: list[ProfileResult]
     campaign: Campaign | None = None
+    settings: RunSettings | None = None
+    jobs: list[Job] = field(default_factory=list)  # every job planned (profiles hold the ones done)
+    ceilings: Ceilings | None = None  # measured on `device` at the start of the run
+    git: GitState | None = None
     env: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=new_run_id)
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
+
+    __derived__ = ("missing",)
+
+    @property
+    def missing(self) -> list[str]:
+        """Keys of planned jobs with no profile (an interrupted run, before `--resume`)."""
+        done = {p.job for p in self.profiles}
+        return [j.key for j in self.jobs if j.key not in done]
 
 
 @dataclass

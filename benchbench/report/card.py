@@ -21,12 +21,13 @@ from benchbench.core.units import fmt_bytes, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
-from benchbench.measure.profile import profile
+from benchbench.measure.profile import profile, profile_target
 from benchbench.measure.timing import TimingConfig
-from benchbench.models.registry import get_model_spec, list_models
+from benchbench.models.registry import MODALITIES, list_models
 from benchbench.report.document import NOT_MEASURED, Code, Section, Table
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
+from benchbench.sources.target import Target, load_target
 
 CARD_SECTIONS = ("task", "architecture", "parameters", "recipe", "baselines", "compute", "scaling")
 MAX_LAYER_ROWS = 40
@@ -70,6 +71,20 @@ RECIPES = {
                          "weight decay 0.05, dropout 0.1", 443_757, "VQA v2 train questions",
                          "Kim et al. 2021 (ViLT)", 0.05),
 }  # fmt: skip
+# For a model of unknown family (a user factory without --modality): the guide's general advice (seed.md,
+# "Design the training recipe: optimizer (AdamW), learning rate schedule (cosine with warmup), batch size").
+GENERIC_RECIPE = Recipe(
+    "AdamW",
+    "1e-3 peak (tune it first: the most important hyperparameter)",
+    "linear warm-up (5%), cosine decay",
+    64,
+    50,
+    "weight decay 1e-2, dropout 0.1",
+    100_000,
+    "an assumed 100k samples (give --train-samples)",
+    "seed.md design guide (no family known)",
+    0.05,
+)
 
 
 def _tiny_timing() -> Any:
@@ -80,15 +95,38 @@ def _profile(name: str, size: str, layers: bool = True) -> ProfileResult:
     return profile(name, size=size, batch_size=1, timing=_tiny_timing(), layers=layers, train_step_peak=False)
 
 
+@dataclass
+class Subject:
+    """What a card describes: a zoo model, or a user's factory (no paper, no presets, modality if given)."""
+
+    name: str
+    size: str
+    modality: str
+    description: str
+    paper: str
+    inputs: list[tuple[str, str]]  # (name, shape and dtype) at batch 1
+    spec: Any = None  # the zoo's ModelSpec, None for a user factory
+
+
+def subject_of(target: Target, modality: str | None = None) -> Subject:
+    spec = target.spec
+    names = list(spec.input_names) if spec else [f"input_{i}" for i in range(len(target.inputs))]
+    inputs = [(n, _shapes(t)) for n, t in zip(names, target.inputs)]
+    if spec is not None:
+        return Subject(spec.name, target.size, spec.modality, spec.description, spec.paper, inputs, spec)
+    doc = (type(target.model).__doc__ or "").strip().splitlines()
+    return Subject(target.name, target.size, modality or "user", doc[0] if doc else f"a {type(target.model).__name__}",
+                   "none given (a user model)", inputs)  # fmt: skip
+
+
 def _shapes(t: Any) -> str:
     if isinstance(t, torch.Tensor):
         return "×".join(map(str, t.shape)) + f" {str(t.dtype).removeprefix('torch.')}"
     return str(t)
 
 
-def task_section(spec: Any, size: str, p: ProfileResult, budget_ms: float | None) -> Section:
-    inputs = spec.example_inputs(size, 1)
-    ins = ", ".join(f"{n}: {_shapes(t)}" for n, t in zip(spec.input_names, inputs))
+def task_section(spec: Subject, size: str, p: ProfileResult, budget_ms: float | None) -> Section:
+    ins = ", ".join(f"{n}: {shape}" for n, shape in spec.inputs)
     root = next((r for r in p.layers or [] if r.depth == 0), None)
     out = ", ".join("×".join(map(str, s)) for s in root.output_shapes) if root else NOT_MEASURED
     lat = p.latency.p50_ms if p.latency else None
@@ -130,8 +168,8 @@ def parameters_section(p: ProfileResult) -> Section:
     ])  # fmt: skip
 
 
-def recipe_section(spec: Any, p: ProfileResult, samples: int | None) -> tuple[Section, Recipe, int]:
-    r = RECIPES.get(spec.modality, RECIPES["tabular"])
+def recipe_section(spec: Subject, p: ProfileResult, samples: int | None) -> tuple[Section, Recipe, int]:
+    r = RECIPES.get(spec.modality, GENERIC_RECIPE)
     n = samples or r.reference_samples
     steps_per_epoch = max(1, math.ceil(n / r.batch_size))
     total_steps = steps_per_epoch * r.epochs
@@ -157,7 +195,9 @@ def recipe_section(spec: Any, p: ProfileResult, samples: int | None) -> tuple[Se
     ]), r, n  # fmt: skip
 
 
-def baselines_section(spec: Any, size: str, p: ProfileResult, profiles: dict[str, ProfileResult]) -> Section:
+def baselines_section(
+    spec: Subject, size: str, p: ProfileResult, profiles: dict[str, ProfileResult]
+) -> Section:
     total = p.params.total if p.params else math.inf
     rows = []
     for name, q in [(spec.name, p), *profiles.items()]:
@@ -168,6 +208,10 @@ def baselines_section(spec: Any, size: str, p: ProfileResult, profiles: dict[str
                      fmt_count(q.flops.macs if q.flops else None), fmt_ms(q.latency.p50_ms if q.latency else None),
                      fmt_bytes(q.memory.activation_bytes_train if q.memory else None),
                      fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
+    if spec.modality not in MODALITIES:
+        return Section("baselines", "Baseline comparison", [
+            f"No zoo baseline: the modality of {spec.name} is not known; give one of {', '.join(MODALITIES)} with "
+            "--modality to compare it with the zoo models of that modality."])  # fmt: skip
     blocks: list[Any] = [
         f"Zoo models of the same modality ({spec.modality}) with fewer parameters, at size {size}, batch 1, "
         f"on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
@@ -240,6 +284,10 @@ def scaling_blocks(plan: Any) -> list[Any]:
 
 
 def scaling_section(spec: Any) -> Section:
+    if spec is None:
+        return Section("scaling", "Scaling plan", [
+            f"Scaling plan: {NOT_MEASURED} (a user factory has no config dataclass to scale; scale it yourself and "
+            "profile each size)."])  # fmt: skip
     plan = scaling_plan(spec.name, size="tiny", factors=(1.0, 2.0), timing=_tiny_timing())
     d = plan.doubling
     advice = []
@@ -266,16 +314,21 @@ def build_card(
     train_samples: int | None = None,
     latency_budget_ms: float | None = None,
     with_scaling: bool = True,
+    modality: str | None = None,
 ) -> tuple[list[Section], ProfileResult]:
-    """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections."""
-    spec = get_model_spec(model)
-    if size not in spec.sizes:
-        raise unknown_name("size", size, list(spec.sizes))
-    p = _profile(model, size)
-    others = {n: _profile(n, size, layers=False) for n in list_models(modality=spec.modality) if n != model}
+    """Profile `model` (a zoo name or a user factory) and its simpler same-modality zoo neighbours, and assemble
+    the seven card sections. A user factory's modality, when given, picks its baselines and recipe."""
+    if modality is not None and modality not in MODALITIES:
+        raise unknown_name("modality", modality, MODALITIES)
+    target = load_target(model, size, 1)
+    p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
+    spec = subject_of(target, modality)
+    zoo_size = size if target.spec is not None else "tiny"
+    others = ({n: _profile(n, zoo_size, layers=False) for n in list_models(modality=spec.modality) if n != model}
+              if spec.modality in MODALITIES else {})  # fmt: skip
     recipe_sec, recipe, n = recipe_section(spec, p, train_samples)
     scaling = (
-        scaling_section(spec)
+        scaling_section(spec.spec)
         if with_scaling
         else Section("scaling", "Scaling plan", [f"Scaling plan: {NOT_MEASURED}."])
     )
@@ -284,7 +337,7 @@ def build_card(
         architecture_section(p),
         parameters_section(p),
         recipe_sec,
-        baselines_section(spec, size, p, others),
+        baselines_section(spec, zoo_size, p, others),
         compute_section(p, hardware, recipe, n, latency_budget_ms),
         scaling,
     ], p
