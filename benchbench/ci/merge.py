@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchbench.ci.gate import profile_key
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import Campaign, RunResult
+from benchbench.core.results import Campaign, RunResult, parse_shard
 from benchbench.core.schema import load_run, write
 from benchbench.report.run_report import write_report
 
@@ -29,7 +29,7 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
         if any(s is None for s in shards):
             raise BadInputError("cannot mix shard runs and whole runs: " + ", ".join(
                 f"{src} (shard {s or 'none'})" for s, src in zip(shards, sources)))  # fmt: skip
-        parsed = [tuple(int(x) for x in s.split("/")) for s in shards]
+        parsed = [parse_shard(s, f"{src}: shard") for s, src in zip(shards, sources)]
         ns = {n for _, n in parsed}
         if len(ns) != 1:
             raise BadInputError(f"shards split the suite differently: {', '.join(shards)}")

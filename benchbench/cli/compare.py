@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from benchbench.ci.stats import DEFAULT_ALPHA
+from benchbench.cli.common import console, probability
 from benchbench.core.errors import BadInputError
 
 
@@ -16,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_b", help="candidate, the same way")
     p.add_argument("--db", help="history database to find run ids in (default $BENCHBENCH_HISTORY, else "
                                 "results/history.sqlite)")  # fmt: skip
-    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default 0.01)")
+    p.add_argument(
+        "--alpha", type=probability, default=DEFAULT_ALPHA, help="significance level (default 0.01)"
+    )
     p.set_defaults(func=run)
 
 
@@ -28,8 +31,8 @@ def _results(where: str, db: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from benchbench.ci.gate import profile_key
     from benchbench.ci.stats import compare_samples
@@ -56,9 +59,13 @@ def run(args: argparse.Namespace) -> int:
             continue
         c = compare_samples(sa, sb)
         sig = c.significant(args.alpha)
-        verdict = ("[red]slower" if c.ratio > 1 else "[green]faster") if sig else "no significant change"
+        verdict = (
+            (Text("slower", style="red") if c.ratio > 1 else Text("faster", style="green"))
+            if sig
+            else "no significant change"
+        )
         table.add_row(p.model, cfg, f"{pa:.3f}", f"{pb:.3f}", f"{c.ratio:.3f}", f"{c.p_value:.2g}", verdict)
     if not shared:
         raise BadInputError(f"{args.run_a} and {args.run_b} share no model configuration to compare")
-    Console(width=160).print(table)
+    console(width=160).print(table)
     return 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchbench.cli.common import check_output, positive_int
+from benchbench.cli.common import console as make_console
 from benchbench.core.errors import BadInputError
 
 DB_HELP = "history database (default $BENCHBENCH_HISTORY, else results/history.sqlite)"
@@ -16,18 +18,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", nargs="*", metavar="MODEL | add RUN_DIR",
                    help="a model name or glob (default: all), or `add RUN_DIR` to append a run folder")  # fmt: skip
     p.add_argument("--db", help=DB_HELP)
-    p.add_argument("--limit", type=int, default=20, help="last N runs per configuration (default 20)")
+    p.add_argument(
+        "--limit", type=positive_int, default=20, help="last N runs per configuration (default 20)"
+    )
     p.add_argument("--plot", metavar="FILE", help="PNG to write (default: history.png beside the database)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from benchbench.ci.history import append_run, check_db, db_path, plot, query
     from benchbench.core.schema import load_run
 
-    console = Console(width=180)
+    console = make_console(width=180)
     if args.what and args.what[0] == "add":
         if len(args.what) != 2:
             raise BadInputError(
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(
             f"history takes one model name or glob, got {len(args.what)}: {' '.join(args.what)}"
         )
+    check_output(args.plot, suffixes=(".png",), what="--plot file")
     model = args.what[0] if args.what else None
     rows = query(args.db, model, args.limit)
     if not rows:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from benchbench.cli.common import check_output_dir
+from benchbench.cli.common import console as make_console
+from benchbench.core.errors import BadInputError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,16 +20,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from benchbench.ci.history import append_run, check_db, db_path
     from benchbench.ci.merge import merge_folders
     from benchbench.core.schema import load_run
 
+    check_output_dir(args.out, "--out folder")
+    if (Path(args.out) / "results.json").exists():
+        raise BadInputError(f"{args.out} already holds results.json; choose a new --out folder")
     db = None if args.no_history else check_db(db_path(args.db))
     out = merge_folders(args.shards, args.out)
     merged = load_run(out)
-    console = Console()
+    console = make_console()
     console.print(f"merged {len(args.shards)} shard(s), {len(merged.profiles)} profiles, into {out / 'results.json'}",
                   markup=False)  # fmt: skip
     if db is not None:

@@ -9,21 +9,11 @@ from __future__ import annotations
 import argparse
 import math
 
+from benchbench.cli.common import check_output_dir, positive_float, positive_int
+from benchbench.cli.common import console as make_console
 from benchbench.core.errors import BadInputError
 
 EXIT_INTERRUPTED = 130
-
-
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise BadInputError(f"--shard must look like I/N (e.g. 1/4), got {text!r}") from None
-    if not 1 <= i <= n:
-        raise BadInputError(f"--shard {text}: need 1 <= I <= N")
-    return i, n
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,11 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="comma list of zoo globs and pkg.module:factory paths (replaces the suite's models)")  # fmt: skip
     p.add_argument("--device", default="cpu")
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="jobs side by side (default: one per visible GPU on a CUDA device, else 1)")  # fmt: skip
     p.add_argument("--executor", default="local", help="local (worker processes) or ray")
     p.add_argument("--ray-address", help="a Ray cluster to send jobs to (default: a local Ray instance)")
-    p.add_argument("--job-timeout", type=float, default=None, metavar="S",
+    p.add_argument("--job-timeout", type=positive_float, default=None, metavar="S",
                    help="kill a job running longer, recorded as timeout (default: the suite's)")  # fmt: skip
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
     p.add_argument("--db", help="history database (default $BENCHBENCH_HISTORY or results/history.sqlite)")
@@ -50,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def settings_from_args(args: argparse.Namespace):  # -> RunSettings
     from benchbench.core.device import parse_device
+    from benchbench.core.results import parse_shard
     from benchbench.runs.executors import EXECUTORS
     from benchbench.runs.jobs import resolve_models
     from benchbench.runs.suite import get_suite
@@ -80,12 +71,10 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from benchbench.ci.history import append_run, check_db, db_path
     from benchbench.runs.run import execute, load_manifest, start_run
 
-    console = Console()
+    console = make_console()
     db = None if args.no_history else check_db(db_path(args.db))
     if args.resume:
         for flag in ("models", "shard", "workers", "ray_address", "job_timeout"):
@@ -96,13 +85,14 @@ def run(args: argparse.Namespace) -> int:
         load_manifest(args.resume)
         run_dir = args.resume
     else:
+        check_output_dir(args.out, "--out folder")
         run_dir = start_run(settings_from_args(args), args.out)
     outcome = execute(run_dir, log=console.print)
     result = outcome.result
     console.print(f"wrote {outcome.run_dir / 'results.json'} and {outcome.run_dir / 'report.md'}")
     if outcome.interrupted:
-        console.print(f"[yellow]interrupted: {len(result.profiles)} of {len(result.jobs)} jobs done and kept; "
-                      f"resume with: benchbench run --resume {outcome.run_dir}")  # fmt: skip
+        console.print(f"interrupted: {len(result.profiles)} of {len(result.jobs)} jobs done and kept; "
+                      f"resume with: benchbench run --resume {outcome.run_dir}", style="yellow")  # fmt: skip
         return EXIT_INTERRUPTED
     if db is not None:
         console.print(f"appended to history {append_run(result, db, outcome.run_dir)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import add_json_option, check_output, console, emit_json, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,10 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ops", required=True, help="comma-separated ops: attention,layernorm,rmsnorm,gelu,...")
     p.add_argument("--impl", default="triton", help="implementation to swap in (default triton)")
     p.add_argument("--size", default="tiny")
-    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--batch-size", type=positive_int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (autocast)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timing rounds before/after")
+    p.add_argument("--rounds", type=positive_int, default=3, help="alternating timing rounds before/after")
     p.add_argument("--intercept", default="patch",
                    help="how direct SDPA calls are caught: patch (F and bound names; cheap) or mode (a TorchFunctionMode)")  # fmt: skip
     add_json_option(p)
@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.errors import BadInputError
     from benchbench.kernelbench.swap_check import check_swap
     from benchbench.kernels.registry import get_kernel, get_op
+    from benchbench.measure.memory import check_batch_fits
     from benchbench.sources.target import load_target
 
+    check_output(args.json, what="--json file")
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--ops is empty; give e.g. --ops attention,layernorm")
     for op in ops:
         get_kernel(get_op(op).name, args.impl)  # unknown op or implementation: one clear error
+    check_batch_fits(args.model, args.size, args.batch_size)
     target = load_target(args.model, args.size, args.batch_size)
     result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
                         intercept=args.intercept)  # fmt: skip
@@ -67,7 +70,7 @@ def print_swap(r: Any, out: Any) -> None:
         out.print(f"{op}: {c.swapped} of {c.sites} call sites swapped ({c.fallback} fell back, "
                   f"{c.not_called} not called)")  # fmt: skip
     for note in r.swap.notes:
-        out.print(f"[yellow]note: {note}")
+        out.print(f"note: {note}", style="yellow")
     p = r.parity
     tol = p.outputs[0].tol if p.outputs else None
     tol_text = f"atol {tol.atol:g} + rtol {tol.rtol:g}·|ref| for {r.dtype}" if tol else r.dtype

@@ -19,16 +19,16 @@ import math
 import statistics
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 # ---- measurement ---------------------------------------------------------------------------------
@@ -638,6 +638,21 @@ class Job:
     @property
     def key(self) -> str:
         return f"{self.model} {self.size} bs{self.batch_size} {self.dtype}"
+
+
+def parse_shard(text: str | None, what: str = "--shard") -> tuple[int, int] | None:
+    """'2/4' → (2, 4): the I-th of N shards, 1 <= I <= N; anything else is one BadInputError line."""
+    if text is None:
+        return None
+    from benchbench.core.errors import BadInputError
+
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise BadInputError(f"{what} must look like I/N (e.g. 1/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise BadInputError(f"{what} {text!r}: need 1 <= I <= N")
+    return i, n
 
 
 @dataclass

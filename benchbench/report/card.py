@@ -24,7 +24,7 @@ from benchbench.estimate.scaling import QUANTITIES, scaling_plan
 from benchbench.measure.profile import profile, profile_target
 from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import MODALITIES, list_models
-from benchbench.report.document import NOT_MEASURED, Code, Section, Table
+from benchbench.report.document import NOT_MEASURED, Code, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.sources.target import Target, load_target
@@ -133,7 +133,7 @@ def task_section(spec: Subject, size: str, p: ProfileResult, budget_ms: float | 
     perf = (f"latency budget {budget_ms} ms per batch (checked in Compute estimate)" if budget_ms else
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
     return Section("task", "Task description", [
-        f"**{spec.name}** ({size}): {spec.description} Paper: {spec.paper}.",
+        f"**{literal(spec.name)}** ({size}): {literal(spec.description)} Paper: {literal(spec.paper)}.",
         Table(["input modality", "inputs (batch 1)", "output", "performance requirement", "measured here"],
               [[spec.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms on {p.device} (batch 1, {p.dtype})"]]),
     ])  # fmt: skip
@@ -210,7 +210,7 @@ def baselines_section(
                      fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
     if spec.modality not in MODALITIES:
         return Section("baselines", "Baseline comparison", [
-            f"No zoo baseline: the modality of {spec.name} is not known; give one of {', '.join(MODALITIES)} with "
+            f"No zoo baseline: the modality of {literal(spec.name)} is not known; give one of {', '.join(MODALITIES)} with "
             "--modality to compare it with the zoo models of that modality."])  # fmt: skip
     blocks: list[Any] = [
         f"Zoo models of the same modality ({spec.modality}) with fewer parameters, at size {size}, batch 1, "
@@ -235,7 +235,7 @@ def compute_section(
     cost = f"${tr['cost_usd']:,.2f}" if tr["cost_usd"] is not None else "no price"
     fits = "not measured" if mem["fits"] is None else ("fits" if mem["fits"] else "does NOT fit")
     blocks: list[Any] = [
-        f"Training on **{hw.name}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
+        f"Training on **{literal(hw.name)}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
         f"= 3 × {a['forward_flops_per_sample']:.3g} forward FLOPs/sample × {samples:,} samples × {recipe.epochs} epochs "
         f"→ **{tr['gpu_hours']:,.2f} GPU-hours** ({fmt_hours(tr['gpu_hours'])}), **{cost}** at ${hw.price_per_hour}/h "
         f"({a['price_source']}). Training step at batch {recipe.batch_size}: {fits}; largest batch {mem['max_batch_size']}.",

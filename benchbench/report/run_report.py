@@ -16,7 +16,7 @@ from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
 from benchbench.estimate.hardware import Hardware, cpu_entry, get_hardware, match_device_name
 from benchbench.estimate.roofline import measured_ms_on, model_roofline
-from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
+from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.plots import latency_vs_batch_svg, roofline_svg, sweep_series, throughput_svg
@@ -38,7 +38,7 @@ def summary_section(run: RunResult) -> Section:
     failed = [p for p in run.profiles if not p.ok]
     comparisons = len(run.campaign.comparisons) if run.campaign else 0
     text = (
-        f"Suite **{run.suite}** on **{run.device}** ({env.get('device_name') or env.get('cpu_model', '?')}, "
+        f"Suite **{literal(run.suite)}** on **{literal(run.device)}** ({literal(env.get('device_name') or env.get('cpu_model', '?'))}, "
         f"{env.get('torch_threads', '?')} threads, torch {env.get('versions', {}).get('torch', '?')}), "
         f"{len(run.profiles)} models, {len(failed)} not ok, {comparisons} kernel comparisons, "
         f"{run.elapsed_s or 0:.1f} s. Run `{run.run_id}`, {run.created_at}."
@@ -50,7 +50,7 @@ def summary_section(run: RunResult) -> Section:
     blocks: list[Block] = [text, note]
     if run.missing:
         blocks.append(f"**{len(run.missing)} of {len(run.jobs)} jobs did not run** (the run was interrupted; "
-                      f"`benchbench run --resume` runs them): {', '.join(run.missing)}.")  # fmt: skip
+                      f"`benchbench run --resume` runs them): {literal(', '.join(run.missing))}.")  # fmt: skip
     return Section("summary", "Summary", blocks)
 
 
@@ -132,7 +132,7 @@ def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
     where = "measured when the run started" if hw.measured else "datasheet"
     dtype = run.profiles[0].dtype if run.profiles else "float32"
     blocks: list[Block] = [
-        f"Ceilings of **{hw.name}** ({where}): peak {hw.peak_flops(dtype) / 1e12:.3g} "
+        f"Ceilings of **{literal(hw.name)}** ({where}): peak {hw.peak_flops(dtype) / 1e12:.3g} "
         f"TFLOP/s, bandwidth {hw.bandwidth_gbs:.3g} GB/s. Bytes = parameters + inputs + outputs once (a floor); "
         "bound = max(FLOPs/peak, bytes/bandwidth); efficiency = bound / measured p50."
     ]
@@ -274,9 +274,9 @@ def write_report(run: RunResult, path: str | Path, fmt: str = "md") -> Path:
         raise unknown_name("report format", fmt, FORMATS)
     path = Path(path)
     sections = build_sections(run)
-    title = f"benchbench run `{run.run_id}`"
+    title = f"benchbench run {run.run_id}"
     if fmt == "html":
-        return write_text(path, render_html(title.replace("`", ""), sections))
+        return write_text(path, render_html(title, sections))
     plots = [b for s in sections for b in s.blocks if isinstance(b, Plot)]
     plot_dir = f"{path.stem}_plots"
     for pl in plots:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import Job, ProfileResult, RunSettings, StageError
+from benchbench.core.results import Job, ProfileResult, RunSettings, StageError, parse_shard
+from benchbench.measure.memory import check_batch_fits
 from benchbench.measure.profile import profile_target, run_stage
 from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import list_models
@@ -47,8 +48,7 @@ def plan_jobs(settings: RunSettings) -> list[Job]:
             for batch in settings.batch_sizes:
                 for dtype in settings.dtypes:
                     jobs.append(Job(model, size, batch, str(parse_dtype(dtype)).removeprefix("torch.")))
-    shard = tuple(int(x) for x in settings.shard.split("/")) if settings.shard else None
-    return shard_of(jobs, shard)
+    return shard_of(jobs, parse_shard(settings.shard, "the run's shard"))
 
 
 def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
@@ -56,6 +56,7 @@ def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
     ctx = StageContext(out_dir=out_dir, device=settings.device, dtype=job.dtype)
     size = "tiny" if job.size == USER_SIZE else job.size  # a user factory ignores the size
     try:
+        check_batch_fits(job.model, size, job.batch_size)
         target = load_target(job.model, size, job.batch_size)
     except Exception as exc:
         result = ProfileResult(model=job.model, modality="unknown", size=job.size, batch_size=job.batch_size,

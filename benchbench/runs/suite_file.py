@@ -25,10 +25,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from benchbench.core.dtypes import DTYPE_ALIASES, DTYPES
 from benchbench.core.errors import BadInputError
+from benchbench.core.files import read_toml
 from benchbench.measure.timing import TimingConfig
 from benchbench.runs.suite import Suite
 
@@ -115,11 +114,4 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
 
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite TOML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"no such suite file: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise BadInputError(f"{path}: not valid TOML ({e})") from None
-    return parse_suite(data, str(path))
+    return parse_suite(read_toml(path, "suite file"), str(path))
