@@ -8,7 +8,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, add_model_arguments, console, emit_json
+from benchbench.cli.common import (
+    add_json_option,
+    add_model_arguments,
+    check_output,
+    console,
+    emit_json,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,11 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     p.add_argument("--ops", required=True, help="comma-separated ops: attention,layernorm,rmsnorm,gelu,...")
     p.add_argument("--impl", default="triton", help="implementation to swap in (default triton)")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--seq-len", type=int, default=None)
+    p.add_argument("--batch-size", type=positive_int, default=1)
+    p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (autocast)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timing rounds before/after")
+    p.add_argument("--rounds", type=positive_int, default=3, help="alternating timing rounds before/after")
     p.add_argument("--intercept", default="patch",
                    help="how direct SDPA calls are caught: patch (F and bound names; cheap) or mode (a TorchFunctionMode)")  # fmt: skip
     add_json_option(p)
@@ -33,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.errors import BadInputError
     from benchbench.kernelbench.swap_check import check_swap
     from benchbench.kernels.registry import get_kernel, get_op
+    from benchbench.measure.memory import check_batch_fits
     from benchbench.sources.target import load_target
 
+    check_output(args.json, what="--json file")
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
@@ -42,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--ops is empty; give e.g. --ops attention,layernorm")
     for op in ops:
         get_kernel(get_op(op).name, args.impl)  # unknown op or implementation: one clear error
+    check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
                         intercept=args.intercept)  # fmt: skip
@@ -72,7 +82,7 @@ def print_swap(r: Any, out: Any) -> None:
             left.add_row(u.module, u.type, str(u.calls), u.reason)
         out.print(left)
     for note in r.swap.notes:
-        out.print(f"[yellow]note: {note}")
+        out.print(f"note: {note}", style="yellow")
     p = r.parity
     tol = p.outputs[0].tol if p.outputs else None
     tol_text = f"atol {tol.atol:g} + rtol {tol.rtol:g}·|ref| for {r.dtype}" if tol else r.dtype

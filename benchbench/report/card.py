@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from benchbench.core.errors import BadInputError
+from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
 from benchbench.core.results import ProfileResult
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_hours, fmt_ms
@@ -24,7 +24,7 @@ from benchbench.estimate.scaling import QUANTITIES, scaling_plan
 from benchbench.measure.profile import profile, profile_target
 from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import MODALITIES, list_models
-from benchbench.report.document import NOT_MEASURED, Code, Section, Table
+from benchbench.report.document import NOT_MEASURED, Code, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.recipes import RECIPES, Recipe, family_of
@@ -59,7 +59,7 @@ def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> S
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
     origin = f"Paper: {target.spec.paper}." if target.spec else f"Built from {target.library}."
     return Section("task", "Task description", [
-        f"**{target.name}** ({target.size}): {target.description} {origin}",
+        f"**{literal(target.name)}** ({target.size}): {literal(target.description)} {origin}",
         Table(["input modality", "inputs (batch 1)", "output", "performance requirement", "measured here"],
               [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms on {p.device} (batch 1, {p.dtype})"]]),
     ])  # fmt: skip
@@ -140,6 +140,10 @@ def baselines_section(
                      fmt_count(q.flops.macs if q.flops else None), fmt_ms(q.latency.p50_ms if q.latency else None),
                      fmt_bytes(q.memory.activation_bytes_train if q.memory else None),
                      fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
+    if target.modality not in MODALITIES:
+        return Section("baselines", "Baseline comparison", [
+            f"No zoo baseline: the modality of {literal(target.name)} is not known; give one of {', '.join(MODALITIES)} with "
+            "--modality to compare it with the zoo models of that modality."])  # fmt: skip
     blocks: list[Any] = [
         f"Zoo models of the same modality ({target.modality}) with fewer parameters, at size {size}, batch 1, "
         f"on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
@@ -163,7 +167,7 @@ def compute_section(
     cost = f"${tr['cost_usd']:,.2f}" if tr["cost_usd"] is not None else "no price"
     fits = "not measured" if mem["fits"] is None else ("fits" if mem["fits"] else "does NOT fit")
     blocks: list[Any] = [
-        f"Training on **{hw.name}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
+        f"Training on **{literal(hw.name)}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
         f"= 3 × {a['forward_flops_per_sample']:.3g} forward FLOPs/sample × {samples:,} samples × {recipe.epochs} epochs "
         f"→ **{tr['gpu_hours']:,.2f} GPU-hours** ({fmt_hours(tr['gpu_hours'])}), **{cost}** at ${hw.price_per_hour}/h "
         f"({a['price_source']}). Training step at batch {recipe.batch_size}: {fits}; largest batch {mem['max_batch_size']}.",
@@ -212,6 +216,10 @@ def scaling_blocks(plan: Any) -> list[Any]:
 
 
 def scaling_section(spec: Any) -> Section:
+    if spec is None:
+        return Section("scaling", "Scaling plan", [
+            f"Scaling plan: {NOT_MEASURED} (a user factory has no config dataclass to scale; scale it yourself and "
+            "profile each size)."])  # fmt: skip
     plan = scaling_plan(spec.name, size="tiny", factors=(1.0, 2.0), timing=_tiny_timing())
     d = plan.doubling
     advice = []
@@ -248,11 +256,16 @@ def build_card(
     with_scaling: bool = True,
     task: str | None = None,
     baseline_size: str | None = None,
+    modality: str | None = None,
 ) -> tuple[list[Section], ProfileResult]:
     """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections.
     `size` is a zoo preset (default base); library models are built as their library defines them. The
     neighbours are profiled at `baseline_size` (default: the model's own zoo size, base for other models)."""
+    if modality is not None and modality not in MODALITIES:
+        raise unknown_name("modality", modality, MODALITIES)
     target = load_target(model, size or default_size(model, "base"), 1, task=task)
+    if modality is not None:  # a user's word on what the model is: it picks the baselines and the recipe
+        target.modality = modality
     p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
     zoo_size = baseline_size or (target.size if target.library == "zoo" else "base")
     neighbours = list_models(modality=target.modality) if target.modality in MODALITIES else []

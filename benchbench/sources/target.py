@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.core.errors import BadInputError, one_line, unknown_name
 from benchbench.models.registry import get_model_spec
 from benchbench.sources import hf, timm, torchvision  # noqa: F401  (each registers its prefix)
 from benchbench.sources.base import Target
@@ -62,16 +62,14 @@ def _import_module(mod_name: str, path: str):
         try:
             spec.loader.exec_module(mod)
         except Exception as e:
-            raise BadInputError(
-                f"model {path!r}: importing {mod_name!r} failed: {type(e).__name__}: {e}"
-            ) from None
+            raise BadInputError(f"model {path!r}: importing {mod_name!r} failed: {one_line(e)}") from None
         return mod
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # the `benchbench` script does not search the working directory
     try:
         return importlib.import_module(mod_name)
-    except ImportError as e:
-        raise BadInputError(f"cannot import module {mod_name!r} of model {path!r}: {e}") from None
+    except Exception as e:  # a missing module, a syntax error, an exception at import: the user's code
+        raise BadInputError(f"cannot import module {mod_name!r} of model {path!r}: {one_line(e)}") from None
 
 
 def _load_factory(path: str) -> Callable:
@@ -129,7 +127,7 @@ def _user_target(path: str, batch_size: int, seq_len: int | None, seed: int) -> 
     except BadInputError:
         raise
     except Exception as e:
-        raise BadInputError(f"model {path!r}: the factory raised {type(e).__name__}: {e}") from None
+        raise BadInputError(f"model {path!r}: the factory raised {one_line(e)}") from None
 
     if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module):
         net, inputs = made
@@ -156,7 +154,12 @@ def _user_target(path: str, batch_size: int, seq_len: int | None, seed: int) -> 
     if maker is not None and (
         inputs is None or batch_size != _batch_of(_as_inputs(inputs, path), batch_size)
     ):
-        inputs = maker(batch_size, seq_len)
+        try:
+            inputs = maker(batch_size, seq_len)
+        except BadInputError:
+            raise
+        except Exception as e:  # the user's example_inputs raised: that is their input, not our bug
+            raise BadInputError(f"model {path!r}: making its example inputs raised {one_line(e)}") from None
     if inputs is None:
         raise BadInputError(
             f"model {path!r}: the factory returned a model without example_inputs(batch_size)"
@@ -213,13 +216,14 @@ def load_target(
     spec = get_model_spec(model)
     spec.config(size)  # validates the size before anything is built
     torch.manual_seed(seed)
+    net = spec.build(size)
     inputs = spec.example_inputs(size, batch_size, seq_len, seed=seed)
     seq = seq_len if seq_len is not None else (spec.seq_len or {}).get(size)
 
     def maker(bs: int, sl: int | None) -> tuple:
         return spec.example_inputs(size, bs, sl, seed=seed)
 
-    return Target(model, size, spec.modality, spec.build(size), inputs, batch_size, seq, spec, maker,
+    return Target(model, size, spec.modality, net, inputs, batch_size, seq, spec, maker,
                   library="zoo", description=spec.description, input_names=spec.input_names,
                   reference=spec.reference if size == "base" else None)  # fmt: skip
 

@@ -59,7 +59,7 @@ def test_tight_budget_fails_naming_model_and_metric(merged_run, tmp_path, capsys
     assert "1 of 4 checks failed: resnet18 params_max" in out
     failures = ET.parse(junit).getroot().findall(".//failure")
     assert len(failures) == 1 and "params_max" in failures[0].get("message")
-    assert "| resnet18 |" in summary.read_text() and "**FAIL**" in summary.read_text()
+    assert "| resnet18 |" in summary.read_text() and "| FAIL |" in summary.read_text()
 
 
 def test_gate_accepts_a_profile_json(merged_run, tmp_path, capsys) -> None:

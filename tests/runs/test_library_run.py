@@ -1,4 +1,4 @@
-"""`benchbench run --model torchvision:NAME`: a library model through the run and the gate, selected by a pattern."""
+"""`benchbench run --models torchvision:NAME,...`: a library model through the run and the gate, selected by a pattern."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("torchvision") is None,
 @pytest.fixture(scope="module")
 def library_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    assert main(["run", "--suite", "smoke", "--model", "torchvision:squeezenet1_1", "--model", "mlp",
+    assert main(["run", "--suite", "smoke", "--models", "torchvision:squeezenet1_1,mlp",
                  "--out", str(out)]) == 0  # fmt: skip
     (run_dir,) = [d for d in out.iterdir() if d.is_dir()]
     return run_dir
