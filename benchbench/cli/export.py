@@ -103,25 +103,52 @@ def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
         out.print(f"  dynamic axes: {s.dynamic_axes}")
     if s.parity:
         t = Table(title="parity vs eager PyTorch (worst over probed shapes)")
-        for col in ("output", "max abs", "max rel", "atol/rtol", "ok", "worst case"):
+        for col in ("output", "rel err", "tolerance", "max abs", "verdict", "worst case"):
             t.add_column(col)
         for o in s.parity.outputs:
-            t.add_row(o.name, f"{o.max_abs:.3g}" if o.max_abs is not None else "-",
-                      f"{o.max_rel:.3g}" if o.max_rel is not None else "-", f"{o.tol.atol:g}/{o.tol.rtol:g}",
-                      "yes" if o.ok else ("loose" if o.ok_loose else "NO"), str(o.case))  # fmt: skip
+            t.add_row(o.name, _g(o.rel_err), _tol(o.tol), _g(o.max_abs), o.verdict, str(o.case))
         out.print(t)
+        if s.parity.remedy:
+            out.print(
+                f"  parity first inconclusive ({'; '.join(s.parity.inconclusive_before)}); {s.parity.remedy}"
+            )
     if s.ratio is not None:
-        out.print(f"  latency p50 at batch {s.latency_batch_size}, {s.threads} threads: "
+        per = f"per {s.latency_unit}" if s.latency_unit != "batch" else f"at batch {s.latency_batch_size}"
+        out.print(f"  latency p50 {per}, {s.threads} threads: "
                   f"ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
                   f"→ ratio {s.ratio:.2f} (session {s.session_s:.2f} s)")  # fmt: skip
         top = ", ".join(f"{k} {v}" for k, v in list(s.node_counts.items())[:8])
         out.print(f"  nodes: {sum(s.node_counts.values())} ({top})")
-    q = s.quantized
-    if q and q.error is None and q.parity is not None:
-        ratio = f"{q.ratio:.2f}" if q.ratio is not None else "—"
-        out.print(f"  int8: {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager, parity "
-                  f"{'ok' if q.parity.ok else 'outside'} ({q.rule})")  # fmt: skip
+    for q in (s.quantized, s.quantized_static):
+        if q is not None:
+            out.print("  " + int8_line(q))
     for w in s.warnings:
         out.print(Text.assemble(("  warning: ", "yellow"), w))
     for n in s.notes:
         out.print(f"  note: {n}")
+
+
+def _g(x: float | None) -> str:
+    return f"{x:.3g}" if x is not None else "-"
+
+
+def _tol(tol: Any) -> str:
+    return f"rel {tol.rel:g}" if tol.rel is not None else f"atol {tol.atol:g}/rtol {tol.rtol:g}"
+
+
+def int8_line(q: Any) -> str:
+    """One line per int8 variant: how it was made, the share it quantized, size, speed and parity."""
+    from benchbench.core.units import fmt_bytes
+
+    how = f"int8 {q.method}" + (", per channel" if q.per_channel else "") + f" ({'/'.join(q.op_types)})"
+    if q.error is not None:
+        return f"{how}: failed: {q.error}"
+    share = ", ".join(
+        f"{v:.1%} of {label}"
+        for label, v in (("weights", q.weight_share), ("MACs", q.mac_share))
+        if v is not None
+    )
+    ratio = f"{q.ratio:.2f}" if q.ratio is not None else "—"
+    verdict = q.parity.verdict if q.parity is not None else "—"
+    return (f"{how}: quantized {share or 'an unknown share'}; {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager "
+            f"fp32, parity {verdict} ({q.rule})")  # fmt: skip

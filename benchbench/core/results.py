@@ -207,10 +207,16 @@ class SweepPoint:
 
 @dataclass(frozen=True)
 class Tolerance:
-    """Elementwise bound |got - want| <= atol + rtol * |want| (numpy.allclose's rule)."""
+    """The bound a tensor must meet against its reference.
 
-    atol: float
-    rtol: float
+    rel: the relative error ||got - want|| / ||want|| (2-norms over the tensor), scale-free; the verdict.
+    atol, rtol: the elementwise bound |got - want| <= atol + rtol * |want| (numpy.allclose's rule), used only
+    where `rel` is None (records written before the relative check, and callers that ask for it).
+    """
+
+    atol: float = 0.0
+    rtol: float = 0.0
+    rel: float | None = None
 
 
 @dataclass
@@ -232,11 +238,25 @@ class TensorParity:
     tol: Tolerance
     loose_tol: Tolerance
     reason: str | None = None  # why not ok: "NaN in output 0", a shape mismatch, elements outside tol
-    max_abs: float | None = None
+    max_abs: float | None = None  # secondary figure: max |got - want|
     max_rel: float | None = None  # max |got - want| / max |want|
     n_bad: int = 0
     worst: list[WorstElement] = field(default_factory=list)
     case: dict[str, Any] | None = None  # the inputs it was judged on (e.g. batch size, sequence length)
+    rel_err: float | None = None  # ||got - want|| / ||want||: what the verdict is judged on
+    ref_rms: float | None = None  # root mean square of the reference's finite elements
+    inconclusive: str | None = None  # why no verdict can be given (a numerically zero or constant reference)
+
+    __derived__ = ("verdict",)
+
+    @property
+    def verdict(self) -> str:
+        """'ok', 'loose' (within the loose tolerance only), 'inconclusive' or 'fail'."""
+        if self.ok:
+            return "ok"
+        if self.inconclusive:
+            return "inconclusive"
+        return "loose" if self.ok_loose else "fail"
 
 
 @dataclass
@@ -248,6 +268,27 @@ class Parity:
     outputs: list[TensorParity]
     reason: str | None = None
     cases: list[dict[str, Any]] = field(default_factory=list)
+    # what was done to reach a verdict when the first check was inconclusive (e.g. weights re-initialised),
+    # and the first check's reasons
+    remedy: str | None = None
+    inconclusive_before: list[str] = field(default_factory=list)
+
+    __derived__ = ("verdict",)
+
+    @property
+    def verdict(self) -> str:
+        """'fail' when a tensor fails (or the counts differ), else 'inconclusive' when one is, else 'loose' or 'ok'."""
+        verdicts = {o.verdict for o in self.outputs}
+        if "fail" in verdicts or (not self.ok_loose and not verdicts - {"ok", "loose"}):
+            return "fail"
+        for v in ("inconclusive", "loose"):
+            if v in verdicts:
+                return v
+        return "ok" if self.ok else "fail"
+
+    @property
+    def is_inconclusive(self) -> bool:
+        return self.verdict == "inconclusive"
 
     @property
     def max_abs(self) -> float | None:
@@ -277,6 +318,16 @@ class QuantizedVariant:
     ratio: float | None = None  # int8 ORT p50 / eager fp32 p50
     ratio_vs_fp32_ort: float | None = None
     error: str | None = None  # why quantization failed
+    method: str = "dynamic"  # "dynamic" (int8 weights, activations quantized at run time) or "static" (QDQ)
+    per_channel: bool = False
+    op_types: list[str] = field(default_factory=list)  # the ONNX op types asked to be quantized
+    weight_share: float | None = None  # quantized weight elements / all floating weight elements of the graph
+    mac_share: float | None = (
+        None  # MACs of the nodes whose weight is int8 / MACs of every Conv, MatMul, Gemm
+    )
+    quantized_weights: int | None = None  # weight elements stored as int8
+    total_weights: int | None = None  # floating weight elements of the fp32 graph
+    warnings: list[str] = field(default_factory=list)  # e.g. a small quantized share
 
 
 @dataclass
@@ -306,7 +357,12 @@ class Readiness:
     seq_len: int | None = None
     dynamic_axes: dict[str, dict[str, str]] = field(default_factory=dict)  # input → {axis: label}
     specialised_axes: list[str] = field(default_factory=list)  # "input[axis]=size": fixed though it varies
-    dropped_inputs: list[str] = field(default_factory=list)  # model inputs the graph does not take
+    dropped_inputs: list[str] = field(default_factory=list)  # tensor inputs the graph does not take (unused)
+    none_inputs: list[str] = field(
+        default_factory=list
+    )  # optional inputs given as None: kept in place, not graph inputs
+    graph: dict[str, int] | None = None  # a graph batch: the example's {"nodes": N, "edges": E}
+    latency_unit: str = "batch"  # what one timed call processes: "batch", or "graph (N nodes, E edges)"
     shape_inference_ok: bool | None = None
     providers: list[str] = field(default_factory=list)  # ORT providers of the session (asserted)
     session_s: float | None = None
@@ -319,7 +375,8 @@ class Readiness:
     ratio: float | None = None  # ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
     latency_batch_size: int | None = None
     threads: int | None = None
-    quantized: QuantizedVariant | None = None
+    quantized: QuantizedVariant | None = None  # dynamic int8 (MatMul, Gemm)
+    quantized_static: QuantizedVariant | None = None  # static QDQ int8, per-channel (Conv, MatMul, Gemm)
     stage_s: float | None = None  # wall time of the whole check in a run
 
 

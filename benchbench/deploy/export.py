@@ -46,7 +46,8 @@ class ExportInfo:
     output_names: list[str]
     dynamic_axes: dict[str, dict[int, str]]  # requested: input name -> {axis: label}
     specialised_axes: list[str] = field(default_factory=list)  # vary with batch/seq but fixed in the file
-    dropped_inputs: list[str] = field(default_factory=list)  # model inputs absent from the graph
+    dropped_inputs: list[str] = field(default_factory=list)  # tensor inputs absent from the graph (unused)
+    none_inputs: list[str] = field(default_factory=list)  # optional inputs passed as None, kept in place
     fallback_reason: str | None = None  # why dynamo was not used
     shape_inference_ok: bool = True
 
@@ -102,8 +103,13 @@ def infer_output_axes(
     variants = [(batch_size, seq_len), (batch_size + 1, seq_len)]
     if seq_len is not None:
         variants.append((batch_size, other_seq_len(seq_len)))
+    return changed_output_axes(model, [make(b, s) for b, s in variants])
+
+
+def changed_output_axes(model: nn.Module, variants: list[tuple]) -> dict[int, list[int]]:
+    """Per output (leaf index), the axes whose size differs between the first inputs and any of the others."""
     with torch.no_grad():
-        shapes = [[tuple(o.shape) for o in output_leaves(model(*make(b, s)))] for b, s in variants]
+        shapes = [[tuple(o.shape) for o in output_leaves(model(*inputs))] for inputs in variants]
     axes: dict[int, list[int]] = {}
     for other in shapes[1:]:
         for i, (a, b) in enumerate(zip(shapes[0], other, strict=True)):
@@ -151,12 +157,13 @@ def _quiet() -> Any:
             lg.setLevel(lv)
 
 
-def _export_dynamo(model, inputs, path, input_names, output_names, axes, opset, external):
+def _export_dynamo(model, inputs, path, input_names, tensor_names, output_names, axes, opset, external):
     dims = torch.export.Dim.AUTO  # AUTO: dynamic where the code allows; we read back what stayed dynamic
     shapes = tuple(
         {a: dims for a in axes.get(n, {})} if isinstance(x, torch.Tensor) else None
         for n, x in zip(input_names, inputs, strict=True)
     )
+    input_names = tensor_names
     # Under no_grad, as inference runs: traced with autograd on, torch's scan higher-order op (the zoo Mamba's
     # scan while exporting) is partitioned for a backward pass and its decomposition fails on a saved SymInt.
     with _quiet(), torch.no_grad():
@@ -213,12 +220,16 @@ def export_onnx(
         output_names = [f"output_{i}" for i in range(n_out)]
     output_names = list(output_names)
     external = _param_bytes(model) > external_data_bytes
+    # A None input stays in its place in the call; only tensors become graph inputs, so only they are named
+    # (naming the None would shift every later name onto the wrong tensor).
+    tensor_names = [n for n, x in zip(input_names, inputs, strict=True) if isinstance(x, torch.Tensor)]
+    none_names = [n for n, x in zip(input_names, inputs, strict=True) if x is None]
     strategy, fallback_reason, used, dynamo_exc = None, None, exporter, None
     start = time.perf_counter()
     if exporter in ("auto", "dynamo"):
         try:
             strategy = _export_dynamo(
-                model, inputs, path, input_names, output_names, dynamic_axes, opset, external
+                model, inputs, path, input_names, tensor_names, output_names, dynamic_axes, opset, external
             )
             used = "dynamo"
         except Exception as exc:
@@ -228,7 +239,7 @@ def export_onnx(
     if used != "dynamo":
         start = time.perf_counter()
         try:
-            _export_torchscript(model, inputs, path, input_names, output_names, dynamic_axes, opset)
+            _export_torchscript(model, inputs, path, tensor_names, output_names, dynamic_axes, opset)
         except Exception as exc:
             if fallback_reason is None:
                 raise
@@ -267,8 +278,8 @@ def export_onnx(
     file_bytes = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "*.data"))
     return ExportInfo(
         path=str(path), exporter=used, capture_strategy=strategy, opset=opset_used, export_s=export_s,
-        file_bytes=file_bytes, external_data=external, input_names=[n for n in input_names if n in graph_inputs],
+        file_bytes=file_bytes, external_data=external, input_names=[n for n in tensor_names if n in graph_inputs],
         output_names=[o.name for o in proto.graph.output], dynamic_axes=dynamic_axes,
-        specialised_axes=specialised, dropped_inputs=[n for n in input_names if n not in graph_inputs],
-        fallback_reason=fallback_reason, shape_inference_ok=shape_ok,
+        specialised_axes=specialised, dropped_inputs=[n for n in tensor_names if n not in graph_inputs],
+        none_inputs=none_names, fallback_reason=fallback_reason, shape_inference_ok=shape_ok,
     )  # fmt: skip

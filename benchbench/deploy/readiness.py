@@ -20,18 +20,29 @@ import torch
 
 from benchbench.core.errors import one_line
 from benchbench.core.forward import to_device
-from benchbench.core.results import QuantizedVariant, Readiness
+from benchbench.core.parity import REINIT_RULE, inconclusive_reasons, reinitialised, with_remedy
+from benchbench.core.results import Parity, QuantizedVariant, Readiness
 from benchbench.deploy.declared_shapes import declare_symbolic, stale_output_axes, unrolled_loop
 from benchbench.deploy.export import (
     ExportError,
+    changed_output_axes,
     default_input_names,
     export_onnx,
     infer_dynamic_axes,
     infer_output_axes,
     other_seq_len,
 )
-from benchbench.deploy.ort_check import latency_pair, make_session, node_counts, parity, providers_for
-from benchbench.deploy.quantize import int8_variant
+from benchbench.deploy.fixed_axes import varied_fixed_axes
+from benchbench.deploy.graph_inputs import GraphLayout, graph_layout, probe_counts
+from benchbench.deploy.ort_check import (
+    latency_pair,
+    make_session,
+    node_counts,
+    ort_feed,
+    parity,
+    providers_for,
+)
+from benchbench.deploy.quantize import int8_parity, int8_variant
 from benchbench.measure.timing import TimingConfig
 from benchbench.sources.target import Target
 
@@ -51,6 +62,7 @@ class ReadinessConfig:
     latency_batch_size: int | None = None  # None: the target's batch size
     timing: TimingConfig = field(default_factory=lambda: STAGE_TIMING)
     quantize: bool = True
+    quantize_static: bool = True  # also the static QDQ per-channel variant (covers convolutions)
     exporter: str = "auto"  # "auto" (dynamo, else TorchScript), "dynamo", "torchscript"
     opset: int | None = None
     device: str = "cpu"
@@ -182,34 +194,83 @@ def check_readiness(target: Target, out_dir: str | Path, config: ReadinessConfig
     if out.dropped_inputs:
         out.warnings.append(f"inputs unused by the graph were dropped: {out.dropped_inputs}")
     if out.parity is not None and not out.parity.ok:
-        bad = [o.name for o in out.parity.outputs if not o.ok]
-        out.warnings.append(f"parity only within the loose tolerance on {bad}")
+        loose = [o.name for o in out.parity.outputs if o.verdict == "loose"]
+        if loose:
+            out.warnings.append(f"parity only within the loose tolerance on {loose}")
+        if out.parity.verdict == "inconclusive":
+            out.warnings.append("parity inconclusive, no verdict could be given: "
+                                + "; ".join(inconclusive_reasons(out.parity)))  # fmt: skip
     if out.shape_inference_ok is False:
         out.warnings.append("ONNX strict shape inference failed")
     out.verdict = "ready-with-warnings" if out.warnings else "ready"
     return out
 
 
-def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) -> None:
-    model = target.model.eval()
+@dataclass
+class _Plan:
+    """What to export at, what to check at and what to time: by batch size, or by graph for a graph batch."""
+
+    axes: dict[str, dict[int, str]]
+    export_inputs: tuple
+    out_axes: dict[int, list[int]]
+    cases: list[tuple[dict, tuple]]
+    lat_inputs: tuple
+    lat_bs: int
+    unit: str = "batch"
+    graph: GraphLayout | None = None
+
+
+def _batch_plan(target: Target, cfg: ReadinessConfig, model: torch.nn.Module, names: list[str], dev) -> _Plan:
     if target.input_maker is None:
         raise _StageError(
             "inputs", ValueError("the model gives inputs at one batch size only; export needs several")
         )
-    dev = next((p.device for p in model.parameters()), torch.device("cpu"))  # a run may have moved it
 
     def make(bs: int, sl: int | None) -> tuple:
         return to_device(target.input_maker(bs, sl), dev)
 
     seq = target.seq_len
-    names = default_input_names(target.input_names, len(target.inputs))
     axes = _stage("inputs", lambda: infer_dynamic_axes(make, names, cfg.export_batch_size, seq))
     export_inputs = _stage("inputs", lambda: make(cfg.export_batch_size, seq))
     out_axes = _stage("inputs", lambda: infer_output_axes(model, make, cfg.export_batch_size, seq))
+    # Fresh inputs (another seed) at batch sizes never seen at export, and another sequence length.
+    seqs = [seq, other_seq_len(seq)] if seq is not None else [None, None]
+    cases = []
+    for i, bs in enumerate(cfg.probe_batch_sizes):
+        sl = seqs[i % 2]
+        cases.append(
+            ({"batch_size": bs, "seq_len": sl}, _stage("inputs", lambda bs=bs, sl=sl: _fresh(target, bs, sl)))
+        )
+    lat_bs = cfg.latency_batch_size or target.batch_size
+    lat_inputs = _stage("inputs", lambda: _fresh(target, lat_bs, seq))
+    return _Plan(axes, export_inputs, out_axes, cases, lat_inputs, lat_bs)
+
+
+def _graph_plan(layout: GraphLayout, model: torch.nn.Module, names: list[str], dev) -> _Plan:
+    """A graph batch: node and edge axes dynamic, checked at two other node counts, timed per example graph."""
+    probes = probe_counts(layout)
+
+    def graph(nodes: int, edges: int, seed: int) -> tuple:
+        return to_device(layout.make(nodes, edges, seed), dev)
+
+    cases = [({"nodes": n, "edges": e}, graph(n, e, 1000 + i)) for i, (n, e) in enumerate(probes)]
+    out_axes = _stage("inputs", lambda: changed_output_axes(model, [layout.inputs] + [c[1] for c in cases]))
+    example = to_device(layout.inputs, dev)
+    return _Plan(layout.dynamic_axes(names), example, out_axes, cases, example, 1, layout.unit, layout)
+
+
+def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) -> None:
+    model = target.model.eval()
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))  # a run may have moved it
+    seq = target.seq_len
+    names = default_input_names(target.input_names, len(target.inputs))
+    layout = graph_layout(target.inputs) if target.spec is None else None  # the zoo's GNNs batch whole graphs
+    plan = _graph_plan(layout, model, names, dev) if layout else _batch_plan(target, cfg, model, names, dev)
+    axes, out_axes, cases = plan.axes, plan.out_axes, plan.cases
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{_safe(target.name)}_{target.size}.onnx"
     torch.manual_seed(0)
-    info = _stage("export", lambda: export_onnx(model, export_inputs, path, input_names=names, dynamic_axes=axes,
+    info = _stage("export", lambda: export_onnx(model, plan.export_inputs, path, input_names=names, dynamic_axes=axes,
                                                 output_axes=out_axes, opset=cfg.opset, exporter=cfg.exporter,
                                                 output_names=target.output_names))  # fmt: skip
     out.exporter, out.capture_strategy, out.fallback_reason = (
@@ -221,7 +282,22 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
     out.external_data, out.shape_inference_ok = info.external_data, info.shape_inference_ok
     out.dynamic_axes = {k: {str(a): n for a, n in v.items()} for k, v in info.dynamic_axes.items()}
     out.specialised_axes, out.dropped_inputs = info.specialised_axes, info.dropped_inputs
-    out.export_batch_size, out.seq_len = cfg.export_batch_size, seq
+    out.none_inputs = info.none_inputs
+    if info.none_inputs:
+        out.notes.append(
+            f"optional inputs given as None were kept in place and are not graph inputs: {info.none_inputs}"
+        )
+    out.export_batch_size, out.seq_len = (None if layout else cfg.export_batch_size), seq
+    if layout is not None:
+        out.graph = {"nodes": layout.nodes, "edges": layout.edges}
+        out.notes.append(f"a graph batch: exported with node and edge axes {axes}, checked at "
+                         f"{[c[0] for c in cases]}, timed per {plan.unit}")  # fmt: skip
+    elif target.spec is None and seq is None:
+        varied = _stage("inputs", lambda: varied_fixed_axes(model, plan.export_inputs, names, axes))
+        if varied:
+            out.warnings.append(f"axes fixed in the file at the example's size though the model runs at other sizes "
+                                f"on them: {varied}; give the length with --seq-len (a factory taking seq_len) to "
+                                "export them dynamic")  # fmt: skip
     out.node_counts = node_counts(path)
 
     providers = providers_for(cfg.device)
@@ -231,24 +307,21 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
     if optimized.exists():
         out.optimized_node_counts = node_counts(optimized)
 
-    # Fresh inputs (another seed) at batch sizes never seen at export, and another sequence length.
-    seqs = [seq, other_seq_len(seq)] if seq is not None else [None, None]
-    cases = []
-    for i, bs in enumerate(cfg.probe_batch_sizes):
-        sl = seqs[i % 2]
-        cases.append(
-            ({"batch_size": bs, "seq_len": sl}, _stage("inputs", lambda bs=bs, sl=sl: _fresh(target, bs, sl)))
-        )
-    out.parity = _stage("parity", lambda: parity(session, model, info.input_names, cases))
-    if not out.parity.ok_loose:
-        bad = next((o for o in out.parity.outputs if not o.ok_loose), None)
+    reinit = _Reinit(model, plan, path, names, cfg, target, info.exporter, providers)
+    out.parity = _stage("parity", lambda: parity(session, model, names, cases))
+    if (
+        out.parity.verdict == "inconclusive"
+    ):  # outputs too small or flat to judge: change the scale, check again
+        out.parity = _stage("parity", lambda: reinit.parity(out.parity))
+        out.notes.append(f"parity at the model's own weights was inconclusive ({'; '.join(out.parity.inconclusive_before)}); "
+                         f"{out.parity.remedy}: verdict {out.parity.verdict}")  # fmt: skip
+    if out.parity.verdict == "fail":
+        bad = next((o for o in out.parity.outputs if o.verdict == "fail"), None)
         where = f" at {bad.case}" if bad is not None and bad.case else ""
         raise _StageError(
             "parity", AssertionError(f"outside the loose tolerance: {out.parity.reason}{where}")
         )
-    stale = _stage(
-        "parity", lambda: stale_output_axes(session, info.input_names, out.specialised_axes, cases)
-    )
+    stale = _stage("parity", lambda: stale_output_axes(session, names, out.specialised_axes, cases))
     if stale:  # declared fixed, computed at any size: the file's output types were wrong, not its graph
         _stage("export", lambda: declare_symbolic(path, stale))
         gone = {s.entry for s in stale}
@@ -260,23 +333,92 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
             "a shape function fixed these (torch's aten.lstm steps through the sequence)"
         )
 
-    lat_bs = cfg.latency_batch_size or target.batch_size
-    lat_inputs = _stage("inputs", lambda: _fresh(target, lat_bs, seq))
-    timed = _stage("latency", lambda: latency_pair(session, model, info.input_names, lat_inputs,
+    lat_bs, lat_inputs = plan.lat_bs, plan.lat_inputs
+    timed = _stage("latency", lambda: latency_pair(session, model, names, lat_inputs,
                                                    batch_size=lat_bs, config=cfg.timing, device=dev))  # fmt: skip
     out.ort_latency, out.eager_latency, out.ratio = timed.ort, timed.eager, timed.ratio
-    out.latency_batch_size, out.threads = lat_bs, timed.threads
+    out.latency_batch_size, out.threads, out.latency_unit = lat_bs, timed.threads, plan.unit
 
     if cfg.quantize:
-        try:
-            q = int8_variant(path, model, info.input_names, lat_inputs, batch_size=lat_bs,
-                             fp32_ort_p50_ms=timed.ort.p50_ms, timing=cfg.timing, providers=providers)  # fmt: skip
-            out.quantized = q
+        feeds = [ort_feed(session, names, inputs) for _, inputs in cases]  # calibration: not the timed inputs
+        for method in ("dynamic", "static") if cfg.quantize_static else ("dynamic",):
+            q = _int8(
+                method,
+                path,
+                model,
+                names,
+                lat_inputs,
+                lat_bs,
+                timed.ort.p50_ms,
+                cfg,
+                providers,
+                feeds,
+                reinit,
+            )
+            if method == "dynamic":
+                out.quantized = q
+            else:
+                out.quantized_static = q
+            if q.error is not None:
+                out.notes.append(f"int8 {method} quantization failed: {q.error}")
+                continue
             if q.parity is not None and not q.parity.ok:
-                out.notes.append(f"int8 variant outside its tolerance ({q.rule})")
-        except Exception as exc:
-            out.quantized = QuantizedVariant(error=one_line(exc))
-            out.notes.append(f"int8 quantization failed: {one_line(exc)}")
+                out.notes.append(f"int8 {method} variant {q.parity.verdict} against its tolerance ({q.rule})")
+            out.notes += q.warnings
+
+
+class _Reinit:
+    """The remedy for an inconclusive parity: the model re-initialised to a non-degenerate scale, exported
+    again beside the original file (made once, on first use), and checked on the same inputs."""
+
+    def __init__(
+        self, model, plan: _Plan, path: Path, names, cfg, target: Target, exporter: str, providers
+    ) -> None:
+        self.model, self.plan, self.names, self.cfg, self.target = model, plan, names, cfg, target
+        self.exporter, self.providers = exporter, providers
+        self.path = path.with_name(path.stem + ".reinit.onnx")
+        self.tensors: int | None = None
+
+    def _export(self) -> None:
+        if self.tensors is not None:
+            return
+        with reinitialised(self.model) as n:
+            export_onnx(self.model, self.plan.export_inputs, self.path, input_names=self.names,
+                        dynamic_axes=self.plan.axes, output_axes=self.plan.out_axes, opset=self.cfg.opset,
+                        exporter=self.exporter, output_names=self.target.output_names)  # fmt: skip
+        self.tensors = n
+
+    @property
+    def rule(self) -> str:
+        return f"{REINIT_RULE} ({self.tensors} tensors, seed 0), exported again as {self.path.name}"
+
+    def parity(self, first: Parity) -> Parity:
+        self._export()
+        session, _ = make_session(self.path, self.providers)
+        with reinitialised(self.model):
+            second = parity(session, self.model, self.names, self.plan.cases)
+        return with_remedy(first, second, self.rule + " and checked on the same inputs")
+
+    def int8_parity(self, first: Parity, method: str, inputs: tuple, feeds) -> Parity:
+        self._export()
+        with reinitialised(self.model):
+            second = int8_parity(self.path, self.model, self.names, inputs, providers=self.providers,
+                                 method=method, feeds=feeds)  # fmt: skip
+        return with_remedy(
+            first, second, self.rule + f", quantized ({method}) and checked on the same inputs"
+        )
+
+
+def _int8(method, path, model, names, inputs, lat_bs, fp32_p50, cfg, providers, feeds, reinit: _Reinit):
+    """One int8 variant, its parity remedied as the fp32 one is when the reference is too small to judge."""
+    try:
+        q = int8_variant(path, model, names, inputs, batch_size=lat_bs, fp32_ort_p50_ms=fp32_p50,
+                         timing=cfg.timing, providers=providers, method=method, feeds=feeds)  # fmt: skip
+        if q.parity is not None and q.parity.verdict == "inconclusive":
+            q.parity = reinit.int8_parity(q.parity, method, inputs, feeds)
+        return q
+    except Exception as exc:
+        return QuantizedVariant(error=one_line(exc), method=method)
 
 
 def _unrolled(target: Target, cfg: ReadinessConfig) -> tuple[int, int, int, int] | None:

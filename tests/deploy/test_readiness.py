@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchbench.core.results import Job
+from benchbench.deploy.quantize import QUANT_REL_TOL
 from benchbench.deploy.readiness import ReadinessConfig, failing_op, hint_for
 from benchbench.measure.timing import TimingConfig
 from benchbench.runs.jobs import run_job
@@ -43,7 +44,19 @@ def test_int8_variant_is_quantized_and_checked(readiness_of):
     assert any("Integer" in op or "Quant" in op for op in q.quantized_ops)
     assert q.file_bytes > 0 and q.ratio > 0
     assert q.parity.ok, q.parity
-    assert all(o.tol.atol > 0 for o in q.parity.outputs)
+    assert all(o.tol.rel == QUANT_REL_TOL and o.rel_err <= QUANT_REL_TOL for o in q.parity.outputs)
+
+
+def test_each_int8_variant_states_the_share_it_quantized(readiness_of):
+    """The MLP is all Linear layers: dynamic int8 quantizes every matmul; the static variant too, per channel."""
+    r = readiness_of("mlp")
+    for q in (r.quantized, r.quantized_static):
+        assert q.error is None, q.error
+        assert q.mac_share == 1.0 and 0.9 < q.weight_share < 1.0  # biases and embeddings stay fp32
+        assert q.quantized_weights < q.total_weights and not q.warnings
+    assert r.quantized.method == "dynamic" and not r.quantized.per_channel
+    assert r.quantized_static.method == "static" and r.quantized_static.per_channel
+    assert "Conv" in r.quantized_static.op_types and r.quantized_static.parity.verdict == "ok"
 
 
 def test_unexportable_model_is_not_ready_with_the_op_named(readiness_of):
