@@ -10,7 +10,10 @@ Three kinds of call site are routed:
 - for attention, `nn.MultiheadAttention` modules (batch-first or not, masks folded as `kernels/mha.py` says):
   their projections run as the module's, the attention itself through the chosen implementation.
 Attention-like modules that ran with nothing to route are listed in the summary's `unrouted`, with the reason
-(`kernels/attention_sites.py`).
+(`kernels/attention_sites.py`); attention-like ops that ran outside every route (aten::_native_multi_head_attention,
+matmul + softmax + matmul) are counted by `trace_uncovered_attention` into the summary's `uncovered_ops`
+(`kernels/attention_ops.py`). A swap that swapped no call site is not a pass: its verdict is `nothing-swapped`.
+The nn.MultiheadAttention route can be switched off (`swap(..., mha=False)`).
 
 Before each call the chosen implementation's `supports(device, dtype)` and `check(...)` are asked; if either
 says no, the call runs the original code and the reason is recorded on the call site. `restore()` undoes all.
@@ -33,6 +36,7 @@ from torch.overrides import TorchFunctionMode
 
 from benchbench.core.errors import BadInputError
 from benchbench.core.results import SiteCounts, SwapSite, SwapSummary
+from benchbench.kernels.attention_ops import trace_uncovered
 from benchbench.kernels.attention_sites import WatchedModule, unrouted_sites, watch_attention_modules
 from benchbench.kernels.mha import bind_mha_args, mha_attention_call, mha_output, why_not_routed
 from benchbench.kernels.registry import KernelImpl, active_kernel, get_kernel, get_op, list_ops, route_kernels
@@ -57,6 +61,7 @@ class SwapReport:
     watched: list[WatchedModule] = field(
         default_factory=list, repr=False
     )  # attention-like modules, with calls
+    uncovered: dict[str, int] = field(default_factory=dict)  # attention-like ops that ran outside every route
     _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def site(self, op: str, name: str, kind: str) -> SwapSite:
@@ -110,8 +115,14 @@ class SwapReport:
         routed = {s.site.split(": ", 1)[0] for s in sites if s.op == ATTENTION and s.calls}
         return SwapSummary(
             list(self.ops), dict(self.impl), self.swapped_sites, self.counts(), sites, list(self.notes),
-            unrouted_sites(self.watched, routed),
+            unrouted_sites(self.watched, routed), dict(self.uncovered),
         )  # fmt: skip
+
+    def trace_uncovered_attention(self, run: Callable[[], Any]) -> dict[str, int]:
+        """Run `run` (the swapped model's forward) once and keep the attention-like ops it ran outside every
+        route, with their counts (see `kernels/attention_ops.py`)."""
+        self.uncovered = trace_uncovered(run, _PASS_THROUGH.get)
+        return self.uncovered
 
 
 def why_not(
@@ -145,12 +156,14 @@ def swap(
     impl: str | dict[str, str] = "triton",
     *,
     intercept: str = "patch",
+    mha: bool = True,
 ) -> SwapReport:
     """Route `ops` inside `model` to implementation `impl` (one name, or op -> name); returns the live report.
 
     `intercept` says how direct SDPA calls are caught: "patch" (F.scaled_dot_product_attention and names bound
     to it in the model's modules; cheap) or "mode" (a TorchFunctionMode: every call from anywhere, at a
-    Python-call cost on every torch op while the model runs).
+    Python-call cost on every torch op while the model runs). `mha=False` leaves nn.MultiheadAttention modules
+    unpatched (their own code runs, and any SDPA call inside them is still routed).
     """
     if intercept not in INTERCEPTS:
         raise BadInputError(f"unknown intercept {intercept!r}; allowed: {', '.join(INTERCEPTS)}")
@@ -165,7 +178,7 @@ def swap(
                 _patch_module(report, op, impls[op], spec.module_call, path or "<root>", mod)
     if ATTENTION in names:
         for path, mod in model.named_modules():
-            if isinstance(mod, nn.MultiheadAttention):
+            if mha and isinstance(mod, nn.MultiheadAttention):
                 _patch_mha(report, impls[ATTENTION], path or "<root>", mod)
         watch_attention_modules(report, model)
     call_ops = {op: impls[op] for op in names if op not in module_ops}

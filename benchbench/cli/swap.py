@@ -1,6 +1,7 @@
 """`benchbench swap MODEL --ops attention,layernorm`: swap ops for fused kernels, check parity and speed.
 
-Exit 0 when the swapped model's outputs match the original's, 1 when they do not, 2 on bad input.
+Exit 0 when the swapped model's outputs match the original's; 1 when they do not, when they cannot be judged, or
+when nothing was swapped (verdict `nothing-swapped`: no call site was routed, so nothing was tested); 2 on bad input.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=positive_int, default=3, help="alternating timing rounds before/after")
     p.add_argument("--intercept", default="patch",
                    help="how direct SDPA calls are caught: patch (F and bound names; cheap) or mode (a TorchFunctionMode)")  # fmt: skip
+    p.add_argument("--no-mha-route", action="store_true",
+                   help="leave nn.MultiheadAttention modules to their own code (SDPA calls inside them are still routed)")  # fmt: skip
     add_json_option(p)
     p.set_defaults(func=run)
 
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
-                        intercept=args.intercept)  # fmt: skip
+                        intercept=args.intercept, mha=not args.no_mha_route)  # fmt: skip
     print_swap(result, console(args, width=120))
     emit_json(args.json, result)
     return 0 if result.ok else 1
@@ -81,25 +84,39 @@ def print_swap(r: Any, out: Any) -> None:
         for u in r.swap.unrouted:
             left.add_row(u.module, u.type, str(u.calls), u.reason)
         out.print(left)
+    if r.swap.uncovered_ops:
+        seen = ", ".join(f"{op} ×{n}" for op, n in r.swap.uncovered_ops.items())
+        out.print(f"attention-like ops that ran outside every route: {seen}")
     for note in r.swap.notes:
         out.print(f"note: {note}", style="yellow")
     p = r.parity
     tol = p.outputs[0].tol if p.outputs else None
-    tol_text = f"atol {tol.atol:g} + rtol {tol.rtol:g}·|ref| for {r.dtype}" if tol else r.dtype
-    max_abs = f"{p.max_abs:.3g}" if p.max_abs is not None else "—"
-    max_rel = f"{p.max_rel:.3g}" if p.max_rel is not None else "—"
-    out.print(f"parity: max abs err {max_abs}, max rel err {max_rel} ({tol_text}) over {len(p.outputs)} outputs: "
-              f"{'PASS' if p.ok else 'FAIL'}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
+    tol_text = f"‖out − ref‖/‖ref‖ <= {tol.rel:g} for {r.dtype}" if tol and tol.rel is not None else r.dtype
+    out.print(f"parity: rel err {_worst_rel(p)}, max abs err {_g(p.max_abs)} ({tol_text}) over {len(p.outputs)} "
+              f"outputs: {_word(p)}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
     sp = r.site_parity
     if sp is not None:
-        worst = f"{sp.max_abs:.3g}" if sp.max_abs is not None else "—"
-        out.print(f"site parity: each swapped site's output, {len(sp.outputs)} tensors, max abs err {worst}: "
-                  f"{'PASS' if sp.ok else 'FAIL'}" + (f" — {sp.reason}" if sp.reason else ""))  # fmt: skip
+        out.print(f"site parity: each swapped site's output, {len(sp.outputs)} tensors, rel err {_worst_rel(sp)}, "
+                  f"max abs err {_g(sp.max_abs)}: {_word(sp)}" + (f" — {sp.reason}" if sp.reason else ""))  # fmt: skip
     for note in r.notes:
-        out.print(f"[yellow]note: {note}")
+        out.print(f"note: {note}", style="yellow")
     s = r.speed
     if s.status == "timed":
         out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after "
                   f"= {s.speedup:.2f}× ({s.samples} samples; {s.note})")  # fmt: skip
     else:
         out.print(f"speed: {s.status} ({s.note})")
+    out.print(f"verdict: {r.verdict}" + (" (no call site was swapped: nothing was tested)"
+                                         if r.verdict == "nothing-swapped" else ""))  # fmt: skip
+
+
+def _g(x: float | None) -> str:
+    return f"{x:.3g}" if x is not None else "—"
+
+
+def _worst_rel(p: Any) -> str:
+    return _g(max((o.rel_err for o in p.outputs if o.rel_err is not None), default=None))
+
+
+def _word(p: Any) -> str:
+    return {"ok": "PASS", "inconclusive": "INCONCLUSIVE"}.get(p.verdict, "FAIL")

@@ -541,6 +541,9 @@ class SwapSummary:
     sites: list[SwapSite]
     notes: list[str] = field(default_factory=list)
     unrouted: list[UnroutedSite] = field(default_factory=list)  # what stayed eager, and why
+    # attention-like ops that ran outside every route, with counts: "aten::_native_multi_head_attention",
+    # "matmul + softmax + matmul" (kernels/attention_ops.py)
+    uncovered_ops: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -574,11 +577,23 @@ class SwapRun:
     site_parity: Parity | None = None
     notes: list[str] = field(default_factory=list)
 
-    __derived__ = ("ok",)
+    __derived__ = ("ok", "verdict")
+
+    @property
+    def verdict(self) -> str:
+        """'nothing-swapped' (no call site was swapped: nothing was tested), 'fail' (an output or a site's output
+        is outside the tolerance), 'inconclusive' (too small or flat to judge), else 'ok'."""
+        if self.swap.swapped_sites == 0:
+            return "nothing-swapped"
+        checks = [self.parity] + ([self.site_parity] if self.site_parity is not None else [])
+        verdicts = {p.verdict for p in checks}
+        if verdicts - {"ok", "inconclusive"}:
+            return "fail"
+        return "inconclusive" if "inconclusive" in verdicts else "ok"
 
     @property
     def ok(self) -> bool:
-        return self.parity.ok and (self.site_parity is None or self.site_parity.ok)
+        return self.verdict == "ok"
 
 
 @dataclass

@@ -1,5 +1,11 @@
 """Run a model before and after a kernel swap: output parity within a per-dtype tolerance, and the speed ratio.
 
+Parity is the one check (`core/parity.py`), on the model's outputs and on each swapped site's own output. When
+the model's outputs are too small or too flat to judge at its own weights (`inconclusive`), both are checked
+again with the weights re-initialised to a non-degenerate scale (`core.parity.reinitialised`), and the record
+says so. A swap that swapped no call site has the verdict `nothing-swapped` (never a pass), with the
+attention-like ops that ran outside every route.
+
 Both versions are timed side by side in one run (alternating rounds), so machine drift hits both alike.
 On the CPU a swapped Triton kernel runs in the interpreter: the speed is reported as "interpreted".
 """
@@ -13,11 +19,17 @@ import torch
 from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
 from benchbench.core.forward import forward_fn, to_device
-from benchbench.core.parity import check_outputs
+from benchbench.core.parity import (
+    REINIT_RULE,
+    check_outputs,
+    inconclusive_reasons,
+    reinitialised,
+    with_remedy,
+)
 from benchbench.core.results import Parity, SwapRun, SwapSpeed, percentile
 from benchbench.core.tensors import tensors_in
 from benchbench.kernels.registry import get_kernel
-from benchbench.kernels.swap import SwapReport, swap
+from benchbench.kernels.swap import ATTENTION, SwapReport, swap
 from benchbench.measure.timing import TimingConfig, measure
 from benchbench.sources.target import Target
 
@@ -83,16 +95,26 @@ def compare_sites(
     return check_outputs(got, want, names=names, dtype=dtype_name(dtype)) if names else None
 
 
-def _constant(outputs: Any) -> bool:
-    """Whether every floating-point output is one value throughout (e.g. a zero-initialised classifier head)."""
-    ts = [t for t in tensors_in(outputs) if t.is_floating_point() and t.numel() > 1]
-    return bool(ts) and all(bool((t == t.flatten()[0]).all()) for t in ts)
-
-
 def _interpreted(report: SwapReport, device: torch.device) -> bool:
     if device.type != "cpu":
         return False
     return any(s.swapped_calls and get_kernel(s.op, s.impl).interpreted_on_cpu for s in report.sites.values())
+
+
+def _compare(run, report: SwapReport, capture: _Capture, dtype: torch.dtype) -> tuple[Parity, Parity | None]:
+    """The swapped model against the original (paused swap) on one forward each: outputs, and each swapped
+    site's module outputs."""
+    capture.outputs.clear()
+    with report.paused():
+        ref = run()
+    before = dict(capture.outputs)
+    capture.outputs.clear()
+    out = run()
+    after = dict(capture.outputs)
+    paths = _site_paths(report)
+    site_parity = compare_sites({p: before[p] for p in paths if p in before},
+                                {p: after[p] for p in paths if p in after}, dtype)  # fmt: skip
+    return compare_outputs(ref, out, dtype), site_parity
 
 
 def check_swap(
@@ -105,35 +127,43 @@ def check_swap(
     timing: TimingConfig | None = None,
     rounds: int = 3,
     intercept: str = "patch",
+    mha: bool = True,
 ) -> SwapRun:
-    """Run `target` before and after swapping `ops` to `impl`; compare outputs and time both side by side."""
+    """Run `target` before and after swapping `ops` to `impl`; compare outputs and time both side by side.
+    `mha=False` turns the nn.MultiheadAttention route off."""
     dev = torch.device(device)
     model = target.model.eval().to(dev)
     inputs = to_device(target.inputs, dev)
     run = forward_fn(model, inputs, dev, dtype)
-    ref = run()
-    report = swap(model, ops, impl, intercept=intercept)
+    report = swap(model, ops, impl, intercept=intercept, mha=mha)
     notes: list[str] = []
     # The outputs of the modules that may hold a site, swapped and not: the model's output may not show them.
     capture = _Capture(model, _candidate_paths(report))
     try:
         try:
-            out = run()
-            after = dict(capture.outputs)
-            capture.outputs.clear()
-            with report.paused():
-                run()
-            before = dict(capture.outputs)
+            parity, site_parity = _compare(run, report, capture, dtype)
+            swapped = report.summary()  # the call sites as seen on one forward pass
+            if "inconclusive" in (parity.verdict, site_parity.verdict if site_parity else None):
+                with reinitialised(model) as n:
+                    again, site_again = _compare(run, report, capture, dtype)
+                rule = f"{REINIT_RULE} ({n} tensors, seed 0), before and after the swap alike"
+                reasons = inconclusive_reasons(parity) + (
+                    inconclusive_reasons(site_parity) if site_parity else []
+                )
+                parity = with_remedy(parity, again, rule)
+                if site_parity is not None and site_again is not None:
+                    site_parity = with_remedy(site_parity, site_again, rule)
+                notes.append(f"outputs too small or flat to judge at the model's own weights ({'; '.join(reasons)}); "
+                             f"{rule}")  # fmt: skip
+            if ATTENTION in report.ops:
+                report.trace_uncovered_attention(run)
+                swapped.uncovered_ops = dict(report.uncovered)
         finally:
             capture.remove()
-        parity = compare_outputs(ref, out, dtype)
-        swapped = report.summary()  # the call sites as seen on one forward pass
-        paths = _site_paths(report)
-        site_parity = compare_sites({p: before[p] for p in paths if p in before},
-                                    {p: after[p] for p in paths if p in after}, dtype)  # fmt: skip
-        if _constant(ref):
-            notes.append("the model's output is constant at these weights (e.g. a zero-initialised head), so it "
-                         "cannot show a wrong kernel: each swapped site's own output is compared too")  # fmt: skip
+        if swapped.swapped_sites == 0:
+            seen = ", ".join(f"{op} ×{n}" for op, n in swapped.uncovered_ops.items())
+            notes.append("no call site was swapped, so nothing was tested"
+                         + (f"; attention ran as ops no route covers: {seen}" if seen else ""))  # fmt: skip
         if _interpreted(report, dev):
             speed = SwapSpeed(
                 "interpreted", note="Triton runs in its CPU interpreter here: timings mean nothing"

@@ -185,3 +185,65 @@ def test_dispatch_calls_of_any_op_are_routed_with_fallback():
         model(u.requires_grad_())
     (site,) = report.sites.values()
     assert site.status == "fallback" and "no backward" in next(iter(site.reasons))
+
+
+# ---- nothing swapped is not a pass; outputs too small to judge are judged at another scale ----------------
+
+
+def _swap_json(tmp_path, model: str, *extra: str) -> tuple[int, dict]:
+    from benchbench.cli import main
+
+    out = tmp_path / "swap.json"
+    code = main(["swap", f"only_mha_model:{model}", "--ops", "attention", "--impl", "eager", "--rounds", "1",
+                 "--json", str(out), *extra])  # fmt: skip
+    return code, json.loads(out.read_text())
+
+
+def test_an_mha_model_with_the_mha_route_off_is_nothing_swapped_and_exits_1(tmp_path, capsys):
+    code, d = _swap_json(tmp_path, "only_mha", "--no-mha-route")
+    assert code == 1 and d["verdict"] == "nothing-swapped" and d["ok"] is False
+    assert d["swap"]["swapped_sites"] == 0
+    assert d["swap"]["uncovered_ops"] == {"aten::_native_multi_head_attention": 1}
+    printed = capsys.readouterr().out
+    assert "verdict: nothing-swapped" in printed and "aten::_native_multi_head_attention ×1" in printed
+    code, d = _swap_json(tmp_path, "only_mha")  # the route on: swapped, checked, passed
+    assert code == 0 and d["verdict"] == "ok" and d["swap"]["swapped_sites"] == 1
+    assert d["swap"]["uncovered_ops"] == {}
+
+
+def test_attention_written_out_as_matmul_softmax_matmul_is_listed(tmp_path):
+    code, d = _swap_json(tmp_path, "written_out")
+    assert code == 1 and d["verdict"] == "nothing-swapped"
+    assert d["swap"]["uncovered_ops"] == {"matmul + softmax + matmul": 1}
+
+
+@pytest.fixture
+def wrong_attention():
+    """attention/wrong: softmax at twice the scale, the right shapes and dtype."""
+    from benchbench.kernels import registry
+
+    registry._load_kernels()
+
+    def doubled_scale(q, k, v, *, attn_mask=None, is_causal=False, scale=None):
+        s = (scale or q.shape[-1] ** -0.5) * 2
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=s)
+
+    registry.register_kernel("attention", "wrong", description="doubled scale (a test)")(doubled_scale)
+    yield "wrong"
+    registry._KERNELS["attention"].pop("wrong", None)
+
+
+@pytest.mark.parametrize("impl, verdict", [("eager", "ok"), ("wrong", "fail")])
+def test_outputs_of_about_1e_17_get_a_real_verdict_after_reinitialising(wrong_attention, impl, verdict):
+    target = load_target(f"{HERE / 'only_mha_model.py'}:vanishing", batch_size=2)
+    with torch.no_grad():
+        ref = target.model(*target.inputs)
+    assert 1e-19 < ref.abs().max() < 1e-15  # the scale of torchvision EfficientNet-B0's random-init logits
+    before = {k: v.clone() for k, v in target.model.state_dict().items()}
+    r = check_swap(target, ["attention"], impl, rounds=1)
+    assert r.parity.inconclusive_before and "below the float32 floor" in r.parity.inconclusive_before[0]
+    assert "re-initialised" in r.parity.remedy and r.parity.outputs[0].ref_rms > 1e-3
+    assert r.verdict == verdict and r.parity.verdict == verdict
+    if verdict == "fail":
+        assert r.parity.outputs[0].rel_err > 1e-2 and "relative error" in r.parity.reason
+    assert all(torch.equal(v, before[k]) for k, v in target.model.state_dict().items())  # weights put back
