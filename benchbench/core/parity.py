@@ -131,27 +131,29 @@ def check_tensor(
     # elements off by more than `rel` of their own size plus the reference's RMS: a scale-free count
     excess = np.where(finite, diff - strict.rel * (np.abs(w) + (out.ref_rms or 0.0)), -np.inf)
     out.n_bad = int((excess > 0).sum())
-    degenerate = _degenerate(name, ref, out.ref_rms, dtype)
-    if degenerate is not None and (
-        out.ok_loose or not degenerate.startswith(f"{name}: reference is constant")
-    ):
-        out.ok = out.ok_loose = False  # never a pass at a scale that cannot show a wrong answer
-        out.inconclusive = out.reason = degenerate
+    tiny, flat = _degenerate(name, ref, out.ref_rms, dtype)
+    # Never a pass at a scale that cannot show a wrong answer; a constant reference that is missed still fails.
+    if tiny or (flat and out.ok_loose):
+        out.ok = out.ok_loose = False
+        out.inconclusive = out.reason = tiny or flat
         return out
     if not out.ok:
         return _failed(out, g, w, excess, _reason(name, g, w, out, strict))
     return out
 
 
-def _degenerate(name: str, ref: np.ndarray, rms: float | None, dtype: str) -> str | None:
-    """Why the finite reference `ref` cannot show a wrong answer (numerically zero, or constant), else None."""
+def _degenerate(name: str, ref: np.ndarray, rms: float | None, dtype: str) -> tuple[str | None, str | None]:
+    """(why `ref` is numerically zero, why it is constant): each None when it is not."""
     floor = floor_for(dtype)
     if rms is None or rms < floor:
         return (f"{name}: reference RMS {rms or 0.0:.3g} is below the {dtype} floor {floor:.3g} (numerically "
-                "zero): no error is measurable at this scale")  # fmt: skip
+                "zero): no error is measurable at this scale"), None  # fmt: skip
     if ref.size > 1 and float(ref.max()) == float(ref.min()):
-        return f"{name}: reference is constant ({float(ref.flat[0]):.6g} throughout): it cannot show a wrong value"
-    return None
+        return (
+            None,
+            f"{name}: reference is constant ({float(ref.flat[0]):.6g} throughout): it cannot show a wrong value",
+        )
+    return None, None
 
 
 def _failed(out: TensorParity, g: np.ndarray, w: np.ndarray, excess: np.ndarray, reason: str) -> TensorParity:
