@@ -90,10 +90,15 @@ def print_swap(r: Any, out: Any) -> None:
     for note in r.swap.notes:
         out.print(f"note: {note}", style="yellow")
     p = r.parity
-    tol = p.outputs[0].tol if p.outputs else None
-    tol_text = f"‖out − ref‖/‖ref‖ <= {tol.rel:g} for {r.dtype}" if tol and tol.rel is not None else r.dtype
-    out.print(f"parity: rel err {_worst_rel(p)}, max abs err {_g(p.max_abs)} ({tol_text}) over {len(p.outputs)} "
-              f"outputs: {_word(p)}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
+    if r.verdict == "nothing-swapped":
+        out.print("parity: not tested (no call site was swapped: the outputs are the original model's)")
+    else:
+        tol = p.outputs[0].tol if p.outputs else None
+        tol_text = (
+            f"‖out − ref‖/‖ref‖ <= {tol.rel:g} for {r.dtype}" if tol and tol.rel is not None else r.dtype
+        )
+        out.print(f"parity: rel err {_worst_rel(p)}, max abs err {_g(p.max_abs)} ({tol_text}) over {len(p.outputs)} "
+                  f"outputs: {_word(p)}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
     sp = r.site_parity
     if sp is not None:
         out.print(f"site parity: each swapped site's output, {len(sp.outputs)} tensors, rel err {_worst_rel(sp)}, "

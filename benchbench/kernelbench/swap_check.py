@@ -143,7 +143,8 @@ def check_swap(
         try:
             parity, site_parity = _compare(run, report, capture, dtype)
             swapped = report.summary()  # the call sites as seen on one forward pass
-            if "inconclusive" in (parity.verdict, site_parity.verdict if site_parity else None):
+            judged = (parity.verdict, site_parity.verdict if site_parity else None)
+            if swapped.swapped_sites and "inconclusive" in judged:  # nothing swapped: nothing to judge again
                 with reinitialised(model) as n:
                     again, site_again = _compare(run, report, capture, dtype)
                 rule = f"{REINIT_RULE} ({n} tensors, seed 0), before and after the swap alike"
