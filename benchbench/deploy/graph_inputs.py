@@ -71,7 +71,8 @@ def graph_layout(inputs: tuple) -> GraphLayout | None:
         if ei.numel() == 0 or int(ei.min()) < 0:
             continue
         top = int(ei.max())
-        feat = next(((i, x) for i, x in features if x.shape[0] > top), None)
+        # more than 2 rows: a (2, F) tensor beside a (2, C) integer one is a batch of 2, not a graph
+        feat = next(((i, x) for i, x in features if x.shape[0] > max(top, 2)), None)
         if feat is None:
             continue
         nodes, edges = int(feat[1].shape[0]), int(ei.shape[1])

@@ -76,3 +76,15 @@ def test_outputs_of_about_1e_17_are_inconclusive_then_judged_with_weights_reinit
     assert any("inconclusive" in n and "verdict ok" in n for n in r.notes)
     for q in (r.quantized, r.quantized_static):  # the int8 checks are remedied the same way
         assert q.parity.inconclusive_before and q.parity.verdict == "ok", q.parity.reason
+
+
+def test_a_batch_of_two_is_not_taken_for_a_graph():
+    import torch
+
+    from benchbench.deploy.graph_inputs import graph_layout
+
+    assert (
+        graph_layout((torch.randn(2, 5), torch.randint(0, 2, (2, 3)))) is None
+    )  # tabular: floats and categories
+    layout = graph_layout((torch.randn(4, 5), torch.tensor([[0, 1, 2], [1, 2, 3]]), torch.rand(3)))
+    assert (layout.nodes, layout.edges, layout.edge_level) == (4, 3, [2])
