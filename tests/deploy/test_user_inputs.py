@@ -88,3 +88,9 @@ def test_a_batch_of_two_is_not_taken_for_a_graph():
     )  # tabular: floats and categories
     layout = graph_layout((torch.randn(4, 5), torch.tensor([[0, 1, 2], [1, 2, 3]]), torch.rand(3)))
     assert (layout.nodes, layout.edges, layout.edge_level) == (4, 3, [2])
+
+
+def test_a_graph_factory_without_a_batch_size_is_not_refused(readiness_of):
+    r = readiness_of(f"{MODELS}:gcn_no_batch", quantize=False)
+    assert r.verdict == "ready", (r.error, r.warnings)
+    assert r.latency_unit == "graph (40 nodes, 90 edges)" and r.parity.verdict == "ok"

@@ -87,3 +87,9 @@ class Vanishing(nn.Module):
 def vanishing(batch_size: int = 2):
     torch.manual_seed(0)
     return Vanishing(), (torch.randn(batch_size, 16),)
+
+
+def gcn_no_batch():
+    """The same GCN from a factory that takes no batch size at all, as most graph code is written."""
+    torch.manual_seed(1)
+    return PlainGCN(8, 8, 3), (torch.randn(40, 8), torch.randint(0, 40, (2, 90)))
