@@ -36,6 +36,7 @@ def dummy_op():
         flops=lambda s: float(s["M"] * s["N"]),
         backward_flops=lambda s: float(s["M"] * s["N"]),
         bytes_moved=lambda s, dt: 8.0 * s["M"] * s["N"],
+        backward_bytes_moved=lambda s, dt: 12.0 * s["M"] * s["N"],
     ))  # fmt: skip
     yield "dummy"
     registry._KERNELS.pop("dummy", None)
