@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
     p.add_argument("--db", help="history SQLite (default $BENCHBENCH_HISTORY or OUT/history.sqlite)")
+    p.add_argument("--budget", type=float, metavar="SECONDS",
+                   help="time budget of the gpu suite's kernel campaign (default 300); campaign.json is "
+                        "rewritten after every step")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.runs.run import run_suite
 
     parse_device(args.device)
-    run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard))
+    if args.budget is not None and not args.budget > 0:
+        raise BadInputError(f"--budget must be a positive number of seconds, got {args.budget:g}")
+    run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard),
+                        budget_s=args.budget)  # fmt: skip
     result = load_run(run_dir)
     failed = [p for p in result.profiles if not p.ok]
     console = Console()

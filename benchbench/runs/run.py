@@ -17,7 +17,7 @@ from benchbench.core.results import ProfileResult, RunResult, StageError
 from benchbench.core.schema import write
 from benchbench.measure.profile import profile_target, run_stage
 from benchbench.report.run_report import write_report
-from benchbench.runs.campaign import run_campaign
+from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.stages import STAGES, StageContext
 from benchbench.runs.suite import Suite, get_suite, shard_of
 from benchbench.sources.target import load_target
@@ -54,8 +54,12 @@ def run_suite(
     out: str | Path = "results",
     shard: tuple[int, int] | None = None,
     models: list[str] | None = None,
+    budget_s: float | None = None,
 ) -> Path:
-    """Run a suite and write `results.json` and `report.md` into a fresh folder under `out`; return it."""
+    """Run a suite and write `results.json` and `report.md` into a fresh folder under `out`; return it.
+
+    `budget_s` bounds the kernel campaign of a suite that has one (`gpu`); it writes `campaign.json` after every
+    step, so a run cut short keeps its kernel records even before `results.json` exists."""
     s = get_suite(suite) if isinstance(suite, str) else suite
     run = RunResult(suite=s.name, device=device, profiles=[], env=capture_env(device),
                     shard=f"{shard[0]}/{shard[1]}" if shard else None)  # fmt: skip
@@ -72,7 +76,7 @@ def run_suite(
             run.profiles.append(profile_one(name, size, s, ctx))
             progress.advance(task)
     if s.kernels:
-        run.campaign = run_campaign(device, run_dir)
+        run.campaign = run_campaign(device, run_dir, CampaignConfig.for_device(device, budget_s))
     run.elapsed_s = time.perf_counter() - start
     write(run_dir / "results.json", run)
     write_report(run, run_dir / "report.md", fmt="md")
