@@ -12,7 +12,7 @@ import triton
 import triton.language as tl
 from torch import Tensor, nn
 
-from benchbench.kernels._common import lazy_compile, reduction_programs, row_block, too_wide
+from benchbench.kernels._common import NORM_MAX_N, lazy_compile, reduction_programs, row_block, too_wide
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 
@@ -129,9 +129,14 @@ class _RMSNormFn(torch.autograd.Function):
         return dx.reshape(ctx.shape), dw, None
 
 
-@register_kernel("rmsnorm", "triton", interpreted_on_cpu=True, check=lambda x, *a, **k: too_wide(x))
+@register_kernel(
+    "rmsnorm", "triton", interpreted_on_cpu=True, check=lambda x, *a, **k: too_wide(x, NORM_MAX_N)
+)
 def rms_norm_triton(x: Tensor, weight: Tensor | None, eps: float = 1e-6) -> Tensor:
     """Triton RMSNorm, one row per program, fp32 statistics, two-stage weight gradient."""
+    why = too_wide(x, NORM_MAX_N)
+    if why:
+        raise ValueError(f"rmsnorm/triton: {why}")
     return _RMSNormFn.apply(x, weight, eps)
 
 
@@ -166,7 +171,7 @@ register_op(
         flops=lambda s: 4.0 * s["M"] * s["N"],
         bytes_moved=rms_norm_bytes,
         backward_bytes_moved=rms_norm_backward_bytes,
-        compile_shapes=({"M": 4, "N": 1000}, {"M": 4, "N": 8192}, {"M": 4, "N": 16384}, {"M": 4, "N": 65536}),
+        compile_shapes=({"M": 4, "N": 1000}, {"M": 4, "N": 8192}, {"M": 4, "N": NORM_MAX_N}),
         ci_compile_shapes=({"M": 4, "N": 4096, "dtype": "bfloat16"},),
         aliases=("rms_norm",),
         module_types=(RMSNorm, nn.RMSNorm),

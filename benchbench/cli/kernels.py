@@ -124,10 +124,9 @@ def print_check(result: Any, out: Any, rows: bool = False) -> None:
                 "max local B", "tensor-core (rows using)"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for s in check_summary(result):
-        rng = lambda v: "" if v is None else (f"{v[0]}" if v[0] == v[1] else f"{v[0]}–{v[1]}")  # noqa: E731
         tc = ", ".join(f"{k} {v}" for k, v in sorted(s["tensor_core"].items())) or "none"
         table.add_row(s["op"], s["kernel"], s["target"], f"{s['launchable']} / {s['rows']}", str(s["clean"]),
-                      rng(s["registers"]), rng(s["shared_bytes"]), str(s["max_local_bytes"]), tc)  # fmt: skip
+                      _range(s["registers"]), _range(s["shared_bytes"]), str(s["max_local_bytes"]), tc)  # fmt: skip
     out.print(table)
     if rows:
         t = Table(title="every kernel × config")
@@ -143,6 +142,10 @@ def print_check(result: Any, out: Any, rows: bool = False) -> None:
         out.print(f"FAILED: {f}", markup=False)
     for n in result.notes:
         out.print(f"note: {n}", markup=False)
+
+
+def _range(v: tuple[int, int] | None) -> str:
+    return "" if v is None else (f"{v[0]}" if v[0] == v[1] else f"{v[0]}–{v[1]}")
 
 
 def _num(x: float | None, fmt: str = ".3g") -> str:

@@ -664,11 +664,13 @@ class KernelCompileRow:
     num_stages: int
     compiled: bool
     launchable: bool  # compiled, and within the target's shared-memory, register and thread limits
-    spills: bool  # local memory per thread > 0: registers spilled
+    spills: bool  # local memory per thread > 0: registers spilled (ptxas puts them in the stack frame)
     registers: int | None = None  # per thread
     shared_bytes: int | None = None  # dynamic shared memory the launch requests
-    local_bytes: int | None = None  # local memory per thread (spills)
-    stack_bytes: int | None = None
+    local_bytes: int | None = (
+        None  # local memory per thread: the stack frame (spilled registers) + local arrays
+    )
+    stack_bytes: int | None = None  # of which the stack frame
     tensor_core: dict[str, int] = field(default_factory=dict)  # SASS mnemonic → count: HGMMA, HMMA, UTC*MMA
     problem: str = ""  # why it cannot launch, or the compile error
     compile_s: float = 0.0

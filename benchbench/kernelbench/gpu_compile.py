@@ -10,7 +10,8 @@ code, so the compiled variants are exactly the ones a GPU run launches:
    configs) is kept. Autotuned kernels are recorded a second time with autotuning off (their fixed config).
 2. **Compile.** Each launch × config is specialised the way `JITFunction.run` would (Triton's own binder and
    `_pack_args`, on a backend for the target) and compiled for every target.
-3. **Inspect.** The bundled `cuobjdump --dump-resource-usage` gives registers, local memory (spills) and stack;
+3. **Inspect.** The bundled `cuobjdump --dump-resource-usage` gives registers and local memory (the stack frame,
+   where spilled registers go, plus local arrays: what the driver reports as a function's local size);
    Triton's metadata gives the dynamic shared memory; `nvdisasm` lists the instructions, of which the tensor-core
    ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05).
 4. **Judge.** `benchbench.kernels._resources.launch_problem` (the rule the autotuners prune by on a GPU) says
@@ -98,14 +99,13 @@ def record_launches() -> Iterator[list[Launch]]:
     from triton.runtime.autotuner import Autotuner
     from triton.runtime.jit import JITFunction
 
-    from benchbench.kernels._common import RECORDING, autotuning
+    from benchbench.kernels._common import RECORDING
 
     launches: list[Launch] = []
     jit_run, tuner_run = JITFunction.run, Autotuner.run
 
     def record_jit(self, *args, grid, warmup, **kwargs):
-        source = "host" if autotuning() or "BLOCK_M" not in kwargs else "fixed"
-        launches.append(Launch(self, args, {}, [(source, _label(kwargs), dict(kwargs))]))
+        launches.append(Launch(self, args, {}, [("host", _label(kwargs), dict(kwargs))]))
 
     def record_tuner(self, *args, **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if k not in ("grid", "warmup")}
@@ -158,11 +158,15 @@ def record_case(op: str, shape: dict, dtype_name: str) -> list[Launch]:
 
     with record_launches() as tuned:
         _call(op, shape, dtype_name)
+    autotuned = {launch.fn for launch in tuned if any(c[0] == "autotune" for c in launch.configs)}
     fixed: list[Launch] = []
-    if any(c[0] == "autotune" for launch in tuned for c in launch.configs):
-        with autotune(False), record_launches() as fixed:
+    if autotuned:
+        with autotune(False), record_launches() as untuned:
             _call(op, shape, dtype_name)
-        fixed = [f for f in fixed if f.configs[0][0] == "fixed"]
+        for launch in untuned:  # the autotuned kernels' one config with autotuning off
+            if launch.fn in autotuned:
+                (_, label, config) = launch.configs[0]
+                fixed.append(replace(launch, configs=[("fixed", label, config)]))
     return tuned + fixed
 
 
@@ -257,14 +261,16 @@ def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
         return row
     row.compile_s = time.perf_counter() - start
     row.compiled = True
-    row.registers, row.local_bytes, row.stack_bytes = res["REG"], res["LOCAL"], res["STACK"]
+    # spilled registers live in the stack frame (STACK), local arrays in LOCAL: both are local memory, and their
+    # sum is what the driver reports as a function's local size (Triton's n_spills on a GPU)
+    row.registers, row.local_bytes, row.stack_bytes = res["REG"], res["LOCAL"] + res["STACK"], res["STACK"]
     row.shared_bytes = int(compiled.metadata.shared)
     row.num_warps = int(compiled.metadata.num_warps)
     row.tensor_core = tc
-    row.spills = res["LOCAL"] > 0
+    row.spills = row.local_bytes > 0
     problem = launch_problem(row.shared_bytes, row.registers, row.num_warps, limits_for(job.target))
     row.launchable = problem is None
-    row.problem = problem or (f"spills: {res['LOCAL']} B of local memory per thread" if row.spills else "")
+    row.problem = problem or (f"spills: {row.local_bytes} B of local memory per thread" if row.spills else "")
     return row
 
 
