@@ -1,18 +1,20 @@
 """`benchbench gpu-check`: one prepared command for a lent GPU, within a time budget (default 300 s).
 
-Steps, in order of what matters most if time runs short:
+Steps, in order of what a GPU is scarce for if time runs short:
 
 1. **env**: versions, the device, its clocks and power state (nvidia-smi), SDPA's enabled backends.
 2. **ceilings**: the measured bf16 matmul rate and copy bandwidth every percentage is relative to.
-3. **kernels:<op>**: every Triton kernel once with autotuning off, at a small and an awkward shape, in bf16, fp16
+3. **target:<shape>**: the four attention targets (T=4096, D ∈ {64, 128}, causal and not; D=128 first) for the
+   Triton kernel, SDPA's flash backend and SDPA's cuDNN backend, each checked against the fp32 reference, then
+   timed by all three GPU timers (benchbench.measure.gpu_timers), with the backend that actually ran read from
+   the GPU kernels' names.
+4. **norms:<op>**: LayerNorm and RMSNorm at 4096×8192 bf16, Triton against PyTorch's fused op and the eager one.
+5. **kernels:<op>**: every Triton kernel once with autotuning off, at a small and an awkward shape, in bf16, fp16
    and fp32, forward and backward, against the fp32 reference (a NaN or infinity fails, as a wrong value does).
-4. **target:<shape>**: the four attention targets (T=4096, D ∈ {64, 128}, causal and not) for the Triton
-   kernel, SDPA's flash backend and SDPA's cuDNN backend, each checked, then timed by all three GPU timers
-   (benchbench.measure.gpu_timers), with the backend that actually ran read from the GPU kernels' names.
-5. **norms**: LayerNorm and RMSNorm at 4096×8192 bf16, Triton against PyTorch's fused op and the eager reference.
-6. **fused**: the other fused kernels against the eager op they replace, at their largest sweep shape.
+6. **fused:<op>**: the other fused kernels against the eager op they replace, at their largest sweep shape.
 7. **goals**: the performance goals judged on what was measured (attention forward at D=128 ≥ 1.3× flash and
-   ≥ 60% of the bf16 matmul rate; norms ≥ 85% of copy bandwidth; each fused kernel faster than the eager op).
+   ≥ 60% of the bf16 matmul rate; norms ≥ 85% of copy bandwidth; each fused kernel faster than the eager op);
+   they are also re-judged after every timed step, so a run cut short keeps its verdicts.
 
 The JSON (`gpu_check.json`, kind `gpu_check`) is rewritten atomically after every step, so a timeout or a kill
 leaves a valid file with the steps done; a step starts only while budget remains, and those that cannot are
@@ -394,6 +396,7 @@ def run_gpu_check(device: str, out_dir: str | Path, budget_s: float = DEFAULT_BU
     def timed(op: str, impls: tuple[str, ...], shape: dict, dtype: torch.dtype) -> str:
         rows = time_impls(op, impls, shape, dtype, device, plan, journal.deadline)
         record.timings += rows
+        record.goals = judge(record, plan)
         for r in rows:
             p50 = r.p50(PRIMARY_TIMER) if cuda else r.p50("cpu")
             shown = f"{p50:.4g} ms" if p50 else r.status
@@ -403,16 +406,19 @@ def run_gpu_check(device: str, out_dir: str | Path, budget_s: float = DEFAULT_BU
             )
         return "failed" if any(r.ok is False for r in rows) else "done"
 
+    # Order: what a GPU is scarce for first (the timed targets, the D=128 goal shapes before D=64), then the
+    # correctness of every kernel at small shapes (compile-heavy), then the rest; goals are re-judged after every
+    # timed step, so a run cut short still says what it measured.
     journal.step("env", env)
     journal.step("ceilings", ceilings)
-    for op in list_ops():
-        if any(k.name == "triton" for k in list_kernels(op)) and op in plan.check_shapes:
-            journal.step(f"kernels:{op}", kernels(op))
-    for shape in plan.targets:
+    for shape in sorted(plan.targets, key=lambda s: -s["D"]):
         journal.step(f"target:{shape_label(shape)}",
                      lambda shape=shape: timed("attention", plan.target_impls, shape, plan.dtype))  # fmt: skip
     for op in ("layernorm", "rmsnorm"):
         journal.step(f"norms:{op}", lambda op=op: timed(op, plan.norm_impls, plan.norm_shape, plan.dtype))
+    for op in list_ops():
+        if any(k.name == "triton" for k in list_kernels(op)) and op in plan.check_shapes:
+            journal.step(f"kernels:{op}", kernels(op))
     for op, shape in plan.fused.items():
         journal.step(
             f"fused:{op}", lambda op=op, shape=shape: timed(op, ("triton", "eager"), shape, plan.dtype)
