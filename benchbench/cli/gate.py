@@ -7,10 +7,17 @@ import argparse
 from rich.console import Console
 
 from benchbench.ci.budgets import check_coverage, load_budgets
-from benchbench.ci.gate import evaluate, load_results, render_junit, render_summary, render_table
-from benchbench.ci.stats import DEFAULT_ALPHA
+from benchbench.ci.gate import (
+    evaluate,
+    load_results,
+    render_junit,
+    render_summary,
+    render_table,
+    run_noise_of,
+)
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import write_text
+from benchbench.core.stats import DEFAULT_ALPHA
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,11 +50,17 @@ def run(args: argparse.Namespace) -> int:
         results, budgets, baseline=baseline, max_regression_pct=args.max_regression, alpha=args.alpha,
         retry=args.retry, log=console.print,
     )  # fmt: skip
+    noise = run_noise_of(results)
     console.print(render_table(checks, title=f"benchbench gate: {args.results}"))
+    colour = {"quiet": "green", "noisy": "yellow", "unusable": "red"}.get(noise.verdict, "white")
+    console.print(f"measurement noise: {noise.line()}", style=colour, markup=False)
+    noisy = sum(c.noisy for c in checks)
+    if noisy:
+        console.print(f"[yellow]{noisy} verdict(s) rest on a noisy measurement (marked noisy)")
     if args.junit:
         write_text(args.junit, render_junit(checks))
     if args.summary:
-        write_text(args.summary, render_summary(checks))
+        write_text(args.summary, render_summary(checks, noise))
     failed = [c for c in checks if not c.passed]
     if failed:
         console.print(f"[red]{len(failed)} of {len(checks)} checks failed: "

@@ -1,4 +1,4 @@
-"""Environment capture: versions, device, CPU and git commit, attached to every result."""
+"""Environment capture: versions, device, CPU, git commit and the machine's load, attached to every result."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from benchbench.core.noise import machine_state
 
 _PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench")
 
@@ -83,6 +85,7 @@ def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "git_commit": git_commit(),
         "hostname": platform.node(),
+        "machine": machine_state().to_dict(),  # load, runnable threads, CPU counters, governor: see core/noise
     }
     if dev.type == "cuda" and torch.cuda.is_available():
         env.update(cuda_info(dev))

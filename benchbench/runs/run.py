@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from benchbench.core.env import capture_env
+from benchbench.core.noise import machine_state, run_noise
 from benchbench.core.results import ProfileResult, RunResult, StageError
 from benchbench.core.schema import write
 from benchbench.measure.profile import profile_target, run_stage
@@ -74,6 +75,7 @@ def run_suite(
     if s.kernels:
         run.campaign = run_campaign(device, run_dir)
     run.elapsed_s = time.perf_counter() - start
+    run.noise = run_noise(run, end=machine_state())  # the start's snapshot is in run.env["machine"]
     write(run_dir / "results.json", run)
     write_report(run, run_dir / "report.md", fmt="md")
     write_report(run, run_dir / "report.html", fmt="html")
