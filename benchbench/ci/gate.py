@@ -14,11 +14,12 @@ budget stands).
 from __future__ import annotations
 
 import math
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from benchbench.ci.budgets import Budget
 from benchbench.core.errors import BadInputError
@@ -27,6 +28,8 @@ from benchbench.core.noise import run_noise
 from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult
 from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark, load_run
 from benchbench.core.stats import DEFAULT_ALPHA, compare_samples, median_ci, percentile, tukey_outliers
+from benchbench.report.document import Table
+from benchbench.report.markdown import markdown_table
 
 
 @dataclass
@@ -232,12 +235,15 @@ def fmt_value(c: Check, v: float | None) -> str:
 
 def render_table(checks: list[Check], title: str = "benchbench gate"):
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title)
     for col in ("model", "config", "metric", "value", "budget", "margin", "result", "note"):
         t.add_column(col)
     for c in checks:
-        verdict = ("[green]pass" if c.passed else "[red]FAIL") + (" [yellow](noisy)" if c.noisy else "")
+        verdict = Text("pass", style="green") if c.passed else Text("FAIL", style="red")
+        if c.noisy:
+            verdict.append(" (noisy)", style="yellow")
         t.add_row(
             c.model,
             c.config,
@@ -252,38 +258,48 @@ def render_table(checks: list[Check], title: str = "benchbench gate"):
 
 
 def render_summary(checks: list[Check], noise: NoiseVerdict | None = None) -> str:
+    """A Markdown job summary: model names and notes shown as text, never as Markdown or HTML."""
     failed = [c for c in checks if not c.passed]
     head = f"## benchbench gate: {'FAILED' if failed else 'passed'} ({len(checks) - len(failed)}/{len(checks)} checks pass)\n\n"
     if noise is not None:
         head += (
-            f"Measurement noise: **{noise.verdict}** — {'; '.join(noise.reasons) or 'no sign of noise'}.\n\n"
+            f"Measurement noise: **{noise.verdict}**: {'; '.join(noise.reasons) or 'no sign of noise'}.\n\n"
         )
     noisy = [c for c in checks if c.noisy]
     if noisy:
-        head += (f"{len(noisy)} verdict(s) rest on a noisy measurement (marked *noisy*): re-run them on a quieter "
+        head += (f"{len(noisy)} verdict(s) rest on a noisy measurement (marked noisy): re-run them on a quieter "
                  "machine before trusting a pass or a fail.\n\n")  # fmt: skip
-    rows = ["| model | config | metric | value | budget | margin | result | note |", "|" + "---|" * 8]
-    for c in checks:
-        result = ("pass" if c.passed else "**FAIL**") + (" *noisy*" if c.noisy else "")
-        cells = (c.model, c.config, c.metric, fmt_value(c, c.value), fmt_value(c, c.budget), c.margin, result,
-                 c.note)  # fmt: skip
-        rows.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
-    return head + "\n".join(rows) + "\n"
+    table = Table(["model", "config", "metric", "value", "budget", "margin", "result", "note"], [
+        [c.model, c.config, c.metric, fmt_value(c, c.value), fmt_value(c, c.budget), c.margin,
+         ("pass" if c.passed else "FAIL") + (" (noisy)" if c.noisy else ""), c.note] for c in checks])  # fmt: skip
+    return head + markdown_table(table) + "\n"
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: object) -> str:
+    """Text XML 1.0 can hold: control characters and unpaired surrogates removed."""
+    return _XML_INVALID.sub("", str(text))
 
 
 def render_junit(checks: list[Check]) -> str:
+    """JUnit XML through a real XML writer, so any model name or note gives a well-formed file."""
     failures = sum(not c.passed for c in checks)
-    lines = ['<?xml version="1.0" encoding="utf-8"?>',
-             f'<testsuite name="benchbench-gate" tests="{len(checks)}" failures="{failures}" errors="0">']  # fmt: skip
+    suite = ET.Element(
+        "testsuite", name="benchbench-gate", tests=str(len(checks)), failures=str(failures), errors="0"
+    )
     for c in checks:
-        name = quoteattr(f"{c.metric} [{c.config}]")
-        lines.append(f"  <testcase classname={quoteattr(c.model)} name={name}>")
+        case = ET.SubElement(
+            suite, "testcase", classname=xml_text(c.model), name=xml_text(f"{c.metric} [{c.config}]")
+        )
         if not c.passed:
-            msg = f"{c.metric} = {fmt_value(c, c.value)} exceeds budget {fmt_value(c, c.budget)} {c.note}".strip()
-            lines.append(f"    <failure message={quoteattr(msg)}>{escape(msg)}</failure>")
-        lines.append("  </testcase>")
-    lines.append("</testsuite>")
-    return "\n".join(lines) + "\n"
+            msg = xml_text(
+                f"{c.metric} = {fmt_value(c, c.value)} exceeds budget {fmt_value(c, c.budget)} {c.note}".strip()
+            )
+            ET.SubElement(case, "failure", message=msg).text = msg
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 
 # ---- orchestration ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from benchbench.cli.common import JSON_HELP, console, emit_json
+from benchbench.cli.common import JSON_HELP, check_output, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,17 +31,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     from benchbench.core.device import parse_device
     from benchbench.core.dtypes import parse_dtype
-    from benchbench.kernelbench.compare import compare_op, parse_shape
+    from benchbench.kernelbench.compare import check_shape_memory, compare_op, parse_shape
     from benchbench.kernels.registry import get_op
     from benchbench.report.plots import write_compare
 
+    check_output(args.json, what="--json file")
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)
     spec = get_op(args.op)
     shapes = [parse_shape(s, spec) for s in args.shapes] if args.shapes else None
+    for shape in shapes or []:
+        check_shape_memory(spec, shape, dtype, str(device))
     result = compare_op(spec.name, impls=args.impl, shapes=shapes, device=str(device), dtype=dtype,
                         backward=args.backward)  # fmt: skip
-    out = console(args, width=120)
+    out = console(args, width=max(120, _terminal_width()))
     print_compare(result, out)
     if args.json == "-":
         emit_json("-", result)
@@ -57,6 +60,7 @@ def _num(x: float | None, fmt: str = ".3g") -> str:
 
 def print_compare(result: Any, out: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from benchbench.core.stats import fmt_ratio
 
@@ -78,7 +82,7 @@ def print_compare(result: Any, out: Any) -> None:
     for r in result.rows:
         time_cell = _num(r.p50_ms, ".4g") if r.status == "timed" else r.status
         pct = f"{r.pct_peak:.1f} ({r.bound})" if r.pct_peak is not None else ""
-        ok = "" if r.ok is None else ("yes" if r.ok else "[red]NO")
+        ok = "" if r.ok is None else ("yes" if r.ok else Text("NO", style="red"))
         speed = (
             ""
             if r.speedup is None
@@ -109,7 +113,6 @@ _SHORT = {"torch.float32": "fp32", "torch.float16": "fp16", "torch.bfloat16": "b
 
 def print_kernels(as_json: bool = False) -> int:
     """`benchbench list --kernels`: every op and implementation with devices, dtypes and backward support."""
-    from rich.console import Console
     from rich.table import Table
 
     from benchbench.kernels.registry import active_kernel, list_kernels, list_ops
@@ -129,5 +132,11 @@ def print_kernels(as_json: bool = False) -> int:
         dtypes = ", ".join(_SHORT.get(str(d), str(d)) for d in k.dtypes)
         table.add_row(k.op, k.name + mark, ", ".join(k.devices), dtypes, "yes" if k.backward else "no", cpu,
                       k.description)  # fmt: skip
-    Console(width=max(Console().width, 120)).print(table)
+    console(width=max(120, _terminal_width())).print(table)
     return 0
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size().columns

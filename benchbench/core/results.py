@@ -18,18 +18,18 @@ from __future__ import annotations
 import statistics
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from benchbench.core.stats import cv, median_ci, percentile, tukey_outliers
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 # ---- measurement ---------------------------------------------------------------------------------
@@ -521,6 +521,17 @@ class SiteCounts:
 
 
 @dataclass
+class UnroutedSite:
+    """An attention-like module that ran with no call the swap could route, and the likely reason."""
+
+    op: str
+    module: str  # module path
+    type: str  # its class name
+    calls: int
+    reason: str
+
+
+@dataclass
 class SwapSummary:
     """What a swap did to a model on one forward pass."""
 
@@ -530,6 +541,7 @@ class SwapSummary:
     counts: dict[str, SiteCounts]
     sites: list[SwapSite]
     notes: list[str] = field(default_factory=list)
+    unrouted: list[UnroutedSite] = field(default_factory=list)  # what stayed eager, and why
 
 
 @dataclass
@@ -566,12 +578,15 @@ class SwapRun:
     parity: Parity
     speed: SwapSpeed
     env: dict[str, Any] = field(default_factory=dict)
+    # each swapped site's module output against the unswapped model's (None: no site module to compare)
+    site_parity: Parity | None = None
+    notes: list[str] = field(default_factory=list)
 
     __derived__ = ("ok",)
 
     @property
     def ok(self) -> bool:
-        return self.parity.ok
+        return self.parity.ok and (self.site_parity is None or self.site_parity.ok)
 
 
 @dataclass
@@ -639,6 +654,19 @@ class StageError:
 
 
 @dataclass
+class JobOutcome:
+    """How a job's worker ended when it returned no result: it crashed (a signal, an exit, an out-of-memory
+    kill) or ran past the job timeout and was killed."""
+
+    kind: str  # "crashed" or "timeout"
+    detail: str  # one line: "killed by SIGSEGV", "exited with code 3", "ran past the 300 s job timeout"
+    signal: str | None = None  # "SIGSEGV", "SIGKILL", ...
+    exit_code: int | None = None
+    stderr_tail: list[str] = field(default_factory=list)  # the worker's last lines on stderr and stdout
+    elapsed_s: float | None = None
+
+
+@dataclass
 class ProfileResult:
     """What was measured for one model configuration."""
 
@@ -660,6 +688,8 @@ class ProfileResult:
     health: HealthReport | None = None
     swap: SwapRun | None = None
     errors: list[StageError] = field(default_factory=list)
+    outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out
+    job: str | None = None  # the key of the run's job that measured it
     env: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
 
@@ -667,11 +697,73 @@ class ProfileResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and self.outcome is None
 
     @property
     def status(self) -> str:
-        return "ok" if self.ok else "failed"
+        """ok, failed (a stage raised), crashed or timeout (the job's worker did not come back)."""
+        if self.outcome is not None:
+            return self.outcome.kind
+        return "ok" if not self.errors else "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a run: a model at one size, batch size and dtype, run in a worker."""
+
+    model: str  # a zoo name or a user factory pkg.module:factory
+    size: str  # "user" for a user factory, which has no sizes
+    batch_size: int
+    dtype: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.model} {self.size} bs{self.batch_size} {self.dtype}"
+
+
+def parse_shard(text: str | None, what: str = "--shard") -> tuple[int, int] | None:
+    """'2/4' → (2, 4): the I-th of N shards, 1 <= I <= N; anything else is one BadInputError line."""
+    if text is None:
+        return None
+    from benchbench.core.errors import BadInputError
+
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise BadInputError(f"{what} must look like I/N (e.g. 1/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise BadInputError(f"{what} {text!r}: need 1 <= I <= N")
+    return i, n
+
+
+@dataclass
+class RunSettings:
+    """Everything that says how a run measures, recorded in the run so `--resume` runs the rest the same way."""
+
+    suite: str
+    models: list[str]  # zoo globs and pkg.module:factory paths, as given
+    sizes: list[str]
+    batch_sizes: list[int]
+    dtypes: list[str]
+    stages: list[str]
+    timing: dict[str, Any]  # the TimingConfig of every job
+    job_timeout_s: float
+    device: str = "cpu"
+    workers: int = 1
+    executor: str = "local"  # "local" (worker processes) or "ray"
+    ray_address: str | None = None
+    shard: str | None = None
+    kernels: bool = False  # run the GPU kernel campaign after the jobs
+
+
+@dataclass
+class GitState:
+    """The repository a run was started in (the user's project, not benchbench)."""
+
+    repo: str
+    commit: str | None
+    dirty: bool | None
+    branch: str | None = None
 
 
 @dataclass
@@ -702,18 +794,34 @@ class NoiseVerdict:
 
 @dataclass
 class RunResult:
-    """A suite run: profiles and the kernel campaign measured together, with their environment."""
+    """A suite run: profiles and the kernel campaign measured together, with their environment.
+
+    A run is a snapshot: its settings, the environment, the repository's commit and the device's measured
+    ceilings are recorded when it starts, so rendering its report measures nothing.
+    """
 
     suite: str
     device: str
     profiles: list[ProfileResult]
     campaign: Campaign | None = None
+    settings: RunSettings | None = None
+    jobs: list[Job] = field(default_factory=list)  # every job planned (profiles hold the ones done)
+    ceilings: Ceilings | None = None  # measured on `device` at the start of the run
+    git: GitState | None = None
     env: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=new_run_id)
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
     noise: NoiseVerdict | None = None
+
+    __derived__ = ("missing",)
+
+    @property
+    def missing(self) -> list[str]:
+        """Keys of planned jobs with no profile (an interrupted run, before `--resume`)."""
+        done = {p.job for p in self.profiles}
+        return [j.key for j in self.jobs if j.key not in done]
 
 
 @dataclass

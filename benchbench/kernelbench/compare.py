@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from benchbench.core.device import available_memory_bytes
 from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
 from benchbench.core.errors import BadInputError, unknown_name
@@ -54,6 +55,17 @@ def parse_shape(text: str, spec: OpSpec) -> dict:
             if shape[key] < 1:
                 raise BadInputError(f"shape key {key} must be >= 1, got {value}")
     return shape
+
+
+def check_shape_memory(spec: OpSpec, shape: dict, dtype: torch.dtype, device: str) -> None:
+    """Refuse, before anything is allocated, a shape whose tensors would not fit: a comparison holds the inputs
+    and outputs in `dtype`, their fp32 copies for the reference, and gradients (about 4× the bytes moved)."""
+    if spec.bytes_moved is None:
+        return
+    need, free = 4 * spec.bytes_moved(shape, torch.float32), available_memory_bytes(device)
+    if free and need > free:
+        raise BadInputError(f"shape {shape_label(shape)} of {spec.name} needs about {need / 2**30:.1f} GiB on {device}, "
+                            f"more than the {free / 2**30:.1f} GiB free; give a smaller shape")  # fmt: skip
 
 
 def default_shapes(spec: OpSpec, device: str) -> list[dict]:

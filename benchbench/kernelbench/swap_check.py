@@ -34,6 +34,65 @@ def compare_outputs(ref: Any, out: Any, dtype: torch.dtype) -> Parity:
     return check_outputs(outs, refs, dtype=dtype_name(dtype))
 
 
+def _candidate_paths(report: SwapReport) -> list[str]:
+    """Modules that may hold a swapped site: patched modules and attention-like ones."""
+    paths = [s.site.split(": ", 1)[0] for s in report.sites.values()] + [w.path for w in report.watched]
+    return list(dict.fromkeys(paths))
+
+
+def _site_paths(report: SwapReport) -> list[str]:
+    """Module paths of the call sites that ran a swapped implementation."""
+    paths = []
+    for s in report.sites.values():
+        path = s.site.split(": ", 1)[0]
+        if s.swapped_calls and path not in paths:
+            paths.append(path)
+    return paths
+
+
+class _Capture:
+    """Forward hooks keeping the output tensors of named modules (the last call of each)."""
+
+    def __init__(self, model: torch.nn.Module, paths: list[str]) -> None:
+        modules = dict(model.named_modules())
+        self.outputs: dict[str, list[torch.Tensor]] = {}
+        self.handles = []
+        for path in paths:
+            mod = modules.get("" if path == "<root>" else path)
+            if mod is not None:
+                self.handles.append(mod.register_forward_hook(self._keeper(path)))
+
+    def _keeper(self, path: str) -> Any:
+        def keep(module: Any, args: Any, output: Any) -> None:
+            self.outputs[path] = [t.detach() for t in tensors_in(output)]
+
+        return keep
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def compare_sites(
+    ref: dict[str, list[torch.Tensor]], out: dict[str, list[torch.Tensor]], dtype: torch.dtype
+) -> Parity | None:
+    """Each swapped site module's floating-point outputs after the swap against before, named by module."""
+    got, want, names = [], [], []
+    for path, tensors in out.items():
+        for i, (g, w) in enumerate(zip(tensors, ref.get(path, []))):
+            if g.is_floating_point():
+                got.append(g)
+                want.append(w)
+                names.append(path if len(tensors) == 1 else f"{path}[{i}]")
+    return check_outputs(got, want, names=names, dtype=dtype_name(dtype)) if names else None
+
+
+def _constant(outputs: Any) -> bool:
+    """Whether every floating-point output is one value throughout (e.g. a zero-initialised classifier head)."""
+    ts = [t for t in tensors_in(outputs) if t.is_floating_point() and t.numel() > 1]
+    return bool(ts) and all(bool((t == t.flatten()[0]).all()) for t in ts)
+
+
 def _interpreted(report: SwapReport, device: torch.device) -> bool:
     if device.type != "cpu":
         return False
@@ -58,10 +117,27 @@ def check_swap(
     run = forward_fn(model, inputs, dev, dtype)
     ref = run()
     report = swap(model, ops, impl, intercept=intercept)
+    notes: list[str] = []
+    # The outputs of the modules that may hold a site, swapped and not: the model's output may not show them.
+    capture = _Capture(model, _candidate_paths(report))
     try:
-        out = run()
+        try:
+            out = run()
+            after = dict(capture.outputs)
+            capture.outputs.clear()
+            with report.paused():
+                run()
+            before = dict(capture.outputs)
+        finally:
+            capture.remove()
         parity = compare_outputs(ref, out, dtype)
         swapped = report.summary()  # the call sites as seen on one forward pass
+        paths = _site_paths(report)
+        site_parity = compare_sites({p: before[p] for p in paths if p in before},
+                                    {p: after[p] for p in paths if p in after}, dtype)  # fmt: skip
+        if _constant(ref):
+            notes.append("the model's output is constant at these weights (e.g. a zero-initialised head), so it "
+                         "cannot show a wrong kernel: each swapped site's own output is compared too")  # fmt: skip
         if _interpreted(report, dev):
             speed = SwapSpeed(
                 "interpreted", note="Triton runs in its CPU interpreter here: timings mean nothing"
@@ -73,7 +149,8 @@ def check_swap(
     finally:
         report.restore()
     return SwapRun(target.name, target.size, str(dev), str(dtype).removeprefix("torch."), target.batch_size,
-                   list(report.ops), dict(report.impl), swapped, parity, speed, capture_env(str(dev)))  # fmt: skip
+                   list(report.ops), dict(report.impl), swapped, parity, speed, capture_env(str(dev)),
+                   site_parity, notes)  # fmt: skip
 
 
 def _time_side_by_side(

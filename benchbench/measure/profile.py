@@ -100,16 +100,17 @@ def profile_target(
 def profile(
     model: str,
     *,
-    size: str = "tiny",
+    size: str | None = "tiny",
     batch_size: int = 1,
     seq_len: int | None = None,
     device: str = "cpu",
     dtype: str = "float32",
     timing: TimingConfig | None = None,
+    task: str | None = None,
     **options: Any,
 ) -> ProfileResult:
-    """Build `model` (a zoo name or `pkg.module:factory`) and profile it; `options` go to `profile_target`."""
+    """Build `model` (a zoo, torchvision:/timm:/hf: or `pkg.module:factory` name) and profile it; `options` go
+    to `profile_target`."""
     check_dtype(parse_device(device), parse_dtype(dtype))
-    return profile_target(
-        load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing, **options
-    )
+    target = load_target(model, size, batch_size, seq_len, task=task)
+    return profile_target(target, device=device, dtype=dtype, timing=timing, **options)

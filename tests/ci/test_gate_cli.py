@@ -59,7 +59,7 @@ def test_tight_budget_fails_naming_model_and_metric(merged_run, tmp_path, capsys
     assert "1 of 4 checks failed: resnet18 params_max" in out
     failures = ET.parse(junit).getroot().findall(".//failure")
     assert len(failures) == 1 and "params_max" in failures[0].get("message")
-    assert "| resnet18 |" in summary.read_text() and "**FAIL**" in summary.read_text()
+    assert "| resnet18 |" in summary.read_text() and "| FAIL |" in summary.read_text()
 
 
 def test_gate_accepts_a_profile_json(merged_run, tmp_path, capsys) -> None:
@@ -161,9 +161,9 @@ def test_the_gate_says_when_a_verdict_rests_on_noise(write_run, tmp_path, capsys
     assert "measurement noise: " in out and "2 verdict(s) rest on a noisy measurement" in out
     text = summary.read_text()
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
-    assert "*noisy*" in rows["inside"] and "budget inside the p50's 95% CI" in rows["inside"]
-    assert "*noisy*" not in rows["above"]
-    assert "**FAIL** *noisy*" in rows["below"] and "failed on a" in rows["below"]
+    assert "pass (noisy)" in rows["inside"] and "budget inside the p50's 95% CI" in rows["inside"]
+    assert "noisy" not in rows["above"]
+    assert "FAIL (noisy)" in rows["below"] and "failed on a" in rows["below"]
     assert "Measurement noise: **" in text
 
 
@@ -177,5 +177,5 @@ def test_baseline_ratio_carries_its_ci(write_run, tmp_path, capsys) -> None:
         main(["gate", str(new), "--budgets", str(f), "--baseline", str(base), "--summary", str(summary)]) == 1
     )
     (row,) = [line for line in summary.read_text().splitlines() if "vs baseline" in line]
-    lo, hi = (float(x) for x in row.split("95% CI [")[1].split("]")[0].split(", "))
+    lo, hi = (float(x) for x in row.split("95% CI \\[")[1].split("\\]")[0].split(", "))  # Markdown-escaped
     assert 1.1 < lo < 1.2 < hi < 1.3

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from benchbench.core.results import Job
 from benchbench.deploy.readiness import ReadinessConfig, failing_op, hint_for
 from benchbench.measure.timing import TimingConfig
-from benchbench.runs.run import profile_one
-from benchbench.runs.stages import STAGES, StageContext
+from benchbench.runs.jobs import run_job
+from benchbench.runs.stages import STAGES
 from benchbench.runs.suite import Suite
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=20, min_time_s=0.01)
@@ -115,9 +116,9 @@ def test_export_batch_of_one_is_refused():
 def test_the_run_stage_records_a_failure_and_the_suite_goes_on(tmp_path):
     assert "export" in STAGES
     suite = Suite("t", timing=FAST, stages=("export",))
-    ctx = StageContext(out_dir=tmp_path, device="cpu")
-    bad = profile_one(f"{MODELS_FILE}:unexportable", "tiny", suite, ctx)
-    good = profile_one("mlp", "tiny", suite, ctx)
+    settings = suite.settings()
+    bad = run_job(Job(f"{MODELS_FILE}:unexportable", "user", 1, "float32"), settings, tmp_path)
+    good = run_job(Job("mlp", "tiny", 1, "float32"), settings, tmp_path)
     assert bad.export.verdict == "not-ready"
     assert not [e for e in bad.errors if e.stage == "export"]  # recorded in the section, never raised
     assert good.export.verdict == "ready"

@@ -185,7 +185,7 @@ def test_gpu_suite_runs_the_campaign_into_the_run_folder(dummy_op, tmp_path, mon
     monkeypatch.setattr(
         kernel_campaign.CampaignConfig, "for_device", classmethod(lambda cls, d: _tiny_campaign())
     )
-    run_dir = run_suite(SUITES["gpu"], device="cpu", out=tmp_path)
+    run_dir = run_suite(SUITES["gpu"].settings(device="cpu"), tmp_path, progress=False).run_dir
     run = load_run(run_dir)
     assert run.suite == "gpu" and not run.profiles
     assert any(r.op == "dummy" for r in run.campaign.comparisons)

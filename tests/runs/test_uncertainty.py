@@ -25,7 +25,9 @@ def _walk(node: Any, path: str = ""):
 
 
 def test_results_json_carries_uncertainty_everywhere(tmp_path):
-    folder = run_suite(Suite("u", models=("mlp",), timing=FAST, stages=("export",)), out=tmp_path)
+    folder = run_suite(
+        Suite("u", models=("mlp",), timing=FAST, stages=("export",)).settings(), out=tmp_path
+    ).run_dir
     data = json.loads((folder / "results.json").read_text())
     latencies = ratios = 0
     for path, d in _walk(data):
