@@ -116,6 +116,7 @@ def get_op(name: str) -> OpSpec:
 
 _KERNELS: dict[str, dict[str, KernelImpl]] = {}
 _DEFAULTS: dict[str, str] = {}
+_EXPORT_DEFAULTS: dict[str, str] = {}  # op -> the implementation dispatch runs while torch.export traces
 _ACTIVE: ContextVar[dict[str, str] | None] = ContextVar("benchbench_active_kernels", default=None)
 # op -> a callable that `dispatch` returns instead of any implementation (set by the swap, see `route_kernels`)
 _ROUTES: ContextVar[dict[str, Callable] | None] = ContextVar("benchbench_kernel_routes", default=None)
@@ -133,8 +134,10 @@ def register_kernel(
     interpreted_on_cpu: bool = False,
     description: str = "",
     check: Callable[..., str | None] | None = None,
+    export: bool = False,
 ) -> Callable[[Callable], Callable]:
-    """Register `fn` as implementation `name` of `op`; `default=True` makes it what `dispatch` runs."""
+    """Register `fn` as implementation `name` of `op`; `default=True` makes it what `dispatch` runs, and
+    `export=True` what it runs while torch.export traces (unless `use_kernels` chose another)."""
 
     def wrap(fn: Callable) -> Callable:
         impls = _KERNELS.setdefault(op, {})
@@ -146,6 +149,8 @@ def register_kernel(
         )  # fmt: skip
         if default:
             _DEFAULTS[op] = name
+        if export:
+            _EXPORT_DEFAULTS[op] = name
         return fn
 
     return wrap
@@ -184,9 +189,11 @@ def get_kernel(op: str, name: str) -> KernelImpl:
 
 
 def active_kernel(op: str) -> KernelImpl:
-    """The implementation `dispatch(op)` runs now: the one selected by `use_kernels`, else the default."""
+    """The implementation `dispatch(op)` runs now: the one selected by `use_kernels`, else (while torch.export
+    traces) the export implementation, else the default."""
     _load_kernels()
-    chosen = (_ACTIVE.get() or {}).get(op) or _DEFAULTS.get(op)
+    exporting = _EXPORT_DEFAULTS.get(op) if torch.compiler.is_exporting() else None
+    chosen = (_ACTIVE.get() or {}).get(op) or exporting or _DEFAULTS.get(op)
     if chosen is None:
         raise unknown_name("op with a default implementation", op, _DEFAULTS)
     return get_kernel(op, chosen)

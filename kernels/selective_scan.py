@@ -15,6 +15,26 @@ from torch import Tensor
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 
+def _discretize(u, delta, A, B, delta_bias, delta_softplus) -> tuple[Tensor, Tensor]:
+    """exp(Δ A) and Δ B u, both (batch, channels, length, state), in fp32."""
+    u, delta, A, B = u.float(), delta.float(), A.float(), B.float()
+    if delta_bias is not None:
+        delta = delta + delta_bias.float()[None, :, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))  # (B, D, L, N)
+    dBu = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u)  # (B, D, L, N)
+    return dA, dBu
+
+
+def _skip_and_gate(y: Tensor, u: Tensor, D: Tensor | None, z: Tensor | None) -> Tensor:
+    if D is not None:
+        y = y + u.float() * D.float()[None, :, None]
+    if z is not None:
+        y = y * F.silu(z.float())
+    return y.to(u.dtype)
+
+
 @register_kernel("selective_scan", "eager", baseline=True, default=True)
 def selective_scan_ref(
     u: Tensor,
@@ -32,26 +52,54 @@ def selective_scan_ref(
     u, delta, z: (batch, channels, length); A: (channels, state); B, C: (batch, state, length);
     D, delta_bias: (channels,). Returns y: (batch, channels, length).
     """
-    dtype = u.dtype
-    u, delta, A, B, C = u.float(), delta.float(), A.float(), B.float(), C.float()
-    if delta_bias is not None:
-        delta = delta + delta_bias.float()[None, :, None]
-    if delta_softplus:
-        delta = F.softplus(delta)
+    dA, dBu = _discretize(u, delta, A, B, delta_bias, delta_softplus)
+    C = C.float()
     batch, channels, length = u.shape
-    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))  # (B, D, L, N)
-    dBu = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u)  # (B, D, L, N)
-    h = u.new_zeros(batch, channels, A.shape[1])  # (B, D, N)
+    h = dA.new_zeros(batch, channels, A.shape[1])  # (B, D, N)
     ys = []
     for t in range(length):
         h = dA[:, :, t] * h + dBu[:, :, t]
         ys.append(torch.einsum("bdn,bn->bd", h, C[:, :, t]))
     y = torch.stack(ys, dim=2)  # (B, D, L)
-    if D is not None:
-        y = y + u * D.float()[None, :, None]
-    if z is not None:
-        y = y * F.silu(z.float())
-    return y.to(dtype)
+    return _skip_and_gate(y, u, D, z)
+
+
+def _scan_step(h: Tensor, x: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """One step of the recurrence: h (B, D, N); x = (exp(ΔA)_t, ΔBu_t (B, D, N), C_t (B, N))."""
+    da, dbu, c = x
+    h = da * h + dbu
+    return h, torch.einsum("bdn,bn->bd", h, c)
+
+
+@register_kernel(
+    "selective_scan", "torch_scan", export=True,
+    description="the same recurrence as torch's scan higher-order op: torch.export keeps the length symbolic "
+    "(an ONNX Scan), where the eager loop is unrolled at the example's length; used while exporting",
+)  # fmt: skip
+def selective_scan_torch_scan(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    delta_softplus: bool = False,
+) -> Tensor:
+    """`selective_scan_ref`'s recurrence written with `torch._higher_order_ops.scan` over the length axis.
+
+    Same signature, shapes and fp32 arithmetic as the loop (step for step), so its outputs equal the loop's up
+    to rounding; in eager mode torch runs the scan through dynamo, so the loop stays the default there.
+    """
+    from torch._higher_order_ops.scan import scan
+
+    dA, dBu = _discretize(u, delta, A, B, delta_bias, delta_softplus)
+    batch, channels, _ = u.shape
+    h0 = dA.new_zeros(batch, channels, A.shape[1])  # (B, D, N)
+    xs = (dA.permute(2, 0, 1, 3), dBu.permute(2, 0, 1, 3), C.float().permute(2, 0, 1))  # length first
+    _, ys = scan(_scan_step, h0, xs)  # ys: (L, B, D)
+    return _skip_and_gate(ys.permute(1, 2, 0).contiguous(), u, D, z)
 
 
 MAX_STATE = 256

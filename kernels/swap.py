@@ -6,7 +6,11 @@ Three kinds of call site are routed:
   `F.scaled_dot_product_attention` and names bound to it in the model's modules are patched until `restore()`
   (or, with `intercept="mode"`, a TorchFunctionMode catches every call), so no user code needs changing;
 - modules whose exact type is listed in a registered OpSpec's `module_types` (LayerNorm, RMSNorm, GELU, ...):
-  their `forward` is patched on the instance, so parameters, state_dict keys and types stay as they are.
+  their `forward` is patched on the instance, so parameters, state_dict keys and types stay as they are;
+- for attention, `nn.MultiheadAttention` modules (batch-first or not, masks folded as `kernels/mha.py` says):
+  their projections run as the module's, the attention itself through the chosen implementation.
+Attention-like modules that ran with nothing to route are listed in the summary's `unrouted`, with the reason
+(`kernels/attention_sites.py`).
 
 Before each call the chosen implementation's `supports(device, dtype)` and `check(...)` are asked; if either
 says no, the call runs the original code and the reason is recorded on the call site. `restore()` undoes all.
@@ -29,6 +33,8 @@ from torch.overrides import TorchFunctionMode
 
 from benchbench.core.errors import BadInputError
 from benchbench.core.results import SiteCounts, SwapSite, SwapSummary
+from benchbench.kernels.attention_sites import WatchedModule, unrouted_sites, watch_attention_modules
+from benchbench.kernels.mha import bind_mha_args, mha_attention_call, mha_output, why_not_routed
 from benchbench.kernels.registry import KernelImpl, active_kernel, get_kernel, get_op, list_ops, route_kernels
 
 ATTENTION = "attention"
@@ -48,6 +54,9 @@ class SwapReport:
     sites: dict[str, SwapSite] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     enabled: bool = True  # False: every routed call runs the original code and is not counted
+    watched: list[WatchedModule] = field(
+        default_factory=list, repr=False
+    )  # attention-like modules, with calls
     _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def site(self, op: str, name: str, kind: str) -> SwapSite:
@@ -98,9 +107,11 @@ class SwapReport:
     def summary(self) -> SwapSummary:
         """A copy of what the swap did so far, as a record."""
         sites = [dataclasses.replace(s, reasons=dict(s.reasons)) for s in self.sites.values()]
+        routed = {s.site.split(": ", 1)[0] for s in sites if s.op == ATTENTION and s.calls}
         return SwapSummary(
-            list(self.ops), dict(self.impl), self.swapped_sites, self.counts(), sites, list(self.notes)
-        )
+            list(self.ops), dict(self.impl), self.swapped_sites, self.counts(), sites, list(self.notes),
+            unrouted_sites(self.watched, routed),
+        )  # fmt: skip
 
 
 def why_not(
@@ -152,6 +163,11 @@ def swap(
         for op, spec in module_ops.items():
             if type(mod) in spec.module_types:
                 _patch_module(report, op, impls[op], spec.module_call, path or "<root>", mod)
+    if ATTENTION in names:
+        for path, mod in model.named_modules():
+            if isinstance(mod, nn.MultiheadAttention):
+                _patch_mha(report, impls[ATTENTION], path or "<root>", mod)
+        watch_attention_modules(report, model)
     call_ops = {op: impls[op] for op in names if op not in module_ops}
     for op in call_ops:
         if op != ATTENTION:
@@ -258,26 +274,68 @@ def _patch_sdpa_names(model: nn.Module, report: SwapReport, handler: Callable[..
         report._undo.append(lambda owner=owner, name=name, previous=previous: setattr(owner, name, previous))
 
 
+def _run(site: SwapSite, impl: KernelImpl, args: tuple, kwargs: dict, original: Callable[[], Any]) -> Any:
+    """One routed call: `impl` if it takes the call, else `original()`, the reason counted on `site`."""
+    site.calls += 1
+    first = next((t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)), None)
+    reason = "no tensor argument" if first is None else why_not(impl, first.device, first.dtype, args, kwargs)
+    token = _PASS_THROUGH.set(True)  # calls of SDPA made by either branch are not routed again
+    try:
+        if reason is not None:
+            site.reasons[reason] = site.reasons.get(reason, 0) + 1
+            return original()
+        site.swapped_calls += 1
+        return impl.fn(*args, **kwargs)
+    finally:
+        _PASS_THROUGH.reset(token)
+
+
+def _patch_mha(report: SwapReport, impl: KernelImpl, path: str, mod: nn.MultiheadAttention) -> None:
+    """Route an nn.MultiheadAttention's attention to `impl`: its projections and masks as in `kernels/mha.py`."""
+    site = report.site(ATTENTION, f"{path}: nn.MultiheadAttention", "module")
+    original = mod.forward
+    had_own = "forward" in mod.__dict__
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        if not report.enabled or _PASS_THROUGH.get():
+            return original(*args, **kwargs)
+        bound = bind_mha_args(args, kwargs)
+        reason = why_not_routed(mod, bound)
+        if reason is not None:
+            site.calls += 1
+            site.reasons[reason] = site.reasons.get(reason, 0) + 1
+            token = _PASS_THROUGH.set(True)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                _PASS_THROUGH.reset(token)
+        call = mha_attention_call(mod, bound)
+        kw = {"attn_mask": call.attn_mask, "is_causal": call.is_causal}
+        done: list[bool] = []
+
+        def as_module() -> Any:
+            done.append(True)
+            return original(*args, **kwargs)
+
+        out = _run(site, impl, (call.q, call.k, call.v), kw, as_module)
+        return out if done else mha_output(mod, call, out)
+
+    mod.forward = forward
+
+    def undo() -> None:
+        if had_own:
+            mod.forward = original
+        else:
+            del mod.forward
+
+    report._undo.append(undo)
+
+
 def _route_calls(report: SwapReport, impls: dict[str, KernelImpl], model: nn.Module, intercept: str) -> None:
     """While `model` runs, route its `dispatch(op)` calls (the zoo's attention(), selective scan, ...) and, for
     attention, every F.scaled_dot_product_attention call."""
     namer = _SiteNamer(model)
-
-    def run(site: SwapSite, impl: KernelImpl, args: tuple, kwargs: dict, original: Callable[[], Any]) -> Any:
-        site.calls += 1
-        first = next((t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)), None)
-        reason = (
-            "no tensor argument" if first is None else why_not(impl, first.device, first.dtype, args, kwargs)
-        )
-        token = _PASS_THROUGH.set(True)  # calls of SDPA made by either branch are not routed again
-        try:
-            if reason is not None:
-                site.reasons[reason] = site.reasons.get(reason, 0) + 1
-                return original()
-            site.swapped_calls += 1
-            return impl.fn(*args, **kwargs)
-        finally:
-            _PASS_THROUGH.reset(token)
+    run = _run
 
     def dispatch_route(op: str, impl: KernelImpl) -> Callable[..., Any]:
         def routed(*args: Any, **kwargs: Any) -> Any:

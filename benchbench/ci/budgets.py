@@ -6,13 +6,13 @@ Validated on load; every problem names the file, the key and what is allowed (Ba
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from benchbench.core.errors import BadInputError
+from benchbench.core.files import read_toml
 from benchbench.core.results import ProfileResult
 
 SELECTORS: dict[str, tuple[type, ...]] = {
@@ -82,8 +82,8 @@ def parse_budgets(data: dict[str, Any], source: str) -> list[Budget]:
                 )
             if key == "onnx_ready" and value is not True:
                 raise BadInputError(f"{where}: key 'onnx_ready' may only be true (omit it to skip the check)")
-            if key in LIMITS and key != "onnx_ready" and value <= 0:
-                raise BadInputError(f"{where}: key {key!r} must be > 0, got {value!r}")
+            if key in LIMITS and key != "onnx_ready" and not (math.isfinite(value) and value > 0):
+                raise BadInputError(f"{where}: key {key!r} must be a finite number > 0, got {value!r}")
             (b.selectors if key in SELECTORS else b.limits)[key] = value
         if not b.limits:
             raise BadInputError(f"{where}: sets no limit; allowed limits: {', '.join(LIMITS)}")
@@ -93,14 +93,7 @@ def parse_budgets(data: dict[str, Any], source: str) -> list[Budget]:
 
 def load_budgets(path: str | Path) -> list[Budget]:
     """Read and validate a budgets TOML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"no such budgets file: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise BadInputError(f"{path}: not valid TOML ({e})") from None
-    return parse_budgets(data, str(path))
+    return parse_budgets(read_toml(path, "budgets file"), str(path))
 
 
 def check_coverage(budgets: list[Budget], profiles: list[ProfileResult], source: str) -> list[Budget]:

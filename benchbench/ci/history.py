@@ -1,6 +1,9 @@
-"""Run history: every run appended to an SQLite database (runs + one row per profile) for trends over time.
+"""Run history: every run appended to one SQLite database (runs + one row per profile) for trends over time.
 
-The database is `results/history.sqlite` unless `BENCHBENCH_HISTORY` or an explicit path says otherwise.
+The database is `results/history.sqlite` under the working directory, unless `BENCHBENCH_HISTORY` or `--db`
+says otherwise; `run`, `merge`, `history` and `compare` all use it. Its schema carries a version
+(`PRAGMA user_version`); an older database is migrated in place when opened, and a file that is not a
+benchbench history (another schema, not SQLite) is refused with one line.
 """
 
 from __future__ import annotations
@@ -16,24 +19,79 @@ from benchbench.core.results import RunResult
 
 ENV_VAR = "BENCHBENCH_HISTORY"
 DEFAULT_DB = Path("results") / "history.sqlite"
+SCHEMA_VERSION = 2  # 1: the first database (user_version 0); 2: project git state, status and fingerprints
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, suite TEXT, device TEXT, created_at TEXT, shard TEXT,
-    git_commit TEXT, env TEXT
+    git_commit TEXT, env TEXT, git_dirty INTEGER, git_repo TEXT, fingerprint TEXT, results_path TEXT
 );
 CREATE TABLE IF NOT EXISTS profiles (
     run_id TEXT REFERENCES runs(run_id), model TEXT, size TEXT, batch_size INTEGER, device TEXT, dtype TEXT,
     ok INTEGER, p50_ms REAL, p90_ms REAL, p99_ms REAL, mean_ms REAL, n INTEGER,
-    peak_memory_bytes INTEGER, params INTEGER, macs INTEGER,
+    peak_memory_bytes INTEGER, params INTEGER, macs INTEGER, status TEXT, fingerprint TEXT,
     PRIMARY KEY (run_id, model, size, batch_size, device, dtype)
 );
 """
+# Columns each version added, so an older database is brought up to date with ALTER TABLE.
+_ADDED = {2: {"runs": ("git_dirty INTEGER", "git_repo TEXT", "fingerprint TEXT", "results_path TEXT"),
+              "profiles": ("status TEXT", "fingerprint TEXT")}}  # fmt: skip
+_V1_COLUMNS = {"runs": {"run_id", "suite", "device", "created_at", "shard", "git_commit", "env"},
+               "profiles": {"run_id", "model", "size", "batch_size", "device", "dtype", "ok", "p50_ms", "p90_ms",
+                            "p99_ms", "mean_ms", "n", "peak_memory_bytes", "params", "macs"}}  # fmt: skip
 
 
 def db_path(explicit: str | Path | None = None) -> Path:
     """The history database: the explicit path, else $BENCHBENCH_HISTORY, else results/history.sqlite."""
     return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT_DB)
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(con: sqlite3.Connection, path: Path) -> None:
+    """Create the tables, or check an existing database is a benchbench history and bring it to SCHEMA_VERSION."""
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version > SCHEMA_VERSION:
+        raise BadInputError(
+            f"{path}: history schema {version} is newer than this benchbench's ({SCHEMA_VERSION}); upgrade"
+        )
+    if tables and (
+        not {"runs", "profiles"} <= tables or not all(_V1_COLUMNS[t] <= _columns(con, t) for t in _V1_COLUMNS)
+    ):
+        raise BadInputError(f"{path}: not a benchbench history database (it has tables {', '.join(sorted(tables))}); "
+                            "give another --db")  # fmt: skip
+    with con:
+        if not tables:
+            con.executescript(_TABLES)
+        else:
+            for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                for table, columns in _ADDED.get(v, {}).items():
+                    have = _columns(con, table)
+                    for col in columns:
+                        if col.split()[0] not in have:
+                            con.execute(f"ALTER TABLE {table} ADD COLUMN {col}")
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def check_db(path: str | Path) -> Path:
+    """Refuse, before any work, a history path that cannot be one: a folder, an unwritable place, another file."""
+    path = Path(path)
+    if path.is_dir():
+        raise BadInputError(
+            f"history database {path} is a folder; give a file path (e.g. {path / 'history.sqlite'})"
+        )
+    if path.exists():
+        connect(path).close()  # migrates, or refuses a foreign file
+        if not os.access(path, os.W_OK):
+            raise BadInputError(f"history database {path} is not writable")
+        return path
+    parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise BadInputError(f"cannot create the history database {path}: {parent} is not a writable folder")
+    return path
 
 
 def connect(path: str | Path | None = None, *, create: bool = True) -> sqlite3.Connection:
@@ -42,39 +100,43 @@ def connect(path: str | Path | None = None, *, create: bool = True) -> sqlite3.C
         raise BadInputError(
             f"no history database at {path}; run `benchbench run` first or pass --db / ${ENV_VAR}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise BadInputError(f"history database {path} is a folder; give a file path")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(path)
-        con.executescript(_SCHEMA)
+        _migrate(con, path)
     except sqlite3.DatabaseError as e:
         raise BadInputError(f"{path}: not a benchbench history database ({e})") from None
+    except OSError as e:
+        raise BadInputError(f"cannot open the history database {path}: {e.strerror}") from None
     return con
 
 
-def _git_commit(env: dict) -> str | None:
-    git = env.get("git")
-    if isinstance(git, dict):
-        return git.get("commit")
-    return env.get("git_commit") or (git if isinstance(git, str) else None)
-
-
-def append_run(run: RunResult, path: str | Path | None = None) -> Path:
-    """Append `run` (idempotent per run_id) and return the database path."""
+def append_run(run: RunResult, path: str | Path | None = None, results: str | Path | None = None) -> Path:
+    """Append `run` (idempotent per run_id) and return the database path. The commit recorded is the one of the
+    repository the run was started in (the user's project), with whether it had uncommitted changes; `results`
+    is where its folder is, so that `compare` can find the run by its id."""
     target = db_path(path)
+    git = run.git
     with connect(target) as con:
         con.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run.run_id, run.suite, run.device, run.created_at, run.shard, _git_commit(run.env),
-             json.dumps(run.env, default=str)),
+            "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
+            "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.run_id, run.suite, run.device, run.created_at, run.shard, git.commit if git else None,
+             json.dumps(run.env, default=str), None if git is None or git.dirty is None else int(git.dirty),
+             git.repo if git else None, run.env.get("fingerprint"), str(Path(results).resolve()) if results else None),
         )  # fmt: skip
         for p in run.profiles:
             lat = p.latency
             con.execute(
-                "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO profiles (run_id, model, size, batch_size, device, dtype, ok, p50_ms, p90_ms, "
+                "p99_ms, mean_ms, n, peak_memory_bytes, params, macs, status, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.run_id, p.model, p.size, p.batch_size, p.device, p.dtype, int(p.ok),
                  *((lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.mean_ms, lat.n) if lat else (None,) * 5),
                  p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
-                 p.flops.macs if p.flops else None),
+                 p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint")),
             )  # fmt: skip
     con.close()
     return target
@@ -85,6 +147,7 @@ class HistoryRow:
     run_id: str
     created_at: str
     git_commit: str | None
+    git_dirty: bool | None
     model: str
     size: str
     batch_size: int
@@ -100,13 +163,13 @@ def query(path: str | Path | None = None, model: str | None = None, limit: int =
     """Rows for `model` (a glob; all when None), oldest first, the last `limit` runs per configuration."""
     con = connect(path, create=False)
     sql = (
-        "SELECT r.run_id, r.created_at, r.git_commit, p.model, p.size, p.batch_size, p.device, p.dtype, "
+        "SELECT r.run_id, r.created_at, r.git_commit, r.git_dirty, p.model, p.size, p.batch_size, p.device, p.dtype, "
         "p.p50_ms, p.p90_ms, p.p99_ms, p.peak_memory_bytes FROM profiles p JOIN runs r USING (run_id)"
     )
     args: tuple = ()
-    if model:
-        sql += " WHERE p.model GLOB ?"
-        args = (model,)
+    if model:  # a glob over zoo names; a user factory's path matches itself even with [ ] in it
+        sql += " WHERE p.model GLOB ? OR p.model = ?"
+        args = (model, model)
     sql += " ORDER BY r.created_at, r.run_id"
     rows = [HistoryRow(*r) for r in con.execute(sql, args)]
     con.close()
@@ -116,13 +179,30 @@ def query(path: str | Path | None = None, model: str | None = None, limit: int =
     return [r for group in by_cfg.values() for r in group[-limit:]]
 
 
+def find_run(run_id: str, path: str | Path | None = None) -> Path:
+    """The results folder of the run `run_id` (or the one run whose id starts with it) recorded in the history."""
+    con = connect(path, create=False)
+    found = con.execute(
+        "SELECT run_id, results_path FROM runs WHERE run_id LIKE ? || '%'", (run_id,)
+    ).fetchall()
+    con.close()
+    if len(found) != 1:
+        what = "no run" if not found else f"{len(found)} runs ({', '.join(r[0] for r in found[:5])})"
+        raise BadInputError(
+            f"{run_id!r} is neither a results file or folder nor one run id in {db_path(path)}: {what}"
+        )
+    if not found[0][1]:
+        raise BadInputError(
+            f"run {found[0][0]} in {db_path(path)} has no recorded results folder; give its path"
+        )
+    return Path(found[0][1])
+
+
 def plot(rows: list[HistoryRow], out: str | Path) -> Path:
-    """p50 latency per run for each configuration, as a PNG (matplotlib, Agg backend)."""
-    import matplotlib
+    """p50 latency per run for each configuration, as a PNG."""
+    from benchbench.report.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     by_cfg: dict[str, list[HistoryRow]] = {}
     for r in rows:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from benchbench.ci.gate import profile_key
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import Campaign, RunResult
+from benchbench.core.noise import worst
+from benchbench.core.results import Campaign, RunResult, parse_shard
 from benchbench.core.schema import load_run, write
 from benchbench.report.run_report import write_report
 
@@ -28,7 +30,7 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
         if any(s is None for s in shards):
             raise BadInputError("cannot mix shard runs and whole runs: " + ", ".join(
                 f"{src} (shard {s or 'none'})" for s, src in zip(shards, sources)))  # fmt: skip
-        parsed = [tuple(int(x) for x in s.split("/")) for s in shards]
+        parsed = [parse_shard(s, f"{src}: shard") for s, src in zip(shards, sources)]
         ns = {n for _, n in parsed}
         if len(ns) != 1:
             raise BadInputError(f"shards split the suite differently: {', '.join(shards)}")
@@ -58,8 +60,17 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
         for c in campaigns:
             for name in ("notes", "goal_timings", "goals", "checks", "comparisons", "swaps"):
                 getattr(merged.campaign, name).extend(getattr(c, name))
+    merged.noise = worst(r.noise for r in runs)  # a merged run is as noisy as its noisiest shard
     merged.elapsed_s = sum(r.elapsed_s or 0.0 for r in runs)
     merged.env = {**first.env, "merged_from": [r.run_id for r in runs]}
+    merged.jobs = [j for r in runs for j in r.jobs]
+    merged.settings = dataclasses.replace(first.settings, shard=None) if first.settings else None
+    merged.git = first.git
+    # Shards measured on other machines have other ceilings: keep them only when every shard ran on one machine.
+    prints = {r.env.get("fingerprint") for r in runs}
+    merged.ceilings = first.ceilings if len(prints) == 1 else None
+    if len(prints) > 1:
+        merged.env["machines"] = sorted(str(x) for x in prints)  # each profile's env says which measured it
     return merged
 
 
@@ -72,4 +83,5 @@ def merge_folders(shards: list[str | Path], out: str | Path) -> Path:
         raise BadInputError(f"{out} already holds results.json; choose a new --out folder")
     write(out / "results.json", merged)
     write_report(merged, out / "report.md", fmt="md")
+    write_report(merged, out / "report.html", fmt="html")
     return out

@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from benchbench.cli.common import add_model_arguments, check_output, positive_float, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "card", help="write an architecture card: task, diagram, params, recipe, baselines, compute, scaling"
     )
-    p.add_argument("model", help="zoo model name")
-    p.add_argument("--size", default="base", help="size preset (default base)")
+    add_model_arguments(p, size_default="base")
+    p.add_argument(
+        "--modality", help="a user model's modality (image, text, ...): picks its zoo baselines and recipe"
+    )
     p.add_argument(
         "--hardware", default="h100-sxm", help="device for the compute estimate (default h100-sxm)"
     )
     p.add_argument(
-        "--train-samples", type=int, help="training data size (default: the recipe's reference dataset)"
+        "--train-samples",
+        type=positive_int,
+        help="training data size (default: the recipe's reference dataset)",
     )
     p.add_argument(
-        "--latency-budget-ms", type=float, help="per-batch latency budget for the cheapest-device search"
+        "--latency-budget-ms",
+        type=positive_float,
+        help="per-batch latency budget for the cheapest-device search",
     )
     p.add_argument(
         "--out", action="append", help="card.md or card.html; repeat for both (default MODEL_card.md + .html)"
+    )
+    p.add_argument(
+        "--baseline-size",
+        help="zoo size of the baseline models (default: the model's own size, base for others)",
     )
     p.add_argument(
         "--no-scaling", action="store_true", help="skip the scaling plan (it profiles four more configs)"
@@ -31,18 +42,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.core.errors import BadInputError
     from benchbench.estimate.hardware import get_hardware
     from benchbench.report.card import build_card, write_card
 
     get_hardware(args.hardware)  # a bad name fails before the profiling starts
-    outs = args.out or [f"{args.model}_card.md", f"{args.model}_card.html"]
+    stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in args.model)
+    outs = args.out or [f"{stem}_card.md", f"{stem}_card.html"]
     for o in outs:
-        if Path(o).suffix not in (".md", ".html"):
-            raise BadInputError(f"--out must end in .md or .html, got {o!r}")
+        check_output(o, suffixes=(".md", ".html"), what="--out card")
     sections, prof = build_card(
         args.model, size=args.size, hardware=args.hardware, train_samples=args.train_samples,
-        latency_budget_ms=args.latency_budget_ms, with_scaling=not args.no_scaling,
+        latency_budget_ms=args.latency_budget_ms, with_scaling=not args.no_scaling, task=args.task,
+        baseline_size=args.baseline_size, modality=args.modality,
     )  # fmt: skip
     for o in outs:
         print(write_card(sections, prof, o))

@@ -8,22 +8,134 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 JSON_HELP = "write the result as JSON to FILE ('-' for standard output)"
+
+
+MODEL_HELP = (
+    "zoo name (benchbench list), torchvision:NAME, timm:NAME, hf:NAME (a transformers model type or a local "
+    "directory with config.json; hf:NAME:TASK picks a head), or a user factory pkg.module:factory / file.py:factory"
+)
+TASK_HELP = "head of an hf: model: model (default), causal-lm, masked-lm, sequence-classification, ... (or hf:NAME:TASK)"
+
+
+def add_model_arguments(p: argparse.ArgumentParser, size_default: str = "tiny") -> None:
+    """MODEL, --size (zoo presets; library models are built as their library defines them) and --task."""
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument(
+        "--size", default=None, help=f"zoo size preset (default {size_default}); not for library models"
+    )
+    p.add_argument("--task", default=None, help=TASK_HELP)
+
+
+# ---- option types: each refuses what cannot be right, so argparse says so in one line (exit 2) -------------
+
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 1")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _number(text, float)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in (0, 1]: a utilisation, a share."""
+    value = _number(text, float)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in (0, 1]")
+    return value
+
+
+def probability(text: str) -> float:
+    """A number in (0, 1): a significance level."""
+    value = _number(text, float)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in (0, 1)")
+    return value
+
+
+def check_output(path: str | None, *, suffixes: tuple[str, ...] = (), what: str = "output file") -> None:
+    """Refuse, before any work, an output file path that cannot be written: a folder, a wrong suffix, a parent
+    that is not a writable folder. '-' (standard output) and None pass."""
+    if path is None or path == "-":
+        return
+    from benchbench.core.errors import BadInputError
+
+    p = Path(path)
+    if suffixes and p.suffix not in suffixes:
+        raise BadInputError(f"{what} {path!r} must end in {' or '.join(suffixes)}")
+    if p.is_dir():
+        raise BadInputError(f"{what} {path} is a folder; give a file path")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise BadInputError(f"{what} {path} is not writable")
+    parent = next((q for q in p.absolute().parents if q.exists()), Path("/"))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInputError(f"cannot write {what} {path}: {parent} is not a writable folder")
+
+
+def check_output_dir(path: str | None, what: str = "output folder") -> None:
+    """Refuse, before any work, an output folder that is a file or cannot be made or written."""
+    if path is None:
+        return
+    from benchbench.core.errors import BadInputError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise BadInputError(f"{what} {path} is a file; give a folder")
+    existing = p if p.exists() else next((q for q in p.absolute().parents if q.exists()), Path("/"))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise BadInputError(f"cannot write {what} {path}: {existing} is not a writable folder")
 
 
 def add_json_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help=JSON_HELP)
 
 
-def console(args: argparse.Namespace, width: int | None = None) -> Any:
-    """A rich Console for the human output; on stderr when the JSON goes to standard output."""
+def console(args: argparse.Namespace | None = None, width: int | None = None) -> Any:
+    """A rich Console for the human output, on stderr when the JSON goes to standard output. Markup is off:
+    a model name or an error text holding `[...]` is printed as it is (colours come from `style=`)."""
     from rich.console import Console
 
     to_stderr = getattr(args, "json", None) == "-"
-    return Console(stderr=to_stderr, width=width) if width else Console(stderr=to_stderr)
+    return Console(stderr=to_stderr, width=width, markup=False, highlight=False)
 
 
 def emit_json(dest: str | None, data: Any) -> None:

@@ -5,22 +5,34 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchbench.cli.common import add_json_option, emit_json
+from benchbench.cli.common import (
+    MODEL_HELP,
+    TASK_HELP,
+    add_json_option,
+    check_output,
+    emit_json,
+    fraction,
+    positive_float,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("estimate", help="training GPU-hours/cost, memory fit, inference latency and cost")
-    p.add_argument("model", help="zoo name or pkg.module:factory")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--task", default=None, help=TASK_HELP)
     p.add_argument("--hardware", required=True, help="hardware key (benchbench list --hardware) or 'cpu'")
     p.add_argument("--hardware-file", help="a TOML file adding or overriding hardware entries")
-    p.add_argument("--size", default="base", help="model size preset (default base)")
-    p.add_argument("--train-samples", type=int, help="samples per epoch")
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--utilization", type=float, default=None, help="MFU in (0, 1]; default 0.4")
-    p.add_argument("--batch-size", type=int, default=32, help="training batch for the memory-fit check")
+    p.add_argument("--size", default=None, help="zoo size preset (default base); not for library models")
+    p.add_argument("--train-samples", type=positive_int, help="samples per epoch")
+    p.add_argument("--epochs", type=positive_float, default=1.0)
+    p.add_argument("--utilization", type=fraction, default=None, help="MFU in (0, 1]; default 0.4")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, help="training batch for the memory-fit check"
+    )
     p.add_argument("--dtype", default="bfloat16", help="compute dtype for peaks (default bfloat16)")
     p.add_argument(
-        "--latency-budget-ms", type=float, help="find the cheapest device meeting this batch latency"
+        "--latency-budget-ms", type=positive_float, help="find the cheapest device meeting this batch latency"
     )
     add_json_option(p)
     p.set_defaults(func=run)
@@ -36,10 +48,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.train_samples is not None and args.train_samples < 1:
         raise BadInputError(f"--train-samples must be a positive integer, got {args.train_samples}")
+    check_output(args.json, what="--json file")
     hw = get_hardware(args.hardware, args.hardware_file)
+    from benchbench.sources.target import default_size
+
     prof = profile(
         args.model,
-        size=args.size,
+        size=args.size or default_size(args.model, "base"),
+        task=args.task,
         batch_size=1,
         timing=TimingConfig(warmup=1, min_repeats=3, min_time_s=0.0),
         train_step_peak=False,
@@ -47,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
     )
     est = estimate(
         facts_from_profile(prof), hw, train_samples=args.train_samples, epochs=args.epochs,
-        utilization=args.utilization or DEFAULT_UTILIZATION, batch_size=args.batch_size,
+        utilization=DEFAULT_UTILIZATION if args.utilization is None else args.utilization, batch_size=args.batch_size,
         latency_budget_ms=args.latency_budget_ms, dtype=args.dtype,
     )  # fmt: skip
     emit_json(args.json, est)
     say = print if args.json != "-" else lambda *a: print(*a, file=sys.stderr)
     say(
-        f"{args.model} ({args.size}) on {hw.name}, {args.dtype}, utilisation {est['assumptions']['utilization']}"
+        f"{prof.model} ({prof.size}) on {hw.name}, {args.dtype}, utilisation {est['assumptions']['utilization']}"
     )
     tr = est.get("training")
     if tr:

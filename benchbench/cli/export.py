@@ -9,21 +9,29 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import (
+    add_json_option,
+    add_model_arguments,
+    check_output,
+    check_output_dir,
+    console,
+    emit_json,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export to ONNX and check parity and speed in ONNX Runtime")
+    add_model_arguments(p)
     p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
+        "--batch-size",
+        type=positive_int,
+        default=2,
+        help="export batch size (>= 2; size-1 dims get specialised)",
     )
-    p.add_argument("--size", default="tiny")
-    p.add_argument(
-        "--batch-size", type=int, default=2, help="export batch size (>= 2; size-1 dims get specialised)"
-    )
-    p.add_argument("--seq-len", type=int, default=None)
+    p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument("--exporter", default="auto", choices=("auto", "dynamo", "torchscript"))
-    p.add_argument("--opset", type=int, default=None)
+    p.add_argument("--opset", type=positive_int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-quantize", action="store_true", help="skip the int8 variant")
     p.add_argument("--out", default="onnx_out", metavar="DIR", help="folder for the .onnx files")
@@ -39,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.deploy.readiness import CLI_TIMING, ReadinessConfig, check_readiness
     from benchbench.sources.target import load_target
 
+    check_output(args.json, what="--json file")
+    check_output_dir(args.out, "--out folder")
+    check_opset(args.opset, args.exporter)
     if args.batch_size < 2:
         raise BadInputError(
             f"--batch-size must be >= 2 (a size-1 dim gets specialised at export), got {args.batch_size}"
@@ -47,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     dev = parse_device(args.device)
     cfg = ReadinessConfig(export_batch_size=args.batch_size, probe_batch_sizes=probes, timing=CLI_TIMING,
                           quantize=not args.no_quantize, exporter=args.exporter, opset=args.opset, device=str(dev))  # fmt: skip
-    target = load_target(args.model, args.size, 1, args.seq_len)
+    target = load_target(args.model, args.size, 1, args.seq_len, task=args.task)
     target.model.to(dev)
     readiness = check_readiness(target, Path(args.out), cfg)
     print_readiness(target.name, target.size, readiness, console(args))
@@ -55,13 +66,33 @@ def run(args: argparse.Namespace) -> int:
     return 1 if readiness.verdict == "not-ready" else 0
 
 
+def check_opset(opset: int | None, exporter: str) -> None:
+    """An opset the chosen exporter can produce (torch.onnx's own bounds), or one line saying which are."""
+    if opset is None:
+        return
+    from torch.onnx import _constants
+
+    from benchbench.core.errors import BadInputError
+
+    top = (
+        _constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET
+        if exporter == "torchscript"
+        else _constants.ONNX_MAX_OPSET
+    )
+    if not _constants.ONNX_MIN_OPSET <= opset <= top:
+        raise BadInputError(f"--opset {opset} is not one the {exporter} exporter produces; allowed: "
+                            f"{_constants.ONNX_MIN_OPSET} to {top}")  # fmt: skip
+
+
 def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from benchbench.core.stats import fmt_ratio, ratio_verdict
     from benchbench.core.units import fmt_bytes
 
     colour = {"ready": "green", "ready-with-warnings": "yellow", "not-ready": "red"}[s.verdict]
-    out.print(f"[bold]{name}[/] ({size}): [{colour}]{s.verdict}[/]")
+    out.print(Text.assemble((name, "bold"), f" ({size}): ", (s.verdict, colour)))
     if s.stage_failed:
         out.print(f"  failed at: {s.stage_failed}" + (f" (op {s.failing_op})" if s.failing_op else ""))
         out.print(f"  error: {s.error}")
@@ -81,17 +112,21 @@ def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
                       "yes" if o.ok else ("loose" if o.ok_loose else "NO"), str(o.case))  # fmt: skip
         out.print(t)
     if s.ratio is not None:
-        out.print(f"  latency p50 at batch {s.latency_batch_size}, {s.threads} threads: "
-                  f"ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
-                  f"→ ratio {s.ratio:.2f} (session {s.session_s:.2f} s)")  # fmt: skip
+        verdict = ratio_verdict(s.ratio_ci95, above="ORT is slower", below="ORT is faster")
+        out.print(f"  latency p50 at batch {s.latency_batch_size}, {s.threads} threads, {s.ratio_rounds} interleaved "
+                  f"rounds: ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
+                  f"→ ORT/eager {fmt_ratio(s.ratio, s.ratio_ci95)} (95% CI): {verdict} (session {s.session_s:.2f} s)")  # fmt: skip
+        out.print(f"    ORT {s.ort_latency.uncertainty()}")
+        out.print(f"    eager {s.eager_latency.uncertainty()}")
         top = ", ".join(f"{k} {v}" for k, v in list(s.node_counts.items())[:8])
         out.print(f"  nodes: {sum(s.node_counts.values())} ({top})")
     q = s.quantized
     if q and q.error is None and q.parity is not None:
-        ratio = f"{q.ratio:.2f}" if q.ratio is not None else "—"
-        out.print(f"  int8: {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager, parity "
+        ratio = fmt_ratio(q.ratio, q.ratio_ci95)
+        vs_fp32 = fmt_ratio(q.ratio_vs_fp32_ort, q.ratio_vs_fp32_ort_ci95)
+        out.print(f"  int8: {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager, {vs_fp32} vs fp32 ORT, parity "
                   f"{'ok' if q.parity.ok else 'outside'} ({q.rule})")  # fmt: skip
     for w in s.warnings:
-        out.print(f"  [yellow]warning:[/] {w}")
+        out.print(Text.assemble(("  warning: ", "yellow"), w))
     for n in s.notes:
         out.print(f"  note: {n}")

@@ -5,23 +5,36 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import (
+    add_json_option,
+    add_model_arguments,
+    check_output,
+    console,
+    emit_json,
+    positive_float,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("health", help="lint an architecture and probe its trainability")
+    add_model_arguments(p)
+    p.add_argument("--batch-size", type=positive_int, default=8, help="per-device training batch size")
+    p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
-    p.add_argument("--size", default="tiny")
-    p.add_argument("--batch-size", type=int, default=8, help="per-device training batch size")
-    p.add_argument("--seq-len", type=int, default=None)
-    p.add_argument("--steps", type=int, default=None, help="probe optimizer steps (default: the probe's, 30)")
-    p.add_argument(
-        "--dataset-size", type=int, default=None, help="training samples, for the params-per-sample rule"
+        "--steps", type=positive_int, default=None, help="probe optimizer steps (default: the probe's, 30)"
     )
     p.add_argument(
-        "--max-params-per-sample", type=float, default=None, help="params-per-sample limit (default 100)"
+        "--dataset-size",
+        type=positive_int,
+        default=None,
+        help="training samples, for the params-per-sample rule",
+    )
+    p.add_argument(
+        "--max-params-per-sample",
+        type=positive_float,
+        default=None,
+        help="params-per-sample limit (default 100)",
     )
     p.add_argument("--no-probe", action="store_true", help="lint only")
     add_json_option(p)
@@ -36,11 +49,14 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.health.check import check_health
     from benchbench.health.lint import LintConfig
     from benchbench.health.probe import ProbeConfig
+    from benchbench.measure.memory import check_batch_fits
     from benchbench.sources.target import load_target
 
+    check_output(args.json, what="--json file")
     if args.steps is not None and args.steps < 2:
         raise BadInputError(f"--steps must be at least 2, got {args.steps}")
-    target = load_target(args.model, args.size, args.batch_size, args.seq_len)
+    check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
+    target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     lint = LintConfig(dataset_size=args.dataset_size)
     if args.max_params_per_sample is not None:
         lint = dataclasses.replace(lint, max_params_per_sample=args.max_params_per_sample)
@@ -54,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_health(name: str, size: str, batch_size: int, health: Any, out: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"health of {name} ({size}), batch {batch_size}")
     for col in ("rule", "severity", "module", "finding", "fix"):
@@ -70,10 +87,10 @@ def print_health(name: str, size: str, batch_size: int, health: Any, out: Any) -
     out.print(table)
     probe = health.probe
     if probe:
-        verdict = "[green]healthy" if probe.healthy else "[red]unhealthy"
+        verdict = ("healthy", "green") if probe.healthy else ("unhealthy", "red")
         diverging = probe.diverging_lr if probe.diverging_lr is not None else "none in range"
-        out.print(f"probe: {verdict}[/] — loss {probe.loss_first:.4g} → {probe.loss_last:.4g}; "
-                  f"vanishing: {', '.join(probe.vanishing) or 'none'}; exploding: {', '.join(probe.exploding) or 'none'}; "
-                  f"diverging lr: {diverging}")  # fmt: skip
+        out.print(Text.assemble("probe: ", verdict, f" — loss {probe.loss_first:.4g} → {probe.loss_last:.4g}; "
+                                f"vanishing: {', '.join(probe.vanishing) or 'none'}; "
+                                f"exploding: {', '.join(probe.exploding) or 'none'}; diverging lr: {diverging}"))  # fmt: skip
         for note in probe.notes:
             out.print(f"  note: {note}")

@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from benchbench.cli.common import JSON_HELP, console, emit_json
+from benchbench.cli.common import JSON_HELP, check_output, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ksub = p.add_subparsers(dest="kernels_command", required=True)
     c = ksub.add_parser("compare", help="time every implementation of an op over a shape sweep")
     c.add_argument("op", help="attention, layernorm, rmsnorm, softmax, gelu, swiglu, selective_scan")
-    c.add_argument("--impl", action="append", metavar="NAME", help="only this implementation (repeatable)")
+    c.add_argument("--impl", action="append", metavar="NAME",
+                   help="only this implementation (repeatable; the same one twice is an A/A comparison)")  # fmt: skip
     c.add_argument("--shapes", action="append", metavar="K=V,...",
                    help="a shape such as B=2,H=4,T=256,D=64 (repeatable; default: the op's sweep)")  # fmt: skip
     c.add_argument("--device", default="cpu")
@@ -49,17 +50,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     from benchbench.core.device import parse_device
     from benchbench.core.dtypes import parse_dtype
-    from benchbench.kernelbench.compare import compare_op, parse_shape
+    from benchbench.kernelbench.compare import check_shape_memory, compare_op, parse_shape
     from benchbench.kernels.registry import get_op
     from benchbench.report.plots import write_compare
 
+    check_output(args.json, what="--json file")
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)
     spec = get_op(args.op)
     shapes = [parse_shape(s, spec) for s in args.shapes] if args.shapes else None
+    for shape in shapes or []:
+        check_shape_memory(spec, shape, dtype, str(device))
     result = compare_op(spec.name, impls=args.impl, shapes=shapes, device=str(device), dtype=dtype,
                         backward=args.backward)  # fmt: skip
-    out = console(args, width=120)
+    out = console(args, width=max(120, _terminal_width()))
     print_compare(result, out)
     if args.json == "-":
         emit_json("-", result)
@@ -154,16 +158,36 @@ def _num(x: float | None, fmt: str = ".3g") -> str:
 
 def print_compare(result: Any, out: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from benchbench.core.stats import fmt_ratio
 
     c = result.ceilings
     table = Table(title=f"{result.op} on {result.device}, {result.dtype}")
-    for col in ("shape", "mode", "impl", "p50 ms", "speed-up", "TFLOP/s", "GB/s", "% peak", "rel err", "ok"):
+    for col in (
+        "shape",
+        "mode",
+        "impl",
+        "p50 ms",
+        "speed-up [95% CI]",
+        "TFLOP/s",
+        "GB/s",
+        "% peak",
+        "rel err",
+        "ok",
+    ):
         table.add_column(col, no_wrap=col == "shape", overflow="fold")
     for r in result.rows:
         time_cell = _num(r.p50_ms, ".4g") if r.status == "timed" else r.status
         pct = f"{r.pct_peak:.1f} ({r.bound})" if r.pct_peak is not None else ""
-        ok = "" if r.ok is None else ("yes" if r.ok else "[red]NO")
-        speed = f"{r.speedup:.2f}×" if r.speedup is not None else ""
+        ok = "" if r.ok is None else ("yes" if r.ok else Text("NO", style="red"))
+        speed = (
+            ""
+            if r.speedup is None
+            else "reference"
+            if r.impl == r.reference
+            else fmt_ratio(r.speedup, r.ratio_ci95, ".3g", "×")
+        )
         name = f"{r.impl}*" if r.baseline else r.impl
         table.add_row(r.shape, r.mode, name, time_cell, speed, _num(r.tflops), _num(r.gbps), pct,
                       _num(r.max_rel_err, ".1e"), ok)  # fmt: skip
@@ -171,8 +195,10 @@ def print_compare(result: Any, out: Any) -> None:
     if c is not None:
         out.print(f"peak = measured in this run: matmul {c.matmul_tflops:.3g} TFLOP/s ({c.dtype}, "
                   f"{c.matmul_n}³), copy {c.copy_gbs:.3g} GB/s")  # fmt: skip
-    out.print("* baseline; speed-up = baseline p50 / p50; rel err = max |err| / max |reference| against the "
-              "baseline in fp32; FLOPs count 2 per multiply-add")  # fmt: skip
+    refs = sorted({r.reference for r in result.rows if r.reference})
+    out.print(f"* baseline; speed-up = {' / '.join(refs) or 'baseline'} / row, the median of per-round ratios of "
+              "interleaved rounds with its 95% CI (n.s.: the CI contains 1, no significant difference); rel err = "
+              "max |err| / max |reference| against the baseline in fp32; FLOPs count 2 per multiply-add")  # fmt: skip
     for r in result.rows:
         if r.status in ("unsupported", "error", "skipped") or r.ok is False:
             out.print(f"{r.impl} at {r.shape} {r.mode}: {r.status}: {r.note}", markup=False)
@@ -185,7 +211,6 @@ _SHORT = {"torch.float32": "fp32", "torch.float16": "fp16", "torch.bfloat16": "b
 
 def print_kernels(as_json: bool = False) -> int:
     """`benchbench list --kernels`: every op and implementation with devices, dtypes and backward support."""
-    from rich.console import Console
     from rich.table import Table
 
     from benchbench.kernels.registry import active_kernel, list_kernels, list_ops
@@ -205,5 +230,11 @@ def print_kernels(as_json: bool = False) -> int:
         dtypes = ", ".join(_SHORT.get(str(d), str(d)) for d in k.dtypes)
         table.add_row(k.op, k.name + mark, ", ".join(k.devices), dtypes, "yes" if k.backward else "no", cpu,
                       k.description)  # fmt: skip
-    Console(width=max(Console().width, 120)).print(table)
+    console(width=max(120, _terminal_width())).print(table)
     return 0
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size().columns

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from benchbench.cli.common import console as make_console
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list zoo models (or hardware, or kernels)")
@@ -22,7 +24,6 @@ def run(args: argparse.Namespace) -> int:
         return print_kernels(as_json=args.json)
     if args.hardware:
         return print_hardware(as_json=args.json)
-    from rich.console import Console
     from rich.table import Table
 
     from benchbench.models.registry import get_model_spec, list_models
@@ -37,12 +38,11 @@ def run(args: argparse.Namespace) -> int:
     for s in specs:
         ref = f"{s.reference.params:,}" if s.reference.params else "—"
         table.add_row(s.name, s.modality, ", ".join(s.sizes), ref, s.paper)
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
 def print_hardware(as_json: bool = False) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from benchbench.estimate.hardware import load_table
@@ -79,5 +79,5 @@ def print_hardware(as_json: bool = False) -> int:
             f"{hw.price_per_hour:.2f}" if hw.price_per_hour is not None else "—",
             f"{hw.price_source} ({hw.price_date})" if hw.price_source else hw.peak_source,
         )  # fmt: skip
-    Console(width=200).print(t)
+    make_console(width=200).print(t)
     return 0

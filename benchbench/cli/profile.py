@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import (
+    add_json_option,
+    add_model_arguments,
+    check_output,
+    console,
+    emit_json,
+    nonnegative_int,
+    positive_int,
+)
 from benchbench.core.results import SWEEP_MODES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="profile one model: parameters, MACs, memory, layers, latency")
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
-    p.add_argument("--size", default="tiny")
+    add_model_arguments(p)
     p.add_argument("--batch-size", default="1", help="one batch size, or a list to sweep: 1,8,32")
     p.add_argument("--seq-len", default=None, help="sequence length(s) for sequence models: 128 or 128,512")
     p.add_argument("--device", default="cpu")
@@ -22,9 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mode", default="eval", choices=SWEEP_MODES, help="what the sweep times (train-step: fwd+bwd+AdamW)"
     )
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads (CPU)")
     p.add_argument("--layers", action="store_true", help="print the layer table")
-    p.add_argument("--depth", type=int, default=None, help="layer table depth (implies --layers)")
+    p.add_argument("--depth", type=nonnegative_int, default=None, help="layer table depth (implies --layers)")
     p.add_argument("--diagram", action="store_true", help="print the Mermaid diagram of the top-level blocks")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     add_json_option(p)
@@ -34,21 +39,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchbench.core.device import check_dtype, parse_device
     from benchbench.core.dtypes import parse_dtype
-    from benchbench.core.errors import BadInputError
+    from benchbench.measure.memory import check_batch_fits
     from benchbench.measure.profile import profile_target
     from benchbench.measure.sweep import num_threads, parse_int_list, sweep
     from benchbench.sources.target import load_target
 
+    check_output(args.json, what="--json file")
     batch_sizes = parse_int_list(args.batch_size, "--batch-size")
     seq_lens = parse_int_list(args.seq_len, "--seq-len")
     dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()] or ["float32"]
-    if args.depth is not None and args.depth < 0:
-        raise BadInputError(f"--depth must be >= 0 (0 is the whole model), got {args.depth}")
     out = console(args)
     seq_len = seq_lens[0] if seq_lens else None
     check_dtype(parse_device(args.device), parse_dtype(dtypes[0]))
     with num_threads(args.threads):
-        target = load_target(args.model, args.size, batch_sizes[0], seq_len)
+        check_batch_fits(args.model, args.size, max(batch_sizes), seq_len, task=args.task)
+        target = load_target(args.model, args.size, batch_sizes[0], seq_len, task=args.task)
         r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
         if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
             r.sweeps = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
@@ -66,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_profile(r: Any, out: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms
 
@@ -98,28 +104,30 @@ def print_profile(r: Any, out: Any) -> None:
         table.add_row(
             "latency p50 / p90 / p99 ms", " / ".join(fmt_ms(x) for x in (lat.p50_ms, lat.p90_ms, lat.p99_ms))
         )
+        table.add_row("p50 uncertainty", lat.uncertainty())
         table.add_row("repeats, threads", f"{lat.n}, {lat.threads}")
         table.add_row("throughput", f"{fmt_count(lat.throughput_per_s)} samples/s")
     for e in r.errors:
-        table.add_row(f"[red]failed: {e.stage}", f"{e.type}: {e.error}")
+        table.add_row(Text(f"failed: {e.stage}", style="red"), f"{e.type}: {e.error}")
     out.print(table)
 
 
 def print_sweeps(points: list, out: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    from benchbench.core.units import fmt_ms
+    from benchbench.core.units import fmt_ci_ms, fmt_ms
 
     table = Table(title="latency sweep")
-    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "p90 ms", "p99 ms", "n", "samples/s"):
+    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "95% CI ms", "p90 ms", "p99 ms", "n", "samples/s"):
         table.add_column(col, justify="left" if col in ("mode", "dtype") else "right")
     for s in points:
         head = [s.mode, s.dtype, str(s.batch_size), str(s.seq_len or "—")]
         lat = s.latency
         if lat is None:
-            table.add_row(*head, f"[red]{s.error}", "", "", "", "")
+            table.add_row(*head, Text(str(s.error), style="red"), "", "", "", "", "")
         else:
-            table.add_row(*head, fmt_ms(lat.p50_ms), fmt_ms(lat.p90_ms), fmt_ms(lat.p99_ms), str(lat.n),
+            table.add_row(*head, fmt_ms(lat.p50_ms), fmt_ci_ms(lat.ci95_ms), fmt_ms(lat.p90_ms), fmt_ms(lat.p99_ms), str(lat.n),
                           f"{lat.throughput_per_s or 0:.1f}")  # fmt: skip
     out.print(table)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchbench.core.errors import BadInputError
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="render a run's results as Markdown or HTML")
@@ -17,14 +19,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchbench.cli.common import check_output
     from benchbench.core.schema import load_run
     from benchbench.report.run_report import write_report
 
-    run_ = load_run(args.results)
-    fmt = args.format or (
-        Path(args.out).suffix.lstrip(".") if args.out and args.out.endswith((".md", ".html")) else "md"
-    )
+    suffix = Path(args.out).suffix if args.out else None
+    if args.out and suffix not in (".md", ".html"):
+        raise BadInputError(f"--out {args.out!r} must end in .md or .html (the report's two formats)")
+    fmt = args.format or (suffix.lstrip(".") if suffix else "md")
+    if suffix and suffix != f".{fmt}":
+        raise BadInputError(f"--out {args.out!r} does not end in .{fmt}, the --format asked for")
     src = Path(args.results)
     out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / f"report.{fmt}"
+    check_output(str(out), what="report file")
+    run_ = load_run(args.results)
     print(write_report(run_, out, fmt))
     return 0

@@ -1,60 +1,107 @@
-"""`benchbench run`: profile every model of a suite into a fresh run folder with results and a report."""
+"""`benchbench run`: run a suite into a fresh run folder (results.json, report.md, report.html) and the history.
+
+Exit 0 when every job is ok, 1 when a model failed, crashed or timed out, 2 on bad input or a full disk, 130
+when interrupted (what was done is kept; the line printed says how to resume).
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
+import math
 
+from benchbench.cli.common import check_output_dir, positive_float, positive_int
+from benchbench.cli.common import console as make_console
 from benchbench.core.errors import BadInputError
 
-
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise BadInputError(f"--shard must look like I/N (e.g. 1/4), got {text!r}") from None
-    if not 1 <= i <= n:
-        raise BadInputError(f"--shard {text}: need 1 <= I <= N")
-    return i, n
+EXIT_INTERRUPTED = 130
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a suite and write results and a report")
-    p.add_argument("--suite", default="default", help="smoke, default, full or gpu (default: default)")
+    p = sub.add_parser("run", help="run a suite and write results, reports and a history row")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--suite", default=None, help="smoke, default, full or gpu (default: default)")
+    what.add_argument("--suite-file", metavar="FILE.toml", help="a suite defined in a TOML file")
+    what.add_argument("--resume", metavar="RUN_DIR", help="run the jobs an interrupted run folder lacks")
+    p.add_argument("--models", metavar="PATTERNS",
+                   help="comma list of zoo globs, torchvision:/timm:/hf: names and pkg.module:factory paths (replaces the suite's models)")  # fmt: skip
     p.add_argument("--device", default="cpu")
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="jobs side by side (default: one per visible GPU on a CUDA device, else 1)")  # fmt: skip
+    p.add_argument("--executor", default="local", help="local (worker processes) or ray")
+    p.add_argument("--ray-address", help="a Ray cluster to send jobs to (default: a local Ray instance)")
+    p.add_argument("--job-timeout", type=positive_float, default=None, metavar="S",
+                   help="kill a job running longer, recorded as timeout (default: the suite's)")  # fmt: skip
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
-    p.add_argument("--db", help="history SQLite (default $BENCHBENCH_HISTORY or OUT/history.sqlite)")
-    p.add_argument("--budget", type=float, metavar="SECONDS",
+    p.add_argument("--budget", type=positive_float, metavar="SECONDS",
                    help="time budget of the gpu suite's kernel campaign (default 300); campaign.json is "
                         "rewritten after every step")  # fmt: skip
+    p.add_argument("--db", help="history database (default $BENCHBENCH_HISTORY or results/history.sqlite)")
+    p.add_argument("--no-history", action="store_true", help="do not append the run to the history")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from benchbench.ci.history import ENV_VAR, append_run
+def settings_from_args(args: argparse.Namespace):  # -> RunSettings
     from benchbench.core.device import parse_device
-    from benchbench.core.schema import load_run
-    from benchbench.runs.run import run_suite
+    from benchbench.core.results import parse_shard
+    from benchbench.runs.executors import EXECUTORS
+    from benchbench.runs.jobs import resolve_models
+    from benchbench.runs.suite import get_suite
+    from benchbench.runs.suite_file import load_suite
 
-    parse_device(args.device)
-    if args.budget is not None and not args.budget > 0:
-        raise BadInputError(f"--budget must be a positive number of seconds, got {args.budget:g}")
-    run_dir = run_suite(args.suite, device=args.device, out=args.out, shard=parse_shard(args.shard),
-                        budget_s=args.budget)  # fmt: skip
-    result = load_run(run_dir)
+    dev = parse_device(args.device)
+    if args.executor not in EXECUTORS:
+        raise BadInputError(f"unknown executor {args.executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if args.ray_address and args.executor != "ray":
+        raise BadInputError("--ray-address needs --executor ray")
+    if args.job_timeout is not None and (not math.isfinite(args.job_timeout) or args.job_timeout <= 0):
+        raise BadInputError(f"--job-timeout must be a finite number of seconds > 0, got {args.job_timeout}")
+    workers = args.workers
+    if workers is None:
+        import torch
+
+        workers = torch.cuda.device_count() if dev.type == "cuda" and dev.index is None else 1
+    if workers < 1:
+        raise BadInputError(f"--workers must be >= 1, got {workers}")
+    suite = load_suite(args.suite_file) if args.suite_file else get_suite(args.suite or "default")
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models is not None else None
+    if models is not None and not models:
+        raise BadInputError("--models is empty; give e.g. --models 'resnet*,my_pkg.models:make_model'")
+    if models:
+        resolve_models(models)  # a pattern matching nothing fails here, before anything is measured
+    return suite.settings(device=str(dev), workers=workers, executor=args.executor, ray_address=args.ray_address,
+                          shard=parse_shard(args.shard), models=models, job_timeout_s=args.job_timeout,
+                          campaign_budget_s=args.budget)  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchbench.ci.history import append_run, check_db, db_path
+    from benchbench.runs.run import execute, load_manifest, start_run
+
+    console = make_console()
+    db = None if args.no_history else check_db(db_path(args.db))
+    if args.resume:
+        for flag in ("models", "shard", "workers", "ray_address", "job_timeout", "budget"):
+            if getattr(args, flag) is not None:
+                raise BadInputError(
+                    f"--resume runs the rest with the run's own settings; drop --{flag.replace('_', '-')}"
+                )
+        load_manifest(args.resume)
+        run_dir = args.resume
+    else:
+        check_output_dir(args.out, "--out folder")
+        run_dir = start_run(settings_from_args(args), args.out)
+    outcome = execute(run_dir, log=console.print)
+    result = outcome.result
+    console.print(f"wrote {outcome.run_dir / 'results.json'} and {outcome.run_dir / 'report.md'}")
+    if outcome.interrupted:
+        console.print(f"interrupted: {len(result.profiles)} of {len(result.jobs)} jobs done and kept; "
+                      f"resume with: benchbench run --resume {outcome.run_dir}", style="yellow")  # fmt: skip
+        return EXIT_INTERRUPTED
+    if db is not None:
+        console.print(f"appended to history {append_run(result, db, outcome.run_dir)}")
     failed = [p for p in result.profiles if not p.ok]
-    console = Console()
-    console.print(f"wrote {run_dir / 'results.json'} and {run_dir / 'report.md'}")
-    db = append_run(result, args.db or os.environ.get(ENV_VAR) or Path(args.out) / "history.sqlite")
-    console.print(f"appended to history {db}")
     for p in failed:
-        console.print(
-            f"[yellow]{p.model} ({p.size}) failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
-        )
-    return 0
+        why = p.outcome.detail if p.outcome else "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
+        console.print(f"{p.job} {p.status}: {why}", markup=False, style="yellow")
+    return 1 if failed else 0

@@ -8,21 +8,28 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchbench.cli.common import add_json_option, console, emit_json
+from benchbench.cli.common import (
+    add_json_option,
+    add_model_arguments,
+    check_output,
+    console,
+    emit_json,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("swap", help="route a model's ops to fused kernels; check parity and speed")
-    p.add_argument(
-        "model", help="zoo name (benchbench list) or a user factory pkg.module:factory / file.py:factory"
-    )
+    add_model_arguments(p)
     p.add_argument("--ops", required=True, help="comma-separated ops: attention,layernorm,rmsnorm,gelu,...")
     p.add_argument("--impl", default="triton", help="implementation to swap in (default triton)")
-    p.add_argument("--size", default="tiny")
-    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--batch-size", type=positive_int, default=1)
+    p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (autocast)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timing rounds before/after")
+    p.add_argument("--rounds", type=positive_int, default=8,
+                   help="at least this many interleaved timing rounds before/after (more until the speed-up's "
+                        "95%% CI is 5%% wide or 1 s has passed; default 8)")  # fmt: skip
     p.add_argument("--intercept", default="patch",
                    help="how direct SDPA calls are caught: patch (F and bound names; cheap) or mode (a TorchFunctionMode)")  # fmt: skip
     add_json_option(p)
@@ -35,16 +42,21 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.errors import BadInputError
     from benchbench.kernelbench.swap_check import check_swap
     from benchbench.kernels.registry import get_kernel, get_op
+    from benchbench.measure.memory import check_batch_fits
     from benchbench.sources.target import load_target
 
+    check_output(args.json, what="--json file")
     device = parse_device(args.device)
     dtype = parse_dtype(args.dtype)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     if not ops:
         raise BadInputError("--ops is empty; give e.g. --ops attention,layernorm")
+    if args.rounds < 1:
+        raise BadInputError(f"--rounds must be >= 1, got {args.rounds}")
     for op in ops:
         get_kernel(get_op(op).name, args.impl)  # unknown op or implementation: one clear error
-    target = load_target(args.model, args.size, args.batch_size)
+    check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
+    target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
                         intercept=args.intercept)  # fmt: skip
     print_swap(result, console(args, width=120))
@@ -54,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 def print_swap(r: Any, out: Any) -> None:
     from rich.table import Table
+
+    from benchbench.core.stats import fmt_ratio, ratio_verdict
 
     title = f"swap {r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}: {', '.join(r.ops)}"
     sites = Table(title=title)
@@ -66,8 +80,15 @@ def print_swap(r: Any, out: Any) -> None:
     for op, c in r.swap.counts.items():
         out.print(f"{op}: {c.swapped} of {c.sites} call sites swapped ({c.fallback} fell back, "
                   f"{c.not_called} not called)")  # fmt: skip
+    if r.swap.unrouted:
+        left = Table(title="attention-like modules not routed (they ran eager)")
+        for col in ("module", "type", "calls", "why"):
+            left.add_column(col)
+        for u in r.swap.unrouted:
+            left.add_row(u.module, u.type, str(u.calls), u.reason)
+        out.print(left)
     for note in r.swap.notes:
-        out.print(f"[yellow]note: {note}")
+        out.print(f"note: {note}", style="yellow")
     p = r.parity
     tol = p.outputs[0].tol if p.outputs else None
     tol_text = f"atol {tol.atol:g} + rtol {tol.rtol:g}·|ref| for {r.dtype}" if tol else r.dtype
@@ -75,9 +96,17 @@ def print_swap(r: Any, out: Any) -> None:
     max_rel = f"{p.max_rel:.3g}" if p.max_rel is not None else "—"
     out.print(f"parity: max abs err {max_abs}, max rel err {max_rel} ({tol_text}) over {len(p.outputs)} outputs: "
               f"{'PASS' if p.ok else 'FAIL'}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
+    sp = r.site_parity
+    if sp is not None:
+        worst = f"{sp.max_abs:.3g}" if sp.max_abs is not None else "—"
+        out.print(f"site parity: each swapped site's output, {len(sp.outputs)} tensors, max abs err {worst}: "
+                  f"{'PASS' if sp.ok else 'FAIL'}" + (f" — {sp.reason}" if sp.reason else ""))  # fmt: skip
+    for note in r.notes:
+        out.print(f"[yellow]note: {note}")
     s = r.speed
     if s.status == "timed":
-        out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after "
-                  f"= {s.speedup:.2f}× ({s.samples} samples; {s.note})")  # fmt: skip
+        verdict = ratio_verdict(s.ratio_ci95, above="the swap is faster", below="the swap is slower")
+        out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after; speed-up "
+                  f"{fmt_ratio(s.speedup, s.ratio_ci95, unit='×')} (95% CI): {verdict} ({s.samples} samples; {s.note})")  # fmt: skip
     else:
         out.print(f"speed: {s.status} ({s.note})")

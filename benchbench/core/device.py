@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from benchbench.core.errors import BadInputError, unknown_name
@@ -54,3 +56,24 @@ def check_dtype(device: torch.device, dtype: torch.dtype) -> None:
         raise BadInputError(
             f"dtype {str(dtype).removeprefix('torch.')} on {device}: {why}; allowed here: {', '.join(ok)}"
         )
+
+
+def available_memory_bytes(device: str | torch.device = "cpu") -> int | None:
+    """Memory free now on `device` (the system's available RAM on the CPU), or None where it cannot be known."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        try:
+            return int(torch.cuda.mem_get_info(dev)[0])
+        except RuntimeError:
+            return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -1,9 +1,11 @@
-"""Environment capture: versions, device, CPU and git commit, attached to every result."""
+"""Environment capture: versions, device, CPU, git commit and the machine's load, attached to every result."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -12,7 +14,20 @@ from typing import Any
 
 import torch
 
-_PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench")
+from benchbench.core.noise import machine_state
+from benchbench.core.results import GitState
+
+_PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench",
+             "torchvision", "timm", "transformers")  # fmt: skip
+
+# Facts about this process that a result should carry (e.g. that torchvision's C++ ops did not load), set by
+# whoever finds them out with `note_env`.
+_NOTES: dict[str, str] = {}
+
+
+def note_env(key: str, text: str) -> None:
+    """Record a fact about this environment; every `capture_env()` after it includes it under "notes"."""
+    _NOTES[key] = text
 
 
 def package_version(name: str) -> str | None:
@@ -34,16 +49,39 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit(path: Path | None = None) -> str | None:
-    """The commit of the checkout holding this package, if it is one; None otherwise."""
-    cwd = path or Path(__file__).resolve().parent.parent
+def _git(args: list[str], cwd: Path) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
-        )
-        return out.stdout.strip() or None
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
+    return out.stdout.strip()
+
+
+def git_state(path: str | Path | None = None) -> GitState | None:
+    """The repository holding `path` (default: the working directory): commit, branch, uncommitted changes."""
+    cwd = Path(path or os.getcwd())
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    if not top:
+        return None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    return GitState(repo=top, commit=_git(["rev-parse", "HEAD"], cwd) or None, dirty=None if status is None else bool(status),
+                    branch=_git(["rev-parse", "--abbrev-ref", "HEAD"], cwd) or None)  # fmt: skip
+
+
+def benchbench_commit() -> str | None:
+    """benchbench's own commit when it runs from its checkout (an editable install), else None."""
+    here = Path(__file__).resolve().parent
+    top = _git(["rev-parse", "--show-toplevel"], here)
+    if not top or not (Path(top) / "benchbench" / "core").is_dir():
+        return None  # installed inside another repository: that commit is not benchbench's
+    return _git(["rev-parse", "HEAD"], here) or None
+
+
+def fingerprint(env: dict[str, Any]) -> str:
+    """A short hash of the machine and software a measurement ran on, to tell merged results apart."""
+    keys = ("hostname", "platform", "cpu_model", "device", "device_name", "driver_version", "versions")
+    text = json.dumps({k: env.get(k) for k in keys}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def cuda_info(device: torch.device) -> dict[str, Any]:
@@ -99,9 +137,13 @@ def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
-        "git_commit": git_commit(),
+        "benchbench_commit": benchbench_commit(),
         "hostname": platform.node(),
+        "machine": machine_state().to_dict(),  # load, runnable threads, CPU counters, governor: see core/noise
     }
+    if _NOTES:
+        env["notes"] = dict(_NOTES)
     if dev.type == "cuda" and torch.cuda.is_available():
         env.update(cuda_info(dev))
+    env["fingerprint"] = fingerprint(env)
     return env

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,44 +33,105 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_json(path: str | Path, data: Any) -> Path:
-    """Write `data` as JSON atomically: to a temp file in the same folder, then rename over `path`."""
+ORPHAN_AGE_S = 600  # a temp file of ours this old was left by a killed writer: the next write removes it
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give: 0644 under umask 022, readable by the group
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write a file atomically and durably: a temp file in the same folder, fsynced, renamed over `path`, the
+    folder fsynced; mode as the user's umask gives. A reader sees the old file or the new one, never half of one."""
     path = Path(path)
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder; give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_jsonable(data), indent=2, allow_nan=False)
+    _remove_orphans(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text + "\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write a text file atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write a text file atomically (see `write_bytes`)."""
+    return write_bytes(path, text.encode())
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write `data` as JSON atomically (see `write_bytes`); NaN and infinities become null."""
+    return write_bytes(path, (json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n").encode())
+
+
+def _remove_orphans(path: Path) -> None:
+    """Temp files a killed writer of `path` left behind (older than ORPHAN_AGE_S, so never a live writer's)."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > ORPHAN_AGE_S:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def _fsync_dir(folder: Path) -> None:
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read_json(path: str | Path) -> Any:
     path = Path(path)
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder; give a JSON file")
     if not path.is_file():
         raise BadInputError(f"no such results file: {path}")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadInputError(f"{path}: not a text (JSON) file") from None
     except json.JSONDecodeError as e:
         raise BadInputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except OSError as e:
+        raise BadInputError(f"cannot read {path}: {e.strerror}") from None
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """A TOML file parsed, or one BadInputError line saying why it cannot be (`what` names the file's role)."""
+    import tomllib
+
+    path = Path(path)
+    if path.is_dir():
+        raise BadInputError(f"{what} {path} is a folder; give a TOML file")
+    if not path.is_file():
+        raise BadInputError(f"no such {what}: {path}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadInputError(f"{path}: not a text (TOML) file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise BadInputError(f"{path}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise BadInputError(f"cannot read {path}: {e.strerror}") from None

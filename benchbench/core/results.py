@@ -15,20 +15,21 @@ JSON and back (validating on load). Missing measurements are None, never 0. A pr
 
 from __future__ import annotations
 
-import math
 import statistics
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
+
+from benchbench.core.stats import cv, median_ci, percentile, tukey_outliers
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 # ---- measurement ---------------------------------------------------------------------------------
@@ -74,18 +75,23 @@ class FlopCount:
     conventions: dict[str, str] = field(default_factory=dict)
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default method) of an already sorted list."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty list")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+STOP_REASONS = {
+    "ci_target": "the median's 95% CI narrowed to the target relative width",
+    "time_cap": "the time cap was reached before the CI narrowed to the target",
+    "max_repeats": "the repeat cap was reached",
+    "min_effort": "no CI target: the minimum repeats and time were met",
+    "external": "timed by another tool (e.g. pytest-benchmark)",
+}
 
 
 @dataclass
 class LatencyStats:
-    """Percentiles of per-call latency in milliseconds, and throughput for a batch size."""
+    """Percentiles of per-call latency in milliseconds, their uncertainty, and throughput for a batch size.
+
+    `ci95_ms` is the distribution-free 95% CI of the median (p50) from order statistics (below 6 samples it
+    is [min, max], which covers less); `cv` is stdev / mean; `outliers` counts samples outside Tukey's fences
+    [Q1 - 1.5 IQR, Q3 + 1.5 IQR]; `stop_reason` says what ended the measurement (a key of STOP_REASONS).
+    """
 
     n: int
     mean_ms: float
@@ -100,13 +106,36 @@ class LatencyStats:
     device: str
     threads: int
     samples_ms: list[float] = field(default_factory=list, repr=False)
+    ci95_ms: list[float] | None = None  # None only where the raw samples are unknown
+    cv: float | None = None
+    outliers: int | None = None
+    stop_reason: str | None = None
+    elapsed_s: float | None = None  # wall time of the timed repeats
+
+    __derived__ = ("ci95_rel_width",)
+
+    @property
+    def ci95_rel_width(self) -> float | None:
+        """(hi - lo) / p50 of the median's CI: 0.05 means the median is known to about ±2.5%."""
+        if self.ci95_ms is None or self.p50_ms <= 0:
+            return None
+        return (self.ci95_ms[1] - self.ci95_ms[0]) / self.p50_ms
 
     @classmethod
     def from_samples(
-        cls, samples_ms: list[float], *, batch_size: int = 1, device: str = "cpu", threads: int = 1
+        cls,
+        samples_ms: list[float],
+        *,
+        batch_size: int = 1,
+        device: str = "cpu",
+        threads: int = 1,
+        stop_reason: str | None = None,
+        elapsed_s: float | None = None,
     ) -> LatencyStats:
         if not samples_ms:
             raise ValueError("no timing samples")
+        if stop_reason is not None and stop_reason not in STOP_REASONS:
+            raise ValueError(f"unknown stop reason {stop_reason!r}; allowed: {', '.join(STOP_REASONS)}")
         s = sorted(samples_ms)
         p50 = percentile(s, 50)
         return cls(
@@ -123,7 +152,27 @@ class LatencyStats:
             device=device,
             threads=threads,
             samples_ms=list(samples_ms),
+            ci95_ms=list(median_ci(s, presorted=True)),
+            cv=cv(s),
+            outliers=tukey_outliers(s),
+            stop_reason=stop_reason,
+            elapsed_s=elapsed_s,
         )
+
+    def uncertainty(self) -> str:
+        """'95% CI [0.981, 1.020] ms (3.9% wide), CV 0.04, 2 outliers, ci_target': how sure the p50 is."""
+        if self.ci95_ms is None:
+            return "no CI (raw samples unknown)"
+        parts = [f"95% CI [{self.ci95_ms[0]:.3f}, {self.ci95_ms[1]:.3f}] ms"]
+        if self.ci95_rel_width is not None:
+            parts[0] += f" ({self.ci95_rel_width:.1%} wide)"
+        if self.cv is not None:
+            parts.append(f"CV {self.cv:.2f}")
+        if self.outliers is not None:
+            parts.append(f"{self.outliers} outliers")
+        if self.stop_reason:
+            parts.append(f"stopped: {self.stop_reason}")
+        return ", ".join(parts)
 
     def without_samples(self) -> LatencyStats:
         """The same figures without the raw samples (for records that keep many latencies)."""
@@ -274,8 +323,10 @@ class QuantizedVariant:
     rule: str = ""
     session_s: float | None = None
     ort_latency: LatencyStats | None = None
-    ratio: float | None = None  # int8 ORT p50 / eager fp32 p50
-    ratio_vs_fp32_ort: float | None = None
+    ratio: float | None = None  # int8 ORT / eager fp32 (median of interleaved rounds' ratios)
+    ratio_ci95: list[float] | None = None
+    ratio_vs_fp32_ort: float | None = None  # int8 ORT / fp32 ORT, from the same rounds
+    ratio_vs_fp32_ort_ci95: list[float] | None = None
     error: str | None = None  # why quantization failed
 
 
@@ -316,7 +367,9 @@ class Readiness:
     parity: Parity | None = None  # ORT against eager PyTorch at unseen batch sizes and sequence lengths
     ort_latency: LatencyStats | None = None
     eager_latency: LatencyStats | None = None
-    ratio: float | None = None  # ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
+    ratio: float | None = None  # ORT / eager (< 1: ORT is faster): median of interleaved rounds' ratios
+    ratio_ci95: list[float] | None = None  # its 95% CI; containing 1 means no significant difference
+    ratio_rounds: int | None = None
     latency_batch_size: int | None = None
     threads: int | None = None
     quantized: QuantizedVariant | None = None
@@ -402,8 +455,13 @@ class CompareRow:
     p50_ms: float | None = None
     p90_ms: float | None = None
     repeats: int = 0
+    ci95_ms: list[float] | None = None  # 95% CI of p50 (order statistics)
+    cv: float | None = None
+    stop_reason: str | None = None
     baseline_p50_ms: float | None = None
-    speedup: float | None = None  # baseline p50 / this p50
+    reference: str | None = None  # the row the speed-up is against (the baseline unless asked otherwise)
+    speedup: float | None = None  # reference / this, the median of interleaved rounds' ratios (> 1: faster)
+    ratio_ci95: list[float] | None = None  # 95% CI of speedup; containing 1 means no significant difference
     tflops: float | None = None
     gbps: float | None = None
     pct_peak: float | None = None  # of the measured ceiling of the bound resource
@@ -463,6 +521,17 @@ class SiteCounts:
 
 
 @dataclass
+class UnroutedSite:
+    """An attention-like module that ran with no call the swap could route, and the likely reason."""
+
+    op: str
+    module: str  # module path
+    type: str  # its class name
+    calls: int
+    reason: str
+
+
+@dataclass
 class SwapSummary:
     """What a swap did to a model on one forward pass."""
 
@@ -472,6 +541,7 @@ class SwapSummary:
     counts: dict[str, SiteCounts]
     sites: list[SwapSite]
     notes: list[str] = field(default_factory=list)
+    unrouted: list[UnroutedSite] = field(default_factory=list)  # what stayed eager, and why
 
 
 @dataclass
@@ -481,8 +551,15 @@ class SwapSpeed:
     status: str  # "timed", "interpreted" (Triton in the CPU interpreter: no meaningful time) or "skipped"
     before_p50_ms: float | None = None
     after_p50_ms: float | None = None
-    speedup: float | None = None  # before / after: above 1 the swap is faster
+    speedup: float | None = (
+        None  # before / after (> 1: the swap is faster), median of interleaved rounds' ratios
+    )
+    ratio_ci95: list[float] | None = None  # 95% CI of speedup; containing 1 means no significant difference
     samples: int = 0
+    rounds: int = 0
+    before_ci95_ms: list[float] | None = None
+    after_ci95_ms: list[float] | None = None
+    stop_reason: str | None = None
     note: str = ""
 
 
@@ -501,12 +578,15 @@ class SwapRun:
     parity: Parity
     speed: SwapSpeed
     env: dict[str, Any] = field(default_factory=dict)
+    # each swapped site's module output against the unswapped model's (None: no site module to compare)
+    site_parity: Parity | None = None
+    notes: list[str] = field(default_factory=list)
 
     __derived__ = ("ok",)
 
     @property
     def ok(self) -> bool:
-        return self.parity.ok
+        return self.parity.ok and (self.site_parity is None or self.site_parity.ok)
 
 
 @dataclass
@@ -521,6 +601,7 @@ class GoalVerdict:
     threshold: float
     value: float | None
     met: bool | None  # None: not measured
+    value_ci95: list[float] | None = None  # 95% CI of a speed-up value (interleaved rounds)
     ours_p50_ms: float | None = None
     yardstick: str = ""
     yardstick_p50_ms: float | None = None
@@ -576,6 +657,19 @@ class StageError:
 
 
 @dataclass
+class JobOutcome:
+    """How a job's worker ended when it returned no result: it crashed (a signal, an exit, an out-of-memory
+    kill) or ran past the job timeout and was killed."""
+
+    kind: str  # "crashed" or "timeout"
+    detail: str  # one line: "killed by SIGSEGV", "exited with code 3", "ran past the 300 s job timeout"
+    signal: str | None = None  # "SIGSEGV", "SIGKILL", ...
+    exit_code: int | None = None
+    stderr_tail: list[str] = field(default_factory=list)  # the worker's last lines on stderr and stdout
+    elapsed_s: float | None = None
+
+
+@dataclass
 class ProfileResult:
     """What was measured for one model configuration."""
 
@@ -597,6 +691,8 @@ class ProfileResult:
     health: HealthReport | None = None
     swap: SwapRun | None = None
     errors: list[StageError] = field(default_factory=list)
+    outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out
+    job: str | None = None  # the key of the run's job that measured it
     env: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
 
@@ -604,26 +700,132 @@ class ProfileResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and self.outcome is None
 
     @property
     def status(self) -> str:
-        return "ok" if self.ok else "failed"
+        """ok, failed (a stage raised), crashed or timeout (the job's worker did not come back)."""
+        if self.outcome is not None:
+            return self.outcome.kind
+        return "ok" if not self.errors else "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a run: a model at one size, batch size and dtype, run in a worker."""
+
+    model: str  # a zoo name or a user factory pkg.module:factory
+    size: str  # "user" for a user factory, which has no sizes
+    batch_size: int
+    dtype: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.model} {self.size} bs{self.batch_size} {self.dtype}"
+
+
+def parse_shard(text: str | None, what: str = "--shard") -> tuple[int, int] | None:
+    """'2/4' → (2, 4): the I-th of N shards, 1 <= I <= N; anything else is one BadInputError line."""
+    if text is None:
+        return None
+    from benchbench.core.errors import BadInputError
+
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise BadInputError(f"{what} must look like I/N (e.g. 1/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise BadInputError(f"{what} {text!r}: need 1 <= I <= N")
+    return i, n
+
+
+@dataclass
+class RunSettings:
+    """Everything that says how a run measures, recorded in the run so `--resume` runs the rest the same way."""
+
+    suite: str
+    models: list[str]  # zoo globs and pkg.module:factory paths, as given
+    sizes: list[str]
+    batch_sizes: list[int]
+    dtypes: list[str]
+    stages: list[str]
+    timing: dict[str, Any]  # the TimingConfig of every job
+    job_timeout_s: float
+    device: str = "cpu"
+    workers: int = 1
+    executor: str = "local"  # "local" (worker processes) or "ray"
+    ray_address: str | None = None
+    shard: str | None = None
+    kernels: bool = False  # run the GPU kernel campaign after the jobs
+    campaign_budget_s: float | None = None  # the campaign's time budget (None: the device's default)
+
+
+@dataclass
+class GitState:
+    """The repository a run was started in (the user's project, not benchbench)."""
+
+    repo: str
+    commit: str | None
+    dirty: bool | None
+    branch: str | None = None
+
+
+@dataclass
+class NoiseVerdict:
+    """How much a run's numbers can be trusted: quiet, noisy or unusable, with the reasons
+    (thresholds and rules in `benchbench.core.noise`)."""
+
+    verdict: str  # "quiet", "noisy" or "unusable"
+    reasons: list[str] = field(default_factory=list)
+    load1: float | None = None  # at the start
+    cpus: int | None = None
+    load_per_cpu: float | None = None
+    steal: float | None = None  # share of CPU time stolen during the run
+    governor: str | None = None
+    threads: int | None = None  # torch threads
+    procs_running: int | None = None  # runnable threads machine-wide at the start
+    latencies: int = 0
+    time_capped: int = 0
+    ci_rel_width_median: float | None = None  # (hi - lo) / p50 of the median's CI, over the run's latencies
+    ci_rel_width_max: float | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One sentence: the verdict and why."""
+        why = "; ".join(self.reasons) if self.reasons else "no sign of noise"
+        return f"{self.verdict} ({why})"
 
 
 @dataclass
 class RunResult:
-    """A suite run: profiles and the kernel campaign measured together, with their environment."""
+    """A suite run: profiles and the kernel campaign measured together, with their environment.
+
+    A run is a snapshot: its settings, the environment, the repository's commit and the device's measured
+    ceilings are recorded when it starts, so rendering its report measures nothing.
+    """
 
     suite: str
     device: str
     profiles: list[ProfileResult]
     campaign: Campaign | None = None
+    settings: RunSettings | None = None
+    jobs: list[Job] = field(default_factory=list)  # every job planned (profiles hold the ones done)
+    ceilings: Ceilings | None = None  # measured on `device` at the start of the run
+    git: GitState | None = None
     env: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=new_run_id)
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
+    noise: NoiseVerdict | None = None
+
+    __derived__ = ("missing",)
+
+    @property
+    def missing(self) -> list[str]:
+        """Keys of planned jobs with no profile (an interrupted run, before `--resume`)."""
+        done = {p.job for p in self.profiles}
+        return [j.key for j in self.jobs if j.key not in done]
 
 
 @dataclass

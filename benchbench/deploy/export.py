@@ -157,7 +157,9 @@ def _export_dynamo(model, inputs, path, input_names, output_names, axes, opset, 
         {a: dims for a in axes.get(n, {})} if isinstance(x, torch.Tensor) else None
         for n, x in zip(input_names, inputs, strict=True)
     )
-    with _quiet():
+    # Under no_grad, as inference runs: traced with autograd on, torch's scan higher-order op (the zoo Mamba's
+    # scan while exporting) is partitioned for a backward pass and its decomposition fails on a saved SymInt.
+    with _quiet(), torch.no_grad():
         program = torch.onnx.export(
             model, inputs, str(path), dynamo=True, dynamic_shapes=shapes, input_names=input_names,
             output_names=output_names, opset_version=opset, external_data=external, verbose=False,
@@ -194,9 +196,11 @@ def export_onnx(
     opset: int | None = None,
     exporter: str = "auto",
     external_data_bytes: int = EXTERNAL_DATA_BYTES,
+    output_names: tuple[str, ...] | list[str] | None = None,
 ) -> ExportInfo:
     """Export `model` at `inputs` to `path` and check it. `exporter`: "auto" (dynamo, else TorchScript),
     "dynamo" or "torchscript". `output_axes` (from `infer_output_axes`) are checked to stay symbolic too.
+    `output_names` name the graph outputs (e.g. a ModelOutput's fields); default output_0, output_1, ...
     Raises the last exporter's exception when no exporter succeeds."""
     if exporter not in ("auto", "dynamo", "torchscript"):
         raise ValueError(f"unknown exporter {exporter!r}; allowed: auto, dynamo, torchscript")
@@ -205,7 +209,9 @@ def export_onnx(
     model = model.eval()
     with torch.no_grad():
         n_out = len(output_leaves(model(*inputs)))
-    output_names = [f"output_{i}" for i in range(n_out)]
+    if output_names is None or len(output_names) != n_out or len(set(output_names)) != n_out:
+        output_names = [f"output_{i}" for i in range(n_out)]
+    output_names = list(output_names)
     external = _param_bytes(model) > external_data_bytes
     strategy, fallback_reason, used, dynamo_exc = None, None, exporter, None
     start = time.perf_counter()

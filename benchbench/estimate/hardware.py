@@ -9,17 +9,19 @@ the same measured ceilings can replace datasheet figures for any device the suit
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
+import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import torch
 
 from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.core.files import read_toml
 from benchbench.estimate.ceilings import Ceilings, measure_ceilings
 
 USER_TABLE_ENV = "BENCHBENCH_HARDWARE"  # path of a user TOML file read on every lookup
@@ -48,12 +50,20 @@ class Hardware:
     measured: dict[str, Any] = field(default_factory=dict)  # which figures were measured, and how
 
     def __post_init__(self) -> None:
-        if not self.peak_tflops or any(v <= 0 for v in self.peak_tflops.values()):
+        if not self.peak_tflops or any(not (math.isfinite(v) and v > 0) for v in self.peak_tflops.values()):
             raise BadInputError(
-                f"hardware {self.key!r}: peak_tflops must hold positive numbers, got {self.peak_tflops}"
+                f"hardware {self.key!r}: peak_tflops must hold finite positive numbers, got {self.peak_tflops}"
             )
-        if self.bandwidth_gbs <= 0 or self.memory_gb <= 0:
-            raise BadInputError(f"hardware {self.key!r}: memory_gb and bandwidth_gbs must be positive")
+        for name in ("bandwidth_gbs", "memory_gb"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise BadInputError(f"hardware {self.key!r}: {name} must be a finite number > 0")
+        for name in ("price_per_hour", "tdp_w"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or value < 0):  # fmt: skip
+                raise BadInputError(
+                    f"hardware {self.key!r}: {name} must be a finite number >= 0, got {value!r}"
+                )
 
     def peak_flops(self, dtype: str = "float32") -> float:
         """Peak FLOP/s for a dtype; fp16/bf16 fall back to each other, anything missing to fp32."""
@@ -107,18 +117,14 @@ def _entry(key: str, d: dict[str, Any], source: str) -> Hardware:
         ) from None
 
 
-def _parse(text: str, source: str) -> dict[str, Hardware]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise BadInputError(f"{source}: not valid TOML ({e})") from None
+def _parse(data: dict[str, Any], source: str) -> dict[str, Hardware]:
     return {k: _entry(k, v, source) for k, v in data.items() if isinstance(v, dict)}
 
 
 @functools.cache
 def _builtin() -> dict[str, Hardware]:
     text = resources.files("benchbench").joinpath("data/hardware.toml").read_text()
-    return _parse(text, "benchbench/data/hardware.toml")
+    return _parse(tomllib.loads(text), "benchbench/data/hardware.toml")
 
 
 def load_table(user_file: str | Path | None = None, *, with_cpu: bool = True) -> dict[str, Hardware]:
@@ -128,10 +134,7 @@ def load_table(user_file: str | Path | None = None, *, with_cpu: bool = True) ->
         table["cpu"] = local_cpu()
     path = user_file or os.environ.get(USER_TABLE_ENV)
     if path:
-        p = Path(path)
-        if not p.is_file():
-            raise BadInputError(f"no such hardware file: {p}")
-        for key, entry in _parse(p.read_text(), str(p)).items():
+        for key, entry in _parse(read_toml(path, "hardware file"), str(path)).items():
             table[key] = entry
     return table
 

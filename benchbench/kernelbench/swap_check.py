@@ -1,6 +1,7 @@
 """Run a model before and after a kernel swap: output parity within a per-dtype tolerance, and the speed ratio.
 
-Both versions are timed side by side in one run (alternating rounds), so machine drift hits both alike.
+Both versions are timed in interleaved rounds (before, after, after, before, ...; `benchbench.measure.interleave`),
+so machine drift hits both alike, and the speed-up carries a 95% CI.
 On the CPU a swapped Triton kernel runs in the interpreter: the speed is reported as "interpreted".
 """
 
@@ -14,12 +15,15 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
 from benchbench.core.forward import forward_fn, to_device
 from benchbench.core.parity import check_outputs
-from benchbench.core.results import Parity, SwapRun, SwapSpeed, percentile
+from benchbench.core.results import Parity, SwapRun, SwapSpeed
 from benchbench.core.tensors import tensors_in
 from benchbench.kernels.registry import get_kernel
 from benchbench.kernels.swap import SwapReport, swap
-from benchbench.measure.timing import TimingConfig, measure
+from benchbench.measure.interleave import MIN_ROUNDS, interleave
+from benchbench.measure.timing import TimingConfig
 from benchbench.sources.target import Target
+
+SWAP_TIMING = TimingConfig(warmup=2, min_repeats=5, min_time_s=0.1, max_time_s=1.0)
 
 
 def compare_outputs(ref: Any, out: Any, dtype: torch.dtype) -> Parity:
@@ -28,6 +32,65 @@ def compare_outputs(ref: Any, out: Any, dtype: torch.dtype) -> Parity:
     refs = [t for t in tensors_in(ref) if t.is_floating_point()]
     outs = [t for t in tensors_in(out) if t.is_floating_point()]
     return check_outputs(outs, refs, dtype=dtype_name(dtype))
+
+
+def _candidate_paths(report: SwapReport) -> list[str]:
+    """Modules that may hold a swapped site: patched modules and attention-like ones."""
+    paths = [s.site.split(": ", 1)[0] for s in report.sites.values()] + [w.path for w in report.watched]
+    return list(dict.fromkeys(paths))
+
+
+def _site_paths(report: SwapReport) -> list[str]:
+    """Module paths of the call sites that ran a swapped implementation."""
+    paths = []
+    for s in report.sites.values():
+        path = s.site.split(": ", 1)[0]
+        if s.swapped_calls and path not in paths:
+            paths.append(path)
+    return paths
+
+
+class _Capture:
+    """Forward hooks keeping the output tensors of named modules (the last call of each)."""
+
+    def __init__(self, model: torch.nn.Module, paths: list[str]) -> None:
+        modules = dict(model.named_modules())
+        self.outputs: dict[str, list[torch.Tensor]] = {}
+        self.handles = []
+        for path in paths:
+            mod = modules.get("" if path == "<root>" else path)
+            if mod is not None:
+                self.handles.append(mod.register_forward_hook(self._keeper(path)))
+
+    def _keeper(self, path: str) -> Any:
+        def keep(module: Any, args: Any, output: Any) -> None:
+            self.outputs[path] = [t.detach() for t in tensors_in(output)]
+
+        return keep
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def compare_sites(
+    ref: dict[str, list[torch.Tensor]], out: dict[str, list[torch.Tensor]], dtype: torch.dtype
+) -> Parity | None:
+    """Each swapped site module's floating-point outputs after the swap against before, named by module."""
+    got, want, names = [], [], []
+    for path, tensors in out.items():
+        for i, (g, w) in enumerate(zip(tensors, ref.get(path, []))):
+            if g.is_floating_point():
+                got.append(g)
+                want.append(w)
+                names.append(path if len(tensors) == 1 else f"{path}[{i}]")
+    return check_outputs(got, want, names=names, dtype=dtype_name(dtype)) if names else None
+
+
+def _constant(outputs: Any) -> bool:
+    """Whether every floating-point output is one value throughout (e.g. a zero-initialised classifier head)."""
+    ts = [t for t in tensors_in(outputs) if t.is_floating_point() and t.numel() > 1]
+    return bool(ts) and all(bool((t == t.flatten()[0]).all()) for t in ts)
 
 
 def _interpreted(report: SwapReport, device: torch.device) -> bool:
@@ -44,20 +107,37 @@ def check_swap(
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
     timing: TimingConfig | None = None,
-    rounds: int = 3,
+    rounds: int = MIN_ROUNDS,
     intercept: str = "patch",
 ) -> SwapRun:
-    """Run `target` before and after swapping `ops` to `impl`; compare outputs and time both side by side."""
+    """Run `target` before and after swapping `ops` to `impl`; compare outputs and time both in interleaved rounds."""
     dev = torch.device(device)
     model = target.model.eval().to(dev)
     inputs = to_device(target.inputs, dev)
     run = forward_fn(model, inputs, dev, dtype)
     ref = run()
     report = swap(model, ops, impl, intercept=intercept)
+    notes: list[str] = []
+    # The outputs of the modules that may hold a site, swapped and not: the model's output may not show them.
+    capture = _Capture(model, _candidate_paths(report))
     try:
-        out = run()
+        try:
+            out = run()
+            after = dict(capture.outputs)
+            capture.outputs.clear()
+            with report.paused():
+                run()
+            before = dict(capture.outputs)
+        finally:
+            capture.remove()
         parity = compare_outputs(ref, out, dtype)
         swapped = report.summary()  # the call sites as seen on one forward pass
+        paths = _site_paths(report)
+        site_parity = compare_sites({p: before[p] for p in paths if p in before},
+                                    {p: after[p] for p in paths if p in after}, dtype)  # fmt: skip
+        if _constant(ref):
+            notes.append("the model's output is constant at these weights (e.g. a zero-initialised head), so it "
+                         "cannot show a wrong kernel: each swapped site's own output is compared too")  # fmt: skip
         if _interpreted(report, dev):
             speed = SwapSpeed(
                 "interpreted", note="Triton runs in its CPU interpreter here: timings mean nothing"
@@ -65,24 +145,23 @@ def check_swap(
         elif report.swapped_sites == 0:
             speed = SwapSpeed("skipped", note="no call site was swapped")
         else:
-            speed = _time_side_by_side(
-                run, report, dev, timing or TimingConfig(warmup=2, min_repeats=5), rounds
-            )
+            speed = _time_side_by_side(run, report, dev, timing or SWAP_TIMING, rounds)
     finally:
         report.restore()
     return SwapRun(target.name, target.size, str(dev), str(dtype).removeprefix("torch."), target.batch_size,
-                   list(report.ops), dict(report.impl), swapped, parity, speed, capture_env(str(dev)))  # fmt: skip
+                   list(report.ops), dict(report.impl), swapped, parity, speed, capture_env(str(dev)),
+                   site_parity, notes)  # fmt: skip
 
 
 def _time_side_by_side(
     run, report: SwapReport, dev: torch.device, cfg: TimingConfig, rounds: int
 ) -> SwapSpeed:
-    before: list[float] = []
-    after: list[float] = []
-    for _ in range(max(1, rounds)):  # alternate so that drift and thermal state hit both alike
-        with report.paused():
-            before += measure(run, device=dev, config=cfg).samples_ms
-        after += measure(run, device=dev, config=cfg).samples_ms
-    b, a = percentile(sorted(before), 50), percentile(sorted(after), 50)
-    return SwapSpeed("timed", b, a, b / a if a > 0 else None, len(before) + len(after),
-                     note=f"{rounds} alternating rounds; the swapped model's timing includes the call interception")  # fmt: skip
+    """Before (the swap paused) and after, in interleaved rounds: speed-up = before / after with its 95% CI."""
+    timed = interleave({"before": run, "after": run}, device=dev, config=cfg, contexts={"before": report.paused},
+                       ratios=[("before", "after")], min_rounds=rounds)  # fmt: skip
+    r = timed.ratio("before", "after")
+    before, after = timed.stats("before"), timed.stats("after")
+    return SwapSpeed("timed", before.p50_ms, after.p50_ms, r.value, r.ci95, before.n + after.n, timed.rounds,
+                     before.ci95_ms, after.ci95_ms, timed.stop_reason,
+                     note=f"{timed.rounds} interleaved rounds of {timed.calls_per_round} calls; the swapped "
+                          "model's timing includes the call interception")  # fmt: skip

@@ -272,3 +272,33 @@ def profile_memory(
         except Exception as exc:  # one measurement failing leaves the others standing
             result.failed[key] = one_line(exc)
     return result
+
+
+CHECK_FIT_ABOVE_BATCH = 8  # smaller batches are not worth the extra forward pass at batch 1
+
+
+def check_batch_fits(
+    model: str, size: str | None, batch_size: int, seq_len: int | None = None, task: str | None = None
+) -> None:
+    """Refuse, before a large batch is even built, a batch size whose forward pass cannot fit in the memory free
+    now: one pass at batch 1 gives the weights and the peak bytes per sample, which the batch size scales."""
+    from benchbench.core.device import available_memory_bytes
+    from benchbench.core.errors import BadInputError
+    from benchbench.sources.target import load_target
+
+    if batch_size <= CHECK_FIT_ABOVE_BATCH:
+        return
+    free = available_memory_bytes("cpu")
+    if not free:
+        return
+    one = load_target(model, size, 1, seq_len, task=task)
+    net = one.model.eval()
+    weights = _bytes_of([*net.parameters(), *net.buffers()])
+    try:
+        per_sample = max(0, peak_bytes_inference(net, one.inputs) - weights)
+    except Exception:  # a model that cannot run at batch 1 says so when it is profiled
+        return
+    need = weights + per_sample * batch_size
+    if need > free:
+        raise BadInputError(f"model {model!r} at batch size {batch_size} needs about {need / 2**30:.1f} GiB for one "
+                            f"forward pass, more than the {free / 2**30:.1f} GiB of memory free; use a smaller batch size")  # fmt: skip

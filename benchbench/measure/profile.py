@@ -43,11 +43,13 @@ def profile_target(
     layers: bool = True,
     train_step_peak: bool | None = None,
     flops_check: bool = True,
+    latency: bool = True,
 ) -> ProfileResult:
     """Measure a built target: params, FLOPs (on the CPU, in fp32), layer table and diagram, memory and
     latency on `device` in `dtype`. Each is a recorded stage: one failing does not stop the others.
 
     `train_step_peak` None means: measured on CUDA, and on the CPU for models up to 50 M parameters.
+    `latency=False` leaves the latency to the caller (e.g. several targets timed in interleaved rounds).
     """
     dev, dt = parse_device(device), parse_dtype(dtype)
     result = ProfileResult(
@@ -90,23 +92,25 @@ def profile_target(
         fn = forward_fn(moved, to_device(target.inputs, dev), dev, dt)
         return measure(fn, device=dev, batch_size=target.batch_size, config=timing)
 
-    result.latency = run_stage(result, "latency", time_it)
+    if latency:
+        result.latency = run_stage(result, "latency", time_it)
     return result
 
 
 def profile(
     model: str,
     *,
-    size: str = "tiny",
+    size: str | None = "tiny",
     batch_size: int = 1,
     seq_len: int | None = None,
     device: str = "cpu",
     dtype: str = "float32",
     timing: TimingConfig | None = None,
+    task: str | None = None,
     **options: Any,
 ) -> ProfileResult:
-    """Build `model` (a zoo name or `pkg.module:factory`) and profile it; `options` go to `profile_target`."""
+    """Build `model` (a zoo, torchvision:/timm:/hf: or `pkg.module:factory` name) and profile it; `options` go
+    to `profile_target`."""
     check_dtype(parse_device(device), parse_dtype(dtype))
-    return profile_target(
-        load_target(model, size, batch_size, seq_len), device=device, dtype=dtype, timing=timing, **options
-    )
+    target = load_target(model, size, batch_size, seq_len, task=task)
+    return profile_target(target, device=device, dtype=dtype, timing=timing, **options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -54,8 +55,9 @@ def num_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    if n < 1:
-        raise BadInputError(f"--threads must be >= 1, got {n}")
+    most = 16 * (os.cpu_count() or 1)
+    if not 1 <= n <= most:
+        raise BadInputError(f"--threads must be between 1 and {most} (16 per core here), got {n}")
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -1,14 +1,14 @@
-"""Architecture card: one page per zoo model in the seed's output format — task, architecture diagram, parameter
-count, training recipe, baseline comparison, compute estimate and scaling plan — as Markdown and HTML.
+"""Architecture card: one page per model (zoo, torchvision:/timm:/hf: or a user factory) in the seed's output
+format — task, architecture diagram, parameter count, training recipe, baseline comparison, compute estimate and
+scaling plan — as Markdown (the diagram as a Mermaid block) and HTML (the diagram drawn as SVG).
 
-Every number comes from a profile made here (the model and its same-modality baselines), a hardware-table entry
-or a stated recipe default with its source.
+Every number comes from a profile made here (the model and its same-modality zoo baselines), a hardware-table
+entry, or the recipe of the model's family (`benchbench.report.recipes`), each with its source named.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,59 +17,23 @@ import torch
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
 from benchbench.core.results import ProfileResult
-from benchbench.core.units import fmt_bytes, fmt_count, fmt_hours, fmt_ms
+from benchbench.core.stats import fmt_ratio
+from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
-from benchbench.measure.profile import profile
+from benchbench.measure.profile import profile, profile_target
 from benchbench.measure.timing import TimingConfig
-from benchbench.models.registry import get_model_spec, list_models
-from benchbench.report.document import NOT_MEASURED, Code, Section, Table
+from benchbench.models.registry import MODALITIES, list_models
+from benchbench.report.document import NOT_MEASURED, Code, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
+from benchbench.report.recipes import RECIPES, Recipe, family_of
+from benchbench.sources.base import Target
+from benchbench.sources.target import default_size, load_target
 
 CARD_SECTIONS = ("task", "architecture", "parameters", "recipe", "baselines", "compute", "scaling")
 MAX_LAYER_ROWS = 40
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A standard training recipe for a modality, with its source and the dataset size it was made for."""
-
-    optimizer: str
-    lr: str
-    schedule: str
-    batch_size: int
-    epochs: int
-    regularization: str
-    reference_samples: int
-    reference_data: str
-    source: str
-    warmup_fraction: float = 0.0
-
-
-RECIPES = {
-    "image": Recipe("SGD, momentum 0.9, nesterov", "0.1 × batch/256", "cosine decay to 0 (5 warm-up epochs)", 256, 90,
-                    "weight decay 1e-4, label smoothing 0.1, random-resized-crop + flip", 1_281_167, "ImageNet-1k",
-                    "He et al. 2016; Goyal et al. 2017 (linear LR scaling, warm-up)", 5 / 90),
-    "text": Recipe("AdamW (β 0.9, 0.999)", "1e-4 peak", "linear warm-up (1%), linear decay", 256, 40,
-                   "weight decay 0.01, dropout 0.1", 3_300_000_000 // 128, "BooksCorpus + Wikipedia (128-token sequences)",
-                   "Devlin et al. 2019 (BERT pre-training)", 0.01),
-    "audio": Recipe("AdamW (β 0.9, 0.98)", "5e-4 peak", "linear warm-up (8%), then linear decay", 64, 100,
-                    "weight decay 0.01, dropout 0.1, SpecAugment", 281_241, "LibriSpeech 960 h utterances",
-                    "Baevski et al. 2020; Park et al. 2019 (SpecAugment)", 0.08),
-    "tabular": Recipe("AdamW", "1e-3", "constant, early stopping on validation (patience 16)", 256, 100,
-                      "weight decay 1e-5, dropout 0.1", 500_000, "a mid-sized tabular benchmark",
-                      "Gorishniy et al. 2021 (Revisiting Deep Learning Models for Tabular Data)"),
-    "graph": Recipe("Adam", "0.01", "constant, 200 epochs, early stopping (patience 10)", 1, 200,
-                    "weight decay 5e-4, dropout 0.5", 1, "one citation graph (full-batch)", "Kipf & Welling 2017"),
-    "point_cloud": Recipe("Adam", "1e-3", "step decay ×0.7 every 20 epochs", 32, 250,
-                          "weight decay 1e-4, dropout 0.3, random rotation/jitter", 9_843, "ModelNet40 train split",
-                          "Qi et al. 2017 (PointNet)"),
-    "multimodal": Recipe("AdamW", "1e-4 peak", "linear warm-up (5%), cosine decay", 256, 20,
-                         "weight decay 0.05, dropout 0.1", 443_757, "VQA v2 train questions",
-                         "Kim et al. 2021 (ViLT)", 0.05),
-}  # fmt: skip
 
 
 def _tiny_timing() -> Any:
@@ -86,18 +50,20 @@ def _shapes(t: Any) -> str:
     return str(t)
 
 
-def task_section(spec: Any, size: str, p: ProfileResult, budget_ms: float | None) -> Section:
-    inputs = spec.example_inputs(size, 1)
-    ins = ", ".join(f"{n}: {_shapes(t)}" for n, t in zip(spec.input_names, inputs))
+def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> Section:
+    names = target.input_names or tuple(f"input_{i}" for i in range(len(target.inputs)))
+    ins = ", ".join(f"{n}: {_shapes(t)}" for n, t in zip(names, target.inputs))
     root = next((r for r in p.layers or [] if r.depth == 0), None)
     out = ", ".join("×".join(map(str, s)) for s in root.output_shapes) if root else NOT_MEASURED
     lat = p.latency.p50_ms if p.latency else None
+    ci = f" (95% CI {fmt_ci_ms(p.latency.ci95_ms)})" if p.latency and p.latency.ci95_ms else ""
     perf = (f"latency budget {budget_ms} ms per batch (checked in Compute estimate)" if budget_ms else
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
+    origin = f"Paper: {target.spec.paper}." if target.spec else f"Built from {target.library}."
     return Section("task", "Task description", [
-        f"**{spec.name}** ({size}): {spec.description} Paper: {spec.paper}.",
+        f"**{literal(target.name)}** ({target.size}): {literal(target.description)} {origin}",
         Table(["input modality", "inputs (batch 1)", "output", "performance requirement", "measured here"],
-              [[spec.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms on {p.device} (batch 1, {p.dtype})"]]),
+              [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms{ci} on {p.device} (batch 1, {p.dtype})"]]),
     ])  # fmt: skip
 
 
@@ -130,8 +96,9 @@ def parameters_section(p: ProfileResult) -> Section:
     ])  # fmt: skip
 
 
-def recipe_section(spec: Any, p: ProfileResult, samples: int | None) -> tuple[Section, Recipe, int]:
-    r = RECIPES.get(spec.modality, RECIPES["tabular"])
+def recipe_section(target: Target, p: ProfileResult, samples: int | None) -> tuple[Section, Recipe, int]:
+    family, seen = family_of(target.modality, p)
+    r = RECIPES[family]
     n = samples or r.reference_samples
     steps_per_epoch = max(1, math.ceil(n / r.batch_size))
     total_steps = steps_per_epoch * r.epochs
@@ -143,38 +110,51 @@ def recipe_section(spec: Any, p: ProfileResult, samples: int | None) -> tuple[Se
         if ratio is not None and ratio < 0.01
         else ""
     )
+    data_source = "--train-samples" if samples else f"{r.reference_data}, the recipe's own"
     rows = [
-        ["optimizer", r.optimizer], ["learning rate", r.lr], ["schedule", r.schedule],
-        ["batch size", str(r.batch_size)], ["epochs", str(r.epochs)], ["regularisation", reg],
-        ["data", f"{n:,} samples" + (" (stated)" if samples else f" ({r.reference_data}, the recipe's own)")],
-        ["steps", f"{steps_per_epoch:,}/epoch, {total_steps:,} in all, warm-up {int(total_steps * r.warmup_fraction):,}"],
-        ["samples per parameter", "—" if ratio is None else f"{ratio:.3g}"],
+        ["optimizer", r.optimizer, r.source], ["learning rate", r.lr, r.source], ["schedule", r.schedule, r.source],
+        ["batch size", str(r.batch_size), r.source], ["epochs", str(r.epochs), r.source],
+        ["regularisation", reg, r.source + ("; the data-size advice is benchbench's" if reg != r.regularization else "")],
+        ["data", f"{n:,} samples", data_source],
+        ["steps", f"{steps_per_epoch:,}/epoch, {total_steps:,} in all", "computed: ⌈samples / batch⌉ × epochs"],
+        ["warm-up steps", f"{int(total_steps * r.warmup_fraction):,}",
+         f"computed: steps × {r.warmup_fraction:.4g} (the recipe's warm-up share)"],
+        ["samples per parameter", "—" if ratio is None else f"{ratio:.3g}", "computed: samples / measured parameters"],
     ]  # fmt: skip
     return Section("recipe", "Training recipe", [
-        f"The standard {spec.modality} recipe ({r.source}), scaled to {n:,} samples: steps and warm-up follow "
-        "the data size; the learning rate follows the batch size.",
-        Table(["setting", "value"], rows),
+        f"The recipe of a **{r.family}** ({r.source}), chosen because the profile shows {seen.says()} in "
+        f"{'an' if target.modality[:1] in 'aeiou' else 'a'} {target.modality} model; scaled to {n:,} samples: steps and warm-up follow the data size, the learning "
+        "rate follows the batch size.",
+        Table(["setting", "value", "source"], rows),
     ]), r, n  # fmt: skip
 
 
-def baselines_section(spec: Any, size: str, p: ProfileResult, profiles: dict[str, ProfileResult]) -> Section:
+def baselines_section(
+    target: Target, size: str, p: ProfileResult, profiles: dict[str, ProfileResult]
+) -> Section:
     total = p.params.total if p.params else math.inf
     rows = []
-    for name, q in [(spec.name, p), *profiles.items()]:
+    for name, q in [(target.name, p), *profiles.items()]:
         qp = q.params.total if q.params else None
-        if name != spec.name and (qp is None or qp >= total):
+        if name != target.name and (qp is None or qp >= total):
             continue
-        rows.append([name + (" (this)" if name == spec.name else ""), fmt_count(qp),
+        rows.append([name + (" (this)" if name == target.name else ""), fmt_count(qp),
                      fmt_count(q.flops.macs if q.flops else None), fmt_ms(q.latency.p50_ms if q.latency else None),
+                     fmt_ci_ms(q.latency.ci95_ms if q.latency else None),
                      fmt_bytes(q.memory.activation_bytes_train if q.memory else None),
                      fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
+    if target.modality not in MODALITIES:
+        return Section("baselines", "Baseline comparison", [
+            f"No zoo baseline: the modality of {literal(target.name)} is not known; give one of {', '.join(MODALITIES)} with "
+            "--modality to compare it with the zoo models of that modality."])  # fmt: skip
     blocks: list[Any] = [
-        f"Zoo models of the same modality ({spec.modality}) with fewer parameters, at size {size}, batch 1, "
+        f"Zoo models of the same modality ({target.modality}) with fewer parameters, at size {size}, batch 1, "
         f"on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
     ]
     if len(rows) == 1:
-        blocks.append(f"No simpler {spec.modality} model in the zoo.")
-    blocks.append(Table(["model", "params", "MACs", "p50 ms", "train activations", "inference peak"], rows))
+        blocks.append(f"No simpler {target.modality} model in the zoo.")
+    blocks.append(Table(["model", "params", "MACs", "p50 ms", "95% CI ms", "train activations", "inference peak"],
+                        rows))  # fmt: skip
     return Section("baselines", "Baseline comparison", blocks)
 
 
@@ -191,7 +171,7 @@ def compute_section(
     cost = f"${tr['cost_usd']:,.2f}" if tr["cost_usd"] is not None else "no price"
     fits = "not measured" if mem["fits"] is None else ("fits" if mem["fits"] else "does NOT fit")
     blocks: list[Any] = [
-        f"Training on **{hw.name}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
+        f"Training on **{literal(hw.name)}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
         f"= 3 × {a['forward_flops_per_sample']:.3g} forward FLOPs/sample × {samples:,} samples × {recipe.epochs} epochs "
         f"→ **{tr['gpu_hours']:,.2f} GPU-hours** ({fmt_hours(tr['gpu_hours'])}), **{cost}** at ${hw.price_per_hour}/h "
         f"({a['price_source']}). Training step at batch {recipe.batch_size}: {fits}; largest batch {mem['max_batch_size']}.",
@@ -213,33 +193,34 @@ def scaling_blocks(plan: Any) -> list[Any]:
     """The scaling plan's measured points and doubling costs as tables, then its notes."""
     seq = plan.sequence_model
     rows = [
-        [
-            p.axis,
-            f"{p.factor:g}",
-            fmt_count(p.params),
-            fmt_count(p.flops),
-            fmt_bytes(p.activation_bytes),
-            fmt_ms(p.latency_ms),
-        ]
+        [p.axis, f"{p.factor:g}", fmt_count(p.params), fmt_count(p.flops), fmt_bytes(p.activation_bytes),
+         fmt_ms(p.latency_ms), fmt_ci_ms(p.latency_ci95_ms)]
         + ([fmt_count(p.compute_optimal_tokens)] if seq else [])
         for p in plan.points
-    ]
+    ]  # fmt: skip
     points = Table(
-        ["axis", "factor", "params", "FLOPs", "train activations", "min ms"]
+        ["axis", "factor", "params", "FLOPs", "train activations", "p50 ms", "95% CI ms"]
         + (["tokens (20/param)"] if seq else []),
         rows,
     )
+
+    def cell(axis: str, q: str, d: dict[str, float | None]) -> str:
+        if q == "latency_ms":
+            return fmt_ratio(d[q], plan.doubling_ci95.get(axis), ".2f", "×")
+        return "—" if d[q] is None else f"{d[q]:.2f}"
+
     doubling = Table(
-        ["doubling", "params ×", "FLOPs ×", "activations ×", "latency ×"],
-        [
-            [axis, *("—" if d[q] is None else f"{d[q]:.2f}" for q in QUANTITIES)]
-            for axis, d in plan.doubling.items()
-        ],
+        ["doubling", "params ×", "FLOPs ×", "activations ×", "latency × [95% CI]"],
+        [[axis, *(cell(axis, q, d) for q in QUANTITIES)] for axis, d in plan.doubling.items()],
     )
     return [points, doubling, *plan.notes]
 
 
 def scaling_section(spec: Any) -> Section:
+    if spec is None:
+        return Section("scaling", "Scaling plan", [
+            f"Scaling plan: {NOT_MEASURED} (a user factory has no config dataclass to scale; scale it yourself and "
+            "profile each size)."])  # fmt: skip
     plan = scaling_plan(spec.name, size="tiny", factors=(1.0, 2.0), timing=_tiny_timing())
     d = plan.doubling
     advice = []
@@ -258,33 +239,51 @@ def scaling_section(spec: Any) -> Section:
     ])  # fmt: skip
 
 
+def no_scaling_section(target: Target) -> Section:
+    return Section("scaling", "Scaling plan", [
+        f"Scaling plan: {NOT_MEASURED}. It scales a zoo family's config dataclass by width and depth; "
+        f"{target.name} is built as {target.library} defines it. Profile a wider or deeper configuration "
+        "(for hf:, a config directory) next to this one to see how its costs grow."
+    ])  # fmt: skip
+
+
 def build_card(
     model: str,
     *,
-    size: str = "base",
+    size: str | None = None,
     hardware: str = "h100-sxm",
     train_samples: int | None = None,
     latency_budget_ms: float | None = None,
     with_scaling: bool = True,
+    task: str | None = None,
+    baseline_size: str | None = None,
+    modality: str | None = None,
 ) -> tuple[list[Section], ProfileResult]:
-    """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections."""
-    spec = get_model_spec(model)
-    if size not in spec.sizes:
-        raise unknown_name("size", size, list(spec.sizes))
-    p = _profile(model, size)
-    others = {n: _profile(n, size, layers=False) for n in list_models(modality=spec.modality) if n != model}
-    recipe_sec, recipe, n = recipe_section(spec, p, train_samples)
-    scaling = (
-        scaling_section(spec)
-        if with_scaling
-        else Section("scaling", "Scaling plan", [f"Scaling plan: {NOT_MEASURED}."])
-    )
+    """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections.
+    `size` is a zoo preset (default base); library models are built as their library defines them. The
+    neighbours are profiled at `baseline_size` (default: the model's own zoo size, base for other models)."""
+    if modality is not None and modality not in MODALITIES:
+        raise unknown_name("modality", modality, MODALITIES)
+    target = load_target(model, size or default_size(model, "base"), 1, task=task)
+    if modality is not None:  # a user's word on what the model is: it picks the baselines and the recipe
+        target.modality = modality
+    p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
+    zoo_size = baseline_size or (target.size if target.library == "zoo" else "base")
+    neighbours = list_models(modality=target.modality) if target.modality in MODALITIES else []
+    others = {n: _profile(n, zoo_size, layers=False) for n in neighbours if n != model}
+    recipe_sec, recipe, n = recipe_section(target, p, train_samples)
+    if target.spec is None:
+        scaling = no_scaling_section(target)
+    elif with_scaling:
+        scaling = scaling_section(target.spec)
+    else:
+        scaling = Section("scaling", "Scaling plan", [f"Scaling plan: {NOT_MEASURED} (--no-scaling)."])
     return [
-        task_section(spec, size, p, latency_budget_ms),
+        task_section(target, p, latency_budget_ms),
         architecture_section(p),
         parameters_section(p),
         recipe_sec,
-        baselines_section(spec, size, p, others),
+        baselines_section(target, zoo_size, p, others),
         compute_section(p, hardware, recipe, n, latency_budget_ms),
         scaling,
     ], p

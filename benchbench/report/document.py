@@ -9,6 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 NOT_MEASURED = "not measured"
+# Characters that start Markdown syntax; `literal()` escapes them in user text. HTML (< > &) is neutralised by
+# each renderer, for every text.
+MARKDOWN_SPECIALS = "\\`*_[]!|~"
+
+
+def literal(text: object) -> str:
+    """User text (a model name, an error message) placed in a paragraph, shown as it is in Markdown and HTML:
+    its Markdown syntax escaped with backslashes, its whitespace (newlines too) one space."""
+    return "".join("\\" + c if c in MARKDOWN_SPECIALS else c for c in " ".join(str(text).split()))
 
 
 @dataclass

@@ -1,11 +1,13 @@
-"""The report as one self-contained HTML page: inline CSS and inline SVG plots, no script, no network."""
+"""The report as one self-contained HTML page: inline CSS and inline SVG plots and architecture diagrams (drawn
+from their Mermaid text by `diagram_svg`), no script, no network."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from benchbench.report.document import Code, Plot, Section, Table
+from benchbench.report.diagram_svg import render_svg
+from benchbench.report.document import MARKDOWN_SPECIALS, Code, Plot, Section, Table
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
@@ -17,11 +19,18 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.78em}figcaption{f
 """
 
 
+_HELD = {c: chr(0xE000 + i) for i, c in enumerate(MARKDOWN_SPECIALS)}  # escaped characters, held aside
+_BACK = {v: k for k, v in _HELD.items()}
+
+
 def _inline(text: str) -> str:
-    """Escape, then render **bold** and `code` from the Markdown-flavoured paragraphs."""
-    t = html.escape(text)
+    """Escape, then render **bold** and `code` from the Markdown-flavoured paragraphs; a backslash-escaped
+    character (user text, see `document.literal`) is shown as itself and starts no markup."""
+    t = re.sub(r"\\(.)", lambda m: _HELD.get(m.group(1), m.group(0)), text)
+    t = html.escape(t)
     t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+    t = re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+    return "".join(_BACK.get(c, c) for c in t)
 
 
 def _table(t: Table) -> str:
@@ -40,7 +49,11 @@ def render_sections(sections: list[Section]) -> str:
     for s in sections:
         parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
         for b in s.blocks:
-            if isinstance(b, Code):
+            if (
+                isinstance(b, Code) and b.lang == "mermaid"
+            ):  # drawn as a picture: a browser cannot draw Mermaid
+                parts.append(f'<figure class="diagram">{render_svg(b.text)}</figure>')
+            elif isinstance(b, Code):
                 parts.append(f'<pre class="{html.escape(b.lang)}"><code>{html.escape(b.text)}</code></pre>')
             else:
                 parts.append(

@@ -15,10 +15,12 @@ from benchbench.estimate.roofline import RooflinePoint
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
+    """matplotlib.pyplot on the Agg backend (no display needed), with SVG output that is the same for the same
+    figure: fixed element ids and no creation date, so re-rendering a report changes no byte."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "benchbench"
     import matplotlib.pyplot as plt
 
     return plt
@@ -26,7 +28,7 @@ def pyplot() -> Any:
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     pyplot().close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]

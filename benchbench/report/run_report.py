@@ -14,9 +14,9 @@ from benchbench.core.files import write_text
 from benchbench.core.results import CompareRow, ProfileResult, RunResult
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
-from benchbench.estimate.hardware import Hardware, get_hardware, local_cpu, match_device_name
+from benchbench.estimate.hardware import Hardware, cpu_entry, get_hardware, match_device_name
 from benchbench.estimate.roofline import measured_ms_on, model_roofline
-from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
+from benchbench.report.document import NOT_MEASURED, Block, Code, Plot, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.plots import latency_vs_batch_svg, roofline_svg, sweep_series, throughput_svg
@@ -38,16 +38,20 @@ def summary_section(run: RunResult) -> Section:
     failed = [p for p in run.profiles if not p.ok]
     comparisons = len(run.campaign.comparisons) if run.campaign else 0
     text = (
-        f"Suite **{run.suite}** on **{run.device}** ({env.get('device_name') or env.get('cpu_model', '?')}, "
+        f"Suite **{literal(run.suite)}** on **{literal(run.device)}** ({literal(env.get('device_name') or env.get('cpu_model', '?'))}, "
         f"{env.get('torch_threads', '?')} threads, torch {env.get('versions', {}).get('torch', '?')}), "
-        f"{len(run.profiles)} models, {len(failed)} failed, {comparisons} kernel comparisons, "
+        f"{len(run.profiles)} models, {len(failed)} not ok, {comparisons} kernel comparisons, "
         f"{run.elapsed_s or 0:.1f} s. Run `{run.run_id}`, {run.created_at}."
     )
     note = (
         "MACs are one per multiply-add; FLOPs are two per multiply-add. Latency is per forward pass of one batch "
         "in eval mode, in milliseconds (p50/p90/p99 over timed repeats after warm-up)."
     )
-    return Section("summary", "Summary", [text, note])
+    blocks: list[Block] = [text, note]
+    if run.missing:
+        blocks.append(f"**{len(run.missing)} of {len(run.jobs)} jobs did not run** (the run was interrupted; "
+                      f"`benchbench run --resume` runs them): {literal(', '.join(run.missing))}.")  # fmt: skip
+    return Section("summary", "Summary", blocks)
 
 
 def models_section(run: RunResult) -> Section:
@@ -56,7 +60,12 @@ def models_section(run: RunResult) -> Section:
     rows = []
     for p in run.profiles:
         lat, mem, flops = p.latency, p.memory, p.flops
-        status = "ok" if p.ok else "failed: " + "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
+        status = (
+            p.status
+            if p.ok
+            else f"{p.status}: "
+            + (p.outcome.detail if p.outcome else "; ".join(f"{e.stage}: {e.error}" for e in p.errors))
+        )
         rows.append([
             p.model, p.modality, p.size, str(p.batch_size), p.dtype, fmt_count(p.params.total if p.params else None),
             fmt_count(flops.macs if flops else None), fmt_count(flops.flops if flops else None),
@@ -90,9 +99,10 @@ def latency_section(run: RunResult) -> Section:
 
 
 def run_hardware(run: RunResult) -> Hardware | None:
-    """The hardware entry for the run's device: the local CPU (measured now) or the matched GPU; None if unknown."""
+    """The hardware entry of the run's device, from the run alone (rendering measures nothing): the CPU from the
+    ceilings the run measured when it started, a GPU from the datasheet table; None when neither is known."""
     if run.device.startswith("cpu"):
-        return local_cpu()
+        return cpu_entry(run.ceilings) if run.ceilings is not None else None
     key = match_device_name(run.env.get("device_name") or "")
     return get_hardware(key) if key else None
 
@@ -100,8 +110,12 @@ def run_hardware(run: RunResult) -> Hardware | None:
 def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
     hw = hw if hw is not None else run_hardware(run)
     if hw is None:
-        return Section("roofline", "Roofline",
-                       [f"Roofline: {NOT_MEASURED} (device {run.device} is not in the hardware table)."])  # fmt: skip
+        why = (
+            "no ceilings were measured in this run"
+            if run.device.startswith("cpu")
+            else "not in the hardware table"
+        )
+        return Section("roofline", "Roofline", [f"Roofline: {NOT_MEASURED} (device {run.device}: {why})."])
     points = []
     rows = []
     for p in run.profiles:
@@ -115,10 +129,10 @@ def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
         points.append(pt)
         rows.append([pt.name, fmt_num(pt.intensity), pt.bound, fmt_ms(pt.bound_ms), fmt_ms(pt.measured_ms),
                      "—" if pt.efficiency is None else f"{pt.efficiency:.1%}"])  # fmt: skip
-    where = "measured on this machine at report time" if hw.measured else "datasheet"
+    where = "measured when the run started" if hw.measured else "datasheet"
     dtype = run.profiles[0].dtype if run.profiles else "float32"
     blocks: list[Block] = [
-        f"Ceilings of **{hw.name}** ({where}): peak {hw.peak_flops(dtype) / 1e12:.3g} "
+        f"Ceilings of **{literal(hw.name)}** ({where}): peak {hw.peak_flops(dtype) / 1e12:.3g} "
         f"TFLOP/s, bandwidth {hw.bandwidth_gbs:.3g} GB/s. Bytes = parameters + inputs + outputs once (a floor); "
         "bound = max(FLOPs/peak, bytes/bandwidth); efficiency = bound / measured p50."
     ]
@@ -238,9 +252,28 @@ def cost_section(run: RunResult) -> Section:
     ])  # fmt: skip
 
 
+def architecture_section(run: RunResult) -> Section:
+    """Each model's block diagram: a Mermaid block in Markdown, drawn as SVG in HTML."""
+    blocks: list[Block] = []
+    for p in run.profiles:
+        if p.diagram:
+            blocks += [f"**{_model_label(p)}**", Code("mermaid", p.diagram)]
+    return Section("architecture", "Architecture diagrams", blocks or [f"Diagrams: {NOT_MEASURED}."])
+
+
 SECTION_BUILDERS = (summary_section, models_section, latency_section, roofline_section, readiness_section,
-                    kernels_section, health_section, cost_section)  # fmt: skip
-SECTION_IDS = ("summary", "models", "latency", "roofline", "readiness", "kernels", "health", "cost")
+                    kernels_section, health_section, cost_section, architecture_section)  # fmt: skip
+SECTION_IDS = (
+    "summary",
+    "models",
+    "latency",
+    "roofline",
+    "readiness",
+    "kernels",
+    "health",
+    "cost",
+    "architecture",
+)
 
 
 def build_sections(run: RunResult) -> list[Section]:
@@ -260,9 +293,9 @@ def write_report(run: RunResult, path: str | Path, fmt: str = "md") -> Path:
         raise unknown_name("report format", fmt, FORMATS)
     path = Path(path)
     sections = build_sections(run)
-    title = f"benchbench run `{run.run_id}`"
+    title = f"benchbench run {run.run_id}"
     if fmt == "html":
-        return write_text(path, render_html(title.replace("`", ""), sections))
+        return write_text(path, render_html(title, sections))
     plots = [b for s in sections for b in s.blocks if isinstance(b, Plot)]
     plot_dir = f"{path.stem}_plots"
     for pl in plots:

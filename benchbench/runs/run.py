@@ -1,84 +1,176 @@
-"""`benchbench run`: profile every model of a suite, apply the suite's stages, and write a run folder.
+"""`benchbench run`: a run folder that survives what machines do to it.
 
-A stage that fails is recorded on that model while the run goes on; results.json and the reports are
-written when every job is done.
+Starting a run writes `manifest.json`: the settings, every planned job, the environment, the git state of the
+repository it was started in, and the device's ceilings measured once. Jobs then run in worker processes (or
+Ray tasks) and each finished one is appended to `journal.jsonl` at once. When the jobs are done, or the run is
+interrupted (Ctrl-C, SIGTERM), results.json and the reports are built from the manifest and the journal;
+`resume_run` runs only the jobs the journal lacks, with the same settings. A full disk stops the run with one
+error (exit 2) and leaves what was journalled readable.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import dataclasses
+import errno
+import signal
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchbench.core.env import capture_env
-from benchbench.core.results import ProfileResult, RunResult, StageError
-from benchbench.core.schema import write
-from benchbench.measure.profile import profile_target, run_stage
+from benchbench.core.device import parse_device
+from benchbench.core.env import capture_env, git_state
+from benchbench.core.errors import BadInputError
+from benchbench.core.noise import machine_state, run_noise
+from benchbench.core.results import ProfileResult, RunResult, RunSettings
+from benchbench.core.schema import read, write
+from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.report.run_report import write_report
 from benchbench.runs.campaign import CampaignConfig, run_campaign
-from benchbench.runs.stages import STAGES, StageContext
-from benchbench.runs.suite import Suite, get_suite, shard_of
-from benchbench.sources.target import load_target
+from benchbench.runs.executors import make_executor
+from benchbench.runs.jobs import plan_jobs
+from benchbench.runs.journal import MANIFEST, Journal
+
+Log = Callable[[str], None]
 
 
-def profile_one(name: str, size: str, suite: Suite, ctx: StageContext) -> ProfileResult:
-    """Profile one model and run the suite's stages on it; failures are recorded, never raised."""
-    try:
-        target = load_target(name, size, suite.batch_size)
-    except Exception as exc:
-        result = ProfileResult(model=name, modality="unknown", size=size, batch_size=suite.batch_size,
-                               device=ctx.device, dtype=ctx.dtype)  # fmt: skip
-        result.errors.append(StageError.from_exception("build", exc))
-        return result
-    try:
-        result = profile_target(target, device=ctx.device, dtype=ctx.dtype, timing=suite.timing)
-    except Exception as exc:
-        result = ProfileResult(model=name, modality=target.modality, size=size, batch_size=suite.batch_size,
-                               device=ctx.device, dtype=ctx.dtype)  # fmt: skip
-        result.errors.append(StageError.from_exception("profile", exc))
-        return result
-    for stage, fn in STAGES.items():
-        if any(fnmatch.fnmatch(stage, p) for p in suite.stages):
-            record = run_stage(result, stage, lambda fn=fn: fn(target, result, ctx))
-            if record is not None:
-                setattr(result, stage, record)
-    return result
+@dataclass
+class RunOutcome:
+    """A finished or interrupted run: its folder, its results, and whether it was interrupted."""
+
+    run_dir: Path
+    result: RunResult
+    interrupted: bool = False
 
 
-def run_suite(
-    suite: str | Suite = "default",
-    *,
-    device: str = "cpu",
-    out: str | Path = "results",
-    shard: tuple[int, int] | None = None,
-    models: list[str] | None = None,
-    budget_s: float | None = None,
-) -> Path:
-    """Run a suite and write `results.json` and `report.md` into a fresh folder under `out`; return it.
-
-    `budget_s` bounds the kernel campaign of a suite that has one (`gpu`); it writes `campaign.json` after every
-    step, so a run cut short keeps its kernel records even before `results.json` exists."""
-    s = get_suite(suite) if isinstance(suite, str) else suite
-    run = RunResult(suite=s.name, device=device, profiles=[], env=capture_env(device),
-                    shard=f"{shard[0]}/{shard[1]}" if shard else None)  # fmt: skip
+def start_run(settings: RunSettings, out: str | Path) -> Path:
+    """Plan the jobs, take the snapshot (environment, git, ceilings) and write the manifest of a new run folder."""
+    parse_device(settings.device)
+    jobs = plan_jobs(settings)
+    env = capture_env(settings.device)
+    run = RunResult(suite=settings.suite, device=settings.device, profiles=[], settings=settings, jobs=jobs,
+                    ceilings=measure_ceilings(settings.device), git=git_state(), env=env, shard=settings.shard)  # fmt: skip
     run_dir = Path(out) / run.run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    ctx = StageContext(out_dir=run_dir, device=device)
-    jobs = shard_of([(m, size) for m in (models or s.model_names()) for size in s.sizes], shard)
-    start = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as progress:
-        task = progress.add_task(f"suite {s.name}", total=len(jobs))
-        for name, size in jobs:
-            progress.update(task, description=f"suite {s.name}: {name} ({size})")
-            run.profiles.append(profile_one(name, size, s, ctx))
-            progress.advance(task)
-    if s.kernels:
-        run.campaign = run_campaign(device, run_dir, CampaignConfig.for_device(device, budget_s))
-    run.elapsed_s = time.perf_counter() - start
-    write(run_dir / "results.json", run)
-    write_report(run, run_dir / "report.md", fmt="md")
-    write_report(run, run_dir / "report.html", fmt="html")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+        write(run_dir / MANIFEST, run)
+    except OSError as e:
+        raise _disk_error(e, run_dir) from None
     return run_dir
+
+
+def load_manifest(run_dir: str | Path) -> RunResult:
+    """The manifest of an existing run folder (what `--resume` runs again)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST).is_file():
+        raise BadInputError(
+            f"{run_dir}: not a run folder (no {MANIFEST}); give the folder `benchbench run` made"
+        )
+    run = read(run_dir / MANIFEST, ("run",))
+    if run.settings is None:
+        raise BadInputError(f"{run_dir / MANIFEST}: records no run settings, so it cannot be resumed")
+    return run
+
+
+def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> RunOutcome:
+    """Run the jobs of `run_dir` its journal lacks, then write results.json and the reports."""
+    run_dir = Path(run_dir)
+    manifest = load_manifest(run_dir)
+    settings = manifest.settings
+    journal = Journal(run_dir)
+    done = {p.job for p in journal.read()}
+    todo = [j for j in manifest.jobs if j.key not in done]
+    start = time.perf_counter()
+    with (
+        _stop_on_signals() as stopped,
+        _progress(progress, len(manifest.jobs), len(done), settings.suite) as advance,
+    ):
+
+        def on_result(profile: ProfileResult) -> None:
+            try:
+                journal.append(profile)
+            except OSError as e:
+                raise _disk_error(e, run_dir, journal) from None
+            advance(profile)
+
+        if todo:
+            make_executor(settings, run_dir).run(todo, on_result, stopped.is_set)
+        campaign = None
+        if settings.kernels and not stopped.is_set():
+            campaign = run_campaign(
+                settings.device,
+                run_dir,
+                CampaignConfig.for_device(settings.device, settings.campaign_budget_s),
+                log=log,
+            )
+    result = assemble(manifest, journal.read(), campaign, run_dir, time.perf_counter() - start)
+    result.noise = run_noise(result, end=machine_state())  # the start's snapshot is in the manifest's env
+    try:
+        write(run_dir / "results.json", result)
+        write_report(result, run_dir / "report.md", fmt="md")
+        write_report(result, run_dir / "report.html", fmt="html")
+    except OSError as e:
+        raise _disk_error(e, run_dir, journal) from None
+    return RunOutcome(run_dir, result, interrupted=stopped.is_set())
+
+
+def assemble(
+    manifest: RunResult, profiles: list[ProfileResult], campaign, run_dir: Path, elapsed_s: float
+) -> RunResult:
+    """The run's results: the manifest's snapshot, the journal's profiles in plan order, the total time."""
+    order = {j.key: i for i, j in enumerate(manifest.jobs)}
+    previous = 0.0
+    if (run_dir / "results.json").is_file():  # a resumed run adds this session's time to the earlier ones
+        previous = read(run_dir / "results.json", ("run",)).elapsed_s or 0.0
+    return dataclasses.replace(
+        manifest, profiles=sorted(profiles, key=lambda p: order.get(p.job, len(order))),
+        campaign=campaign if campaign is not None else manifest.campaign, elapsed_s=previous + elapsed_s,
+    )  # fmt: skip
+
+
+def run_suite(settings: RunSettings, out: str | Path = "results", **kw) -> RunOutcome:
+    """Start a run of `settings` under `out` and execute it."""
+    return execute(start_run(settings, out), **kw)
+
+
+def _disk_error(e: OSError, run_dir: Path, journal: Journal | None = None) -> BadInputError:
+    kept = f"; the {len(journal.read())} jobs journalled before stay in {journal.path}" if journal else ""
+    what = "the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else f"cannot write ({e.strerror})"
+    resume = f"; free space, then resume with: benchbench run --resume {run_dir}" if journal else ""
+    return BadInputError(f"{what} under {run_dir}{kept}{resume}")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM set the event (the run stops dispatching and keeps what is done), in the main thread."""
+    stopped = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, lambda *_: stopped.set())
+    try:
+        yield stopped
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextmanager
+def _progress(show: bool, total: int, done: int, name: str) -> Iterator[Callable[[ProfileResult], None]]:
+    if not show:
+        yield lambda profile: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(f"suite {name}", total=total, completed=done)
+
+        def advance(profile: ProfileResult) -> None:
+            bar.update(task, advance=1, description=f"suite {name}: {profile.job} {profile.status}")
+
+        yield advance

@@ -1,36 +1,56 @@
-"""Suites: which models, sizes, timing and stages a run covers, by name (`smoke`, `default`, `full`, `gpu`)."""
+"""Suites: which models, sizes, batch sizes, dtypes, stages and timing a run covers.
+
+Four are built in (`smoke`, `default`, `full`, `gpu`); a TOML file defines others (`benchbench.runs.suite_file`).
+A suite and the run's own options (device, workers, executor, shard) make the run's `RunSettings`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from benchbench.core.errors import unknown_name
+from benchbench.core.results import RunSettings
 from benchbench.measure.timing import TimingConfig
-from benchbench.models.registry import list_models
 
 
 @dataclass(frozen=True)
 class Suite:
     name: str
+    models: tuple[str, ...] = ("*",)  # zoo globs, torchvision:/timm:/hf: names, pkg.module:factory paths
     sizes: tuple[str, ...] = ("tiny",)
-    models: tuple[str, ...] = ("*",)  # fnmatch patterns over the zoo
-    batch_size: int = 1
+    batch_sizes: tuple[int, ...] = (1,)
+    dtypes: tuple[str, ...] = ("float32",)
     timing: TimingConfig = field(default_factory=TimingConfig)
-    stages: tuple[str, ...] = ("export", "health")  # fnmatch patterns over runs.stages.STAGES
+    stages: tuple[str, ...] = ("export", "health")  # names from runs.stages.STAGES
     kernels: bool = False  # also run the kernel campaign (benchbench.runs.campaign) into RunResult.campaign
+    job_timeout_s: float = 300.0  # a job running longer is killed and recorded as `timeout`
 
-    def model_names(self) -> list[str]:
-        names: list[str] = []
-        for pattern in self.models:
-            names += [n for n in list_models(pattern) if n not in names]
-        return names
+    def settings(
+        self, *, device: str = "cpu", workers: int = 1, executor: str = "local", ray_address: str | None = None,
+        shard: tuple[int, int] | None = None, models: list[str] | None = None, job_timeout_s: float | None = None,
+        campaign_budget_s: float | None = None,
+    ) -> RunSettings:  # fmt: skip
+        """This suite's settings for one run; `models` and `job_timeout_s` override the suite's."""
+        return RunSettings(
+            suite=self.name, models=list(models or self.models), sizes=list(self.sizes),
+            batch_sizes=list(self.batch_sizes), dtypes=list(self.dtypes), stages=list(self.stages),
+            timing=dataclasses.asdict(self.timing), job_timeout_s=job_timeout_s or self.job_timeout_s,
+            device=device, workers=workers, executor=executor, ray_address=ray_address,
+            shard=f"{shard[0]}/{shard[1]}" if shard else None, kernels=self.kernels,
+            campaign_budget_s=campaign_budget_s,
+        )  # fmt: skip
 
 
+# Timing: the floors as before, then on until the p50's CI is 5% wide, capped (max_time_s) to keep each budget.
 SUITES = {
-    "smoke": Suite("smoke", models=("mlp", "resnet18", "bert"), timing=TimingConfig(warmup=1, min_repeats=5, min_time_s=0.05), stages=()),
-    "default": Suite("default", timing=TimingConfig(warmup=2, min_repeats=10, min_time_s=0.2)),
-    "full": Suite("full", sizes=("tiny", "base"), timing=TimingConfig(warmup=3, min_repeats=20, min_time_s=1.0)),
-    "gpu": Suite("gpu", models=(), stages=(), kernels=True),  # the kernel campaign: checks, comparisons, targets
+    "smoke": Suite("smoke", models=("mlp", "resnet18", "bert"),
+                   timing=TimingConfig(warmup=1, min_repeats=5, min_time_s=0.05, max_time_s=0.2), stages=(), job_timeout_s=120.0),
+    "default": Suite("default", timing=TimingConfig(warmup=2, min_repeats=10, min_time_s=0.2, max_time_s=0.4),
+                     job_timeout_s=300.0),
+    "full": Suite("full", sizes=("tiny", "base"), timing=TimingConfig(warmup=3, min_repeats=20, min_time_s=1.0, max_time_s=3.0),
+                  job_timeout_s=1800.0),
+    "gpu": Suite("gpu", models=(), stages=(), kernels=True),  # the kernel campaign: checks, comparisons, goals
 }  # fmt: skip
 
 

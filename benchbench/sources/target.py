@@ -1,4 +1,8 @@
-"""What to profile: a zoo model by name, or a user's model given as `pkg.module:factory`.
+"""What to profile: a zoo model by name, a library model (`torchvision:NAME`, `timm:NAME`, `hf:NAME`), or a
+user's model given as `pkg.module:factory`.
+
+Library names are built by the sources registered in `benchbench.sources.registry` (one module per library:
+`torchvision`, `timm`, `hf`), offline and with random weights; `--size` is the zoo's and does not apply to them.
 
 A user factory (`pkg.module:factory` or `path/file.py:factory`) is a callable taking no required
 arguments (it is passed `batch_size` and `seq_len` when its signature names them) that returns either
@@ -14,34 +18,37 @@ import inspect
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from benchbench.core.errors import BadInputError, unknown_name
-from benchbench.models.registry import ModelSpec, get_model_spec
+from benchbench.core.errors import BadInputError, one_line, unknown_name
+from benchbench.models.registry import get_model_spec
+from benchbench.sources import hf, timm, torchvision  # noqa: F401  (each registers its prefix)
+from benchbench.sources.base import Target
+from benchbench.sources.hf_forward import is_hf_model, make_positional
+from benchbench.sources.registry import SOURCES, source_of
+from benchbench.sources.torchvision_ops import import_torchvision, torchvision_installed
+
+__all__ = ["SOURCES", "Target", "is_library_model", "is_user_model", "load_target", "make_inputs"]
+
+LIBRARY_SIZE = "default"  # the size a library model reports: the library's own configuration
 
 
-@dataclass
-class Target:
-    """A built model with example inputs, and what it is."""
-
-    name: str
-    size: str
-    modality: str
-    model: nn.Module
-    inputs: tuple
-    batch_size: int
-    seq_len: int | None = None
-    spec: ModelSpec | None = None
-    input_maker: Callable[[int, int | None], tuple] | None = None  # (batch_size, seq_len) -> inputs
+def is_library_model(model: str) -> bool:
+    """`torchvision:NAME`, `timm:NAME` or `hf:NAME` (a registered prefix)."""
+    return model.partition(":")[0] in SOURCES and ":" in model
 
 
 def is_user_model(model: str) -> bool:
-    return ":" in model
+    return ":" in model and not is_library_model(model)
+
+
+def default_size(model: str, zoo_default: str) -> str | None:
+    """The size a command uses when none is given: the zoo default for zoo names, none for the others."""
+    return zoo_default if ":" not in model else None
 
 
 def _import_module(mod_name: str, path: str):
@@ -55,22 +62,22 @@ def _import_module(mod_name: str, path: str):
         try:
             spec.loader.exec_module(mod)
         except Exception as e:
-            raise BadInputError(
-                f"model {path!r}: importing {mod_name!r} failed: {type(e).__name__}: {e}"
-            ) from None
+            raise BadInputError(f"model {path!r}: importing {mod_name!r} failed: {one_line(e)}") from None
         return mod
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # the `benchbench` script does not search the working directory
     try:
         return importlib.import_module(mod_name)
-    except ImportError as e:
-        raise BadInputError(f"cannot import module {mod_name!r} of model {path!r}: {e}") from None
+    except Exception as e:  # a missing module, a syntax error, an exception at import: the user's code
+        raise BadInputError(f"cannot import module {mod_name!r} of model {path!r}: {one_line(e)}") from None
 
 
 def _load_factory(path: str) -> Callable:
     mod_name, _, attr = path.partition(":")
     if not mod_name or not attr:
         raise BadInputError(f"model {path!r}: a user model is given as pkg.module:factory or file.py:factory")
+    if torchvision_installed():  # so that a factory importing torchvision, timm or transformers imports
+        import_torchvision()
     mod = _import_module(mod_name, path)
     try:
         factory = getattr(mod, attr)
@@ -120,7 +127,7 @@ def _user_target(path: str, batch_size: int, seq_len: int | None, seed: int) -> 
     except BadInputError:
         raise
     except Exception as e:
-        raise BadInputError(f"model {path!r}: the factory raised {type(e).__name__}: {e}") from None
+        raise BadInputError(f"model {path!r}: the factory raised {one_line(e)}") from None
 
     if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module):
         net, inputs = made
@@ -147,13 +154,23 @@ def _user_target(path: str, batch_size: int, seq_len: int | None, seed: int) -> 
     if maker is not None and (
         inputs is None or batch_size != _batch_of(_as_inputs(inputs, path), batch_size)
     ):
-        inputs = maker(batch_size, seq_len)
+        try:
+            inputs = maker(batch_size, seq_len)
+        except BadInputError:
+            raise
+        except Exception as e:  # the user's example_inputs raised: that is their input, not our bug
+            raise BadInputError(f"model {path!r}: making its example inputs raised {one_line(e)}") from None
     if inputs is None:
         raise BadInputError(
             f"model {path!r}: the factory returned a model without example_inputs(batch_size)"
         )
     inputs = _as_inputs(inputs, path)
-    return Target(path, "user", "user", net, inputs, _batch_of(inputs, batch_size), seq_len, None, maker)
+    notes: list[str] = []
+    if is_hf_model(net) and "forward" not in vars(net):  # ModelOutput and caches out, plain tensors in
+        params = list(inspect.signature(net.forward).parameters)
+        notes = make_positional(net, tuple(params[: len(inputs)]))
+    return Target(path, "user", "user", net, inputs, _batch_of(inputs, batch_size), seq_len, None, maker,
+                  library="user", notes=notes)  # fmt: skip
 
 
 def _batch_of(inputs: tuple, default: int) -> int:
@@ -162,25 +179,53 @@ def _batch_of(inputs: tuple, default: int) -> int:
 
 
 def load_target(
-    model: str, size: str = "tiny", batch_size: int = 1, seq_len: int | None = None, seed: int = 0
+    model: str,
+    size: str | None = "tiny",
+    batch_size: int = 1,
+    seq_len: int | None = None,
+    seed: int = 0,
+    task: str | None = None,
 ) -> Target:
-    """Build `model` (zoo name or `pkg.module:factory`) at `size` with inputs for `batch_size`."""
+    """Build `model` (zoo name, `torchvision:`/`timm:`/`hf:NAME`, or `pkg.module:factory`) with inputs for
+    `batch_size`; `size` picks a zoo preset (None: tiny), `task` an hf: model's head."""
     if batch_size < 1:
         raise BadInputError(f"batch size must be >= 1, got {batch_size}")
     if seq_len is not None and seq_len < 1:
         raise BadInputError(f"sequence length must be >= 1, got {seq_len}")
+    found = source_of(model)
+    if found is not None:
+        source, name = found
+        if size not in (None, LIBRARY_SIZE):
+            raise BadInputError(
+                f"--size {size} applies to zoo models; {model} is built as {source.package} defines it "
+                + (
+                    "(give a config directory, hf:DIR, for another size)"
+                    if source.prefix == "hf"
+                    else "(drop --size)"
+                )
+            )
+        if task is not None and not source.tasks:
+            raise BadInputError(f"--task applies to hf: models; {model} has no task option")
+        source.require()
+        return source.build(name, batch_size, seq_len, seed, task)
+    if task is not None:
+        raise BadInputError(f"--task applies to hf: models (e.g. hf:gpt2 --task causal-lm), not to {model}")
     if is_user_model(model):
         return _user_target(model, batch_size, seq_len, seed)
+    size = size or "tiny"
     spec = get_model_spec(model)
     spec.config(size)  # validates the size before anything is built
     torch.manual_seed(seed)
+    net = spec.build(size)
     inputs = spec.example_inputs(size, batch_size, seq_len, seed=seed)
     seq = seq_len if seq_len is not None else (spec.seq_len or {}).get(size)
 
     def maker(bs: int, sl: int | None) -> tuple:
         return spec.example_inputs(size, bs, sl, seed=seed)
 
-    return Target(model, size, spec.modality, spec.build(size), inputs, batch_size, seq, spec, maker)
+    return Target(model, size, spec.modality, net, inputs, batch_size, seq, spec, maker,
+                  library="zoo", description=spec.description, input_names=spec.input_names,
+                  reference=spec.reference if size == "base" else None)  # fmt: skip
 
 
 def make_inputs(target: Target, batch_size: int, seq_len: int | None = None) -> tuple:

@@ -29,7 +29,7 @@ MINI = Suite("mini", models=("mlp", "resnet18", "bert"), stages=(),
 def shard_runs(tmp_path_factory) -> tuple[Path, Path]:
     """The mini suite run as shard 1/2 and shard 2/2 (real `run_suite` runs, ~10 s in all)."""
     out = tmp_path_factory.mktemp("shards")
-    return run_suite(MINI, out=out, shard=(1, 2)), run_suite(MINI, out=out, shard=(2, 2))
+    return tuple(run_suite(MINI.settings(shard=(i, 2)), out, progress=False).run_dir for i in (1, 2))
 
 
 @pytest.fixture(scope="session")

@@ -37,18 +37,25 @@ def test_env_var_selects_the_database(tmp_path, monkeypatch) -> None:
     assert str(db_path()) == "results/history.sqlite"
 
 
-def test_benchbench_run_appends_to_history(tmp_path, monkeypatch) -> None:
-    import benchbench.runs.run as runs
-    from benchbench.measure.timing import TimingConfig
-    from benchbench.runs.suite import Suite
-
-    tiny = Suite(
-        "one", models=("mlp",), stages=(), timing=TimingConfig(warmup=1, min_repeats=3, min_time_s=0.0)
-    )
-    monkeypatch.setattr(runs, "get_suite", lambda _name: tiny)
+def test_benchbench_run_appends_to_history(tmp_path) -> None:
     db = tmp_path / "h.sqlite"
     for _ in range(2):
-        assert main(["run", "--out", str(tmp_path / "out"), "--db", str(db)]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "--suite",
+                    "smoke",
+                    "--models",
+                    "mlp",
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--db",
+                    str(db),
+                ]
+            )
+            == 0
+        )
     con = sqlite3.connect(db)
     assert con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
     assert con.execute("SELECT COUNT(*) FROM profiles WHERE model = 'mlp' AND p50_ms > 0").fetchone()[0] == 2
@@ -61,3 +68,69 @@ def test_missing_or_bad_database_exits_2(tmp_path, content, capsys) -> None:
         db.write_bytes(content)
     assert main(["history", "--db", str(db)]) == 2
     assert str(db) in capsys.readouterr().err
+
+
+# The first history schema (PRAGMA user_version 0), as benchbench 0.1.0 created it.
+_V1 = """
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, suite TEXT, device TEXT, created_at TEXT, shard TEXT, git_commit TEXT,
+                   env TEXT);
+CREATE TABLE profiles (run_id TEXT REFERENCES runs(run_id), model TEXT, size TEXT, batch_size INTEGER, device TEXT,
+                       dtype TEXT, ok INTEGER, p50_ms REAL, p90_ms REAL, p99_ms REAL, mean_ms REAL, n INTEGER,
+                       peak_memory_bytes INTEGER, params INTEGER, macs INTEGER,
+                       PRIMARY KEY (run_id, model, size, batch_size, device, dtype));
+INSERT INTO runs VALUES ('old-run', 'default', 'cpu', '2026-11-01T00:00:00+00:00', NULL, 'abc123', '{}');
+INSERT INTO profiles VALUES ('old-run', 'mlp', 'tiny', 1, 'cpu', 'float32', 1, 2.0, 2.5, 3.0, 2.1, 10, 1, 6115, 9);
+"""
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_rows(write_run, tmp_path) -> None:
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(_V1)
+    con.close()
+    append_run(load_run(write_run("new", {"mlp": (2.0, 0.02)})), db)
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert next(r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY created_at")) == "old-run"
+    assert {r[0] for r in con.execute("SELECT status FROM profiles")} == {None, "ok"}  # old rows: no status
+    assert next(r.git_commit for r in query(db, "mlp")) == "abc123"
+
+
+def test_another_schema_is_refused_before_any_work(tmp_path, capsys) -> None:
+    db = tmp_path / "other.sqlite"
+    sqlite3.connect(db).executescript("CREATE TABLE users (id INTEGER, name TEXT);")
+    assert main(["run", "--suite", "smoke", "--db", str(db), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "not a benchbench history database (it has tables users)" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+    assert main(["run", "--suite", "smoke", "--db", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_the_run_records_the_projects_commit_and_history_add_and_compare_find_runs(
+    tmp_path, monkeypatch
+) -> None:
+    import subprocess
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for args in (
+        ["init", "-q"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"],
+    ):
+        subprocess.run(["git", *args], cwd=project, check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True
+    ).stdout.strip()
+    monkeypatch.chdir(project)
+    db = project / "results" / "history.sqlite"
+    monkeypatch.delenv(ENV_VAR)  # the one default place: results/history.sqlite under the working directory
+    assert main(["run", "--suite", "smoke", "--models", "mlp", "--out", str(tmp_path / "runs")]) == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    run = load_run(run_dir)
+    assert run.git.commit == commit and run.git.dirty is False and run.git.repo == str(project.resolve())
+    assert [r.git_commit for r in query(db, "mlp")] == [commit]
+    other = tmp_path / "other.sqlite"
+    assert main(["history", "add", str(run_dir), "--db", str(other)]) == 0
+    assert len(query(other, "mlp")) == 1
+    assert main(["compare", run.run_id, run.run_id[:16]]) == 0  # run ids found through the default history

@@ -10,6 +10,7 @@ import pytest
 from benchbench.ci.merge import merge_runs
 from benchbench.cli import main
 from benchbench.core.schema import load_run
+from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.suite import shard_of
 
 from .conftest import MINI
@@ -26,7 +27,7 @@ def test_two_shards_cover_the_suite_exactly_once(shard_runs) -> None:
     a, b = (load_run(s) for s in shard_runs)
     assert (a.shard, b.shard) == ("1/2", "2/2")
     seen = Counter((p.model, p.size) for p in a.profiles + b.profiles)
-    assert seen == Counter((m, s) for m in MINI.model_names() for s in MINI.sizes)
+    assert seen == Counter((j.model, j.size) for j in plan_jobs(MINI.settings()))
     assert all(v == 1 for v in seen.values())
     assert all(p.ok for p in a.profiles + b.profiles)
 
@@ -34,7 +35,11 @@ def test_two_shards_cover_the_suite_exactly_once(shard_runs) -> None:
 def test_merge_recombines(merged_run, shard_runs) -> None:
     merged = load_run(merged_run)
     assert merged.shard is None and merged.suite == "mini"
-    assert sorted(p.model for p in merged.profiles) == sorted(MINI.model_names())
+    assert sorted(p.model for p in merged.profiles) == sorted(j.model for j in plan_jobs(MINI.settings()))
+    assert (
+        sorted(j.key for j in merged.jobs) == sorted(j.key for j in plan_jobs(MINI.settings()))
+        and not merged.missing
+    )
     assert (merged_run / "report.md").is_file()
     assert merged.env["merged_from"] == [load_run(s).run_id for s in shard_runs]
 

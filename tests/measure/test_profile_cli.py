@@ -48,7 +48,7 @@ def test_json_holds_memory_layers_diagram_and_a_sweep(tmp_path, capsys):
     (["profile", "mlp", "--batch-size", "1,zero"], "--batch-size must be positive integers"),
     (["profile", "mlp", "--seq-len", "16"], "has no sequence length"),
     (["profile", "mlp", "--mode", "train"], "invalid choice"),
-    (["profile", "mlp", "--layers", "--depth", "-1"], "--depth must be >= 0"),
+    (["profile", "mlp", "--layers", "--depth", "-1"], "argument --depth: '-1' must be an integer >= 0"),
 ])  # fmt: skip
 def test_bad_input_exits_2(argv, message, capsys):
     try:

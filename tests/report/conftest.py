@@ -14,6 +14,7 @@ from benchbench.core.results import (
     Readiness,
     RunResult,
 )
+from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.measure.profile import profile
 from benchbench.measure.sweep import sweep
 from benchbench.measure.timing import TimingConfig
@@ -34,7 +35,8 @@ def small_run() -> RunResult:
     row = CompareRow("layernorm", "triton", False, "cpu", "float32", "M=4,N=8", "fwd", "timed", p50_ms=0.2,
                      baseline_p50_ms=0.3, speedup=1.5, ok=True)  # fmt: skip
     campaign = Campaign(notes=["a test campaign"], comparisons=[row])
-    return RunResult(suite="test", device="cpu", profiles=[p, bare], campaign=campaign, env=p.env)
+    return RunResult(suite="test", device="cpu", profiles=[p, bare], campaign=campaign, env=p.env,
+                     ceilings=measure_ceilings("cpu"))  # fmt: skip
 
 
 @pytest.fixture(scope="session")

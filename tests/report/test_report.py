@@ -16,14 +16,17 @@ class _Collect(HTMLParser):
         self.sections: list[str] = []
         self.plots: list[str] = []
         self.svgs = 0
+        self.diagrams = 0
         self.external: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "section":
             self.sections.append(a.get("id"))
-        if tag == "figure":
+        if tag == "figure" and a.get("class") == "plot":
             self.plots.append(a.get("id"))
+        if tag == "figure" and a.get("class") == "diagram":
+            self.diagrams += 1
         if tag == "svg":
             self.svgs += 1
         if tag in ("script", "link", "img") or (a.get("src") or "").startswith("http"):
@@ -43,6 +46,11 @@ def test_html_has_every_section_and_plot(small_run, tmp_path):
     assert set(c.plots) == {"plot-latency_vs_batch", "plot-throughput", "plot-roofline"}
     assert c.svgs >= 3
     assert c.external == []  # self-contained
+    diagrams = sum(1 for p in small_run.profiles if p.diagram)
+    assert (
+        diagrams >= 1 and c.diagrams == diagrams and c.svgs >= 3 + diagrams
+    )  # architecture diagrams drawn as SVG
+    assert "flowchart TD" not in out.read_text()  # not as raw Mermaid source
     text = out.read_text()
     for word in ("ready-with-warnings", "layernorm", "dropout-before-norm", "h100-sxm"):
         assert word in text

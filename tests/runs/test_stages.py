@@ -3,11 +3,11 @@ round trip through results.json."""
 
 import pytest
 
-from benchbench.core.results import ProfileResult, RunResult
+from benchbench.core.results import Job, ProfileResult, RunResult
 from benchbench.core.schema import load_run, write
 from benchbench.measure.timing import TimingConfig
-from benchbench.runs.run import profile_one
-from benchbench.runs.stages import STAGES, StageContext
+from benchbench.runs.jobs import run_job
+from benchbench.runs.stages import STAGES
 from benchbench.runs.suite import SUITES, Suite
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=10, min_time_s=0.0)
@@ -25,7 +25,7 @@ def test_suites_name_only_known_stages():
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_lands_on_the_profile_and_round_trips(stage, tmp_path):
     suite = Suite("one", models=("bert",), timing=FAST, stages=(stage,))
-    result = profile_one("bert", "tiny", suite, StageContext(out_dir=tmp_path, device="cpu"))
+    result = run_job(Job("bert", "tiny", 1, "float32"), suite.settings(), tmp_path)
     assert result.ok, result.errors
     record = getattr(result, stage)
     assert record is not None and type(record).__module__ == "benchbench.core.results"

@@ -1,0 +1,45 @@
+"""The worker process that runs jobs for a local executor, one after another, until told to stop.
+
+It is started with multiprocessing's spawn method, so it imports this module first: nothing heavy is imported
+before its environment is set (CUDA_VISIBLE_DEVICES must be set before torch is imported). Its stdout and stderr
+go to a log file, which the executor reads the end of when the worker dies; a model's own prints land there too,
+not on the run's progress bar. It ignores SIGINT: the run decides when to stop it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+JOB_MARK = "=== benchbench job: "  # written before each job, so a crash's log tail starts at its own job
+
+
+def worker_main(conn: Any, log_path: str, env: dict[str, str], threads: int | None) -> None:
+    """Serve (job, settings, out_dir) requests from `conn`, answering each with its profile as JSON data."""
+    os.environ.update(env)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+
+    import torch
+
+    from benchbench.core.files import to_jsonable
+    from benchbench.runs.jobs import run_job
+
+    if threads:
+        torch.set_num_threads(threads)
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        job, settings, out_dir = request
+        print(f"{JOB_MARK}{job.key}", flush=True)
+        result = run_job(job, settings, Path(out_dir))
+        conn.send(to_jsonable(result))

@@ -1,0 +1,168 @@
+"""`hf:NAME`: a Hugging Face transformers model, built offline.
+
+NAME is a model type from transformers' config registry, built from that config class's defaults (`hf:bert`
+is BertConfig(): BERT-base; `hf:gpt2` is GPT-2 small; `hf:llama` is Llama-7B-sized), or a local directory
+holding `config.json` (and weights, which are loaded when present). Anything else, such as a Hub repository id,
+would need a download and is refused with a message saying how to make a local directory from it.
+
+The head comes from `--task` or a suffix, `hf:NAME:TASK` (default: the bare model, AutoModel). Weights are
+random unless the directory has them. The Hub is switched off (HF_HUB_OFFLINE=1) before transformers is
+imported. Inputs come from the config (`benchbench.sources.hf_inputs`); the model runs with its cache off and
+returns plain tensors (`benchbench.sources.hf_forward`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.sources.base import Target
+from benchbench.sources.hf_forward import make_positional, plain_outputs
+from benchbench.sources.hf_inputs import plan_inputs
+from benchbench.sources.registry import register_source
+from benchbench.sources.torchvision_ops import import_torchvision, torchvision_installed
+
+# --task name -> transformers auto class. "model" is the bare model (hidden states out).
+TASKS = {
+    "model": "AutoModel",
+    "causal-lm": "AutoModelForCausalLM",
+    "masked-lm": "AutoModelForMaskedLM",
+    "seq2seq-lm": "AutoModelForSeq2SeqLM",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "token-classification": "AutoModelForTokenClassification",
+    "question-answering": "AutoModelForQuestionAnswering",
+    "image-classification": "AutoModelForImageClassification",
+    "audio-classification": "AutoModelForAudioClassification",
+    "ctc": "AutoModelForCTC",
+    "speech-seq2seq": "AutoModelForSpeechSeq2Seq",
+}
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")  # fmt: skip
+MEMORY_SHARE = 0.6  # refuse to build a model whose fp32 weights take more than this share of free memory
+
+
+def import_transformers() -> Any:
+    """transformers with the Hub off; torchvision (which it imports) first, through `import_torchvision`."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    if torchvision_installed():
+        import_torchvision()
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    return transformers
+
+
+def split_task(name: str, task: str | None) -> tuple[str, str]:
+    """`NAME:TASK` or NAME with `--task`; one of the two, and a known task."""
+    base, sep, suffix = name.rpartition(":")
+    if sep and suffix in TASKS:
+        if task is not None and task != suffix:
+            raise BadInputError(f"hf:{name} names task {suffix!r} and --task says {task!r}; give one")
+        name, task = base, suffix
+    task = task or "model"
+    if task not in TASKS:
+        raise unknown_name("task for hf: models", task, TASKS)
+    return name, task
+
+
+def _is_local_dir(name: str) -> bool:
+    return Path(name).expanduser().is_dir()
+
+
+def load_config(transformers: Any, name: str) -> tuple[Any, Path | None, str]:
+    """(config, local directory or None, where it came from)."""
+    if _is_local_dir(name):
+        folder = Path(name).expanduser()
+        if not (folder / "config.json").is_file():
+            raise BadInputError(
+                f"hf:{name} is a directory without config.json; save one with config.save_pretrained(DIR)"
+            )
+        try:
+            config = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True)
+        except Exception as exc:  # a malformed or unknown config
+            raise BadInputError(
+                f"hf:{name}: config.json cannot be read: {type(exc).__name__}: {exc}"
+            ) from None
+        return config, folder, f"{folder}/config.json"
+    types = sorted(transformers.CONFIG_MAPPING.keys())
+    if name in transformers.CONFIG_MAPPING:
+        config = transformers.AutoConfig.for_model(name)
+        return config, None, f"{type(config).__name__}() defaults"
+    if "/" in name or name.startswith("."):
+        raise BadInputError(
+            f"hf:{name} is not a local directory, and a Hub repository id would need a download, which benchbench "
+            f"never does; on a machine with network run AutoConfig.from_pretrained({name!r}).save_pretrained(DIR) "
+            "and pass hf:DIR, or give a model type such as hf:bert"
+        )
+    raise unknown_name("transformers model type (or local directory)", name, types)
+
+
+def _free_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _check_fits(auto: Any, config: Any, name: str) -> int:
+    """Parameters of the model, counted on the meta device; refuse one whose weights would not fit in memory."""
+    with torch.device("meta"):
+        probe = auto.from_config(config)
+    n = sum(p.numel() for p in probe.parameters())
+    free = _free_bytes()
+    if free is not None and 4 * n > MEMORY_SHARE * free:
+        raise BadInputError(
+            f"hf:{name} has {n / 1e9:.2f} B parameters ({4 * n / 2**30:.1f} GiB in float32), more than "
+            f"{MEMORY_SHARE:.0%} of this machine's {free / 2**30:.1f} GiB free: give a smaller config as a "
+            "directory, hf:DIR holding config.json"
+        )
+    return n
+
+
+@register_source("hf", package="transformers", extra="hf", example="hf:bert", tasks=tuple(TASKS))
+def hf_target(name: str, batch_size: int, seq_len: int | None, seed: int, task: str | None) -> Target:
+    """Build a transformers model offline (see the module docstring)."""
+    name, task = split_task(name, task)
+    transformers = import_transformers()
+    config, folder, config_source = load_config(transformers, name)
+    auto = getattr(transformers, TASKS[task])
+    has_weights = folder is not None and any((folder / f).exists() for f in WEIGHT_FILES)
+    try:
+        _check_fits(auto, config, name)
+        torch.manual_seed(seed)
+        if has_weights:
+            model = auto.from_pretrained(str(folder), config=config, local_files_only=True)
+        else:
+            model = auto.from_config(config)
+    except BadInputError:
+        raise
+    except ValueError as exc:  # e.g. "Unrecognized configuration class ... for this kind of AutoModel"
+        raise BadInputError(f"hf:{name} has no {task} head: {str(exc).splitlines()[0]}") from None
+    model.eval()
+    if hasattr(model.config, "use_cache"):
+        model.config.use_cache = False
+    plan = plan_inputs(model, seq_len)
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        _, out_names, _ = plain_outputs(model(**dict(zip(plan.names, plan.make(1, None)))))
+    notes = make_positional(model, plan.names)
+    torch.manual_seed(seed)
+    inputs = plan.make(batch_size, seq_len)
+    weights = f"weights from {folder}" if has_weights else "random weights"
+    return Target(
+        name=f"hf:{name}" + (f":{task}" if task != "model" else ""), size="default", modality=plan.modality,
+        model=model, inputs=inputs, batch_size=batch_size,
+        seq_len=(seq_len or plan.default_seq) if plan.seq_unit else None, input_maker=plan.make, library="hf",
+        description=f"transformers {type(model).__name__} from {config_source} ({weights}; attention "
+        f"{getattr(model.config, '_attn_implementation', '?')}); inputs: {plan.source}",
+        input_names=plan.names, output_names=tuple(out_names), notes=notes, task=task,
+    )  # fmt: skip
