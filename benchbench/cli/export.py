@@ -88,6 +88,7 @@ def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from benchbench.core.stats import fmt_ratio, ratio_verdict
     from benchbench.core.units import fmt_bytes
 
     colour = {"ready": "green", "ready-with-warnings": "yellow", "not-ready": "red"}[s.verdict]
@@ -113,10 +114,13 @@ def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
                 f"  parity first inconclusive ({'; '.join(s.parity.inconclusive_before)}); {s.parity.remedy}"
             )
     if s.ratio is not None:
+        verdict = ratio_verdict(s.ratio_ci95, above="ORT is slower", below="ORT is faster")
         per = f"per {s.latency_unit}" if s.latency_unit != "batch" else f"at batch {s.latency_batch_size}"
-        out.print(f"  latency p50 {per}, {s.threads} threads: "
+        out.print(f"  latency p50 {per}, {s.threads} threads, {s.ratio_rounds} interleaved rounds: "
                   f"ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
-                  f"→ ratio {s.ratio:.2f} (session {s.session_s:.2f} s)")  # fmt: skip
+                  f"→ ORT/eager {fmt_ratio(s.ratio, s.ratio_ci95)} (95% CI): {verdict} (session {s.session_s:.2f} s)")  # fmt: skip
+        out.print(f"    ORT {s.ort_latency.uncertainty()}")
+        out.print(f"    eager {s.eager_latency.uncertainty()}")
         top = ", ".join(f"{k} {v}" for k, v in list(s.node_counts.items())[:8])
         out.print(f"  nodes: {sum(s.node_counts.values())} ({top})")
     for q in (s.quantized, s.quantized_static):
@@ -138,6 +142,7 @@ def _tol(tol: Any) -> str:
 
 def int8_line(q: Any) -> str:
     """One line per int8 variant: how it was made, the share it quantized, size, speed and parity."""
+    from benchbench.core.stats import fmt_ratio
     from benchbench.core.units import fmt_bytes
 
     how = f"int8 {q.method}" + (", per channel" if q.per_channel else "") + f" ({'/'.join(q.op_types)})"
@@ -148,7 +153,7 @@ def int8_line(q: Any) -> str:
         for label, v in (("weights", q.weight_share), ("MACs", q.mac_share))
         if v is not None
     )
-    ratio = f"{q.ratio:.2f}" if q.ratio is not None else "—"
     verdict = q.parity.verdict if q.parity is not None else "—"
-    return (f"{how}: quantized {share or 'an unknown share'}; {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager "
-            f"fp32, parity {verdict} ({q.rule})")  # fmt: skip
+    return (f"{how}: quantized {share or 'an unknown share'}; {fmt_bytes(q.file_bytes)}, ratio "
+            f"{fmt_ratio(q.ratio, q.ratio_ci95)} vs eager fp32, {fmt_ratio(q.ratio_vs_fp32_ort, q.ratio_vs_fp32_ort_ci95)} "
+            f"vs fp32 ORT, parity {verdict} ({q.rule})")  # fmt: skip

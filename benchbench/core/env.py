@@ -1,4 +1,4 @@
-"""Environment capture: versions, device, CPU and git commit, attached to every result."""
+"""Environment capture: versions, device, CPU, git commit and the machine's load, attached to every result."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from benchbench.core.noise import machine_state
 from benchbench.core.results import GitState
 
 _PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench",
@@ -105,6 +106,24 @@ def cuda_info(device: torch.device) -> dict[str, Any]:
     }
 
 
+CLOCK_QUERY = ("clocks.sm", "clocks.max.sm", "clocks.mem", "clocks.max.mem", "power.draw", "power.limit",
+               "temperature.gpu", "persistence_mode", "clocks_throttle_reasons.active")  # fmt: skip
+
+
+def gpu_clocks(device: torch.device) -> dict[str, Any]:
+    """The GPU's current and maximum clocks, power and temperature from nvidia-smi (MHz, W, °C), or why not."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--id={index}", f"--query-gpu={','.join(CLOCK_QUERY)}", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"error": f"nvidia-smi: {type(exc).__name__}: {exc}"}
+    values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
+    return dict(zip(CLOCK_QUERY, values))
+
+
 def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
     """A plain dict describing where a measurement was taken."""
     dev = torch.device(device)
@@ -120,6 +139,7 @@ def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "benchbench_commit": benchbench_commit(),
         "hostname": platform.node(),
+        "machine": machine_state().to_dict(),  # load, runnable threads, CPU counters, governor: see core/noise
     }
     if _NOTES:
         env["notes"] = dict(_NOTES)

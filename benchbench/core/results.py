@@ -15,12 +15,13 @@ JSON and back (validating on load). Missing measurements are None, never 0. A pr
 
 from __future__ import annotations
 
-import math
 import statistics
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from benchbench.core.stats import cv, median_ci, percentile, tukey_outliers
 
 
 def now_iso() -> str:
@@ -74,18 +75,23 @@ class FlopCount:
     conventions: dict[str, str] = field(default_factory=dict)
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default method) of an already sorted list."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty list")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+STOP_REASONS = {
+    "ci_target": "the median's 95% CI narrowed to the target relative width",
+    "time_cap": "the time cap was reached before the CI narrowed to the target",
+    "max_repeats": "the repeat cap was reached",
+    "min_effort": "no CI target: the minimum repeats and time were met",
+    "external": "timed by another tool (e.g. pytest-benchmark)",
+}
 
 
 @dataclass
 class LatencyStats:
-    """Percentiles of per-call latency in milliseconds, and throughput for a batch size."""
+    """Percentiles of per-call latency in milliseconds, their uncertainty, and throughput for a batch size.
+
+    `ci95_ms` is the distribution-free 95% CI of the median (p50) from order statistics (below 6 samples it
+    is [min, max], which covers less); `cv` is stdev / mean; `outliers` counts samples outside Tukey's fences
+    [Q1 - 1.5 IQR, Q3 + 1.5 IQR]; `stop_reason` says what ended the measurement (a key of STOP_REASONS).
+    """
 
     n: int
     mean_ms: float
@@ -100,13 +106,36 @@ class LatencyStats:
     device: str
     threads: int
     samples_ms: list[float] = field(default_factory=list, repr=False)
+    ci95_ms: list[float] | None = None  # None only where the raw samples are unknown
+    cv: float | None = None
+    outliers: int | None = None
+    stop_reason: str | None = None
+    elapsed_s: float | None = None  # wall time of the timed repeats
+
+    __derived__ = ("ci95_rel_width",)
+
+    @property
+    def ci95_rel_width(self) -> float | None:
+        """(hi - lo) / p50 of the median's CI: 0.05 means the median is known to about ±2.5%."""
+        if self.ci95_ms is None or self.p50_ms <= 0:
+            return None
+        return (self.ci95_ms[1] - self.ci95_ms[0]) / self.p50_ms
 
     @classmethod
     def from_samples(
-        cls, samples_ms: list[float], *, batch_size: int = 1, device: str = "cpu", threads: int = 1
+        cls,
+        samples_ms: list[float],
+        *,
+        batch_size: int = 1,
+        device: str = "cpu",
+        threads: int = 1,
+        stop_reason: str | None = None,
+        elapsed_s: float | None = None,
     ) -> LatencyStats:
         if not samples_ms:
             raise ValueError("no timing samples")
+        if stop_reason is not None and stop_reason not in STOP_REASONS:
+            raise ValueError(f"unknown stop reason {stop_reason!r}; allowed: {', '.join(STOP_REASONS)}")
         s = sorted(samples_ms)
         p50 = percentile(s, 50)
         return cls(
@@ -123,7 +152,27 @@ class LatencyStats:
             device=device,
             threads=threads,
             samples_ms=list(samples_ms),
+            ci95_ms=list(median_ci(s, presorted=True)),
+            cv=cv(s),
+            outliers=tukey_outliers(s),
+            stop_reason=stop_reason,
+            elapsed_s=elapsed_s,
         )
+
+    def uncertainty(self) -> str:
+        """'95% CI [0.981, 1.020] ms (3.9% wide), CV 0.04, 2 outliers, ci_target': how sure the p50 is."""
+        if self.ci95_ms is None:
+            return "no CI (raw samples unknown)"
+        parts = [f"95% CI [{self.ci95_ms[0]:.3f}, {self.ci95_ms[1]:.3f}] ms"]
+        if self.ci95_rel_width is not None:
+            parts[0] += f" ({self.ci95_rel_width:.1%} wide)"
+        if self.cv is not None:
+            parts.append(f"CV {self.cv:.2f}")
+        if self.outliers is not None:
+            parts.append(f"{self.outliers} outliers")
+        if self.stop_reason:
+            parts.append(f"stopped: {self.stop_reason}")
+        return ", ".join(parts)
 
     def without_samples(self) -> LatencyStats:
         """The same figures without the raw samples (for records that keep many latencies)."""
@@ -315,8 +364,10 @@ class QuantizedVariant:
     rule: str = ""
     session_s: float | None = None
     ort_latency: LatencyStats | None = None
-    ratio: float | None = None  # int8 ORT p50 / eager fp32 p50
-    ratio_vs_fp32_ort: float | None = None
+    ratio: float | None = None  # int8 ORT / eager fp32 (median of interleaved rounds' ratios)
+    ratio_ci95: list[float] | None = None
+    ratio_vs_fp32_ort: float | None = None  # int8 ORT / fp32 ORT, from the same rounds
+    ratio_vs_fp32_ort_ci95: list[float] | None = None
     error: str | None = None  # why quantization failed
     method: str = "dynamic"  # "dynamic" (int8 weights, activations quantized at run time) or "static" (QDQ)
     per_channel: bool = False
@@ -372,7 +423,9 @@ class Readiness:
     parity: Parity | None = None  # ORT against eager PyTorch at unseen batch sizes and sequence lengths
     ort_latency: LatencyStats | None = None
     eager_latency: LatencyStats | None = None
-    ratio: float | None = None  # ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
+    ratio: float | None = None  # ORT / eager (< 1: ORT is faster): median of interleaved rounds' ratios
+    ratio_ci95: list[float] | None = None  # its 95% CI; containing 1 means no significant difference
+    ratio_rounds: int | None = None
     latency_batch_size: int | None = None
     threads: int | None = None
     quantized: QuantizedVariant | None = None  # dynamic int8 (MatMul, Gemm)
@@ -459,8 +512,13 @@ class CompareRow:
     p50_ms: float | None = None
     p90_ms: float | None = None
     repeats: int = 0
+    ci95_ms: list[float] | None = None  # 95% CI of p50 (order statistics)
+    cv: float | None = None
+    stop_reason: str | None = None
     baseline_p50_ms: float | None = None
-    speedup: float | None = None  # baseline p50 / this p50
+    reference: str | None = None  # the row the speed-up is against (the baseline unless asked otherwise)
+    speedup: float | None = None  # reference / this, the median of interleaved rounds' ratios (> 1: faster)
+    ratio_ci95: list[float] | None = None  # 95% CI of speedup; containing 1 means no significant difference
     tflops: float | None = None
     gbps: float | None = None
     pct_peak: float | None = None  # of the measured ceiling of the bound resource
@@ -553,8 +611,15 @@ class SwapSpeed:
     status: str  # "timed", "interpreted" (Triton in the CPU interpreter: no meaningful time) or "skipped"
     before_p50_ms: float | None = None
     after_p50_ms: float | None = None
-    speedup: float | None = None  # before / after: above 1 the swap is faster
+    speedup: float | None = (
+        None  # before / after (> 1: the swap is faster), median of interleaved rounds' ratios
+    )
+    ratio_ci95: list[float] | None = None  # 95% CI of speedup; containing 1 means no significant difference
     samples: int = 0
+    rounds: int = 0
+    before_ci95_ms: list[float] | None = None
+    after_ci95_ms: list[float] | None = None
+    stop_reason: str | None = None
     note: str = ""
 
 
@@ -608,6 +673,7 @@ class GoalVerdict:
     threshold: float
     value: float | None
     met: bool | None  # None: not measured
+    value_ci95: list[float] | None = None  # 95% CI of a speed-up value (interleaved rounds)
     ours_p50_ms: float | None = None
     yardstick: str = ""
     yardstick_p50_ms: float | None = None
@@ -639,6 +705,9 @@ class Campaign:
     checks: list[CompareRow] = field(default_factory=list)  # correctness on awkward shapes, every dtype
     comparisons: list[CompareRow] = field(default_factory=list)
     swaps: list[CampaignSwap] = field(default_factory=list)
+    status: str = "done"  # "running" in a checkpoint written mid-way, then "done" or "budget spent"
+    budget_s: float | None = None
+    elapsed_s: float | None = None
 
 
 # ---- profiles and runs -----------------------------------------------------------------------------
@@ -760,6 +829,7 @@ class RunSettings:
     ray_address: str | None = None
     shard: str | None = None
     kernels: bool = False  # run the GPU kernel campaign after the jobs
+    campaign_budget_s: float | None = None  # the campaign's time budget (None: the device's default)
 
 
 @dataclass
@@ -770,6 +840,32 @@ class GitState:
     commit: str | None
     dirty: bool | None
     branch: str | None = None
+
+
+@dataclass
+class NoiseVerdict:
+    """How much a run's numbers can be trusted: quiet, noisy or unusable, with the reasons
+    (thresholds and rules in `benchbench.core.noise`)."""
+
+    verdict: str  # "quiet", "noisy" or "unusable"
+    reasons: list[str] = field(default_factory=list)
+    load1: float | None = None  # at the start
+    cpus: int | None = None
+    load_per_cpu: float | None = None
+    steal: float | None = None  # share of CPU time stolen during the run
+    governor: str | None = None
+    threads: int | None = None  # torch threads
+    procs_running: int | None = None  # runnable threads machine-wide at the start
+    latencies: int = 0
+    time_capped: int = 0
+    ci_rel_width_median: float | None = None  # (hi - lo) / p50 of the median's CI, over the run's latencies
+    ci_rel_width_max: float | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One sentence: the verdict and why."""
+        why = "; ".join(self.reasons) if self.reasons else "no sign of noise"
+        return f"{self.verdict} ({why})"
 
 
 @dataclass
@@ -793,6 +889,7 @@ class RunResult:
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
+    noise: NoiseVerdict | None = None
 
     __derived__ = ("missing",)
 
@@ -821,3 +918,149 @@ class HealthResult:
     size: str
     batch_size: int
     health: HealthReport
+
+
+# ---- GPU truth without a GPU: the compile check --------------------------------------------------
+
+
+@dataclass
+class KernelCompileRow:
+    """One Triton kernel, at one recorded launch and one config, compiled for a GPU target without running it."""
+
+    op: str
+    kernel: str  # the @triton.jit function, e.g. "_attn_fwd"
+    case: str  # the host call whose launch this is, e.g. "bfloat16 B=1,H=2,T=256,D=128,causal=1"
+    dtype: str
+    config: str  # e.g. "BLOCK_M=128 BLOCK_N=64 warps=8 stages=3"
+    source: str  # "autotune" (one of the autotuner's configs), "fixed" (autotuning off) or "host" (its only launch)
+    target: str  # "sm_90", "sm_100"
+    num_warps: int
+    num_stages: int
+    compiled: bool
+    launchable: bool  # compiled, and within the target's shared-memory, register and thread limits
+    spills: bool  # local memory per thread > 0: registers spilled (ptxas puts them in the stack frame)
+    registers: int | None = None  # per thread
+    shared_bytes: int | None = None  # dynamic shared memory the launch requests
+    local_bytes: int | None = (
+        None  # local memory per thread: the stack frame (spilled registers) + local arrays
+    )
+    stack_bytes: int | None = None  # of which the stack frame
+    tensor_core: dict[str, int] = field(default_factory=dict)  # SASS mnemonic → count: HGMMA, HMMA, UTC*MMA
+    problem: str = ""  # why it cannot launch, or the compile error
+    compile_s: float = 0.0
+
+    __derived__ = ("ok",)
+
+    @property
+    def ok(self) -> bool:
+        """Launchable without spilling."""
+        return self.launchable and not self.spills
+
+
+@dataclass
+class KernelCheck:
+    """`benchbench kernels check`: every Triton kernel × config compiled for each target, and what failed."""
+
+    targets: list[str]
+    subset: str  # "full" or "ci"
+    rows: list[KernelCompileRow]
+    failures: list[str] = field(default_factory=list)  # each one line; any makes the check fail (exit 1)
+    notes: list[str] = field(default_factory=list)
+    env: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    created_at: str = field(default_factory=now_iso)
+
+    __derived__ = ("ok",)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+# ---- three GPU timers, and the five-minute GPU check ---------------------------------------------
+
+
+@dataclass
+class TimerReading:
+    """One timer's reading of one call: "events" (CUDA events around each call, synchronised), "batched"
+    (events around each call, one synchronisation at the end: do_bench-style), "graph" (CUDA-graph replay), or
+    "cpu" (perf_counter, on a CPU). The L2 flush between calls is outside every timed region."""
+
+    timer: str
+    p50_ms: float | None
+    min_ms: float | None = None
+    repeats: int = 0
+    note: str = ""
+
+
+@dataclass
+class TimedCall:
+    """One implementation at one shape and direction: checked once against the fp32 reference, then timed with
+    each timer side by side."""
+
+    op: str
+    impl: str
+    shape: str
+    mode: str  # "fwd" or "bwd"
+    dtype: str
+    status: str  # "timed", "interpreted" (checked, not timed), "unsupported", "error" or "skipped"
+    ok: bool | None = None
+    max_rel_err: float | None = None
+    backend: str = ""  # SDPA: the backend that ran, read from the names of the GPU kernels that ran
+    kernels: list[str] = field(default_factory=list)  # those names (SDPA rows)
+    timers: list[TimerReading] = field(default_factory=list)
+    spread: float | None = None  # slowest p50 / fastest p50 across the timers
+    disagree: bool = False  # spread > 1.10: the timers tell different stories, read them side by side
+    flops: float | None = None
+    nbytes: float | None = None
+    tflops: float | None = None  # from the primary timer (batched)
+    gbps: float | None = None
+    note: str = ""
+
+    def p50(self, timer: str = "batched") -> float | None:
+        return next((t.p50_ms for t in self.timers if t.timer == timer), None)
+
+
+@dataclass
+class GpuCheckStep:
+    """One step of `benchbench gpu-check`; the JSON is rewritten after each, so a timeout keeps what was done."""
+
+    name: str
+    status: str  # "done", "failed" (a check in it failed), "error" (it raised), "skipped" (budget spent)
+    started_s: float  # seconds since the check began
+    elapsed_s: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class GpuCheck:
+    """`benchbench gpu-check`: versions, device, clocks, ceilings, every kernel checked once, the attention targets
+    and norms timed with three timers, and the goals judged where they were measured."""
+
+    device: str
+    budget_s: float
+    status: str = "running"  # "running" until the last step, then "done" or "budget spent"
+    device_name: str = ""
+    interpreted: bool = False  # a CPU run: Triton kernels ran in the interpreter, checked but not timed
+    env: dict[str, Any] = field(default_factory=dict)
+    clocks: dict[str, Any] = field(default_factory=dict)
+    ceilings: Ceilings | None = None
+    steps: list[GpuCheckStep] = field(default_factory=list)
+    checks: list[CompareRow] = field(default_factory=list)
+    timings: list[TimedCall] = field(default_factory=list)
+    goals: list[GoalVerdict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=now_iso)
+    elapsed_s: float = 0.0
+
+    __derived__ = ("failures",)
+
+    @property
+    def failures(self) -> list[str]:
+        """What failed: a wrong or non-finite kernel output, or a step that raised."""
+        out = [f"{r.op}/{r.impl} {r.dtype} {r.shape} {r.mode}: {r.note or 'wrong'}" for r in self.checks
+               if r.ok is False]  # fmt: skip
+        out += [f"{t.op}/{t.impl} {t.dtype} {t.shape} {t.mode}: {t.note or 'wrong'}" for t in self.timings
+                if t.ok is False]  # fmt: skip
+        out += [f"step {s.name}: {s.note}" for s in self.steps if s.status == "error"]
+        return out

@@ -48,9 +48,10 @@ from benchbench.sources.target import Target
 
 VERDICTS = ("ready", "ready-with-warnings", "not-ready")
 
-# The run stage times briefly: about 25 models run it on a 2-core CPU.
-STAGE_TIMING = TimingConfig(warmup=1, min_repeats=5, max_repeats=200, min_time_s=0.05)
-CLI_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=1000, min_time_s=0.3)
+# The run stage times briefly (about 25 models run it on a 2-core CPU): at most 0.2 s of interleaved rounds
+# for ORT/eager and 0.2 s for int8/fp32/eager per model, less once the ratios' CIs are 5% wide.
+STAGE_TIMING = TimingConfig(warmup=1, min_repeats=5, max_repeats=200, min_time_s=0.05, max_time_s=0.2)
+CLI_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=1000, min_time_s=0.2, max_time_s=1.5)
 
 
 @dataclass(frozen=True)
@@ -337,23 +338,14 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
     timed = _stage("latency", lambda: latency_pair(session, model, names, lat_inputs,
                                                    batch_size=lat_bs, config=cfg.timing, device=dev))  # fmt: skip
     out.ort_latency, out.eager_latency, out.ratio = timed.ort, timed.eager, timed.ratio
+    out.ratio_ci95, out.ratio_rounds = timed.ratio_ci95, timed.rounds
     out.latency_batch_size, out.threads, out.latency_unit = lat_bs, timed.threads, plan.unit
 
     if cfg.quantize:
         feeds = [ort_feed(session, names, inputs) for _, inputs in cases]  # calibration: not the timed inputs
         for method in ("dynamic", "static") if cfg.quantize_static else ("dynamic",):
             q = _int8(
-                method,
-                path,
-                model,
-                names,
-                lat_inputs,
-                lat_bs,
-                timed.ort.p50_ms,
-                cfg,
-                providers,
-                feeds,
-                reinit,
+                method, path, model, names, lat_inputs, lat_bs, session, dev, cfg, providers, feeds, reinit
             )
             if method == "dynamic":
                 out.quantized = q
@@ -409,11 +401,13 @@ class _Reinit:
         )
 
 
-def _int8(method, path, model, names, inputs, lat_bs, fp32_p50, cfg, providers, feeds, reinit: _Reinit):
+def _int8(
+    method, path, model, names, inputs, lat_bs, fp32_session, dev, cfg, providers, feeds, reinit: _Reinit
+):
     """One int8 variant, its parity remedied as the fp32 one is when the reference is too small to judge."""
     try:
-        q = int8_variant(path, model, names, inputs, batch_size=lat_bs, fp32_ort_p50_ms=fp32_p50,
-                         timing=cfg.timing, providers=providers, method=method, feeds=feeds)  # fmt: skip
+        q = int8_variant(path, model, names, inputs, batch_size=lat_bs, fp32_session=fp32_session, timing=cfg.timing,
+                         providers=providers, device=dev, method=method, feeds=feeds)  # fmt: skip
         if q.parity is not None and q.parity.verdict == "inconclusive":
             q.parity = reinit.int8_parity(q.parity, method, inputs, feeds)
         return q

@@ -17,7 +17,8 @@ import torch
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
 from benchbench.core.results import ProfileResult
-from benchbench.core.units import fmt_bytes, fmt_count, fmt_hours, fmt_ms
+from benchbench.core.stats import fmt_ratio
+from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
@@ -55,13 +56,14 @@ def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> S
     root = next((r for r in p.layers or [] if r.depth == 0), None)
     out = ", ".join("×".join(map(str, s)) for s in root.output_shapes) if root else NOT_MEASURED
     lat = p.latency.p50_ms if p.latency else None
+    ci = f" (95% CI {fmt_ci_ms(p.latency.ci95_ms)})" if p.latency and p.latency.ci95_ms else ""
     perf = (f"latency budget {budget_ms} ms per batch (checked in Compute estimate)" if budget_ms else
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
     origin = f"Paper: {target.spec.paper}." if target.spec else f"Built from {target.library}."
     return Section("task", "Task description", [
         f"**{literal(target.name)}** ({target.size}): {literal(target.description)} {origin}",
         Table(["input modality", "inputs (batch 1)", "output", "performance requirement", "measured here"],
-              [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms on {p.device} (batch 1, {p.dtype})"]]),
+              [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms{ci} on {p.device} (batch 1, {p.dtype})"]]),
     ])  # fmt: skip
 
 
@@ -138,6 +140,7 @@ def baselines_section(
             continue
         rows.append([name + (" (this)" if name == target.name else ""), fmt_count(qp),
                      fmt_count(q.flops.macs if q.flops else None), fmt_ms(q.latency.p50_ms if q.latency else None),
+                     fmt_ci_ms(q.latency.ci95_ms if q.latency else None),
                      fmt_bytes(q.memory.activation_bytes_train if q.memory else None),
                      fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
     if target.modality not in MODALITIES:
@@ -150,7 +153,8 @@ def baselines_section(
     ]
     if len(rows) == 1:
         blocks.append(f"No simpler {target.modality} model in the zoo.")
-    blocks.append(Table(["model", "params", "MACs", "p50 ms", "train activations", "inference peak"], rows))
+    blocks.append(Table(["model", "params", "MACs", "p50 ms", "95% CI ms", "train activations", "inference peak"],
+                        rows))  # fmt: skip
     return Section("baselines", "Baseline comparison", blocks)
 
 
@@ -189,28 +193,25 @@ def scaling_blocks(plan: Any) -> list[Any]:
     """The scaling plan's measured points and doubling costs as tables, then its notes."""
     seq = plan.sequence_model
     rows = [
-        [
-            p.axis,
-            f"{p.factor:g}",
-            fmt_count(p.params),
-            fmt_count(p.flops),
-            fmt_bytes(p.activation_bytes),
-            fmt_ms(p.latency_ms),
-        ]
+        [p.axis, f"{p.factor:g}", fmt_count(p.params), fmt_count(p.flops), fmt_bytes(p.activation_bytes),
+         fmt_ms(p.latency_ms), fmt_ci_ms(p.latency_ci95_ms)]
         + ([fmt_count(p.compute_optimal_tokens)] if seq else [])
         for p in plan.points
-    ]
+    ]  # fmt: skip
     points = Table(
-        ["axis", "factor", "params", "FLOPs", "train activations", "min ms"]
+        ["axis", "factor", "params", "FLOPs", "train activations", "p50 ms", "95% CI ms"]
         + (["tokens (20/param)"] if seq else []),
         rows,
     )
+
+    def cell(axis: str, q: str, d: dict[str, float | None]) -> str:
+        if q == "latency_ms":
+            return fmt_ratio(d[q], plan.doubling_ci95.get(axis), ".2f", "×")
+        return "—" if d[q] is None else f"{d[q]:.2f}"
+
     doubling = Table(
-        ["doubling", "params ×", "FLOPs ×", "activations ×", "latency ×"],
-        [
-            [axis, *("—" if d[q] is None else f"{d[q]:.2f}" for q in QUANTITIES)]
-            for axis, d in plan.doubling.items()
-        ],
+        ["doubling", "params ×", "FLOPs ×", "activations ×", "latency × [95% CI]"],
+        [[axis, *(cell(axis, q, d) for q in QUANTITIES)] for axis, d in plan.doubling.items()],
     )
     return [points, doubling, *plan.notes]
 
