@@ -198,15 +198,26 @@ RULES = (
 )
 
 
-def lint_model(
-    model: nn.Module, inputs: tuple, *, batch_size: int, config: LintConfig | None = None
-) -> list[Finding]:
-    """All findings for `model` trained at per-device `batch_size`, from its structure and one forward pass."""
-    cfg = config or LintConfig()
+def trace_for_lint(model: nn.Module, inputs: tuple) -> ForwardTrace:
+    """One traced forward pass in eval mode (dropout off), the model's mode restored after."""
     was_training = model.training
     model.eval()
     try:
-        trace = trace_forward(model, inputs)
+        return trace_forward(model, inputs)
     finally:
         model.train(was_training)
+
+
+def lint_model(
+    model: nn.Module,
+    inputs: tuple,
+    *,
+    batch_size: int,
+    config: LintConfig | None = None,
+    trace: ForwardTrace | None = None,
+) -> list[Finding]:
+    """All findings for `model` trained at per-device `batch_size`, from its structure and one forward pass
+    (`trace`, when the caller has traced it already)."""
+    cfg = config or LintConfig()
+    trace = trace or trace_for_lint(model, inputs)
     return [f for rule in RULES for f in rule(model, trace, batch_size, cfg)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import CompareRow, ProfileResult, RunResult
+from benchbench.core.results import CompareRow, HealthReport, ProfileResult, RunResult
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
 from benchbench.estimate.hardware import Hardware, cpu_entry, get_hardware, match_device_name
@@ -204,6 +204,29 @@ def kernels_section(run: RunResult) -> Section:
     return Section("kernels", "Kernel comparison", blocks)
 
 
+def _probe_cells(h: HealthReport) -> list[str]:
+    """Verdict, loss, learning rate and gradient flags of a probe; why it did not run or decide, when so."""
+    probe = h.probe
+    if probe is None:
+        return [f"not run: {h.probe_skipped or 'no reason recorded'}", "—", "—", "—"]
+    verdict = probe.verdict
+    if verdict == "inconclusive":
+        verdict += ": " + next((n for n in probe.notes if "budget" in n), "the budget ran out")
+    elif probe.shrunk:
+        verdict += f" (probed at {probe.shrunk})"
+    worked = next((a for a in probe.attempts if a.fell), None)
+    flags = "; ".join(
+        f"{f.layer} {f.kind} {'inf' if f.ratio is None else f'{f.ratio:.1e}'}" for f in probe.flags[:3]
+    )
+    more = f" (+{len(probe.flags) - 3})" if len(probe.flags) > 3 else ""
+    return [
+        verdict,
+        probe.loss,
+        "none fell" if worked is None else f"{worked.lr:g}",
+        (flags + more) or "none",
+    ]
+
+
 def health_section(run: RunResult) -> Section:
     rows = []
     for p in run.profiles:
@@ -213,18 +236,17 @@ def health_section(run: RunResult) -> Section:
         sev: dict[str, int] = {}
         for f in h.lint:
             sev[f.severity] = sev.get(f.severity, 0) + 1
-        probe = h.probe
         rows.append([
             _model_label(p), ", ".join(f"{n} {s}" for s, n in sorted(sev.items())) or "none",
-            "; ".join(f"{f.rule}: {f.message}" for f in h.lint[:3]) or "—",
-            "—" if not probe else ("yes" if probe.loss_fell else "no"),
-            "—" if not probe else ", ".join(probe.vanishing) or "none",
-            "—" if not probe else ", ".join(probe.exploding) or "none",
+            "; ".join(f"{f.rule}: {f.message}" for f in h.lint[:3]) or "—", *_probe_cells(h),
         ])  # fmt: skip
     if not rows:
         return Section("health", "Architecture health", [f"Lint and trainability probe: {NOT_MEASURED}."])
     return Section("health", "Architecture health", [
-        Table(["model", "lint findings", "first findings", "loss fell", "vanishing grads", "exploding grads"], rows)
+        "The probe overfits one batch with AdamW (a learning-rate ladder with warm-up, a task-shaped loss) and "
+        "flags layers whose ‖grad‖/‖weight‖ leaves its bounds.",
+        Table(["model", "lint findings", "first findings", "probe", "loss", "lr that worked", "gradient flags"],
+              rows),
     ])  # fmt: skip
 
 

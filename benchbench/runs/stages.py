@@ -16,7 +16,7 @@ from typing import Any
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.results import HealthReport, ProfileResult, Readiness, SwapRun
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
-from benchbench.health.check import check_health
+from benchbench.health.check import ProbeSize, check_health
 from benchbench.health.probe import ProbeConfig
 from benchbench.kernelbench.swap_check import check_swap
 from benchbench.sources.target import Target
@@ -46,25 +46,30 @@ def export_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Re
 # stage's lint assumes this per-device training batch (recorded in the section) so batch-size rules stay meaningful.
 RUN_TRAIN_BATCH = 32
 
-# The health stage probes a model only when a probe costs little: its forward pass (p50) times this many
-# forward-equivalents (probe steps ×3 for forward+backward, plus the range test) stays below the budget.
-PROBE_BUDGET_S = 3.0
+# The health stage's probe has this many seconds (the probe stops itself there, `ProbeResult.complete`); a model
+# whose fewest probe steps would not fit, judged from its profiled forward pass, is not probed and the section
+# says why.
+PROBE_BUDGET_S = 10.0
 
 
-def probe_cost_s(forward_ms: float, cfg: ProbeConfig) -> float:
-    """Rough seconds a probe takes: 3 forward-equivalents per training step, for the probe and the range test."""
-    return forward_ms / 1000 * 3 * (cfg.steps + cfg.lr_steps)
+def probe_cost_s(forward_ms: float, cfg: ProbeConfig, batch_size: int = 1) -> float:
+    """Rough seconds of the fewest probe steps: 3 forward-equivalents per step, at the probe's batch."""
+    scale = ProbeSize().max_batch / max(batch_size, 1)
+    return forward_ms / 1000 * 3 * cfg.min_steps * max(scale, 1.0)
 
 
 def health_stage(target: Target, result: ProfileResult, ctx: StageContext) -> HealthReport:
-    """The lint for every model; the probe only where it is cheap (see PROBE_BUDGET_S)."""
-    cfg = ProbeConfig()
+    """The lint for every model; the probe within PROBE_BUDGET_S where its fewest steps fit."""
+    cfg = ProbeConfig(budget_s=PROBE_BUDGET_S)
     p50 = result.latency.p50_ms if result.latency else None
-    cheap = p50 is not None and probe_cost_s(p50, cfg) <= PROBE_BUDGET_S
+    cost = None if p50 is None else probe_cost_s(p50, cfg, result.batch_size)
+    cheap = cost is not None and cost <= PROBE_BUDGET_S
     report = check_health(target, probe=cfg, run_probe=cheap, train_batch_size=RUN_TRAIN_BATCH)
     if not cheap:
-        est = "unknown" if p50 is None else f"{probe_cost_s(p50, cfg):.1f} s"
-        report.probe_skipped = f"probe would take about {est} (budget {PROBE_BUDGET_S:g} s)"
+        est = "an unknown time (no latency measured)" if cost is None else f"about {cost:.1f} s"
+        report.probe_skipped = (
+            f"{cfg.min_steps} probe steps would take {est}, over the {PROBE_BUDGET_S:g} s budget"
+        )
     return report
 
 
