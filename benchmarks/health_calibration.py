@@ -3,7 +3,7 @@
     python benchmarks/health_calibration.py [--only zoo|library|broken] [--json FILE]
 
 Runs the lint (for a training batch of 32, as a run does) and the trainability probe (the CLI's defaults:
-batch 8 shrunk to the probe's size) over every zoo model at `tiny`, eleven library architectures built offline
+batch 8 shrunk to the probe's size) over every zoo model at `tiny`, eleven library architectures (a small Llama from a local config directory) built offline
 with random weights, and the deliberately broken models of `tests/health/broken_models.py`, then prints one row
 per model and the confusion table. A model is *flagged* when the probe is unhealthy or the lint has a warning or
 an error; a known-good model flagged is a false alarm, a broken model not flagged is a miss. The smallest and
@@ -55,7 +55,6 @@ def library_models(llama_dir: str) -> list[tuple[str, str | None]]:
         ("hf:gpt2", "causal-lm"),
         (f"hf:{llama_dir}", "causal-lm"),
         ("hf:t5", "seq2seq-lm"),
-        ("hf:bart", None),
         ("hf:wav2vec2", None),
         ("timm:vit_small_patch16_224", None),
         ("timm:convnext_tiny", None),
@@ -140,13 +139,13 @@ def _num(x: float | None, fmt: str) -> str:
 
 def format_row(r: Row) -> str:
     verdict = "error" if r.error else ("flagged" if r.flagged else "clean")
-    return (f"| {r.model} | {r.group} | {verdict} | {r.caught_by if not r.error else r.error} | {r.loss} | "
+    return (f"| {r.model} | {r.group} | {verdict} | {r.verdict} | {r.caught_by if not r.error else r.error} | {r.loss} | "
             f"{_num(r.lr, 'g')} | {_num(r.steps, 'd')} | {_num(r.min_ratio, '.1e')} … {_num(r.max_ratio, '.1e')} | "
             f"{r.seconds:.1f} |")  # fmt: skip
 
 
-HEADER = ("| model | group | verdict | caught by | loss | lr that worked | steps | layer ‖g‖/‖w‖ min … max | s |\n"
-          "|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+HEADER = ("| model | group | verdict | probe | caught by | loss | lr that worked | steps | layer ‖g‖/‖w‖ min … max | s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
 
 
 def summary(rows: list[Row]) -> tuple[str, int, int]:
