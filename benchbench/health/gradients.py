@@ -25,8 +25,12 @@ from benchbench.core.results import GradientFlag
 
 @dataclass(frozen=True)
 class GradientBounds:
+    # Calibrated (benchmarks/health_calibration.py): the known-good layers' ratios at initialisation ran from
+    # 1.7e-7 (timm ConvNeXt-T's blocks, behind a layer scale of 1e-6) to 1.6e2 (torchvision ResNet-50's stem
+    # conv, ahead of BatchNorm); the broken models' from 0 (dead ReLUs) and 4e-14 (weights × 1e-4) to 8e5
+    # (weights × 100). Each bound sits about mid-way, in log scale, between the two.
     floor: float = 1e-10  # a layer's ‖grad‖/‖weight‖ below this is vanishing
-    ceiling: float = 1e2  # above this (or not finite) it is exploding
+    ceiling: float = 1e4  # above this (or not finite) it is exploding
 
 
 def weight_layers(model: nn.Module) -> dict[str, nn.Module]:

@@ -40,9 +40,9 @@ def test_unused_and_zero_initialised_layers_are_not_judged():
 
 
 def test_flags_name_the_layer_its_ratio_and_the_bound_crossed():
-    flags = flag_layers({"a": 0.0, "b": 1e-3, "c": 1e3, "d": math.inf}, GradientBounds(), "last")
+    flags = flag_layers({"a": 0.0, "b": 1e-3, "c": 1e5, "d": math.inf}, GradientBounds(), "last")
     assert [(f.layer, f.kind, f.ratio, f.step) for f in flags] == [
         ("a", "vanishing", 0.0, "last"),
-        ("c", "exploding", 1e3, "last"),
+        ("c", "exploding", 1e5, "last"),
         ("d", "exploding", None, "last"),
     ]
