@@ -2,7 +2,7 @@
 (`result.health` of a profile in a run, and `benchbench health`).
 
 The probe trains, so it runs on a smaller batch than the one profiled when the target can make one: at most
-`max_batch` samples and, for token inputs, `max_seq` tokens (`ProbeSize`); the result says what it shrank.
+`max_batch` samples, `max_seq` tokens of token inputs and `max_samples` of a waveform (`ProbeSize`); the result says what it shrank.
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ from benchbench.sources.target import Target, make_inputs
 class ProbeSize:
     max_batch: int = 4  # BatchNorm needs 2 or more; 4 keeps its statistics from being degenerate
     max_seq: int = 32  # tokens
+    max_samples: int = 8000  # audio samples (half a second at 16 kHz)
 
 
-def _has_token_axis(inputs: tuple, seq_len: int) -> bool:
-    return any(
-        isinstance(x, torch.Tensor) and not x.is_floating_point() and x.dim() == 2 and x.shape[1] == seq_len
-        for x in inputs
-    )
+def _sequence_unit(inputs: tuple, seq_len: int) -> str | None:
+    """The sequence axis's unit: "tokens" for integer (B, seq_len) ids, "samples" for a float (B, seq_len) waveform."""
+    for x in inputs:
+        if isinstance(x, torch.Tensor) and x.dim() == 2 and x.shape[1] == seq_len:
+            return "samples" if x.is_floating_point() else "tokens"
+    return None
 
 
 def probe_inputs(target: Target, size: ProbeSize) -> tuple[tuple, int, int | None, str | None]:
@@ -40,13 +42,13 @@ def probe_inputs(target: Target, size: ProbeSize) -> tuple[tuple, int, int | Non
     if target.input_maker is None:
         return target.inputs, batch, seq, None
     new_batch = min(batch, size.max_batch)
-    new_seq = seq
-    if seq is not None and seq > size.max_seq and _has_token_axis(target.inputs, seq):
-        new_seq = size.max_seq
+    unit = None if seq is None else _sequence_unit(target.inputs, seq)
+    limit = {"tokens": size.max_seq, "samples": size.max_samples}.get(unit or "")
+    new_seq = limit if limit is not None and seq > limit else seq
     if (new_batch, new_seq) == (batch, seq):
         return target.inputs, batch, seq, None
     shrunk = [f"batch {batch} → {new_batch}"] if new_batch != batch else []
-    shrunk += [f"sequence {seq} → {new_seq} tokens"] if new_seq != seq else []
+    shrunk += [f"sequence {seq} → {new_seq} {unit}"] if new_seq != seq else []
     return make_inputs(target, new_batch, new_seq), new_batch, new_seq, ", ".join(shrunk)
 
 

@@ -105,7 +105,7 @@ OPTIONS = {  # command → (the command before its options, the options to fuzz)
                                                            "--batch-size", "--dtype", "--latency-budget-ms"]),
     "card": (["card", "mlp", "--no-scaling"], ["--size", "--hardware", "--train-samples", "--latency-budget-ms",
                                                "--modality"]),
-    "health": (["health", "mlp"], ["--size", "--batch-size", "--seq-len", "--steps", "--dataset-size",
+    "health": (["health", "mlp"], ["--size", "--batch-size", "--seq-len", "--steps", "--budget", "--dataset-size",
                                    "--max-params-per-sample"]),
     "run": (["run"], ["--suite", "--models", "--device", "--shard", "--workers", "--executor", "--job-timeout"]),
     "history": (["history"], ["--limit"]),
