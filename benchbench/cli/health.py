@@ -96,6 +96,8 @@ def print_health(name: str, size: str, batch_size: int, health: Any, out: Any) -
         out.print(probe_summary(probe))
         for note in probe.notes:
             out.print(f"  note: {note}")
+    elif health.probe_skipped:
+        out.print(f"probe: not run — {health.probe_skipped}")
 
 
 def probe_summary(probe: Any) -> Any:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from benchbench.core.errors import one_line
 from benchbench.core.files import to_jsonable
-from benchbench.core.results import HealthReport
+from benchbench.core.results import HealthReport, ProbeResult
 from benchbench.health.lint import LintConfig, lint_model, trace_for_lint
 from benchbench.health.loss import task_loss
 from benchbench.health.probe import ProbeConfig, probe_trainability
@@ -57,6 +58,18 @@ def is_transformer(model: nn.Module, trace: ForwardTrace) -> bool:
     return bool(trace.attention) or any("Attention" in type(m).__name__ for m in model.modules())
 
 
+def _probe(target: Target, probe: ProbeConfig, size: ProbeSize, trace: ForwardTrace) -> ProbeResult:
+    inputs, batch, seq, shrunk = probe_inputs(target, size)
+    loss = task_loss(target.model, inputs, output_names=target.output_names, input_names=target.input_names,
+                     task=target.task, seed=probe.seed)  # fmt: skip
+    result = probe_trainability(target.model, inputs, probe, loss=loss,
+                                transformer=is_transformer(target.model, trace))  # fmt: skip
+    result.batch_size, result.seq_len, result.shrunk = batch, seq, shrunk
+    if shrunk:
+        result.notes.insert(0, f"probed at a smaller input to stay in budget: {shrunk}")
+    return result
+
+
 def check_health(
     target: Target,
     *,
@@ -71,20 +84,16 @@ def check_health(
     train_batch = train_batch_size or target.batch_size
     trace = trace_for_lint(target.model, target.inputs)
     findings = lint_model(target.model, target.inputs, batch_size=train_batch, config=lint, trace=trace)
-    result = None
+    result, skipped = None, None if run_probe else "not requested"
     if run_probe:
-        inputs, batch, seq, shrunk = probe_inputs(target, probe_size)
-        loss = task_loss(target.model, inputs, output_names=target.output_names,
-                         input_names=target.input_names, task=target.task, seed=probe.seed)  # fmt: skip
-        result = probe_trainability(target.model, inputs, probe, loss=loss,
-                                    transformer=is_transformer(target.model, trace))  # fmt: skip
-        result.batch_size, result.seq_len, result.shrunk = batch, seq, shrunk
-        if shrunk:
-            result.notes.insert(0, f"probed at a smaller input to stay in budget: {shrunk}")
+        try:
+            result = _probe(target, probe, probe_size, trace)
+        except (ValueError, RuntimeError, NotImplementedError) as e:  # e.g. no float output, no backward
+            skipped = f"the probe could not train the model: {one_line(e)}"
     return HealthReport(
         lint=findings,
         probe=result,
-        probe_skipped=None if run_probe else "not requested",
+        probe_skipped=skipped,
         train_batch_size=train_batch,
         config={
             "lint": to_jsonable(lint),

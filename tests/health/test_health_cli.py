@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from benchbench.cli import main
+from benchbench.core.schema import load
 
 BROKEN = Path(__file__).with_name("broken_models.py")
 
@@ -40,6 +41,8 @@ def test_a_healthy_zoo_model_exits_0_and_records_loss_and_rate(capsys):
         probe["loss"] == "cross-entropy" and probe["lr"] in probe["ladder"] and probe["attempts"][-1]["fell"]
     )
     assert probe["shrunk"] == "batch 16 → 4" and probe["seconds"] <= probe["budget_s"] + 30
+    record = load(data, "health.json", kinds=("health",))  # the versioned record reads back, typed
+    assert record.health.probe.attempts[-1].fell and record.health.probe.verdict == "healthy"
 
 
 @pytest.mark.slow

@@ -114,3 +114,20 @@ def test_the_probe_shrinks_batch_and_tokens_and_says_so():
     assert (probe.batch_size, probe.seq_len) == (4, 32)
     assert probe.shrunk == "batch 8 → 4, sequence 64 → 32 tokens" and "batch 8 → 4" in probe.notes[0]
     assert probe.loss == "next-token cross-entropy"
+
+
+class ArgMax(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.lin(x).argmax(dim=-1)  # integer output: nothing to train
+
+
+def test_a_model_the_probe_cannot_train_says_why_in_the_report():
+    from benchbench.sources.base import Target
+
+    target = Target("argmax", "user", "user", ArgMax(), (torch.randn(4, 4),), 4, library="user")
+    health = check_health(target)
+    assert health.probe is None and "no floating-point output" in health.probe_skipped
