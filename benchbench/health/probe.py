@@ -80,6 +80,7 @@ class _Run:
     whole_ratio: float = math.nan
     fell: bool = False
     cut_short: bool = False  # the deadline stopped it before it fell or ran all its steps
+    step_s: float = 0.0  # seconds per step, measured
 
 
 def _whole_ratio(net: nn.Module) -> float:
@@ -96,6 +97,7 @@ def overfit(
     deadline: float,
 ) -> _Run:  # fmt: skip
     """AdamW on a copy of `model` at peak `lr` after `warmup` linear steps, until the loss falls by `drop`."""
+    start = time.perf_counter()
     net = copy.deepcopy(model).train()
     opt = _adamw(net.parameters(), lr)
     run = _Run(lr)
@@ -119,6 +121,7 @@ def overfit(
             run.cut_short = not run.fell and finite and step < steps - 1
             break
         opt.step()
+    run.step_s = (time.perf_counter() - start) / max(len(run.losses), 1)
     return run
 
 
@@ -142,6 +145,34 @@ def find_diverging_lr(model: nn.Module, inputs: tuple, loss: TaskLoss, cfg: Prob
     return None
 
 
+def _climb(
+    model: nn.Module, inputs: tuple, loss: TaskLoss, ladder: list[float], warmup: int, cfg: ProbeConfig,
+    deadline: float,
+) -> tuple[list[_Run], list[str], bool]:  # fmt: skip
+    """Overfit at each rate of `ladder` until the loss falls: (the runs, notes, whether the budget allowed a verdict)."""
+    runs: list[_Run] = []
+    for i, lr in enumerate(ladder):
+        steps = cfg.steps
+        if runs:
+            step_s, left = runs[-1].step_s, deadline - time.perf_counter()
+            if left < step_s * cfg.min_steps:
+                rest = ", ".join(f"{x:g}" for x in ladder[i:])
+                return (
+                    runs,
+                    [f"the {cfg.budget_s:g} s budget ran out before lr {rest} (a step takes {step_s:.2f} s)"],
+                    False,
+                )
+            steps = min(steps, int(left / max(step_s, 1e-9)))
+        run = overfit(model, inputs, loss, lr, steps, warmup, cfg.min_loss_drop, deadline)
+        runs.append(run)
+        if run.cut_short:
+            return runs, [f"the {cfg.budget_s:g} s budget stopped lr {lr:g} after {len(run.losses)} of {steps} steps "
+                          f"(a step takes {run.step_s:.2f} s)"], False  # fmt: skip
+        if run.fell or not math.isfinite(run.losses[0]):  # every rate starts from the same first loss
+            break
+    return runs, [], True
+
+
 def probe_trainability(
     model: nn.Module,
     inputs: tuple,
@@ -161,35 +192,9 @@ def probe_trainability(
     loss = loss or task_loss(model, inputs, seed=cfg.seed)
     ladder = [cfg.lr] if cfg.lr is not None else list(cfg.ladder or family_ladder(transformer))
     warmup = min(cfg.warmup_steps, max(cfg.steps // 3, 1))
-    notes: list[str] = []
-    attempts: list[LrAttempt] = []
-    runs: list[_Run] = []
-    complete = True
-    step_s = None
-    for i, lr in enumerate(ladder):
-        steps = cfg.steps
-        if step_s is not None:
-            left = deadline - time.perf_counter()
-            if left < step_s * cfg.min_steps:
-                complete = False
-                notes.append(f"the {cfg.budget_s:g} s budget ran out before lr {', '.join(f'{x:g}' for x in ladder[i:])} "
-                             f"(a step takes {step_s:.2f} s)")  # fmt: skip
-                break
-            steps = min(steps, int(left / step_s))
-        t0 = time.perf_counter()
-        run = overfit(model, inputs, loss, lr, steps, warmup, cfg.min_loss_drop, deadline)
-        step_s = (time.perf_counter() - t0) / max(len(run.losses), 1)
-        runs.append(run)
-        attempts.append(LrAttempt(lr, [_finite(v) for v in run.losses], run.fell))
-        if run.fell:
-            break
-        if run.cut_short:
-            complete = False
-            notes.append(f"the {cfg.budget_s:g} s budget stopped lr {lr:g} after {len(run.losses)} of {steps} steps "
-                         f"(a step takes {step_s:.2f} s)")  # fmt: skip
-            break
-        if not math.isfinite(run.losses[0]):  # at initialisation: every rate starts there
-            break
+    runs, notes, complete = _climb(model, inputs, loss, ladder, warmup, cfg, deadline)
+    attempts = [LrAttempt(r.lr, [_finite(v) for v in r.losses], r.fell) for r in runs]
+    step_s = runs[-1].step_s
     run = runs[-1]
     fell = run.fell
     if not fell and complete:
@@ -210,7 +215,7 @@ def probe_trainability(
     if len(flags) > 5:
         notes.append(f"... and {len(flags) - 5} more layers flagged (see flags)")
     diverging = None
-    if cfg.lr_steps > 0 and first_ok and step_s is not None:
+    if cfg.lr_steps > 0 and first_ok:
         if deadline - time.perf_counter() >= step_s * cfg.lr_steps:
             diverging = find_diverging_lr(model, inputs, loss, cfg)
         else:
