@@ -25,8 +25,8 @@ from benchbench.sources.target import Target, make_inputs
 @dataclass(frozen=True)
 class ProbeSize:
     max_batch: int = 4  # BatchNorm needs 2 or more; 4 keeps its statistics from being degenerate
-    max_seq: int = 32  # tokens
-    max_samples: int = 8000  # audio samples (half a second at 16 kHz)
+    max_seq: int = 16  # tokens
+    max_samples: int = 4000  # audio samples (a quarter of a second at 16 kHz)
 
 
 def _sequence_unit(inputs: tuple, seq_len: int) -> str | None:

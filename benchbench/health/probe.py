@@ -16,7 +16,9 @@ at their family's customary learning rate. The probe:
   `min_steps`; below that the probe stops, `complete` false and the reason in `notes`), later rates run only
   if a full run fits, and the learning-rate range test (Smith 2017, 'Cyclical Learning Rates') only if it fits.
 
-The model passed in is left untouched: every run trains a deep copy.
+The model passed in is left untouched: every run trains a deep copy, in training mode but with its Dropout
+modules off: dropout's noise is regularisation, not trainability, and with it a small network fitting random
+labels (the zoo's GCN) wanders instead of descending.
 """
 
 from __future__ import annotations
@@ -65,6 +67,18 @@ def _adamw(params, lr: float) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
 
 
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+
+
+def training_copy(model: nn.Module) -> nn.Module:
+    """A deep copy in training mode (BatchNorm uses batch statistics) with its Dropout modules in eval mode."""
+    net = copy.deepcopy(model).train()
+    for m in net.modules():
+        if isinstance(m, _DROPOUTS):
+            m.eval()
+    return net
+
+
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
@@ -98,7 +112,7 @@ def overfit(
 ) -> _Run:  # fmt: skip
     """AdamW on a copy of `model` at peak `lr` after `warmup` linear steps, until the loss falls by `drop`."""
     start = time.perf_counter()
-    net = copy.deepcopy(model).train()
+    net = training_copy(model)
     opt = _adamw(net.parameters(), lr)
     run = _Run(lr)
     for step in range(steps):
@@ -127,7 +141,7 @@ def overfit(
 
 def find_diverging_lr(model: nn.Module, inputs: tuple, loss: TaskLoss, cfg: ProbeConfig) -> float | None:
     """Exponential learning-rate range test on a copy: the first lr whose loss is non-finite or 4× the best."""
-    trial = copy.deepcopy(model).train()
+    trial = training_copy(model)
     lo, hi = cfg.lr_range
     opt = _adamw(trial.parameters(), lo)
     best = math.inf

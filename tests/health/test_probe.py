@@ -111,8 +111,8 @@ def test_run_stage_lints_for_a_training_batch_not_the_inference_batch():
 def test_the_probe_shrinks_batch_and_tokens_and_says_so():
     target = load_target("gpt2", "tiny", batch_size=8, seq_len=64)
     probe = check_health(target, probe=ProbeConfig(lr_steps=0)).probe
-    assert (probe.batch_size, probe.seq_len) == (4, 32)
-    assert probe.shrunk == "batch 8 → 4, sequence 64 → 32 tokens" and "batch 8 → 4" in probe.notes[0]
+    assert (probe.batch_size, probe.seq_len) == (4, 16)
+    assert probe.shrunk == "batch 8 → 4, sequence 64 → 16 tokens" and "batch 8 → 4" in probe.notes[0]
     assert probe.loss == "next-token cross-entropy"
 
 
