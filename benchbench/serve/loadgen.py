@@ -1,7 +1,10 @@
 """The load generator: a Poisson arrival schedule, issued in real time by its own thread.
 
-Arrival gaps are exponential with mean 1/rate (a Poisson process, as MLPerf's Server scenario issues queries),
-drawn from a seeded generator so that two probes at the same rate see the same schedule. The thread puts
+Arrivals follow a Poisson process (as MLPerf's Server scenario issues queries) conditioned on its count: given n
+arrivals in [0, n / rate], a Poisson process's arrival times are n sorted uniforms on that interval. So every probe
+offers exactly its nominal rate on average (independent exponential gaps would offer a realised rate a few percent
+off it over a few hundred queries), with the exponential-like gaps and bursts of Poisson traffic. The generator
+is seeded, so two probes with the same seed see the same pattern. The thread puts
 `(index, scheduled time)` on a queue at each scheduled time; a query's latency is measured from its scheduled
 time, so a generator that falls behind (it shares the cores with the model) makes latency worse, never better,
 and how far behind it fell is recorded (`lag_ms`).
@@ -19,11 +22,11 @@ SPIN_S = 0.0005  # the last half millisecond before an arrival is waited out by 
 
 
 def poisson_offsets(rate_per_s: float, n: int, seed: int) -> np.ndarray:
-    """Arrival times in seconds after the start of `n` queries of a Poisson process at `rate_per_s`."""
+    """Arrival times in seconds after the start of `n` queries of a Poisson process at `rate_per_s`, conditioned
+    on n arrivals in [0, n / rate_per_s] (sorted uniforms)."""
     if not rate_per_s > 0 or n < 1:
         raise ValueError(f"need a rate > 0 and n >= 1, got rate {rate_per_s}, n {n}")
-    gaps = np.random.default_rng(seed).exponential(1.0 / rate_per_s, size=n)
-    return np.cumsum(gaps)
+    return np.sort(np.random.default_rng(seed).uniform(0.0, n / rate_per_s, size=n))
 
 
 class LoadGenerator(threading.Thread):

@@ -64,6 +64,7 @@ class ServeConfig:
     max_probes: int = 12
     tolerance: float = 0.05
     batch_sizes: tuple[int, ...] = DEFAULT_OFFLINE_BATCHES
+    offline_timing: TimingConfig = OFFLINE_TIMING
     seed: int = 0
     threads: int = 1
 
@@ -122,7 +123,8 @@ def single_stream(runner: Runner, payloads: list, queries: int, max_duration_s: 
     return SingleStream(EndToEndLatency.from_samples(samples), clock() - start)
 
 
-def offline(runner: Runner, target: Target, batch_sizes: tuple[int, ...], device: str) -> Offline:
+def offline(runner: Runner, target: Target, batch_sizes: tuple[int, ...], device: str,
+            timing: TimingConfig = OFFLINE_TIMING) -> Offline:  # fmt: skip
     """Throughput at each batch size that fits in memory; the best batch is the one with the largest."""
     free = available_memory_bytes(device)
     skipped: dict[str, str] = {}
@@ -164,15 +166,17 @@ def offline(runner: Runner, target: Target, batch_sizes: tuple[int, ...], device
     return Offline(points, best.batch_size, best.throughput_per_s, skipped)
 
 
-def _start_rate(runner: Runner, payloads: list) -> float:
-    """Half of what batch-1 serving sustains (1000 / median batch-1 ms): where the bracket starts."""
+def start_rate(runner: Runner, payloads: list, max_batch: int) -> float:
+    """Where the bracket starts: half the rate that full batches back to back would sustain
+    (max_batch × 1000 / median ms of a full batch, over a few batches)."""
+    batch = runner.stack([payloads[i % len(payloads)] for i in range(max_batch)])
     times = []
-    for p in payloads[:12]:
+    for _ in range(5):
         t0 = time.perf_counter()
-        runner.run(runner.stack([p]))
+        runner.run(batch)
         times.append(time.perf_counter() - t0)
     times.sort()
-    return 0.5 / max(times[len(times) // 2], 1e-6)
+    return 0.5 * max_batch / max(times[len(times) // 2], 1e-6)
 
 
 def serve_backend(name: str, target: Target, cfg: ServeConfig, work_dir: Path, device: str) -> BackendServing:
@@ -190,7 +194,7 @@ def serve_backend(name: str, target: Target, cfg: ServeConfig, work_dir: Path, d
     if cfg.scenario == "single":
         out.single = single_stream(runner, payloads, cfg.queries, cfg.max_duration_s)
     elif cfg.scenario == "offline":
-        out.offline = offline(runner, target, cfg.batch_sizes, device)
+        out.offline = offline(runner, target, cfg.batch_sizes, device, cfg.offline_timing)
     elif cfg.find_max:
         assert cfg.p99_budget_ms is not None
 
@@ -198,7 +202,7 @@ def serve_backend(name: str, target: Target, cfg: ServeConfig, work_dir: Path, d
             return serve_poisson(runner, payloads, rate=rate, queries=cfg.probe_queries(rate), batching=cfg.batching,
                                  budget_ms=cfg.p99_budget_ms, max_duration_s=cfg.max_duration_s, seed=cfg.seed)  # fmt: skip
 
-        out.search = find_max_qps(probe, _start_rate(runner, payloads), cfg.p99_budget_ms, max_probes=cfg.max_probes,
+        out.search = find_max_qps(probe, start_rate(runner, payloads, cfg.batching.max_batch), cfg.p99_budget_ms, max_probes=cfg.max_probes,
                                   tolerance=cfg.tolerance)  # fmt: skip
     else:
         assert cfg.qps is not None

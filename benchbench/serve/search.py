@@ -10,7 +10,10 @@ Each probe is long enough for its p99 to mean something: at least `MIN_QUERIES` 
 which the largest latency is a 97.5% upper confidence bound of the p99 (0.99^368 < 2.5%;
 `core.stats.min_samples_for_quantile_ci`). MLPerf's LoadGen asks for far more in its Server scenario (270,336
 queries without early stopping); its early-stopping rule needs at least 459 queries with none over the bound.
-A probe passes when its point p99 is within the budget and every query was answered.
+A probe passes when its point p99 is within the budget and every query was answered. It also lasts at least
+`min_duration_s`: a rate above what the server sustains by a fraction f piles up f × duration seconds of work,
+so a probe of duration T can pass up to (1 + budget / T) × the sustainable rate; T ≫ budget keeps that small
+(MLPerf's Server scenario runs at least 600 s for the same reason).
 """
 
 from __future__ import annotations
