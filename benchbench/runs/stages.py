@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from benchbench.core.dtypes import parse_dtype
-from benchbench.core.results import HealthReport, ProfileResult, Readiness, SwapRun
+from benchbench.core.results import HealthReport, ProfileResult, Readiness, ServeResult, SwapRun
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
 from benchbench.health.check import check_health
 from benchbench.health.probe import ProbeConfig
@@ -78,9 +80,37 @@ def swap_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Swap
     return check_swap(target, list(SWAP_STAGE_OPS), "triton", device=ctx.device, dtype=parse_dtype(ctx.dtype))
 
 
+# The serving stage searches each model's highest Poisson rate within a p99 budget relative to its own speed:
+# SERVING_P99_FACTOR × its batch-1 p50 (at least SERVING_P99_FLOOR_MS), so every model has a knee to find, in
+# short probes (the minimum 368 queries each, at most SERVING_MAX_PROBES of them and 60 s each). It takes tens
+# of seconds per model on two cores, so no built-in CPU suite runs it; a suite file lists it in `stages`.
+SERVING_P99_FACTOR = 5.0
+SERVING_P99_FLOOR_MS = 20.0
+SERVING_MAX_PROBES = 6
+
+
+def serving_p99_budget_ms(result: ProfileResult) -> float:
+    p50 = result.latency.p50_ms if result.latency else None
+    return max(SERVING_P99_FLOOR_MS, SERVING_P99_FACTOR * p50) if p50 else SERVING_P99_FLOOR_MS
+
+
+def serving_stage(target: Target, result: ProfileResult, ctx: StageContext) -> ServeResult:
+    """Eager serving of `target`: the max QPS within `serving_p99_budget_ms`, its probes (the load curve the
+    report plots) and the measured cost (no price on a CPU: the hardware table prices GPUs only)."""
+    from benchbench.serve.cost import attach_costs
+    from benchbench.serve.scenarios import ServeConfig, serve_target
+    from benchbench.serve.search import MIN_QUERIES
+
+    cfg = ServeConfig(scenario="server", find_max=True, p99_budget_ms=serving_p99_budget_ms(result),
+                      queries=MIN_QUERIES, min_duration_s=0.5, max_duration_s=60.0, max_probes=SERVING_MAX_PROBES,
+                      tolerance=0.1, threads=max(1, torch.get_num_threads()))  # fmt: skip
+    return attach_costs(serve_target(target, ["eager"], cfg, device=ctx.device))
+
+
 # name -> stage, in the order a run applies them. A suite lists the ones it runs (`Suite.stages`).
 STAGES: dict[str, Stage] = {
     "export": export_stage,
     "health": health_stage,
     "swap": swap_stage,
+    "serving": serving_stage,
 }

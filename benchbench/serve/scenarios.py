@@ -95,8 +95,13 @@ class ServeConfig:
             )
 
     def probe_queries(self, rate: float) -> int:
-        """Queries of a probe at `rate`: `queries`, more if that is shorter than `min_duration_s`."""
-        return max(self.queries, math.ceil(rate * self.min_duration_s))
+        """Queries of a probe at `rate`: `queries`, more if that is shorter than `min_duration_s`. A probe whose
+        arrivals alone would outlast `max_duration_s` is refused (it could only end at the time cap)."""
+        n = max(self.queries, math.ceil(rate * self.min_duration_s))
+        if n / rate > self.max_duration_s:
+            raise BadInputError(f"a probe at {rate:.3g} QPS needs {n} queries over {n / rate:.0f} s, more than "
+                                f"--max-duration-s {self.max_duration_s:g}; raise it (a slow model needs long probes)")  # fmt: skip
+        return n
 
 
 def query_pool(target: Target, n: int = POOL) -> list[tuple]:
