@@ -82,11 +82,13 @@ def swap_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Swap
 
 # The serving stage searches each model's highest Poisson rate within a p99 budget relative to its own speed:
 # SERVING_P99_FACTOR × its batch-1 p50 (at least SERVING_P99_FLOOR_MS), so every model has a knee to find, in
-# short probes (the minimum 368 queries each, at most SERVING_MAX_PROBES of them and 60 s each). It takes tens
+# short probes (the minimum 368 queries each, at most SERVING_MAX_PROBES of them and SERVING_PROBE_S each, so
+# no rate below 368 / SERVING_PROBE_S is probed). It takes tens
 # of seconds per model on two cores, so no built-in CPU suite runs it; a suite file lists it in `stages`.
 SERVING_P99_FACTOR = 5.0
 SERVING_P99_FLOOR_MS = 20.0
 SERVING_MAX_PROBES = 6
+SERVING_PROBE_S = 20.0
 
 
 def serving_p99_budget_ms(result: ProfileResult) -> float:
@@ -102,7 +104,7 @@ def serving_stage(target: Target, result: ProfileResult, ctx: StageContext) -> S
     from benchbench.serve.search import MIN_QUERIES
 
     cfg = ServeConfig(scenario="server", find_max=True, p99_budget_ms=serving_p99_budget_ms(result),
-                      queries=MIN_QUERIES, min_duration_s=0.5, max_duration_s=60.0, max_probes=SERVING_MAX_PROBES,
+                      queries=MIN_QUERIES, min_duration_s=0.5, max_duration_s=SERVING_PROBE_S, max_probes=SERVING_MAX_PROBES,
                       tolerance=0.1, threads=max(1, torch.get_num_threads()))  # fmt: skip
     return attach_costs(serve_target(target, ["eager"], cfg, device=ctx.device))
 

@@ -208,7 +208,7 @@ def serve_backend(name: str, target: Target, cfg: ServeConfig, work_dir: Path, d
                                  budget_ms=cfg.p99_budget_ms, max_duration_s=cfg.max_duration_s, seed=cfg.seed)  # fmt: skip
 
         out.search = find_max_qps(probe, start_rate(runner, payloads, cfg.batching.max_batch), cfg.p99_budget_ms, max_probes=cfg.max_probes,
-                                  tolerance=cfg.tolerance)  # fmt: skip
+                                  tolerance=cfg.tolerance, min_rate=cfg.queries / cfg.max_duration_s)  # fmt: skip
     else:
         assert cfg.qps is not None
         out.server = serve_poisson(runner, payloads, rate=cfg.qps, queries=cfg.probe_queries(cfg.qps), batching=cfg.batching,

@@ -41,8 +41,10 @@ def find_max_qps(
     tolerance: float = 0.05,
     check_factor: float = 1.2,
     min_queries: int = MIN_QUERIES,
+    min_rate: float = MIN_RATE,
 ) -> MaxQpsSearch:
-    """Search with `probe(rate) -> ServerProbe` (its budget set to `budget_ms`) from `start_qps`."""
+    """Search with `probe(rate) -> ServerProbe` (its budget set to `budget_ms`) from `start_qps`. Rates below
+    `min_rate` are not probed (their probes would outlast the time cap): the search stops there, "below_min_rate"."""
     if not (start_qps > 0 and budget_ms > 0 and max_probes >= 2 and tolerance > 0 and check_factor > 1):
         raise ValueError(
             "need start_qps > 0, budget_ms > 0, max_probes >= 2, tolerance > 0, check_factor > 1"
@@ -61,8 +63,8 @@ def find_max_qps(
             lowest_fail = rate if lowest_fail is None else min(lowest_fail, rate)
         if best is None:
             rate = rate / 2
-            if rate < MIN_RATE:
-                reason = "none_passed"
+            if rate < min_rate:
+                reason = "below_min_rate"
                 break
         elif lowest_fail is None:
             rate = rate * 2
@@ -71,11 +73,11 @@ def find_max_qps(
             break
         else:
             rate = math.sqrt(best.target_qps * lowest_fail)
-    if best is None and reason == "max_probes":
-        reason = "none_passed"
+    if best is None and reason in ("max_probes", "below_min_rate"):
+        reason = "none_passed" if reason == "max_probes" else reason
     if best is not None and lowest_fail is None:
         reason = "no_failure_found"
-    above = probe(best.target_qps * check_factor) if best is not None else None
+    above = probe(best.target_qps * check_factor) if best is not None else None  # faster: never too long
     return MaxQpsSearch(
         budget_ms=budget_ms, probes=probes, max_qps=best.target_qps if best else None, at=best, above=above,
         lowest_failing_qps=lowest_fail, stop_reason=reason, tolerance=tolerance, max_probes=max_probes,
