@@ -53,11 +53,21 @@ def probe_table(r: ServeResult) -> Table | None:
                   "answered", "stop", "within p99 budget"], rows)  # fmt: skip
 
 
+def how(r: ServeResult) -> str:
+    """How the scenario ran, in a phrase: the batching of a server, the batch sizes of offline."""
+    s = r.settings
+    if s.scenario == "offline":
+        return "batch sizes " + ", ".join(map(str, s.batch_sizes))
+    if s.scenario == "single":
+        return "one query at a time"
+    return f"dynamic batching max batch {s.max_batch}, max delay {s.max_delay_ms:g} ms"
+
+
 def serving_blocks(r: ServeResult, plot_name: str) -> list[Block]:
     s = r.settings
     blocks: list[Block] = [
-        f"**Measured on {literal(r.measured_on)}** (`benchbench serve`, scenario {s.scenario}; dynamic batching "
-        f"max batch {s.max_batch}, max delay {s.max_delay_ms:g} ms; {s.threads} threads). Cost per 1M queries = "
+        f"**Measured on {literal(r.measured_on)}** (`benchbench serve`, scenario {s.scenario}; {how(r)}; "
+        f"{s.threads} threads). Cost per 1M queries = "
         "price per hour / (measured rate × 3600) × 1e6; no price is assumed where none is known.",
         measured_cost_table(r),
     ]

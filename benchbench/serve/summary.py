@@ -70,6 +70,7 @@ def backend_lines(b: BackendServing) -> list[str]:
 
 def result_lines(r: ServeResult) -> list[str]:
     s = r.settings
-    head = (f"{r.model} ({r.size}) serving, scenario {s.scenario}, measured on {r.measured_on}; dynamic batching "
-            f"max batch {s.max_batch}, max delay {s.max_delay_ms:g} ms")  # fmt: skip
+    how = (f"dynamic batching max batch {s.max_batch}, max delay {s.max_delay_ms:g} ms" if s.scenario == "server"
+           else "one query at a time" if s.scenario == "single" else "batch sizes " + ", ".join(map(str, s.batch_sizes)))  # fmt: skip
+    head = f"{r.model} ({r.size}) serving, scenario {s.scenario}, measured on {r.measured_on}; {how}"
     return [head] + [line for b in r.backends for line in backend_lines(b)]

@@ -108,3 +108,15 @@ def test_quantile_ci_matches_the_binomial_and_covers():
         lo <= true_p99 <= hi for lo, hi in (quantile_ci(rng.exponential(size=500), 0.99) for _ in range(400))
     )
     assert covered / 400 >= 0.92  # nominal 95% (order statistics give at least that, up to sampling)
+
+
+@pytest.mark.slow  # inductor compiles the model at every batch size the server may form
+def test_compile_backend_serves_or_says_why():
+    """torch.compile where it runs here; where it does not (no compiler, an inductor failure), the reason."""
+    r = serve_target(load_target("mlp", "tiny", 1), ["compile"],
+                     ServeConfig(scenario="single", queries=40, batching=Batching(2, 1.0)))  # fmt: skip
+    b = r.backends[0]
+    if b.skipped is not None:
+        assert b.skipped.startswith("torch.compile"), b.skipped
+    else:
+        assert b.single.latency.n == 40 and "torch.compile" in b.notes[0]
