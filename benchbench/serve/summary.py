@@ -53,8 +53,11 @@ def backend_lines(b: BackendServing) -> list[str]:
             lines.append(f"  max QPS with p99 <= {s.budget_ms:g} ms: none passed ({s.stop_reason})")
         else:
             assert s.at is not None
+            lo, hi = s.at.latency.p99_ci95_ms
+            near = " (the budget lies inside the p99's 95% CI: noise could move the answer)" if (
+                (lo is None or lo <= s.budget_ms) and (hi is None or s.budget_ms <= hi)) else ""  # fmt: skip
             lines.append(f"  max QPS with p99 <= {s.budget_ms:g} ms: {s.max_qps:,.1f} (p99 {s.at.latency.p99_ms:.3g} ms "
-                         f"{fmt_bound_ci(s.at.latency.p99_ci95_ms)}; search {s.stop_reason}, {len(s.probes)} probes)")  # fmt: skip
+                         f"{fmt_bound_ci(s.at.latency.p99_ci95_ms)}; search {s.stop_reason}, {len(s.probes)} probes){near}")  # fmt: skip
         if s.above is not None:
             lines.append(f"  check at {s.check_factor:g}x: {fmt_probe(s.above)}")
     if b.cost is not None:
