@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from benchbench.cli.common import (
@@ -16,11 +15,6 @@ from benchbench.cli.common import (
     positive_float,
     positive_int,
 )
-
-
-def _default_threads() -> int:
-    """One core left to the load generator and the batcher (they share the machine with the model)."""
-    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.measure.sweep import parse_int_list
     from benchbench.serve.backends import parse_backends
     from benchbench.serve.cost import attach_costs
-    from benchbench.serve.scenarios import ServeConfig, serve_target
+    from benchbench.serve.scenarios import ServeConfig, default_threads, serve_target
     from benchbench.serve.server import Batching
     from benchbench.serve.summary import result_lines
     from benchbench.sources.target import load_target
@@ -92,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         scenario=args.scenario, batching=Batching(args.max_batch, args.max_delay_ms), queries=args.queries,
         min_duration_s=args.min_duration_s, max_duration_s=args.max_duration_s, qps=args.qps,
         p99_budget_ms=args.p99_ms, find_max=args.find_max_qps, max_probes=args.max_probes, batch_sizes=batch_sizes,
-        seed=args.seed, threads=args.threads or _default_threads(),
+        seed=args.seed, threads=args.threads or default_threads(),
     )  # fmt: skip
     target = load_target(args.model, args.size, 1, args.seq_len, task=args.task)
     if device != "cpu":

@@ -47,6 +47,10 @@ SINGLE_MIN_QUERIES = min_samples_for_quantile_ci(0.90)  # 36
 USABLE_FREE_MEMORY = 0.9
 OFFLINE_TIMING = TimingConfig(warmup=2, min_repeats=8, max_repeats=500, min_time_s=0.3, max_time_s=2.0)
 DEFAULT_OFFLINE_BATCHES = (1, 2, 4, 8, 16, 32, 64)
+BUDGET_SPANS = (
+    20  # a probe issues for at least this many p99 budgets: it then passes at most 5% above capacity
+)
+ISSUE_SHARE = 0.8  # of a probe's time cap, for issuing; the rest is for answering what is queued
 
 
 @dataclass(frozen=True)
@@ -94,14 +98,28 @@ class ServeConfig:
                 f"min duration {self.min_duration_s} s exceeds max duration {self.max_duration_s} s"
             )
 
+    def probe_span_s(self) -> float:
+        """How long a probe issues queries: `min_duration_s`, and at least BUDGET_SPANS p99 budgets (a probe of
+        duration T passes up to (1 + budget / T) × the sustainable rate), within ISSUE_SHARE of the time cap."""
+        budget_s = (self.p99_budget_ms or 0.0) / 1e3
+        return min(max(self.min_duration_s, BUDGET_SPANS * budget_s), ISSUE_SHARE * self.max_duration_s)
+
     def probe_queries(self, rate: float) -> int:
-        """Queries of a probe at `rate`: `queries`, more if that is shorter than `min_duration_s`. A probe whose
-        arrivals alone would outlast `max_duration_s` is refused (it could only end at the time cap)."""
-        n = max(self.queries, math.ceil(rate * self.min_duration_s))
-        if n / rate > self.max_duration_s:
+        """Queries of a probe at `rate`: `queries`, more if they arrive faster than `probe_span_s`. A probe whose
+        arrivals alone would outlast ISSUE_SHARE of `max_duration_s` is refused (it could end only at the cap)."""
+        n = max(self.queries, math.ceil(rate * self.probe_span_s()))
+        if n / rate > ISSUE_SHARE * self.max_duration_s:
             raise BadInputError(f"a probe at {rate:.3g} QPS needs {n} queries over {n / rate:.0f} s, more than "
                                 f"--max-duration-s {self.max_duration_s:g}; raise it (a slow model needs long probes)")  # fmt: skip
         return n
+
+
+def default_threads() -> int:
+    """Intra-op threads for serving: the CPU count less one, leaving a core to the load generator and the batcher
+    (which share the machine with the model; oversubscribed OpenMP threads spin and stall)."""
+    import os
+
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def query_pool(target: Target, n: int = POOL) -> list[tuple]:
@@ -208,7 +226,7 @@ def serve_backend(name: str, target: Target, cfg: ServeConfig, work_dir: Path, d
                                  budget_ms=cfg.p99_budget_ms, max_duration_s=cfg.max_duration_s, seed=cfg.seed)  # fmt: skip
 
         out.search = find_max_qps(probe, start_rate(runner, payloads, cfg.batching.max_batch), cfg.p99_budget_ms, max_probes=cfg.max_probes,
-                                  tolerance=cfg.tolerance, min_rate=cfg.queries / cfg.max_duration_s)  # fmt: skip
+                                  tolerance=cfg.tolerance, min_rate=cfg.queries / (ISSUE_SHARE * cfg.max_duration_s))  # fmt: skip
     else:
         assert cfg.qps is not None
         out.server = serve_poisson(runner, payloads, rate=cfg.qps, queries=cfg.probe_queries(cfg.qps), batching=cfg.batching,
