@@ -60,6 +60,10 @@ def backend_lines(b: BackendServing) -> list[str]:
                          f"{fmt_bound_ci(s.at.latency.p99_ci95_ms)}; search {s.stop_reason}, {len(s.probes)} probes){near}")  # fmt: skip
         if s.above is not None:
             lines.append(f"  check at {s.check_factor:g}x: {fmt_probe(s.above)}")
+            lines.append("  knee bracketed: the check exceeds the budget" if s.above.within_budget is False else
+                         f"  knee NOT bracketed: the {s.check_factor:g}x probe met the budget too, so the p99 does not "
+                         "rise with load here beyond its noise (a budget near the machine's latency floor); the max "
+                         "QPS is a lower bound")  # fmt: skip
     if b.cost is not None:
         c = b.cost
         cost = (
