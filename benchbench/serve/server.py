@@ -130,7 +130,9 @@ def serve_poisson(
     answered = len(latency_ms)
     censored = [(ended - due) * 1e3 for _, due in pending]
     every = latency_ms + censored
-    lat = EndToEndLatency.from_samples(every) if every else EndToEndLatency.from_samples([0.0])
+    if not every:  # stopped before the first arrival: nothing was measured, and nothing is made up
+        raise RuntimeError(f"the probe at {rate:g} QPS stopped ({reason}) before any query was issued")
+    lat = EndToEndLatency.from_samples(every)
     first = start + float(offsets[0])
     achieved = float(answered / max(ended - first, 1e-9)) if answered else 0.0
     within = None if budget_ms is None else (reason == "done" and lat.p99_ms <= budget_ms)
