@@ -13,7 +13,7 @@ queries without early stopping); its early-stopping rule needs at least 459 quer
 A probe passes when its point p99 is within the budget and every query was answered. It also lasts at least
 `min_duration_s`: a rate above what the server sustains by a fraction f piles up f × duration seconds of work,
 so a probe of duration T can pass up to (1 + budget / T) × the sustainable rate; T ≫ budget keeps that small
-(MLPerf's Server scenario runs at least 600 s for the same reason).
+(MLPerf's LoadGen sets a minimum duration per scenario for the same reason).
 """
 
 from __future__ import annotations
