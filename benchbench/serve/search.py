@@ -8,8 +8,9 @@ fail: it shows the knee lies between the two.
 
 Each probe is long enough for its p99 to mean something: at least `MIN_QUERIES` = 368 queries, the fewest for
 which the largest latency is a 97.5% upper confidence bound of the p99 (0.99^368 < 2.5%;
-`core.stats.min_samples_for_quantile_ci`). MLPerf's LoadGen asks for far more in its Server scenario (270,336
-queries without early stopping); its early-stopping rule needs at least 459 queries with none over the bound.
+`core.stats.min_samples_for_quantile_ci`). MLPerf's LoadGen asks for far more in its Server scenario (about 270,000
+queries without early stopping); its early-stopping rule needs at least 459 queries with none over the bound
+(both as cited in mlcommons/endpoints#417, which ports LoadGen's early-stopping math).
 A probe passes when its point p99 is within the budget and every query was answered. It also lasts at least
 `min_duration_s`: a rate above what the server sustains by a fraction f piles up f × duration seconds of work,
 so a probe of duration T can pass up to (1 + budget / T) × the sustainable rate; T ≫ budget keeps that small
