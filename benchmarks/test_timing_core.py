@@ -1,7 +1,7 @@
 """The timing core against torch.utils.benchmark.Timer on one fixed workload, measured side by side.
 
 Both time a 512×512 fp32 matmul on the CPU with one thread, in alternating rounds so that drift in
-the machine's speed hits both alike; the ratio of their medians should be within 0.9–1.1.
+the machine's speed hits both alike; on a quiet machine the ratio of their medians should be within 0.95–1.05.
 Run: `python -m pytest benchmarks/test_timing_core.py -s`.
 """
 
@@ -40,4 +40,4 @@ def test_timing_core_agrees_with_torch_timer():
     print(
         f"\n512x512 matmul, 1 thread: benchbench.measure.timing p50 {ours:.4f} ms, torch Timer median {theirs:.4f} ms, ratio {ratio:.3f}"
     )
-    assert 0.9 <= ratio <= 1.1, f"timing core disagrees with torch.utils.benchmark.Timer: ratio {ratio:.3f}"
+    assert 0.95 <= ratio <= 1.05, f"timing core disagrees with torch.utils.benchmark.Timer: ratio {ratio:.3f}"

@@ -1,7 +1,14 @@
 """The gate: check results against budgets (and optionally a baseline run) and say pass or fail per check.
 
 A latency regression against a baseline counts only when the median grew by more than the threshold
-AND a Mann-Whitney U test on the raw samples says the change is significant, so runner noise passes.
+AND a Mann-Whitney U test on the raw samples says the change is significant, so runner noise passes; the
+ratio is shown with its bootstrap 95% CI.
+
+The gate also says when a verdict rests on a noisy measurement: a latency check is marked `noisy` when its
+budget lies inside the p50's (or the speed-up's) 95% CI, pass or fail (the measurement cannot tell which side
+of the budget the median is on), or when it failed on a run whose noise verdict (`benchbench.core.noise`) is
+noisy or unusable (load slows calls down, so the fail may be the load's; a pass with the whole CI inside the
+budget stands).
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.ci.budgets import Budget
-from benchbench.ci.stats import DEFAULT_ALPHA, compare_samples
+from benchbench.ci.budgets import SERVING_LIMITS, Budget
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json
-from benchbench.core.results import LatencyStats, ProfileResult, RunResult, percentile
+from benchbench.core.noise import run_noise
+from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult, ServerProbe
 from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark, load_run
+from benchbench.core.stats import DEFAULT_ALPHA, compare_samples, median_ci, percentile, tukey_outliers
 from benchbench.report.document import Table
 from benchbench.report.markdown import markdown_table
 
@@ -36,6 +44,7 @@ class Check:
     margin: str = ""
     note: str = ""
     config: str = ""
+    noisy: bool = False  # the verdict rests on a noisy measurement (see the module doc)
 
 
 def profile_key(p: ProfileResult) -> tuple:
@@ -62,7 +71,9 @@ def from_pytest_benchmark(d: Any, source: str) -> RunResult:
             min_ms=s.min * 1e3, p50_ms=p50, p90_ms=percentile(data, 90) if data else None,
             p99_ms=percentile(data, 99) if data else None, max_ms=s.max * 1e3, batch_size=extra.batch_size,
             throughput_per_s=extra.batch_size * 1e3 / p50 if p50 > 0 else None, device=extra.device, threads=0,
-            samples_ms=[x * 1e3 for x in s.data],
+            samples_ms=[x * 1e3 for x in s.data], ci95_ms=list(median_ci(data)) if data else None,
+            cv=s.stddev / s.mean if s.mean > 0 else None,
+            outliers=tukey_outliers(data) if data else None, stop_reason="external",
         )  # fmt: skip
         profiles.append(ProfileResult(
             model=extra.model or b.name, modality=extra.modality, size=extra.size, batch_size=extra.batch_size,
@@ -116,7 +127,85 @@ METRICS: dict[str, Callable[[ProfileResult], float | None]] = {
 }
 
 
-def check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
+LATENCY_METRICS = ("p50_ms", "p90_ms", "p99_ms", "min_kernel_speedup")
+
+
+def _mark_noise(c: Check, p: ProfileResult, noise: NoiseVerdict | None) -> Check:
+    """Mark a latency check whose verdict the measurement's noise could have decided."""
+    if c.metric not in LATENCY_METRICS or c.value is None:
+        return c
+    why = []
+    ci = p.latency.ci95_ms if p.latency else None
+    if c.metric == "p50_ms" and ci is not None and ci[0] <= c.budget <= ci[1]:
+        why.append(f"budget inside the p50's 95% CI [{ci[0]:.4g}, {ci[1]:.4g}]")
+    ratio_ci = p.swap.speed.ratio_ci95 if c.metric == "min_kernel_speedup" and p.swap else None
+    if ratio_ci is not None and ratio_ci[0] <= c.budget <= ratio_ci[1]:
+        why.append(f"budget inside the speed-up's 95% CI [{ratio_ci[0]:.3g}, {ratio_ci[1]:.3g}]")
+    if (
+        not c.passed and noise is not None and noise.verdict != "quiet"
+    ):  # load slows calls down: a fail may be its doing
+        why.append(f"failed on a {noise.verdict} machine")
+    if why:
+        c.noisy = True
+        c.note = "; ".join([x for x in (c.note, "noisy: " + ", ".join(why)) if x])
+    return c
+
+
+def check_limit(p: ProfileResult, key: str, limit: Any, noise: NoiseVerdict | None = None) -> Check:
+    return _mark_noise(_check_limit(p, key, limit), p, noise)
+
+
+def serving_probes(p: ProfileResult) -> list[ServerProbe]:
+    """The serving stage's server probes of its first backend that ran (its search, the check above, one rate)."""
+    b = next((b for b in (p.serving.backends if p.serving else []) if b.skipped is None), None)
+    if b is None:
+        return []
+    probes = (
+        list(b.search.probes) + ([b.search.above] if b.search and b.search.above else []) if b.search else []
+    )
+    return probes + ([b.server] if b.server is not None else [])
+
+
+def _check_serving(p: ProfileResult, key: str, limit: dict[str, float]) -> Check:
+    """max_p99_ms_at_qps: the p99 of the lowest probed rate at or above `qps` (latency grows with load, so it
+    bounds the p99 at `qps` from above); min_qps_at_p99: the highest probed rate whose p99 met `p99_ms` with every
+    query answered (a rate measured to hold it)."""
+    probes = serving_probes(p)
+    if key == "max_p99_ms_at_qps":
+        c = Check(
+            model=p.model, metric=key, value=None, budget=limit["p99_ms"], passed=False, config=_config(p)
+        )
+        at = min(
+            (q for q in probes if q.target_qps >= limit["qps"]), key=lambda q: q.target_qps, default=None
+        )
+        if at is None:
+            c.note = f"not measured: no serving probe at or above {limit['qps']:g} QPS"
+            return c
+        c.value = at.latency.p99_ms
+        c.passed = at.unanswered == 0 and at.stop_reason == "done" and c.value <= limit["p99_ms"]
+        c.margin = f"{(limit['p99_ms'] - c.value) / limit['p99_ms']:+.1%}"
+        c.note = f"p99 at {at.target_qps:,.1f} QPS offered (>= {limit['qps']:g})" + (
+            "" if at.stop_reason == "done" else f", probe stopped: {at.stop_reason}")  # fmt: skip
+        return c
+    c = Check(model=p.model, metric=key, value=None, budget=limit["qps"], passed=False, config=_config(p))
+    if not probes:
+        c.note = "not measured: no serving stage"
+        return c
+    held = [
+        q.target_qps
+        for q in probes
+        if q.unanswered == 0 and q.stop_reason == "done" and q.latency.p99_ms <= limit["p99_ms"]
+    ]
+    c.value = max(held, default=0.0)
+    c.passed = c.value >= limit["qps"]
+    c.margin = f"{(c.value - limit['qps']) / limit['qps']:+.1%}"
+    c.note = f"highest probed rate with p99 <= {limit['p99_ms']:g} ms"
+    return c
+
+
+def _check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
+    if key in SERVING_LIMITS:
+        return _check_serving(p, key, limit)
     value = METRICS[key](p)
     c = Check(model=p.model, metric=key, value=value, budget=limit, passed=False, config=_config(p))
     if value is None:
@@ -135,12 +224,18 @@ def check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
     return c
 
 
+def run_noise_of(run: RunResult) -> NoiseVerdict:
+    """The run's recorded noise verdict, or one judged now from its env snapshot and its latencies' CIs."""
+    return run.noise if run.noise is not None else run_noise(run)
+
+
 def check_budgets(run: RunResult, budgets: list[Budget]) -> list[Check]:
+    noise = run_noise_of(run)
     checks = []
     for p in run.profiles:
         for b in budgets:
             if b.matches(p):
-                checks += [check_limit(p, key, limit) for key, limit in b.limits.items()]
+                checks += [check_limit(p, key, limit, noise) for key, limit in b.limits.items()]
     return checks
 
 
@@ -160,11 +255,14 @@ def check_regressions(
         limit = 1 + max_regression_pct / 100
         over = comp.ratio > limit
         sig = comp.significant(alpha)
+        ci = comp.ratio_ci95
+        ci_text = f", 95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
         checks.append(
             Check(
                 model=p.model, metric="p50 vs baseline", value=comp.ratio, budget=limit,
                 passed=not (over and sig), margin=f"{(limit - comp.ratio) / limit:+.1%}", config=_config(p),
-                note=f"p={comp.p_value:.2g}" + (" significant" if sig else " not significant"),
+                note=f"p={comp.p_value:.2g}" + (" significant" if sig else " not significant") + ci_text,
+                noisy=ci is not None and ci[0] <= limit <= ci[1],
             )
         )  # fmt: skip
     return checks
@@ -194,6 +292,8 @@ def render_table(checks: list[Check], title: str = "benchbench gate"):
         t.add_column(col)
     for c in checks:
         verdict = Text("pass", style="green") if c.passed else Text("FAIL", style="red")
+        if c.noisy:
+            verdict.append(" (noisy)", style="yellow")
         t.add_row(
             c.model,
             c.config,
@@ -207,13 +307,21 @@ def render_table(checks: list[Check], title: str = "benchbench gate"):
     return t
 
 
-def render_summary(checks: list[Check]) -> str:
+def render_summary(checks: list[Check], noise: NoiseVerdict | None = None) -> str:
     """A Markdown job summary: model names and notes shown as text, never as Markdown or HTML."""
     failed = [c for c in checks if not c.passed]
     head = f"## benchbench gate: {'FAILED' if failed else 'passed'} ({len(checks) - len(failed)}/{len(checks)} checks pass)\n\n"
+    if noise is not None:
+        head += (
+            f"Measurement noise: **{noise.verdict}**: {'; '.join(noise.reasons) or 'no sign of noise'}.\n\n"
+        )
+    noisy = [c for c in checks if c.noisy]
+    if noisy:
+        head += (f"{len(noisy)} verdict(s) rest on a noisy measurement (marked noisy): re-run them on a quieter "
+                 "machine before trusting a pass or a fail.\n\n")  # fmt: skip
     table = Table(["model", "config", "metric", "value", "budget", "margin", "result", "note"], [
         [c.model, c.config, c.metric, fmt_value(c, c.value), fmt_value(c, c.budget), c.margin,
-         "pass" if c.passed else "FAIL", c.note] for c in checks])  # fmt: skip
+         ("pass" if c.passed else "FAIL") + (" (noisy)" if c.noisy else ""), c.note] for c in checks])  # fmt: skip
     return head + markdown_table(table) + "\n"
 
 

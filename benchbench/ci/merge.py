@@ -7,6 +7,7 @@ from pathlib import Path
 
 from benchbench.ci.gate import profile_key
 from benchbench.core.errors import BadInputError
+from benchbench.core.noise import worst
 from benchbench.core.results import Campaign, RunResult, parse_shard
 from benchbench.core.schema import load_run, write
 from benchbench.report.run_report import write_report
@@ -59,6 +60,7 @@ def merge_runs(runs: list[RunResult], sources: list[str]) -> RunResult:
         for c in campaigns:
             for name in ("notes", "goal_timings", "goals", "checks", "comparisons", "swaps"):
                 getattr(merged.campaign, name).extend(getattr(c, name))
+    merged.noise = worst(r.noise for r in runs)  # a merged run is as noisy as its noisiest shard
     merged.elapsed_s = sum(r.elapsed_s or 0.0 for r in runs)
     merged.env = {**first.env, "merged_from": [r.run_id for r in runs]}
     merged.jobs = [j for r in runs for j in r.jobs]

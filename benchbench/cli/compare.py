@@ -1,13 +1,13 @@
-"""`benchbench compare RUN_A RUN_B`: per-model p50 ratio B/A with a Mann-Whitney significance test."""
+"""`benchbench compare RUN_A RUN_B`: per-model p50 ratio B/A with its bootstrap 95% CI and a Mann-Whitney test."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from benchbench.ci.stats import DEFAULT_ALPHA
 from benchbench.cli.common import console, probability
 from benchbench.core.errors import BadInputError
+from benchbench.core.stats import DEFAULT_ALPHA
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,12 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from benchbench.ci.gate import profile_key
-    from benchbench.ci.stats import compare_samples
+    from benchbench.core.stats import compare_samples
 
     a, b = _results(args.run_a, args.db), _results(args.run_b, args.db)
     base = {profile_key(p): p for p in a.profiles}
     table = Table(title=f"{args.run_b} vs {args.run_a} (ratio > 1: B slower)")
-    for col in ("model", "config", "p50 A (ms)", "p50 B (ms)", "ratio B/A", "p-value", "verdict"):
+    for col in ("model", "config", "p50 A (ms)", "p50 B (ms)", "ratio B/A", "95% CI", "p-value", "verdict"):
         table.add_column(col)
     shared = 0
     for p in b.profiles:
@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         pb = p.latency.p50_ms if p.latency else None
         if len(sa) < 3 or len(sb) < 3:
             ratio = f"{pb / pa:.3f}" if pa and pb else "—"
-            table.add_row(p.model, cfg, f"{pa or 0:.3f}", f"{pb or 0:.3f}", ratio, "—", "too few samples")
+            table.add_row(
+                p.model, cfg, f"{pa or 0:.3f}", f"{pb or 0:.3f}", ratio, "—", "—", "too few samples"
+            )
             continue
         c = compare_samples(sa, sb)
         sig = c.significant(args.alpha)
@@ -64,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
             if sig
             else "no significant change"
         )
-        table.add_row(p.model, cfg, f"{pa:.3f}", f"{pb:.3f}", f"{c.ratio:.3f}", f"{c.p_value:.2g}", verdict)
+        ci = f"[{c.ratio_ci95[0]:.3f}, {c.ratio_ci95[1]:.3f}]" if c.ratio_ci95 else "—"
+        table.add_row(
+            p.model, cfg, f"{pa:.3f}", f"{pb:.3f}", f"{c.ratio:.3f}", ci, f"{c.p_value:.2g}", verdict
+        )
     if not shared:
         raise BadInputError(f"{args.run_a} and {args.run_b} share no model configuration to compare")
     console(width=160).print(table)

@@ -88,6 +88,7 @@ def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from benchbench.core.stats import fmt_ratio, ratio_verdict
     from benchbench.core.units import fmt_bytes
 
     colour = {"ready": "green", "ready-with-warnings": "yellow", "not-ready": "red"}[s.verdict]
@@ -111,15 +112,19 @@ def print_readiness(name: str, size: str, s: Any, out: Any) -> None:
                       "yes" if o.ok else ("loose" if o.ok_loose else "NO"), str(o.case))  # fmt: skip
         out.print(t)
     if s.ratio is not None:
-        out.print(f"  latency p50 at batch {s.latency_batch_size}, {s.threads} threads: "
-                  f"ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
-                  f"→ ratio {s.ratio:.2f} (session {s.session_s:.2f} s)")  # fmt: skip
+        verdict = ratio_verdict(s.ratio_ci95, above="ORT is slower", below="ORT is faster")
+        out.print(f"  latency p50 at batch {s.latency_batch_size}, {s.threads} threads, {s.ratio_rounds} interleaved "
+                  f"rounds: ORT {s.ort_latency.p50_ms:.3f} ms vs eager {s.eager_latency.p50_ms:.3f} ms "
+                  f"→ ORT/eager {fmt_ratio(s.ratio, s.ratio_ci95)} (95% CI): {verdict} (session {s.session_s:.2f} s)")  # fmt: skip
+        out.print(f"    ORT {s.ort_latency.uncertainty()}")
+        out.print(f"    eager {s.eager_latency.uncertainty()}")
         top = ", ".join(f"{k} {v}" for k, v in list(s.node_counts.items())[:8])
         out.print(f"  nodes: {sum(s.node_counts.values())} ({top})")
     q = s.quantized
     if q and q.error is None and q.parity is not None:
-        ratio = f"{q.ratio:.2f}" if q.ratio is not None else "—"
-        out.print(f"  int8: {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager, parity "
+        ratio = fmt_ratio(q.ratio, q.ratio_ci95)
+        vs_fp32 = fmt_ratio(q.ratio_vs_fp32_ort, q.ratio_vs_fp32_ort_ci95)
+        out.print(f"  int8: {fmt_bytes(q.file_bytes)}, ratio {ratio} vs eager, {vs_fp32} vs fp32 ORT, parity "
                   f"{'ok' if q.parity.ok else 'outside'} ({q.rule})")  # fmt: skip
     for w in s.warnings:
         out.print(Text.assemble(("  warning: ", "yellow"), w))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from benchbench.ci.stats import DEFAULT_ALPHA
 from benchbench.cli.common import check_output, console, nonnegative_float, nonnegative_int, probability
+from benchbench.core.stats import DEFAULT_ALPHA
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,14 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from benchbench.ci.budgets import check_coverage, load_budgets
-    from benchbench.ci.gate import evaluate, load_results, render_junit, render_summary, render_table
+    from benchbench.ci.gate import (
+        evaluate,
+        load_results,
+        render_junit,
+        render_summary,
+        render_table,
+        run_noise_of,
+    )
     from benchbench.core.files import write_text
 
     check_output(args.junit, what="--junit file")
@@ -50,11 +57,17 @@ def run(args: argparse.Namespace) -> int:
         results, budgets, baseline=baseline, max_regression_pct=args.max_regression, alpha=args.alpha,
         retry=args.retry, log=out.print,
     )  # fmt: skip
+    noise = run_noise_of(results)
     out.print(render_table(checks, title=f"benchbench gate: {args.results}"))
+    colour = {"quiet": "green", "noisy": "yellow", "unusable": "red"}.get(noise.verdict, "white")
+    out.print(f"measurement noise: {noise.line()}", style=colour)
+    noisy = sum(c.noisy for c in checks)
+    if noisy:
+        out.print(f"{noisy} verdict(s) rest on a noisy measurement (marked noisy)", style="yellow")
     if args.junit:
         write_text(args.junit, render_junit(checks))
     if args.summary:
-        write_text(args.summary, render_summary(checks))
+        write_text(args.summary, render_summary(checks, noise))
     failed = [c for c in checks if not c.passed]
     if failed:
         names = ", ".join(sorted({f"{c.model} {c.metric}" for c in failed}))

@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ksub = p.add_subparsers(dest="kernels_command", required=True)
     c = ksub.add_parser("compare", help="time every implementation of an op over a shape sweep")
     c.add_argument("op", help="attention, layernorm, rmsnorm, softmax, gelu, swiglu, selective_scan")
-    c.add_argument("--impl", action="append", metavar="NAME", help="only this implementation (repeatable)")
+    c.add_argument("--impl", action="append", metavar="NAME",
+                   help="only this implementation (repeatable; the same one twice is an A/A comparison)")  # fmt: skip
     c.add_argument("--shapes", action="append", metavar="K=V,...",
                    help="a shape such as B=2,H=4,T=256,D=64 (repeatable; default: the op's sweep)")  # fmt: skip
     c.add_argument("--device", default="cpu")
@@ -61,15 +62,34 @@ def print_compare(result: Any, out: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from benchbench.core.stats import fmt_ratio
+
     c = result.ceilings
     table = Table(title=f"{result.op} on {result.device}, {result.dtype}")
-    for col in ("shape", "mode", "impl", "p50 ms", "speed-up", "TFLOP/s", "GB/s", "% peak", "rel err", "ok"):
+    for col in (
+        "shape",
+        "mode",
+        "impl",
+        "p50 ms",
+        "speed-up [95% CI]",
+        "TFLOP/s",
+        "GB/s",
+        "% peak",
+        "rel err",
+        "ok",
+    ):
         table.add_column(col, no_wrap=col == "shape", overflow="fold")
     for r in result.rows:
         time_cell = _num(r.p50_ms, ".4g") if r.status == "timed" else r.status
         pct = f"{r.pct_peak:.1f} ({r.bound})" if r.pct_peak is not None else ""
         ok = "" if r.ok is None else ("yes" if r.ok else Text("NO", style="red"))
-        speed = f"{r.speedup:.2f}×" if r.speedup is not None else ""
+        speed = (
+            ""
+            if r.speedup is None
+            else "reference"
+            if r.impl == r.reference
+            else fmt_ratio(r.speedup, r.ratio_ci95, ".3g", "×")
+        )
         name = f"{r.impl}*" if r.baseline else r.impl
         table.add_row(r.shape, r.mode, name, time_cell, speed, _num(r.tflops), _num(r.gbps), pct,
                       _num(r.max_rel_err, ".1e"), ok)  # fmt: skip
@@ -77,8 +97,10 @@ def print_compare(result: Any, out: Any) -> None:
     if c is not None:
         out.print(f"peak = measured in this run: matmul {c.matmul_tflops:.3g} TFLOP/s ({c.dtype}, "
                   f"{c.matmul_n}³), copy {c.copy_gbs:.3g} GB/s")  # fmt: skip
-    out.print("* baseline; speed-up = baseline p50 / p50; rel err = max |err| / max |reference| against the "
-              "baseline in fp32; FLOPs count 2 per multiply-add")  # fmt: skip
+    refs = sorted({r.reference for r in result.rows if r.reference})
+    out.print(f"* baseline; speed-up = {' / '.join(refs) or 'baseline'} / row, the median of per-round ratios of "
+              "interleaved rounds with its 95% CI (n.s.: the CI contains 1, no significant difference); rel err = "
+              "max |err| / max |reference| against the baseline in fp32; FLOPs count 2 per multiply-add")  # fmt: skip
     for r in result.rows:
         if r.status in ("unsupported", "error", "skipped") or r.ok is False:
             out.print(f"{r.impl} at {r.shape} {r.mode}: {r.status}: {r.note}", markup=False)

@@ -104,6 +104,7 @@ def print_profile(r: Any, out: Any) -> None:
         table.add_row(
             "latency p50 / p90 / p99 ms", " / ".join(fmt_ms(x) for x in (lat.p50_ms, lat.p90_ms, lat.p99_ms))
         )
+        table.add_row("p50 uncertainty", lat.uncertainty())
         table.add_row("repeats, threads", f"{lat.n}, {lat.threads}")
         table.add_row("throughput", f"{fmt_count(lat.throughput_per_s)} samples/s")
     for e in r.errors:
@@ -115,18 +116,18 @@ def print_sweeps(points: list, out: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from benchbench.core.units import fmt_ms
+    from benchbench.core.units import fmt_ci_ms, fmt_ms
 
     table = Table(title="latency sweep")
-    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "p90 ms", "p99 ms", "n", "samples/s"):
+    for col in ("mode", "dtype", "batch", "seq", "p50 ms", "95% CI ms", "p90 ms", "p99 ms", "n", "samples/s"):
         table.add_column(col, justify="left" if col in ("mode", "dtype") else "right")
     for s in points:
         head = [s.mode, s.dtype, str(s.batch_size), str(s.seq_len or "—")]
         lat = s.latency
         if lat is None:
-            table.add_row(*head, Text(str(s.error), style="red"), "", "", "", "")
+            table.add_row(*head, Text(str(s.error), style="red"), "", "", "", "", "")
         else:
-            table.add_row(*head, fmt_ms(lat.p50_ms), fmt_ms(lat.p90_ms), fmt_ms(lat.p99_ms), str(lat.n),
+            table.add_row(*head, fmt_ms(lat.p50_ms), fmt_ci_ms(lat.ci95_ms), fmt_ms(lat.p90_ms), fmt_ms(lat.p99_ms), str(lat.n),
                           f"{lat.throughput_per_s or 0:.1f}")  # fmt: skip
     out.print(table)
 

@@ -27,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (autocast)")
-    p.add_argument("--rounds", type=positive_int, default=3, help="alternating timing rounds before/after")
+    p.add_argument("--rounds", type=positive_int, default=8,
+                   help="at least this many interleaved timing rounds before/after (more until the speed-up's "
+                        "95%% CI is 5%% wide or 1 s has passed; default 8)")  # fmt: skip
     p.add_argument("--intercept", default="patch",
                    help="how direct SDPA calls are caught: patch (F and bound names; cheap) or mode (a TorchFunctionMode)")  # fmt: skip
     add_json_option(p)
@@ -49,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     if not ops:
         raise BadInputError("--ops is empty; give e.g. --ops attention,layernorm")
+    if args.rounds < 1:
+        raise BadInputError(f"--rounds must be >= 1, got {args.rounds}")
     for op in ops:
         get_kernel(get_op(op).name, args.impl)  # unknown op or implementation: one clear error
     check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 def print_swap(r: Any, out: Any) -> None:
     from rich.table import Table
+
+    from benchbench.core.stats import fmt_ratio, ratio_verdict
 
     title = f"swap {r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}: {', '.join(r.ops)}"
     sites = Table(title=title)
@@ -99,7 +105,8 @@ def print_swap(r: Any, out: Any) -> None:
         out.print(f"[yellow]note: {note}")
     s = r.speed
     if s.status == "timed":
-        out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after "
-                  f"= {s.speedup:.2f}× ({s.samples} samples; {s.note})")  # fmt: skip
+        verdict = ratio_verdict(s.ratio_ci95, above="the swap is faster", below="the swap is slower")
+        out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after; speed-up "
+                  f"{fmt_ratio(s.speedup, s.ratio_ci95, unit='×')} (95% CI): {verdict} ({s.samples} samples; {s.note})")  # fmt: skip
     else:
         out.print(f"speed: {s.status} ({s.note})")

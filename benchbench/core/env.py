@@ -1,4 +1,4 @@
-"""Environment capture: versions, device, CPU and git commit, attached to every result."""
+"""Environment capture: versions, device, CPU, git commit and the machine's load, attached to every result."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from benchbench.core.noise import machine_state
 from benchbench.core.results import GitState
 
 _PACKAGES = ("torch", "triton", "onnx", "onnxruntime", "onnxscript", "fvcore", "numpy", "benchbench",
@@ -120,6 +121,7 @@ def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "benchbench_commit": benchbench_commit(),
         "hostname": platform.node(),
+        "machine": machine_state().to_dict(),  # load, runnable threads, CPU counters, governor: see core/noise
     }
     if _NOTES:
         env["notes"] = dict(_NOTES)

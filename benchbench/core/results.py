@@ -15,12 +15,13 @@ JSON and back (validating on load). Missing measurements are None, never 0. A pr
 
 from __future__ import annotations
 
-import math
 import statistics
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from benchbench.core.stats import cv, median_ci, percentile, tukey_outliers
 
 
 def now_iso() -> str:
@@ -74,18 +75,23 @@ class FlopCount:
     conventions: dict[str, str] = field(default_factory=dict)
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default method) of an already sorted list."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty list")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+STOP_REASONS = {
+    "ci_target": "the median's 95% CI narrowed to the target relative width",
+    "time_cap": "the time cap was reached before the CI narrowed to the target",
+    "max_repeats": "the repeat cap was reached",
+    "min_effort": "no CI target: the minimum repeats and time were met",
+    "external": "timed by another tool (e.g. pytest-benchmark)",
+}
 
 
 @dataclass
 class LatencyStats:
-    """Percentiles of per-call latency in milliseconds, and throughput for a batch size."""
+    """Percentiles of per-call latency in milliseconds, their uncertainty, and throughput for a batch size.
+
+    `ci95_ms` is the distribution-free 95% CI of the median (p50) from order statistics (below 6 samples it
+    is [min, max], which covers less); `cv` is stdev / mean; `outliers` counts samples outside Tukey's fences
+    [Q1 - 1.5 IQR, Q3 + 1.5 IQR]; `stop_reason` says what ended the measurement (a key of STOP_REASONS).
+    """
 
     n: int
     mean_ms: float
@@ -100,13 +106,36 @@ class LatencyStats:
     device: str
     threads: int
     samples_ms: list[float] = field(default_factory=list, repr=False)
+    ci95_ms: list[float] | None = None  # None only where the raw samples are unknown
+    cv: float | None = None
+    outliers: int | None = None
+    stop_reason: str | None = None
+    elapsed_s: float | None = None  # wall time of the timed repeats
+
+    __derived__ = ("ci95_rel_width",)
+
+    @property
+    def ci95_rel_width(self) -> float | None:
+        """(hi - lo) / p50 of the median's CI: 0.05 means the median is known to about ±2.5%."""
+        if self.ci95_ms is None or self.p50_ms <= 0:
+            return None
+        return (self.ci95_ms[1] - self.ci95_ms[0]) / self.p50_ms
 
     @classmethod
     def from_samples(
-        cls, samples_ms: list[float], *, batch_size: int = 1, device: str = "cpu", threads: int = 1
+        cls,
+        samples_ms: list[float],
+        *,
+        batch_size: int = 1,
+        device: str = "cpu",
+        threads: int = 1,
+        stop_reason: str | None = None,
+        elapsed_s: float | None = None,
     ) -> LatencyStats:
         if not samples_ms:
             raise ValueError("no timing samples")
+        if stop_reason is not None and stop_reason not in STOP_REASONS:
+            raise ValueError(f"unknown stop reason {stop_reason!r}; allowed: {', '.join(STOP_REASONS)}")
         s = sorted(samples_ms)
         p50 = percentile(s, 50)
         return cls(
@@ -123,7 +152,27 @@ class LatencyStats:
             device=device,
             threads=threads,
             samples_ms=list(samples_ms),
+            ci95_ms=list(median_ci(s, presorted=True)),
+            cv=cv(s),
+            outliers=tukey_outliers(s),
+            stop_reason=stop_reason,
+            elapsed_s=elapsed_s,
         )
+
+    def uncertainty(self) -> str:
+        """'95% CI [0.981, 1.020] ms (3.9% wide), CV 0.04, 2 outliers, ci_target': how sure the p50 is."""
+        if self.ci95_ms is None:
+            return "no CI (raw samples unknown)"
+        parts = [f"95% CI [{self.ci95_ms[0]:.3f}, {self.ci95_ms[1]:.3f}] ms"]
+        if self.ci95_rel_width is not None:
+            parts[0] += f" ({self.ci95_rel_width:.1%} wide)"
+        if self.cv is not None:
+            parts.append(f"CV {self.cv:.2f}")
+        if self.outliers is not None:
+            parts.append(f"{self.outliers} outliers")
+        if self.stop_reason:
+            parts.append(f"stopped: {self.stop_reason}")
+        return ", ".join(parts)
 
     def without_samples(self) -> LatencyStats:
         """The same figures without the raw samples (for records that keep many latencies)."""
@@ -274,8 +323,10 @@ class QuantizedVariant:
     rule: str = ""
     session_s: float | None = None
     ort_latency: LatencyStats | None = None
-    ratio: float | None = None  # int8 ORT p50 / eager fp32 p50
-    ratio_vs_fp32_ort: float | None = None
+    ratio: float | None = None  # int8 ORT / eager fp32 (median of interleaved rounds' ratios)
+    ratio_ci95: list[float] | None = None
+    ratio_vs_fp32_ort: float | None = None  # int8 ORT / fp32 ORT, from the same rounds
+    ratio_vs_fp32_ort_ci95: list[float] | None = None
     error: str | None = None  # why quantization failed
 
 
@@ -316,7 +367,9 @@ class Readiness:
     parity: Parity | None = None  # ORT against eager PyTorch at unseen batch sizes and sequence lengths
     ort_latency: LatencyStats | None = None
     eager_latency: LatencyStats | None = None
-    ratio: float | None = None  # ORT p50 / eager p50 (< 1: ORT is faster), same inputs and threads
+    ratio: float | None = None  # ORT / eager (< 1: ORT is faster): median of interleaved rounds' ratios
+    ratio_ci95: list[float] | None = None  # its 95% CI; containing 1 means no significant difference
+    ratio_rounds: int | None = None
     latency_batch_size: int | None = None
     threads: int | None = None
     quantized: QuantizedVariant | None = None
@@ -444,8 +497,13 @@ class CompareRow:
     p50_ms: float | None = None
     p90_ms: float | None = None
     repeats: int = 0
+    ci95_ms: list[float] | None = None  # 95% CI of p50 (order statistics)
+    cv: float | None = None
+    stop_reason: str | None = None
     baseline_p50_ms: float | None = None
-    speedup: float | None = None  # baseline p50 / this p50
+    reference: str | None = None  # the row the speed-up is against (the baseline unless asked otherwise)
+    speedup: float | None = None  # reference / this, the median of interleaved rounds' ratios (> 1: faster)
+    ratio_ci95: list[float] | None = None  # 95% CI of speedup; containing 1 means no significant difference
     tflops: float | None = None
     gbps: float | None = None
     pct_peak: float | None = None  # of the measured ceiling of the bound resource
@@ -535,8 +593,15 @@ class SwapSpeed:
     status: str  # "timed", "interpreted" (Triton in the CPU interpreter: no meaningful time) or "skipped"
     before_p50_ms: float | None = None
     after_p50_ms: float | None = None
-    speedup: float | None = None  # before / after: above 1 the swap is faster
+    speedup: float | None = (
+        None  # before / after (> 1: the swap is faster), median of interleaved rounds' ratios
+    )
+    ratio_ci95: list[float] | None = None  # 95% CI of speedup; containing 1 means no significant difference
     samples: int = 0
+    rounds: int = 0
+    before_ci95_ms: list[float] | None = None
+    after_ci95_ms: list[float] | None = None
+    stop_reason: str | None = None
     note: str = ""
 
 
@@ -578,6 +643,7 @@ class GoalVerdict:
     threshold: float
     value: float | None
     met: bool | None  # None: not measured
+    value_ci95: list[float] | None = None  # 95% CI of a speed-up value (interleaved rounds)
     ours_p50_ms: float | None = None
     yardstick: str = ""
     yardstick_p50_ms: float | None = None
@@ -612,6 +678,170 @@ class Campaign:
 
 
 # ---- profiles and runs -----------------------------------------------------------------------------
+
+
+# ---- serving (benchbench.serve) -------------------------------------------------------------------
+
+
+@dataclass
+class EndToEndLatency:
+    """Percentiles of end-to-end query latency (arrival to answer, queueing included) in ms over `n` queries,
+    with the distribution-free 95% CI of the p90 and the p99 (`core.stats.quantile_ci`; a bound is None where
+    `n` is too small to give it: the p99 needs 368 queries for an upper bound)."""
+
+    n: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+    p90_ci95_ms: list[float | None]
+    p99_ci95_ms: list[float | None]
+
+    @classmethod
+    def from_samples(cls, samples_ms: list[float]) -> EndToEndLatency:
+        from benchbench.core.stats import quantile_ci
+
+        if not samples_ms:
+            raise ValueError("no latency samples")
+        s = sorted(samples_ms)
+        return cls(n=len(s), p50_ms=percentile(s, 50), p90_ms=percentile(s, 90), p99_ms=percentile(s, 99),
+                   max_ms=s[-1], mean_ms=statistics.fmean(s), p90_ci95_ms=list(quantile_ci(s, 0.90, presorted=True)),
+                   p99_ci95_ms=list(quantile_ci(s, 0.99, presorted=True)))  # fmt: skip
+
+
+@dataclass
+class SingleStream:
+    """One query at a time, the next issued when the previous is answered (MLPerf's SingleStream): the p90."""
+
+    latency: EndToEndLatency
+    elapsed_s: float
+
+
+@dataclass
+class OfflinePoint:
+    """Throughput at one batch size: `latency` of whole batches; throughput = batch × 1000 / p50, with the
+    interval that the p50's 95% CI gives it."""
+
+    batch_size: int
+    latency: LatencyStats
+    throughput_per_s: float
+    throughput_ci95: list[float] | None = None
+
+
+@dataclass
+class Offline:
+    """Every query available at once (MLPerf's Offline): the largest throughput over the batch sizes that fit."""
+
+    points: list[OfflinePoint]
+    best_batch_size: int
+    best_throughput_per_s: float
+    skipped_batches: dict[str, str] = field(default_factory=dict)  # batch size -> why it was not run
+
+
+@dataclass
+class ServerProbe:
+    """Poisson arrivals at `target_qps` for `queries` queries, served with dynamic batching.
+
+    `latency` is end to end (queueing included) over the queries answered; `unanswered` queries were still
+    waiting when the probe stopped and enter the percentiles with their waiting time so far (a lower bound, so a
+    p99 with `unanswered` above 1% of the queries is itself a lower bound). `within_budget` is None when no p99
+    budget was given. `stop_reason`: "done" (all answered), "over_budget" (so many queries had already exceeded
+    the budget that the p99 could no longer meet it), "time_cap"."""
+
+    target_qps: float
+    queries: int
+    answered: int
+    unanswered: int
+    latency: EndToEndLatency
+    achieved_qps: float  # answered / (last answer - first arrival)
+    mean_batch: float
+    queue_p99_ms: float  # waiting before the batch started, p99
+    issue_lag_p99_ms: float  # how late the load generator issued queries against the Poisson schedule
+    elapsed_s: float
+    stop_reason: str
+    budget_ms: float | None = None
+    within_budget: bool | None = None
+
+
+@dataclass
+class MaxQpsSearch:
+    """The highest Poisson rate whose p99 stays within `budget_ms`: bracket (rates ×2 or ÷2) then bisect, at
+    most `max_probes` probes. `max_qps` is the highest passing rate (None: none passed); `at` is its probe and
+    `above` the confirming probe at `check_factor` × `max_qps`."""
+
+    budget_ms: float
+    probes: list[ServerProbe]
+    max_qps: float | None
+    at: ServerProbe | None
+    above: ServerProbe | None
+    lowest_failing_qps: float | None
+    stop_reason: (
+        str  # "resolved" (bracket within the tolerance), "max_probes", "none_passed", "no_failure_found"
+    )
+    tolerance: float
+    max_probes: int
+    check_factor: float = 1.2
+    min_queries: int = 368
+
+
+@dataclass
+class ServingCost:
+    """Cost per 1M queries from a measured rate: price_per_hour / (qps × 3600) × 1e6, on the device measured.
+    `cost_per_million_usd` is None when there is no price ("no price"): benchbench never assumes one."""
+
+    device: str  # what was measured: "local CPU (...)" or a GPU's name
+    qps: float | None
+    qps_source: str  # "max QPS with p99 <= 20 ms (server)", "best offline throughput (batch 32)"
+    price_per_hour: float | None
+    price_source: str
+    cost_per_million_usd: float | None
+    label: str = "measured"
+
+
+@dataclass
+class BackendServing:
+    """One backend's scenarios; `skipped` says why it did not run (e.g. torch.compile without a compiler)."""
+
+    backend: str
+    skipped: str | None = None
+    single: SingleStream | None = None
+    offline: Offline | None = None
+    server: ServerProbe | None = None
+    search: MaxQpsSearch | None = None
+    cost: ServingCost | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServeSettings:
+    """How the scenarios ran: dynamic batching, queries per probe, the load generator's seed, threads."""
+
+    scenario: str
+    max_batch: int
+    max_delay_ms: float
+    queries: int
+    min_duration_s: float
+    max_duration_s: float
+    seed: int
+    threads: int
+    target_qps: float | None = None
+    p99_budget_ms: float | None = None
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ServeResult:
+    """`benchbench serve --json` and the run's `serving` stage: one model's scenarios per backend."""
+
+    model: str
+    size: str
+    device: str
+    measured_on: str  # the device in words ("local CPU (x86_64, 1 threads)")
+    settings: ServeSettings
+    backends: list[BackendServing]
+    env: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -663,6 +893,7 @@ class ProfileResult:
     export: Readiness | None = None
     health: HealthReport | None = None
     swap: SwapRun | None = None
+    serving: ServeResult | None = None
     errors: list[StageError] = field(default_factory=list)
     outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out
     job: str | None = None  # the key of the run's job that measured it
@@ -743,6 +974,32 @@ class GitState:
 
 
 @dataclass
+class NoiseVerdict:
+    """How much a run's numbers can be trusted: quiet, noisy or unusable, with the reasons
+    (thresholds and rules in `benchbench.core.noise`)."""
+
+    verdict: str  # "quiet", "noisy" or "unusable"
+    reasons: list[str] = field(default_factory=list)
+    load1: float | None = None  # at the start
+    cpus: int | None = None
+    load_per_cpu: float | None = None
+    steal: float | None = None  # share of CPU time stolen during the run
+    governor: str | None = None
+    threads: int | None = None  # torch threads
+    procs_running: int | None = None  # runnable threads machine-wide at the start
+    latencies: int = 0
+    time_capped: int = 0
+    ci_rel_width_median: float | None = None  # (hi - lo) / p50 of the median's CI, over the run's latencies
+    ci_rel_width_max: float | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One sentence: the verdict and why."""
+        why = "; ".join(self.reasons) if self.reasons else "no sign of noise"
+        return f"{self.verdict} ({why})"
+
+
+@dataclass
 class RunResult:
     """A suite run: profiles and the kernel campaign measured together, with their environment.
 
@@ -763,6 +1020,7 @@ class RunResult:
     created_at: str = field(default_factory=now_iso)
     elapsed_s: float | None = None
     shard: str | None = None
+    noise: NoiseVerdict | None = None
 
     __derived__ = ("missing",)
 

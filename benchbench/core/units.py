@@ -29,6 +29,11 @@ def fmt_ms(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
+def fmt_ci_ms(ci: list[float] | None) -> str:
+    """A latency's 95% CI as '[0.981, 1.020]'; '—' when there is none."""
+    return "—" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
 def fmt_num(x: Any, spec: str = ".3g") -> str:
     return "—" if x is None else format(x, spec) if isinstance(x, (int, float)) else str(x)
 

@@ -1,5 +1,6 @@
 """Run an exported model in ONNX Runtime: sessions on asserted providers, parity against eager PyTorch,
-and latency next to eager on the same inputs and thread count, timed with `benchbench.measure.timing.measure`."""
+and latency next to eager on the same inputs and thread count, timed in interleaved rounds
+(`benchbench.measure.interleave`) so that the ratio carries a 95% CI."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from torch import nn
 from benchbench.core.parity import check_outputs, merge_cases
 from benchbench.core.results import LatencyStats, Parity
 from benchbench.deploy.export import output_leaves
-from benchbench.measure.timing import TimingConfig, measure
+from benchbench.measure.interleave import Interleaved, interleave
+from benchbench.measure.timing import TimingConfig
 
 
 def providers_for(device: str) -> list[str]:
@@ -99,13 +101,46 @@ def parity(
 
 @dataclass
 class LatencyPair:
-    """ORT and eager PyTorch timed on the same inputs and thread count; ratio = ORT p50 / eager p50."""
+    """ORT and eager PyTorch timed in interleaved rounds on the same inputs and threads.
+
+    ratio = ORT / eager: the median of the rounds' ratios, with its 95% CI (`ratio_ci95`)."""
 
     ort: LatencyStats
     eager: LatencyStats
     ratio: float | None
     threads: int
     batch_size: int
+    ratio_ci95: list[float] | None = None
+    rounds: int = 0
+
+
+def time_sessions(
+    sessions: dict[str, ort.InferenceSession],
+    model: nn.Module,
+    input_names: list[str],
+    inputs: tuple,
+    *,
+    config: TimingConfig,
+    device: str | torch.device = "cpu",
+    ratios: list[tuple[str, str]] | None = None,
+) -> Interleaved:
+    """Eager PyTorch (arm "eager") and each named ORT session, in interleaved rounds on the same inputs.
+
+    `ratios` (default: each session over eager) are the ratios whose CIs decide when the rounds stop."""
+    arms: dict[str, Any] = {}
+
+    def run_eager() -> Any:
+        with torch.no_grad():
+            return model(*inputs)
+
+    arms["eager"] = run_eager
+    for name, session in sessions.items():
+        feed = ort_feed(session, input_names, inputs)
+        arms[name] = lambda session=session, feed=feed: session.run(None, feed)
+    # ORT's host-side run() returns finished outputs, so its arms are timed with the host clock.
+    devices = {name: "cpu" for name in sessions}
+    return interleave(arms, device=torch.device(device), devices=devices, config=config,
+                      ratios=ratios or [(name, "eager") for name in sessions])  # fmt: skip
 
 
 def latency_pair(
@@ -118,19 +153,11 @@ def latency_pair(
     config: TimingConfig,
     device: str | torch.device = "cpu",
 ) -> LatencyPair:
-    """ORT and eager PyTorch p50 on the same inputs and thread count, one after the other."""
-    feed = ort_feed(session, input_names, inputs)
-
-    def run_ort() -> Any:
-        return session.run(None, feed)
-
-    def run_eager() -> Any:
-        with torch.no_grad():
-            return model(*inputs)
-
-    # ORT's host-side run() returns finished outputs, so it is timed with the host clock.
-    ort_stats = measure(run_ort, device="cpu", batch_size=batch_size, config=config).without_samples()
-    eager_stats = measure(run_eager, device=torch.device(device), batch_size=batch_size, config=config)
-    eager_stats = eager_stats.without_samples()
-    ratio = ort_stats.p50_ms / eager_stats.p50_ms if eager_stats.p50_ms > 0 else None
-    return LatencyPair(ort_stats, eager_stats, ratio, torch.get_num_threads(), batch_size)
+    """ORT against eager PyTorch on the same inputs and thread count, in interleaved rounds."""
+    timed = time_sessions({"ort": session}, model, input_names, inputs, config=config, device=device)
+    r = timed.ratio("ort", "eager")
+    return LatencyPair(
+        ort=timed.stats("ort", batch_size).without_samples(),
+        eager=timed.stats("eager", batch_size).without_samples(),
+        ratio=r.value, threads=timed.threads, batch_size=batch_size, ratio_ci95=r.ci95, rounds=timed.rounds,
+    )  # fmt: skip

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from torch import nn
@@ -19,7 +20,7 @@ from torch import nn
 from benchbench.core.parity import check_tensor, summarize
 from benchbench.core.results import Parity, QuantizedVariant, Tolerance
 from benchbench.deploy.export import output_leaves
-from benchbench.deploy.ort_check import latency_pair, make_session, node_counts, ort_feed
+from benchbench.deploy.ort_check import make_session, node_counts, ort_feed, time_sessions
 from benchbench.measure.timing import TimingConfig
 
 QUANT_REL_TOL = 0.1  # 10% of the output's largest magnitude
@@ -64,15 +65,19 @@ def int8_variant(
     inputs: tuple,
     *,
     batch_size: int,
-    fp32_ort_p50_ms: float | None,
+    fp32_session: ort.InferenceSession,
     timing: TimingConfig,
     providers: list[str],
+    device: str | torch.device = "cpu",
 ) -> QuantizedVariant:
-    """Quantize, check parity on `inputs`, time it next to eager; ratios against eager and against fp32 ORT."""
+    """Quantize, check parity on `inputs`, and time it in interleaved rounds with eager and the fp32 session:
+    ratios (with 95% CIs) against eager and against fp32 ORT."""
     fp32_path = Path(fp32_path)
     dst = quantize(fp32_path, fp32_path.with_name(fp32_path.stem + ".int8.onnx"))
     session, created_s = make_session(dst, providers)
-    timed = latency_pair(session, model, input_names, inputs, batch_size=batch_size, config=timing)
+    timed = time_sessions({"int8": session, "fp32": fp32_session}, model, input_names, inputs, config=timing,
+                          device=device, ratios=[("int8", "eager"), ("int8", "fp32")])  # fmt: skip
+    vs_eager, vs_fp32 = timed.ratio("int8", "eager"), timed.ratio("int8", "fp32")
     counts = node_counts(dst)
     return QuantizedVariant(
         file=str(dst),
@@ -81,7 +86,9 @@ def int8_variant(
         parity=quant_parity(session, model, input_names, inputs),
         rule=f"max_abs <= {QUANT_REL_TOL:g} x max|eager|",
         session_s=created_s,
-        ort_latency=timed.ort,
-        ratio=timed.ratio,  # int8 ORT / eager fp32
-        ratio_vs_fp32_ort=timed.ort.p50_ms / fp32_ort_p50_ms if fp32_ort_p50_ms else None,
+        ort_latency=timed.stats("int8", batch_size).without_samples(),
+        ratio=vs_eager.value,  # int8 ORT / eager fp32
+        ratio_ci95=vs_eager.ci95,
+        ratio_vs_fp32_ort=vs_fp32.value,
+        ratio_vs_fp32_ort_ci95=vs_fp32.ci95,
     )

@@ -37,9 +37,10 @@ from benchbench.sources.target import Target
 
 VERDICTS = ("ready", "ready-with-warnings", "not-ready")
 
-# The run stage times briefly: about 25 models run it on a 2-core CPU.
-STAGE_TIMING = TimingConfig(warmup=1, min_repeats=5, max_repeats=200, min_time_s=0.05)
-CLI_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=1000, min_time_s=0.3)
+# The run stage times briefly (about 25 models run it on a 2-core CPU): at most 0.2 s of interleaved rounds
+# for ORT/eager and 0.2 s for int8/fp32/eager per model, less once the ratios' CIs are 5% wide.
+STAGE_TIMING = TimingConfig(warmup=1, min_repeats=5, max_repeats=200, min_time_s=0.05, max_time_s=0.2)
+CLI_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=1000, min_time_s=0.2, max_time_s=1.5)
 
 
 @dataclass(frozen=True)
@@ -265,12 +266,13 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
     timed = _stage("latency", lambda: latency_pair(session, model, info.input_names, lat_inputs,
                                                    batch_size=lat_bs, config=cfg.timing, device=dev))  # fmt: skip
     out.ort_latency, out.eager_latency, out.ratio = timed.ort, timed.eager, timed.ratio
+    out.ratio_ci95, out.ratio_rounds = timed.ratio_ci95, timed.rounds
     out.latency_batch_size, out.threads = lat_bs, timed.threads
 
     if cfg.quantize:
         try:
             q = int8_variant(path, model, info.input_names, lat_inputs, batch_size=lat_bs,
-                             fp32_ort_p50_ms=timed.ort.p50_ms, timing=cfg.timing, providers=providers)  # fmt: skip
+                             fp32_session=session, timing=cfg.timing, providers=providers, device=dev)  # fmt: skip
             out.quantized = q
             if q.parity is not None and not q.parity.ok:
                 out.notes.append(f"int8 variant outside its tolerance ({q.rule})")

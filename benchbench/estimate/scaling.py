@@ -3,8 +3,10 @@
 Scaled configs come from `dataclasses.replace` on the family's config dataclass: width fields (hidden, width,
 intermediate, mlp, emb, widths, ...) are multiplied by the factor (rounded to a multiple of `heads` where the
 config has heads), depth fields (layers, encoder_layers, ...) likewise (at least 1). For each quantity y
-(params, FLOPs, activation memory, min latency over repeats) the exponent b of y ∝ factor^b is a least-squares fit in log
-space; doubling then costs 2^b. For sequence models the compute-optimal data size is about 20 training tokens per
+(params, FLOPs, activation memory) the exponent b of y ∝ factor^b is a least-squares fit in log space; doubling then
+costs 2^b. Latency is measured with every config in interleaved rounds (`measure.interleave`): the ×1 config once,
+shared by both axes, and the latency exponent comes from the paired ratio of the largest to the smallest factor,
+with its 95% CI (`doubling_ci95`). For sequence models the compute-optimal data size is about 20 training tokens per
 parameter (Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", Table 3 / §3).
 """
 
@@ -89,8 +91,9 @@ class ScalingPoint:
     params: int | None
     flops: float | None
     activation_bytes: int | None
-    latency_ms: float | None
+    latency_ms: float | None  # p50 over interleaved rounds with every other config of the plan
     compute_optimal_tokens: int | None = None
+    latency_ci95_ms: list[float] | None = None
 
 
 @dataclass
@@ -101,6 +104,7 @@ class ScalingPlan:
     points: list[ScalingPoint] = field(default_factory=list)
     exponents: dict[str, dict[str, float | None]] = field(default_factory=dict)  # axis → quantity → b
     doubling: dict[str, dict[str, float | None]] = field(default_factory=dict)  # axis → quantity → 2^b
+    doubling_ci95: dict[str, list[float]] = field(default_factory=dict)  # axis → 95% CI of latency's 2^b
     sequence_model: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -108,25 +112,44 @@ class ScalingPlan:
         return dataclasses.asdict(self)
 
 
-def _measure(spec: Any, cfg: Any, size: str, batch_size: int, timing: Any) -> dict[str, Any]:
+def _target(spec: Any, cfg: Any, size: str, batch_size: int) -> Any:
     import torch
 
-    from benchbench.measure.profile import profile_target
     from benchbench.sources.target import Target
 
     seq_len = spec.seq_len.get(size) if spec.seq_len else None
     torch.manual_seed(0)
-    model = spec.builder(cfg)
+    model = spec.builder(cfg).eval()
     inputs = spec.make_inputs(cfg, batch_size, seq_len, torch.Generator().manual_seed(0))
-    target = Target(name=spec.name, size=size, modality=spec.modality, model=model, inputs=inputs,
-                    batch_size=batch_size, seq_len=seq_len, spec=spec)  # fmt: skip
-    p = profile_target(target, timing=timing, layers=False, train_step_peak=False, flops_check=False)
+    return Target(name=spec.name, size=size, modality=spec.modality, model=model, inputs=inputs,
+                  batch_size=batch_size, seq_len=seq_len, spec=spec)  # fmt: skip
+
+
+def _counts(target: Any) -> dict[str, Any]:
+    from benchbench.measure.profile import profile_target
+
+    p = profile_target(target, layers=False, train_step_peak=False, flops_check=False, latency=False)
     return {
         "params": p.params.total if p.params else None,
         "flops": p.flops.flops if p.flops else None,
         "activation_bytes": p.memory.activation_bytes_train if p.memory else None,
-        "latency_ms": p.latency.min_ms if p.latency else None,  # the min resists noise from other load
     }
+
+
+def _time_together(targets: dict[str, Any], timing: Any) -> Any:
+    """Every config's forward pass in interleaved rounds, so that load on the machine hits all alike."""
+    import torch
+
+    from benchbench.core.forward import forward_fn
+    from benchbench.measure.interleave import interleave
+
+    dev = torch.device("cpu")
+    fns = {key: forward_fn(t.model, t.inputs, dev, torch.float32) for key, t in targets.items()}
+    return interleave(fns, device=dev, config=timing)
+
+
+def _key(axis: str, factor: float) -> str:
+    return "x1" if factor == 1.0 else f"{axis} x{factor:g}"
 
 
 def scaling_plan(
@@ -146,25 +169,50 @@ def scaling_plan(
     plan = ScalingPlan(
         model=model, size=size, batch_size=batch_size, sequence_model=spec.modality in SEQUENCE_MODALITIES
     )
+    configs: dict[str, dict[float, Any]] = {}
     for axis in axes:
         try:
-            cfgs = [(f, scaled_config(base, axis, f)) for f in factors]
+            configs[axis] = {f: base if f == 1.0 else scaled_config(base, axis, f) for f in factors}
         except BadInputError as e:
             plan.notes.append(str(e))
-            continue
+    # One target per distinct config: x1 is the same model on every axis, built and timed once.
+    targets = {
+        _key(a, f): _target(spec, cfg, size, batch_size) for a, fc in configs.items() for f, cfg in fc.items()
+    }
+    counts = {key: _counts(t) for key, t in targets.items()}
+    timed = _time_together(targets, timing) if len(targets) > 1 else None
+    latency = {key: timed.stats(key) for key in targets} if timed else {}
+    for axis, fc in configs.items():
         pts = []
-        for f, cfg in cfgs:
-            m = _measure(spec, cfg, size, batch_size, timing)
+        for f, cfg in fc.items():
+            key = _key(axis, f)
+            m, lat = counts[key], latency.get(key)
             tokens = TOKENS_PER_PARAM * m["params"] if plan.sequence_model and m["params"] else None
-            pts.append(ScalingPoint(axis, f, dataclasses.asdict(cfg), compute_optimal_tokens=tokens, **m))
+            pts.append(ScalingPoint(axis, f, dataclasses.asdict(cfg), latency_ms=lat.p50_ms if lat else None,
+                                    compute_optimal_tokens=tokens, latency_ci95_ms=lat.ci95_ms if lat else None,
+                                    **m))  # fmt: skip
         plan.points += pts
         plan.exponents[axis] = {
             q: fit_exponent([p.factor for p in pts], [getattr(p, q) for p in pts]) for q in QUANTITIES
         }
         plan.doubling[axis] = {q: None if b is None else 2.0**b for q, b in plan.exponents[axis].items()}
+        lo_f, hi_f = min(fc), max(fc)
+        if timed is not None and hi_f > lo_f:  # latency from the paired ratio of the extremes, timed together
+            r = timed.ratio(_key(axis, hi_f), _key(axis, lo_f))
+            span = math.log(hi_f / lo_f)
+
+            def doubling(x: float, span: float = span) -> float:
+                return 2.0 ** (math.log(x) / span) if x > 0 else 0.0
+
+            plan.exponents[axis]["latency_ms"] = math.log(r.value) / span if r.value > 0 else None
+            plan.doubling[axis]["latency_ms"] = doubling(r.value)
+            plan.doubling_ci95[axis] = [doubling(r.lo), doubling(r.hi)]
     if plan.sequence_model:
         plan.notes.append(
             f"compute-optimal data: about {TOKENS_PER_PARAM} training tokens per parameter (Hoffmann et al. 2022)"
         )
-    plan.notes.append("latency exponents come from noisy CPU timings of small configs; read them as rough")
+    plan.notes.append(
+        "latency: p50 of each config timed in interleaved rounds with the others (x1 once, shared by the axes); "
+        "latency x is the paired ratio of the largest to the smallest factor, with its 95% CI"
+    )
     return plan

@@ -10,6 +10,7 @@ kernels only run in the interpreter: their rows are checked for correctness and 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,13 +20,14 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.parity import check_outputs
-from benchbench.core.results import Ceilings, CompareResult, CompareRow
+from benchbench.core.results import Ceilings, CompareResult, CompareRow, LatencyStats
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernels.registry import KernelImpl, OpSpec, get_op, list_kernels
+from benchbench.measure.interleave import interleave
 from benchbench.measure.timing import TimingConfig, measure
 
 GPU_TIMING = TimingConfig(warmup=5, min_repeats=30, max_repeats=200, min_time_s=0.2, flush_l2=True)
-CPU_TIMING = TimingConfig(warmup=1, min_repeats=3, max_repeats=50, min_time_s=0.05)
+CPU_TIMING = TimingConfig(warmup=1, min_repeats=6, max_repeats=2000, min_time_s=0.05, max_time_s=0.5)
 
 
 def shape_label(shape: dict) -> str:
@@ -116,9 +118,9 @@ class _Case:
             self.want = [ref]
 
 
-def _run_row(impl: KernelImpl, case: _Case, mode: str, device: str, timing: TimingConfig | None,
-             interpreted: bool) -> dict[str, Any]:  # fmt: skip
-    """Check `impl` on one case against the reference, then time it (unless interpreted)."""
+def _check_row(impl: KernelImpl, case: _Case, mode: str, timed: bool,
+               interpreted: bool) -> tuple[dict[str, Any], Callable[[], Any] | None]:  # fmt: skip
+    """Check `impl` on one case against the reference: the row's fields, and the call to time (None if not timed)."""
     args, kwargs = case.args, case.kwargs
     if mode == "fwd":
         with torch.no_grad():
@@ -145,13 +147,40 @@ def _run_row(impl: KernelImpl, case: _Case, mode: str, device: str, timing: Timi
     if interpreted:
         row["status"] = "interpreted"
         row["note"] = row["note"] or "Triton interpreter: correctness only"
-        return row
-    if timing is None:
+        return row, None
+    if not timed:
         row["status"] = "checked"
-        return row
-    stats = measure(call, device=device, config=timing)
-    row.update(status="timed", p50_ms=stats.p50_ms, p90_ms=stats.p90_ms, repeats=stats.n)
-    return row
+        return row, None
+    row["status"] = "timed"
+    return row, call
+
+
+def _latency_fields(stats: LatencyStats) -> dict[str, Any]:
+    return {"p50_ms": stats.p50_ms, "p90_ms": stats.p90_ms, "repeats": stats.n, "ci95_ms": stats.ci95_ms,
+            "cv": stats.cv, "stop_reason": stats.stop_reason}  # fmt: skip
+
+
+def _time_rows(calls: dict[str, Callable[[], Any]], base: str | None, device: str,
+               timing: TimingConfig) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Time every checked implementation of one shape together in interleaved rounds (one alone: `measure`).
+
+    Speed-up = reference / implementation (`base`), the median of the rounds' ratios with its 95% CI."""
+    if len(calls) == 1:
+        ((label, call),) = calls.items()
+        fields = _latency_fields(measure(call, device=device, config=timing))
+        if label == base:
+            fields.update(speedup=1.0, ratio_ci95=[1.0, 1.0])  # the reference against itself, by definition
+        return {label: fields}
+    ref = base if base in calls else next(iter(calls))
+    timed = interleave(calls, device=device, config=timing, ratios=[(ref, x) for x in calls if x != ref])
+    out = {label: _latency_fields(timed.stats(label)) for label in calls}
+    if base in calls:
+        out[base].update(speedup=1.0, ratio_ci95=[1.0, 1.0])
+        for label in calls:
+            if label != base:
+                r = timed.ratio(base, label)
+                out[label].update(speedup=r.value, ratio_ci95=r.ci95)
+    return out
 
 
 def compare_op(
@@ -166,10 +195,14 @@ def compare_op(
     ceilings: Ceilings | None = None,
     deadline: float | None = None,
     time_it: bool = True,
+    reference: str | None = None,
 ) -> CompareResult:
     """Time every implementation of `op` (or those named) at every shape; rows past `deadline` are skipped.
 
-    `time_it=False` only checks each implementation against the baseline (status "checked").
+    The implementations of a shape are timed together in interleaved rounds; speed-up = reference / row, with its
+    95% CI, against `reference` (an implementation among those run; default the baseline). An implementation
+    named twice is an A/A comparison: its second row is named `NAME#2`. `time_it=False` only checks each
+    implementation against the baseline (status "checked").
     """
     spec = get_op(op)
     all_impls = list_kernels(spec.name)
@@ -180,7 +213,9 @@ def compare_op(
     baseline = next((k for k in all_impls if k.baseline), all_impls[0])
     chosen = [by_name[n] for n in impls] if impls else all_impls
     if baseline not in chosen:
-        chosen = [baseline, *chosen]  # speed-ups need the baseline's time
+        chosen = [baseline, *chosen]  # correctness needs the baseline, and by default the speed-ups too
+    if reference is not None and reference not in {k.name for k in chosen}:
+        raise unknown_name(f"reference implementation of {spec.name}", reference, [k.name for k in chosen])
     dev = torch.device(device)
     notes = []
     if not impls:  # the whole registry: leave out what cannot run on this device at all, and say so
@@ -196,7 +231,7 @@ def compare_op(
     for shape in shapes or default_shapes(spec, device):
         for mode in modes:
             rows += _compare_shape(spec, chosen, baseline, shape, mode, dev, dtype, timing if time_it else None,
-                                   ceilings, deadline)  # fmt: skip
+                                   ceilings, deadline, reference)  # fmt: skip
     if dev.type == "cpu" and any(r.status == "interpreted" for r in rows):
         notes.append("interpreted: a Triton kernel in the CPU interpreter, checked for correctness only")
     return CompareResult(spec.name, str(dev), dtype_name(dtype), ceilings, rows, capture_env(str(dev)),
@@ -204,25 +239,31 @@ def compare_op(
 
 
 def _compare_shape(
-    spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline
+    spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline, reference=None
 ) -> list[CompareRow]:
     label = shape_label(shape)
     params = {k: v for k, v in shape.items() if k != "set"}
+    names = _row_names(chosen)
+    base_name = next((n for k, n in zip(chosen, names) if k is baseline), None)
+    ref_name = reference or base_name  # what the speed-ups are against
 
-    def row(impl: KernelImpl, status: str, **kw: Any) -> CompareRow:
-        return CompareRow(spec.name, impl.name, impl.baseline, str(dev), dtype_name(dtype), label, mode, status,
-                          params=params, **kw)  # fmt: skip
+    def row(impl: KernelImpl, name: str, status: str, **kw: Any) -> CompareRow:
+        return CompareRow(spec.name, name, name == base_name, str(dev), dtype_name(dtype), label, mode, status,
+                          reference=ref_name, params=params, **kw)  # fmt: skip
 
     if deadline is not None and time.monotonic() > deadline:
-        return [row(k, "skipped", note="time budget spent") for k in chosen]
+        return [row(k, n, "skipped", note="time budget spent") for k, n in zip(chosen, names)]
     try:
         case = _Case(spec, baseline, shape, dtype, str(dev), backward=mode == "bwd")
     except Exception as exc:  # the reference itself failed (e.g. out of memory): every row says so
-        return [row(k, "error", note=f"reference: {type(exc).__name__}: {exc}") for k in chosen]
+        return [
+            row(k, n, "error", note=f"reference: {type(exc).__name__}: {exc}") for k, n in zip(chosen, names)
+        ]
     rows: list[CompareRow] = []
-    for impl in chosen:
+    calls: dict[str, Callable[[], Any]] = {}
+    for impl, name in zip(chosen, names):
         if deadline is not None and time.monotonic() > deadline:
-            rows.append(row(impl, "skipped", note="time budget spent"))
+            rows.append(row(impl, name, "skipped", note="time budget spent"))
             continue
         why = impl.supports(dev.type, dtype)
         if why is None and mode == "bwd" and not impl.backward:
@@ -230,23 +271,51 @@ def _compare_shape(
         if why is None and impl.check is not None:
             why = impl.check(*case.args, **case.kwargs)
         if why is not None:
-            rows.append(row(impl, "unsupported", note=why))
+            rows.append(row(impl, name, "unsupported", note=why))
             continue
         interpreted = dev.type == "cpu" and impl.interpreted_on_cpu
         try:
-            result = _run_row(impl, case, mode, str(dev), timing, interpreted)
+            result, call = _check_row(impl, case, mode, timing is not None, interpreted)
         except Exception as exc:  # one failing implementation is a row, not a crash
-            rows.append(row(impl, "error", note=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
+            rows.append(
+                row(impl, name, "error", note=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+            )
             continue
-        rows.append(row(impl, result.pop("status"), **result))
+        rows.append(row(impl, name, result.pop("status"), **result))
+        if call is not None:
+            calls[name] = call
+    if calls and timing is not None:
+        try:
+            timed = _time_rows(calls, ref_name, str(dev), timing)
+        except Exception as exc:  # a call that fails only when repeated: its shape's rows say so
+            timed = {}
+            for r in rows:
+                if r.impl in calls:
+                    r.status, r.note = (
+                        "error",
+                        f"timing: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+                    )
+        for r in rows:
+            for key, value in timed.get(r.impl, {}).items():
+                setattr(r, key, value)
     _fill_rates(spec, rows, shape, mode, dtype, ceilings)
     return rows
 
 
+def _row_names(chosen: list[KernelImpl]) -> list[str]:
+    """Row names: an implementation named twice (an A/A comparison) gets '#2', '#3' on its later rows."""
+    seen: dict[str, int] = {}
+    names = []
+    for k in chosen:
+        seen[k.name] = seen.get(k.name, 0) + 1
+        names.append(k.name if seen[k.name] == 1 else f"{k.name}#{seen[k.name]}")
+    return names
+
+
 def _fill_rates(spec: OpSpec, rows: list[CompareRow], shape: dict, mode: str, dtype: torch.dtype,
                 ceilings: Ceilings | None) -> None:  # fmt: skip
-    """Speed-up against the baseline, TFLOP/s, GB/s and % of the bound resource's measured ceiling."""
-    base = next((r for r in rows if r.baseline and r.p50_ms), None)
+    """The reference's p50, TFLOP/s, GB/s and % of the bound resource's measured ceiling."""
+    base = next((r for r in rows if r.impl == r.reference and r.p50_ms), None)
     flops_fn = spec.flops if mode == "fwd" else spec.backward_flops
     flops = flops_fn(shape) if flops_fn else None
     nbytes = spec.bytes_moved(shape, dtype) if spec.bytes_moved else None
@@ -257,8 +326,7 @@ def _fill_rates(spec: OpSpec, rows: list[CompareRow], shape: dict, mode: str, dt
             continue
         sec = r.p50_ms * 1e-3
         if base is not None:
-            r.baseline_p50_ms = base.p50_ms
-            r.speedup = base.p50_ms / r.p50_ms
+            r.baseline_p50_ms = base.p50_ms  # the speed-up and its CI come from the interleaved rounds
         r.tflops = flops / sec / 1e12 if flops else None
         r.gbps = nbytes / sec / 1e9 if nbytes else None
         if ceilings is None:

@@ -1,6 +1,7 @@
 """Run a model before and after a kernel swap: output parity within a per-dtype tolerance, and the speed ratio.
 
-Both versions are timed side by side in one run (alternating rounds), so machine drift hits both alike.
+Both versions are timed in interleaved rounds (before, after, after, before, ...; `benchbench.measure.interleave`),
+so machine drift hits both alike, and the speed-up carries a 95% CI.
 On the CPU a swapped Triton kernel runs in the interpreter: the speed is reported as "interpreted".
 """
 
@@ -14,12 +15,15 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
 from benchbench.core.forward import forward_fn, to_device
 from benchbench.core.parity import check_outputs
-from benchbench.core.results import Parity, SwapRun, SwapSpeed, percentile
+from benchbench.core.results import Parity, SwapRun, SwapSpeed
 from benchbench.core.tensors import tensors_in
 from benchbench.kernels.registry import get_kernel
 from benchbench.kernels.swap import SwapReport, swap
-from benchbench.measure.timing import TimingConfig, measure
+from benchbench.measure.interleave import MIN_ROUNDS, interleave
+from benchbench.measure.timing import TimingConfig
 from benchbench.sources.target import Target
+
+SWAP_TIMING = TimingConfig(warmup=2, min_repeats=5, min_time_s=0.1, max_time_s=1.0)
 
 
 def compare_outputs(ref: Any, out: Any, dtype: torch.dtype) -> Parity:
@@ -103,10 +107,10 @@ def check_swap(
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
     timing: TimingConfig | None = None,
-    rounds: int = 3,
+    rounds: int = MIN_ROUNDS,
     intercept: str = "patch",
 ) -> SwapRun:
-    """Run `target` before and after swapping `ops` to `impl`; compare outputs and time both side by side."""
+    """Run `target` before and after swapping `ops` to `impl`; compare outputs and time both in interleaved rounds."""
     dev = torch.device(device)
     model = target.model.eval().to(dev)
     inputs = to_device(target.inputs, dev)
@@ -141,9 +145,7 @@ def check_swap(
         elif report.swapped_sites == 0:
             speed = SwapSpeed("skipped", note="no call site was swapped")
         else:
-            speed = _time_side_by_side(
-                run, report, dev, timing or TimingConfig(warmup=2, min_repeats=5), rounds
-            )
+            speed = _time_side_by_side(run, report, dev, timing or SWAP_TIMING, rounds)
     finally:
         report.restore()
     return SwapRun(target.name, target.size, str(dev), str(dtype).removeprefix("torch."), target.batch_size,
@@ -154,12 +156,12 @@ def check_swap(
 def _time_side_by_side(
     run, report: SwapReport, dev: torch.device, cfg: TimingConfig, rounds: int
 ) -> SwapSpeed:
-    before: list[float] = []
-    after: list[float] = []
-    for _ in range(max(1, rounds)):  # alternate so that drift and thermal state hit both alike
-        with report.paused():
-            before += measure(run, device=dev, config=cfg).samples_ms
-        after += measure(run, device=dev, config=cfg).samples_ms
-    b, a = percentile(sorted(before), 50), percentile(sorted(after), 50)
-    return SwapSpeed("timed", b, a, b / a if a > 0 else None, len(before) + len(after),
-                     note=f"{rounds} alternating rounds; the swapped model's timing includes the call interception")  # fmt: skip
+    """Before (the swap paused) and after, in interleaved rounds: speed-up = before / after with its 95% CI."""
+    timed = interleave({"before": run, "after": run}, device=dev, config=cfg, contexts={"before": report.paused},
+                       ratios=[("before", "after")], min_rounds=rounds)  # fmt: skip
+    r = timed.ratio("before", "after")
+    before, after = timed.stats("before"), timed.stats("after")
+    return SwapSpeed("timed", before.p50_ms, after.p50_ms, r.value, r.ci95, before.n + after.n, timed.rounds,
+                     before.ci95_ms, after.ci95_ms, timed.stop_reason,
+                     note=f"{timed.rounds} interleaved rounds of {timed.calls_per_round} calls; the swapped "
+                          "model's timing includes the call interception")  # fmt: skip

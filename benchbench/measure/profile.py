@@ -43,11 +43,13 @@ def profile_target(
     layers: bool = True,
     train_step_peak: bool | None = None,
     flops_check: bool = True,
+    latency: bool = True,
 ) -> ProfileResult:
     """Measure a built target: params, FLOPs (on the CPU, in fp32), layer table and diagram, memory and
     latency on `device` in `dtype`. Each is a recorded stage: one failing does not stop the others.
 
     `train_step_peak` None means: measured on CUDA, and on the CPU for models up to 50 M parameters.
+    `latency=False` leaves the latency to the caller (e.g. several targets timed in interleaved rounds).
     """
     dev, dt = parse_device(device), parse_dtype(dtype)
     result = ProfileResult(
@@ -90,7 +92,8 @@ def profile_target(
         fn = forward_fn(moved, to_device(target.inputs, dev), dev, dt)
         return measure(fn, device=dev, batch_size=target.batch_size, config=timing)
 
-    result.latency = run_stage(result, "latency", time_it)
+    if latency:
+        result.latency = run_stage(result, "latency", time_it)
     return result
 
 

@@ -1,8 +1,13 @@
-"""The timing core: warm-up, then timed repeats until a minimum time and count, summarised as percentiles.
+"""The timing core: warm-up, then timed repeats until the median is known well enough or a cap is reached.
 
-CPU timing reads `time.perf_counter_ns` around each call. CUDA timing records a pair of CUDA
-events around each call and synchronises before reading them, optionally flushing the L2 cache
-before every repeat (outside the timed region) so that kernel timings do not profit from a warm cache.
+Adaptive effort: after the floors (`min_repeats` calls and `min_time_s` seconds), repeats go on until the
+distribution-free 95% CI of the median is at most `target_ci` of the median wide ((hi - lo) / p50, checked
+every time the sample count grows by a quarter), or `max_time_s` or `max_repeats` is reached. The record's
+`stop_reason` says which: "ci_target", "time_cap", "max_repeats" ("min_effort" when `target_ci` is None).
+
+CPU timing reads `time.perf_counter_ns` around each call. CUDA timing records a pair of CUDA events around
+each call and synchronises before reading them, optionally flushing the L2 cache before every repeat (outside
+the timed region) so that kernel timings do not profit from a warm cache.
 """
 
 from __future__ import annotations
@@ -15,18 +20,26 @@ from typing import Any
 import torch
 
 from benchbench.core.results import LatencyStats
+from benchbench.core.stats import median_ci_relative_width
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024  # larger than any current GPU's L2 (H100: 50 MB, MI300X: 256 MB LLC)
+MIN_CI_SAMPLES = 6  # the fewest samples whose order statistics give a 95% CI of the median
 
 
 @dataclass(frozen=True)
 class TimingConfig:
-    """How long to measure: at least `min_repeats` and `min_time_s`, at most `max_repeats`."""
+    """How long to measure: floors (`min_repeats`, `min_time_s`), then until the CI target or a cap.
+
+    `target_ci` is the relative width (hi - lo) / p50 of the median's 95% CI that ends the measurement
+    (default 5%); None measures exactly to the floors. `max_time_s` and `max_repeats` cap the effort.
+    """
 
     warmup: int = 3
     min_repeats: int = 10
     max_repeats: int = 1000
     min_time_s: float = 0.2
+    max_time_s: float = 1.0
+    target_ci: float | None = 0.05
     flush_l2: bool = False
 
     def __post_init__(self) -> None:
@@ -34,27 +47,29 @@ class TimingConfig:
             raise ValueError(
                 f"bad timing config {self}: need warmup >= 0 and 1 <= min_repeats <= max_repeats"
             )
+        if self.min_time_s < 0 or self.max_time_s < self.min_time_s:
+            raise ValueError(f"bad timing config {self}: need 0 <= min_time_s <= max_time_s")
+        if self.target_ci is not None and self.target_ci <= 0:
+            raise ValueError(f"bad timing config {self}: target_ci must be > 0 or None")
 
 
-def _cpu_samples(fn: Callable[[], Any], cfg: TimingConfig) -> list[float]:
-    samples: list[float] = []
-    start = time.perf_counter()
-    while len(samples) < cfg.max_repeats and (
-        len(samples) < cfg.min_repeats or time.perf_counter() - start < cfg.min_time_s
-    ):
-        t0 = time.perf_counter_ns()
+def cpu_timer(fn: Callable[[], Any]) -> Callable[[], float]:
+    """One timed call of `fn` on the host clock, in ms."""
+    clock = time.perf_counter_ns
+
+    def once() -> float:
+        t0 = clock()
         fn()
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
-    return samples
+        return (clock() - t0) * 1e-6
+
+    return once
 
 
-def _cuda_samples(fn: Callable[[], Any], cfg: TimingConfig, device: torch.device) -> list[float]:
-    flush = torch.empty(L2_FLUSH_BYTES // 4, dtype=torch.int32, device=device) if cfg.flush_l2 else None
-    samples: list[float] = []
-    start = time.perf_counter()
-    while len(samples) < cfg.max_repeats and (
-        len(samples) < cfg.min_repeats or time.perf_counter() - start < cfg.min_time_s
-    ):
+def cuda_timer(fn: Callable[[], Any], device: torch.device, flush_l2: bool = False) -> Callable[[], float]:
+    """One timed call of `fn` between CUDA events (synchronised), in ms; the L2 flush, if any, is not timed."""
+    flush = torch.empty(L2_FLUSH_BYTES // 4, dtype=torch.int32, device=device) if flush_l2 else None
+
+    def once() -> float:
         if flush is not None:
             flush.zero_()  # evicts the L2; runs before the start event, so it is not timed
         begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -62,8 +77,41 @@ def _cuda_samples(fn: Callable[[], Any], cfg: TimingConfig, device: torch.device
         fn()
         end.record()
         end.synchronize()
-        samples.append(begin.elapsed_time(end))
-    return samples
+        return begin.elapsed_time(end)
+
+    return once
+
+
+def timer_for(fn: Callable[[], Any], device: torch.device, flush_l2: bool = False) -> Callable[[], float]:
+    """The per-call timer of `device` (CUDA events on a GPU, the host clock elsewhere)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        return cuda_timer(fn, device, flush_l2)
+    return cpu_timer(fn)
+
+
+def sample(once: Callable[[], float], cfg: TimingConfig) -> tuple[list[float], str, float]:
+    """Call the timer `once` until `cfg` says stop: the samples (ms), the stop reason and the elapsed seconds."""
+    samples: list[float] = []
+    append, clock = samples.append, time.perf_counter
+    start = clock()
+    next_check = max(cfg.min_repeats, MIN_CI_SAMPLES)
+    while True:
+        append(once())
+        n = len(samples)
+        elapsed = clock() - start
+        if n >= cfg.max_repeats:
+            return samples, "max_repeats", elapsed
+        if n < cfg.min_repeats or elapsed < cfg.min_time_s:
+            continue
+        if cfg.target_ci is None:
+            return samples, "min_effort", elapsed
+        if n >= next_check:
+            if median_ci_relative_width(samples) <= cfg.target_ci:
+                return samples, "ci_target", elapsed
+            next_check = n + max(1, n // 4)
+        if elapsed >= cfg.max_time_s:
+            return samples, "time_cap", elapsed
 
 
 def measure(
@@ -73,16 +121,13 @@ def measure(
     batch_size: int = 1,
     config: TimingConfig | None = None,
 ) -> LatencyStats:
-    """Time `fn()` on `device`: `config.warmup` untimed calls, then repeats until the config is met."""
+    """Time `fn()` on `device`: `config.warmup` untimed calls, then repeats until the config says stop."""
     cfg = config or TimingConfig()
     dev = torch.device(device)
     for _ in range(cfg.warmup):
         fn()
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-        samples = _cuda_samples(fn, cfg, dev)
-    else:
-        samples = _cpu_samples(fn, cfg)
+    samples, reason, elapsed = sample(timer_for(fn, dev, cfg.flush_l2), cfg)
     return LatencyStats.from_samples(
-        samples, batch_size=batch_size, device=str(dev), threads=torch.get_num_threads()
-    )
+        samples, batch_size=batch_size, device=str(dev), threads=torch.get_num_threads(),
+        stop_reason=reason, elapsed_s=elapsed,
+    )  # fmt: skip

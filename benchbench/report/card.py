@@ -16,8 +16,9 @@ import torch
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import ProfileResult
-from benchbench.core.units import fmt_bytes, fmt_count, fmt_hours, fmt_ms
+from benchbench.core.results import ProfileResult, ServeResult
+from benchbench.core.stats import fmt_ratio
+from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
@@ -28,6 +29,7 @@ from benchbench.report.document import NOT_MEASURED, Code, Section, Table, liter
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.recipes import RECIPES, Recipe, family_of
+from benchbench.report.serving import serving_blocks
 from benchbench.sources.base import Target
 from benchbench.sources.target import default_size, load_target
 
@@ -55,13 +57,14 @@ def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> S
     root = next((r for r in p.layers or [] if r.depth == 0), None)
     out = ", ".join("×".join(map(str, s)) for s in root.output_shapes) if root else NOT_MEASURED
     lat = p.latency.p50_ms if p.latency else None
+    ci = f" (95% CI {fmt_ci_ms(p.latency.ci95_ms)})" if p.latency and p.latency.ci95_ms else ""
     perf = (f"latency budget {budget_ms} ms per batch (checked in Compute estimate)" if budget_ms else
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
     origin = f"Paper: {target.spec.paper}." if target.spec else f"Built from {target.library}."
     return Section("task", "Task description", [
         f"**{literal(target.name)}** ({target.size}): {literal(target.description)} {origin}",
         Table(["input modality", "inputs (batch 1)", "output", "performance requirement", "measured here"],
-              [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms on {p.device} (batch 1, {p.dtype})"]]),
+              [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms{ci} on {p.device} (batch 1, {p.dtype})"]]),
     ])  # fmt: skip
 
 
@@ -138,6 +141,7 @@ def baselines_section(
             continue
         rows.append([name + (" (this)" if name == target.name else ""), fmt_count(qp),
                      fmt_count(q.flops.macs if q.flops else None), fmt_ms(q.latency.p50_ms if q.latency else None),
+                     fmt_ci_ms(q.latency.ci95_ms if q.latency else None),
                      fmt_bytes(q.memory.activation_bytes_train if q.memory else None),
                      fmt_bytes(q.memory.peak_bytes_inference if q.memory else None)])  # fmt: skip
     if target.modality not in MODALITIES:
@@ -150,12 +154,26 @@ def baselines_section(
     ]
     if len(rows) == 1:
         blocks.append(f"No simpler {target.modality} model in the zoo.")
-    blocks.append(Table(["model", "params", "MACs", "p50 ms", "train activations", "inference peak"], rows))
+    blocks.append(Table(["model", "params", "MACs", "p50 ms", "95% CI ms", "train activations", "inference peak"],
+                        rows))  # fmt: skip
     return Section("baselines", "Baseline comparison", blocks)
 
 
+def measured_serving_blocks(p: ProfileResult, serving: ServeResult | None) -> list[Any]:
+    """What serving measured on this machine, headed "Measured on"; or how to measure it."""
+    if serving is None:
+        return [f"**Measured on this machine**: serving cost {NOT_MEASURED} (run `benchbench serve MODEL --scenario "
+                "server --find-max-qps --p99-ms B --json F` and pass `--serving F`)."]  # fmt: skip
+    return serving_blocks(serving, "serving_load")
+
+
 def compute_section(
-    p: ProfileResult, hw_name: str, recipe: Recipe, samples: int, budget_ms: float | None
+    p: ProfileResult,
+    hw_name: str,
+    recipe: Recipe,
+    samples: int,
+    budget_ms: float | None,
+    serving: ServeResult | None = None,
 ) -> Section:
     hw = get_hardware(hw_name)
     try:
@@ -167,14 +185,17 @@ def compute_section(
     cost = f"${tr['cost_usd']:,.2f}" if tr["cost_usd"] is not None else "no price"
     fits = "not measured" if mem["fits"] is None else ("fits" if mem["fits"] else "does NOT fit")
     blocks: list[Any] = [
+        *measured_serving_blocks(p, serving),
+        f"**Estimated for {literal(hw.name)}** (from the hardware table and this profile's FLOPs and bytes; "
+        "nothing was run there).",
         f"Training on **{literal(hw.name)}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
         f"= 3 × {a['forward_flops_per_sample']:.3g} forward FLOPs/sample × {samples:,} samples × {recipe.epochs} epochs "
         f"→ **{tr['gpu_hours']:,.2f} GPU-hours** ({fmt_hours(tr['gpu_hours'])}), **{cost}** at ${hw.price_per_hour}/h "
         f"({a['price_source']}). Training step at batch {recipe.batch_size}: {fits}; largest batch {mem['max_batch_size']}.",
-        Table(["batch", "latency ms", "per sample ms", "throughput /s", "$ per 1M", "source"], [
+        Table(["batch", "latency ms", "per sample ms", "throughput /s", "$ per 1M (estimated)", "source"], [
             [str(e["batch_size"]), f"{e['latency_ms']:.4g}", f"{e['latency_per_sample_ms']:.4g}",
              f"{e['throughput_per_s']:,.0f}", "—" if e["cost_per_million_usd"] is None else f"{e['cost_per_million_usd']:.4g}",
-             e["source"]] for e in est["inference"]]),
+             e["source"] if e["source"] == "measured" else f"estimated: {e['source']}"] for e in est["inference"]]),
     ]  # fmt: skip
     b = est.get("budget")
     if b:
@@ -189,28 +210,25 @@ def scaling_blocks(plan: Any) -> list[Any]:
     """The scaling plan's measured points and doubling costs as tables, then its notes."""
     seq = plan.sequence_model
     rows = [
-        [
-            p.axis,
-            f"{p.factor:g}",
-            fmt_count(p.params),
-            fmt_count(p.flops),
-            fmt_bytes(p.activation_bytes),
-            fmt_ms(p.latency_ms),
-        ]
+        [p.axis, f"{p.factor:g}", fmt_count(p.params), fmt_count(p.flops), fmt_bytes(p.activation_bytes),
+         fmt_ms(p.latency_ms), fmt_ci_ms(p.latency_ci95_ms)]
         + ([fmt_count(p.compute_optimal_tokens)] if seq else [])
         for p in plan.points
-    ]
+    ]  # fmt: skip
     points = Table(
-        ["axis", "factor", "params", "FLOPs", "train activations", "min ms"]
+        ["axis", "factor", "params", "FLOPs", "train activations", "p50 ms", "95% CI ms"]
         + (["tokens (20/param)"] if seq else []),
         rows,
     )
+
+    def cell(axis: str, q: str, d: dict[str, float | None]) -> str:
+        if q == "latency_ms":
+            return fmt_ratio(d[q], plan.doubling_ci95.get(axis), ".2f", "×")
+        return "—" if d[q] is None else f"{d[q]:.2f}"
+
     doubling = Table(
-        ["doubling", "params ×", "FLOPs ×", "activations ×", "latency ×"],
-        [
-            [axis, *("—" if d[q] is None else f"{d[q]:.2f}" for q in QUANTITIES)]
-            for axis, d in plan.doubling.items()
-        ],
+        ["doubling", "params ×", "FLOPs ×", "activations ×", "latency × [95% CI]"],
+        [[axis, *(cell(axis, q, d) for q in QUANTITIES)] for axis, d in plan.doubling.items()],
     )
     return [points, doubling, *plan.notes]
 
@@ -257,6 +275,7 @@ def build_card(
     task: str | None = None,
     baseline_size: str | None = None,
     modality: str | None = None,
+    serving: ServeResult | None = None,
 ) -> tuple[list[Section], ProfileResult]:
     """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections.
     `size` is a zoo preset (default base); library models are built as their library defines them. The
@@ -283,7 +302,7 @@ def build_card(
         parameters_section(p),
         recipe_sec,
         baselines_section(target, zoo_size, p, others),
-        compute_section(p, hardware, recipe, n, latency_budget_ms),
+        compute_section(p, hardware, recipe, n, latency_budget_ms, serving),
         scaling,
     ], p
 

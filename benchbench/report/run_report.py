@@ -20,6 +20,7 @@ from benchbench.report.document import NOT_MEASURED, Block, Code, Plot, Section,
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.plots import latency_vs_batch_svg, roofline_svg, sweep_series, throughput_svg
+from benchbench.report.serving import serving_blocks
 
 FORMATS = ("md", "html")
 COST_DEVICES = ("h100-sxm", "a100-80gb", "l4", "t4")  # the cost table's columns
@@ -250,7 +251,26 @@ def health_section(run: RunResult) -> Section:
     ])  # fmt: skip
 
 
+def serving_section(run: RunResult) -> Section:
+    """What the serving stage measured per model: the measured cost, the probes, the load curve."""
+    blocks: list[Block] = []
+    for i, p in enumerate(run.profiles):
+        if p.serving is not None:
+            blocks += [f"**{_model_label(p)}**", *serving_blocks(p.serving, f"serving_load_{i}")]
+    return Section("serving", "Serving (measured)", blocks or [
+        f"Serving scenarios: {NOT_MEASURED} (add the `serving` stage to a suite file, or run `benchbench serve`)."])  # fmt: skip
+
+
 def cost_section(run: RunResult) -> Section:
+    measured: list[Block] = []
+    rows = [[_model_label(p), b.backend, "—" if b.cost.qps is None else f"{b.cost.qps:,.1f}/s", b.cost.qps_source,
+             "no price" if b.cost.cost_per_million_usd is None else f"${b.cost.cost_per_million_usd:,.4g}"]
+            for p in run.profiles if p.serving is not None for b in p.serving.backends if b.cost is not None]  # fmt: skip
+    if rows:
+        devices = sorted({p.serving.measured_on for p in run.profiles if p.serving is not None})
+        measured = [f"**Measured on {literal(', '.join(devices))}** (the serving stage; $ per 1M = price per hour / "
+                    "(measured rate × 3600) × 1e6, no price assumed where none is known):",
+                    Table(["model", "backend", "measured rate", "rate from", "$ per 1M (measured)"], rows)]  # fmt: skip
     hws = [get_hardware(k) for k in COST_DEVICES]
     headers = ["model"] + [f"{hw.key} ms/sample · $/1M" for hw in hws]
     rows = []
@@ -266,9 +286,10 @@ def cost_section(run: RunResult) -> Section:
             cells.append(f"{e['latency_per_sample_ms']:.4g} · ${e['cost_per_million_usd']:.3g}")
         rows.append([_model_label(p), *cells])
     if not rows:
-        return Section("cost", "Inference cost", [f"Inference cost: {NOT_MEASURED}."])
+        return Section("cost", "Inference cost", [*measured, f"Inference cost: {NOT_MEASURED}."])
     return Section("cost", "Inference cost", [
-        f"Roofline-derived (not measured on these devices): bf16 at batch {COST_BATCH}, bound / utilisation "
+        *measured,
+        f"**Estimated for {', '.join(hw.key for hw in hws)}**, roofline-derived (not measured on these devices): bf16 at batch {COST_BATCH}, bound / utilisation "
         f"{DEFAULT_UTILIZATION}, prices from the hardware table (`benchbench list --hardware`). Sizes as profiled.",
         Table(headers, rows),
     ])  # fmt: skip
@@ -284,7 +305,7 @@ def architecture_section(run: RunResult) -> Section:
 
 
 SECTION_BUILDERS = (summary_section, models_section, latency_section, roofline_section, readiness_section,
-                    kernels_section, health_section, cost_section, architecture_section)  # fmt: skip
+                    kernels_section, health_section, serving_section, cost_section, architecture_section)  # fmt: skip
 SECTION_IDS = (
     "summary",
     "models",
@@ -293,6 +314,7 @@ SECTION_IDS = (
     "readiness",
     "kernels",
     "health",
+    "serving",
     "cost",
     "architecture",
 )

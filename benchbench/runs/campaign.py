@@ -21,6 +21,7 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.errors import one_line
 from benchbench.core.files import write_text
 from benchbench.core.results import Campaign, CampaignSwap, Ceilings, CompareRow, GoalVerdict
+from benchbench.core.stats import fmt_ratio
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernelbench.compare import compare_op, default_shapes, shape_label
 from benchbench.kernelbench.swap_check import check_swap
@@ -130,7 +131,7 @@ def judge_goals(
     for g in ATTENTION_GOALS:
         ours = next((r for r in rows if r.impl == "triton" and r.mode == g.mode), None)
         ref = next((r for r in rows if r.impl == yardstick and r.mode == g.mode), None)
-        value, note = None, ""
+        value, value_ci95, note = None, None, ""
         if ours is None or ours.p50_ms is None:
             note = (
                 f"triton {g.mode}: {ours.status if ours else 'not run'} {ours.note if ours else ''}".strip()
@@ -138,6 +139,8 @@ def judge_goals(
         elif g.metric == "speedup_vs_flash":
             if ref is None or ref.p50_ms is None:
                 note = f"{yardstick} {g.mode}: {ref.status if ref else 'not run'} {ref.note if ref else ''}".strip()
+            elif ours.reference == yardstick and ours.speedup is not None:  # timed in the same rounds
+                value, value_ci95 = ours.speedup, ours.ratio_ci95
             else:
                 value = ref.p50_ms / ours.p50_ms
         elif ceilings is not None and ours.tflops is not None:
@@ -149,7 +152,7 @@ def judge_goals(
         met = None if value is None else bool(value >= g.threshold and (ours is None or ours.ok is not False))
         out.append(GoalVerdict(
             goal=g.name, op="attention", mode=g.mode, metric=g.metric, shape=shape_label(shape),
-            threshold=g.threshold, value=value, met=met, ours_p50_ms=ours.p50_ms if ours else None,
+            threshold=g.threshold, value=value, met=met, value_ci95=value_ci95, ours_p50_ms=ours.p50_ms if ours else None,
             yardstick=yardstick, yardstick_p50_ms=ref.p50_ms if ref else None,
             ours_tflops=ours.tflops if ours else None,
             matmul_tflops=ceilings.matmul_tflops if ceilings else None, note=note,
@@ -177,7 +180,8 @@ def run_campaign(
         for shape in cfg.target_shapes:
             log(f"[{time.monotonic() - t0:5.0f}s] attention goals at {shape}")
             res = compare_op("attention", impls=["triton", cfg.yardstick], shapes=[shape], device=device,
-                             dtype=cfg.dtype, backward=True, ceilings=ceilings, deadline=deadline)  # fmt: skip
+                             dtype=cfg.dtype, backward=True, ceilings=ceilings, deadline=deadline,
+                             reference=cfg.yardstick)  # fmt: skip
             camp.goal_timings += res.rows
             camp.goals += judge_goals(res.rows, shape, cfg.yardstick, ceilings)
 
@@ -255,10 +259,10 @@ def goals_markdown(
     if ceilings is not None:
         lines += [f"Measured in this run: {ceilings.dtype} matmul {ceilings.matmul_tflops:.1f} TFLOP/s "
                   f"({ceilings.matmul_n}³), copy {ceilings.copy_gbs:.0f} GB/s. Yardstick: {cfg.yardstick}.", ""]  # fmt: skip
-    lines += ["| shape | goal | value | threshold | verdict | note |", "|---|---|---|---|---|---|"]
+    lines += ["| shape | goal | value [95% CI] | threshold | verdict | note |", "|---|---|---|---|---|---|"]
     for g in goals:
         verdict = "not measured" if g.met is None else ("met" if g.met else "MISSED")
-        value = "" if g.value is None else f"{g.value:.2f}"
+        value = "" if g.value is None else fmt_ratio(g.value, g.value_ci95, ".2f")
         lines.append(f"| {g.shape} | {g.goal} | {value} | {g.threshold:g} | {verdict} | {g.note} |")
     met = sum(1 for g in goals if g.met)
     judged = sum(1 for g in goals if g.met is not None)

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
+from benchbench.core.noise import machine_state, run_noise
 from benchbench.core.results import ProfileResult, RunResult, RunSettings
 from benchbench.core.schema import read, write
 from benchbench.estimate.ceilings import measure_ceilings
@@ -102,6 +103,7 @@ def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> 
         if settings.kernels and not stopped.is_set():
             campaign = run_campaign(settings.device, run_dir, log=log)
     result = assemble(manifest, journal.read(), campaign, run_dir, time.perf_counter() - start)
+    result.noise = run_noise(result, end=machine_state())  # the start's snapshot is in the manifest's env
     try:
         write(run_dir / "results.json", result)
         write_report(result, run_dir / "report.md", fmt="md")

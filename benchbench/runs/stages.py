@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from benchbench.core.dtypes import parse_dtype
-from benchbench.core.results import HealthReport, ProfileResult, Readiness, SwapRun
+from benchbench.core.results import HealthReport, ProfileResult, Readiness, ServeResult, SwapRun
 from benchbench.deploy.readiness import ReadinessConfig, check_readiness
 from benchbench.health.check import ProbeSize, check_health
 from benchbench.health.probe import ProbeConfig
@@ -83,9 +85,50 @@ def swap_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Swap
     return check_swap(target, list(SWAP_STAGE_OPS), "triton", device=ctx.device, dtype=parse_dtype(ctx.dtype))
 
 
+# The serving stage searches each model's highest Poisson rate within a p99 budget relative to its own speed:
+# SERVING_P99_FACTOR × its batch-1 p50 on the serving threads (at least SERVING_P99_FLOOR_MS), so every model has a knee to find, in
+# short probes (the minimum 368 queries each, at most SERVING_MAX_PROBES of them and SERVING_PROBE_S each, so
+# no rate below 368 / SERVING_PROBE_S is probed). It takes tens
+# of seconds per model on two cores, so no built-in CPU suite runs it; a suite file lists it in `stages`.
+SERVING_P99_FACTOR = 5.0
+SERVING_P99_FLOOR_MS = 20.0
+SERVING_MAX_PROBES = 6
+SERVING_PROBE_S = 20.0
+
+
+def serving_p99_budget_ms(target: Target) -> float:
+    """SERVING_P99_FACTOR × the batch-1 p50 timed here on the threads serving uses (not the profile's, which ran
+    on the run's threads), at least SERVING_P99_FLOOR_MS."""
+    from benchbench.core.forward import forward_fn
+    from benchbench.measure.sweep import num_threads
+    from benchbench.measure.timing import TimingConfig, measure
+    from benchbench.serve.scenarios import default_threads, query_pool
+
+    query = query_pool(target, 1)[0]
+    device = next((p.device for p in target.model.parameters()), torch.device("cpu"))
+    with num_threads(default_threads()):
+        stats = measure(forward_fn(target.model.eval(), query, device, torch.float32), device=device,
+                        config=TimingConfig(warmup=2, min_repeats=10, max_repeats=200, min_time_s=0.1, max_time_s=0.5))  # fmt: skip
+    return max(SERVING_P99_FLOOR_MS, SERVING_P99_FACTOR * stats.p50_ms)
+
+
+def serving_stage(target: Target, result: ProfileResult, ctx: StageContext) -> ServeResult:
+    """Eager serving of `target`: the max QPS within `serving_p99_budget_ms`, its probes (the load curve the
+    report plots) and the measured cost (no price on a CPU: the hardware table prices GPUs only)."""
+    from benchbench.serve.cost import attach_costs
+    from benchbench.serve.scenarios import ServeConfig, default_threads, serve_target
+    from benchbench.serve.search import MIN_QUERIES
+
+    cfg = ServeConfig(scenario="server", find_max=True, p99_budget_ms=serving_p99_budget_ms(target),
+                      queries=MIN_QUERIES, min_duration_s=0.5, max_duration_s=SERVING_PROBE_S, max_probes=SERVING_MAX_PROBES,
+                      tolerance=0.1, threads=default_threads())  # fmt: skip
+    return attach_costs(serve_target(target, ["eager"], cfg, device=ctx.device))
+
+
 # name -> stage, in the order a run applies them. A suite lists the ones it runs (`Suite.stages`).
 STAGES: dict[str, Stage] = {
     "export": export_stage,
     "health": health_stage,
     "swap": swap_stage,
+    "serving": serving_stage,
 }

@@ -143,3 +143,39 @@ def test_retry_via_cli_remeasures_with_profile(merged_run, tmp_path, capsys) -> 
     assert main(["gate", str(merged_run), "--budgets", str(f), "--retry", "1"]) == 1
     out = capsys.readouterr().out
     assert "retry 1/1: re-measuring mlp" in out and "cannot re-measure" not in out
+
+
+def test_the_gate_says_when_a_verdict_rests_on_noise(write_run, tmp_path, capsys) -> None:
+    """30% noise: the p50's CI spans about ±10%. A budget inside it is marked noisy, pass or fail; a budget far
+    above passes unmarked; a budget far below fails, marked because the run's noise verdict is not quiet."""
+    run = write_run("noisy", {"inside": (2.0, 0.3), "above": (2.0, 0.3), "below": (2.0, 0.3)}, n=40)
+    p50 = {p.model: p.latency for p in load_results(run).profiles}
+    lo, hi = p50["inside"].ci95_ms
+    assert lo < 2.0 < hi
+    f = tmp_path / "b.toml"
+    f.write_text(f"[[budget]]\nmodel = 'inside'\np50_ms = {p50['inside'].p50_ms * 1.01}\n"
+                 "[[budget]]\nmodel = 'above'\np50_ms = 100.0\n[[budget]]\nmodel = 'below'\np50_ms = 0.1\n")  # fmt: skip
+    summary = tmp_path / "gate.md"
+    assert main(["gate", str(run), "--budgets", str(f), "--summary", str(summary)]) == 1
+    out = capsys.readouterr().out
+    assert "measurement noise: " in out and "2 verdict(s) rest on a noisy measurement" in out
+    text = summary.read_text()
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "pass (noisy)" in rows["inside"] and "budget inside the p50's 95% CI" in rows["inside"]
+    assert "noisy" not in rows["above"]
+    assert "FAIL (noisy)" in rows["below"] and "failed on a" in rows["below"]
+    assert "Measurement noise: **" in text
+
+
+def test_baseline_ratio_carries_its_ci(write_run, tmp_path, capsys) -> None:
+    base = write_run("base", {"mlp": (2.0, 0.02)}, seed=1)
+    new = write_run("new", {"mlp": (2.4, 0.02)}, seed=2)
+    f = tmp_path / "b.toml"
+    f.write_text("[[budget]]\np50_ms = 1000.0\n")
+    summary = tmp_path / "gate.md"
+    assert (
+        main(["gate", str(new), "--budgets", str(f), "--baseline", str(base), "--summary", str(summary)]) == 1
+    )
+    (row,) = [line for line in summary.read_text().splitlines() if "vs baseline" in line]
+    lo, hi = (float(x) for x in row.split("95% CI \\[")[1].split("\\]")[0].split(", "))  # Markdown-escaped
+    assert 1.1 < lo < 1.2 < hi < 1.3

@@ -26,8 +26,12 @@ def test_two_input_zoo_models_are_ready(readiness_of, model):
     assert r.export_batch_size == 2
     for out in r.parity.outputs:
         assert out.ok and out.max_abs <= 1e-4
-    assert r.ratio == pytest.approx(r.ort_latency.p50_ms / r.eager_latency.p50_ms)
+    lo, hi = r.ratio_ci95  # the median of the interleaved rounds' ratios, inside its CI
+    assert 0 < lo <= r.ratio <= hi and r.ratio_rounds >= 6
     assert r.ort_latency.threads == r.eager_latency.threads == r.threads
+    assert r.ort_latency.n == r.eager_latency.n  # the same number of calls each
+    for lat in (r.ort_latency, r.eager_latency):
+        assert lat.ci95_ms[0] <= lat.p50_ms <= lat.ci95_ms[1] and lat.cv is not None and lat.stop_reason
     assert r.file_bytes > 0 and sum(r.node_counts.values()) > 0
     assert r.providers == ["CPUExecutionProvider"]
 
@@ -42,6 +46,8 @@ def test_int8_variant_is_quantized_and_checked(readiness_of):
     assert q.error is None
     assert any("Integer" in op or "Quant" in op for op in q.quantized_ops)
     assert q.file_bytes > 0 and q.ratio > 0
+    for value, ci in ((q.ratio, q.ratio_ci95), (q.ratio_vs_fp32_ort, q.ratio_vs_fp32_ort_ci95)):
+        assert ci[0] <= value <= ci[1]
     assert q.parity.ok, q.parity
     assert all(o.tol.atol > 0 for o in q.parity.outputs)
 

@@ -53,7 +53,14 @@ def test_compare_rows_on_the_cpu(dummy_op):
     for mode in ("fwd", "bwd"):
         base, fast = rows[("eager", "M=4,N=8", mode)], rows[("fast", "M=4,N=8", mode)]
         assert base.baseline and base.status == "timed" and base.speedup == pytest.approx(1.0)
-        assert fast.ok and fast.speedup == pytest.approx(base.p50_ms / fast.p50_ms)
+        assert base.ratio_ci95 == [1.0, 1.0] and base.reference == fast.reference == "eager"
+        lo, hi = fast.ratio_ci95  # the speed-up is the median of interleaved rounds' ratios, inside its CI
+        assert fast.ok and lo <= fast.speedup <= hi and fast.baseline_p50_ms == base.p50_ms
+        assert fast.ci95_ms[0] <= fast.p50_ms <= fast.ci95_ms[1] and fast.stop_reason in (
+            "ci_target",
+            "time_cap",
+            "max_repeats",
+        )
         assert fast.gbps > 0 and fast.bound == "memory" and fast.pct_peak == pytest.approx(10 * fast.gbps)
         assert rows[("wrong", "M=4,N=8", mode)].ok is False
         interp = rows[("interp", "M=4,N=8", mode)]

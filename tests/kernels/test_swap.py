@@ -135,6 +135,9 @@ def test_check_swap_times_non_interpreted_impls_side_by_side():
     result = check_swap(target, ["attention"], "eager", rounds=1)
     assert result.ok and len(result.parity.outputs) == 2
     assert result.speed.status == "timed" and result.speed.speedup > 0
+    lo, hi = result.speed.ratio_ci95  # before / after in interleaved rounds: the median ratio inside its CI
+    assert lo <= result.speed.speedup <= hi and result.speed.rounds >= 8 and result.speed.rounds % 2 == 0
+    assert result.speed.stop_reason in ("ci_target", "time_cap", "max_repeats")
     assert result.swap.counts["attention"].swapped == 2
 
 

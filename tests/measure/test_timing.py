@@ -1,11 +1,12 @@
+import itertools
 import math
 import time
 
 import numpy as np
 import pytest
 
-from benchbench.core.results import LatencyStats, percentile
-from benchbench.measure.timing import TimingConfig, measure
+from benchbench.core.results import STOP_REASONS, LatencyStats, percentile
+from benchbench.measure.timing import TimingConfig, measure, sample
 
 
 @pytest.mark.parametrize("q", [0, 10, 50, 90, 99, 100])
@@ -53,3 +54,62 @@ def test_empty_samples_rejected():
     with pytest.raises(ValueError):
         LatencyStats.from_samples([])
     assert not math.isnan(LatencyStats.from_samples([1.0]).stdev_ms)
+
+
+def _fake_timer(values):
+    it = iter(values)
+    return lambda: next(it)
+
+
+def test_adaptive_effort_stops_once_the_ci_is_narrow():
+    """Identical samples: the CI is a point, so the first check (at max(min_repeats, 6)) stops it."""
+    cfg = TimingConfig(warmup=0, min_repeats=8, max_repeats=1000, min_time_s=0.0, max_time_s=60.0)
+    samples, reason, _ = sample(_fake_timer(itertools.repeat(1.0)), cfg)
+    assert (len(samples), reason) == (8, "ci_target")
+
+
+def test_adaptive_effort_stops_at_the_repeat_cap_when_the_ci_stays_wide():
+    rng = np.random.default_rng(0)
+    spread = (float(x) for x in rng.lognormal(0.0, 2.0, 10_000))  # far too spread for a 5% CI in 200 samples
+    cfg = TimingConfig(warmup=0, min_repeats=6, max_repeats=200, min_time_s=0.0, max_time_s=60.0)
+    samples, reason, _ = sample(_fake_timer(spread), cfg)
+    assert (len(samples), reason) == (200, "max_repeats")
+
+
+def test_adaptive_effort_stops_at_the_time_cap():
+    rng = np.random.default_rng(1)
+    cfg = TimingConfig(warmup=0, min_repeats=6, max_repeats=10**9, min_time_s=0.0, max_time_s=0.05)
+
+    def slow_and_spread() -> float:
+        time.sleep(0.001)
+        return float(rng.lognormal(0.0, 2.0))
+
+    samples, reason, elapsed = sample(slow_and_spread, cfg)
+    assert reason == "time_cap" and elapsed >= 0.05 and len(samples) >= 6
+
+
+def test_no_target_means_the_floors_alone():
+    cfg = TimingConfig(warmup=0, min_repeats=7, max_repeats=100, min_time_s=0.0, target_ci=None)
+    samples, reason, _ = sample(_fake_timer(itertools.count(1.0)), cfg)
+    assert (len(samples), reason) == (7, "min_effort")
+
+
+def test_measure_records_its_uncertainty():
+    stats = measure(lambda: sum(range(200)), config=TimingConfig(warmup=2, min_repeats=20, min_time_s=0.01))
+    lo, hi = stats.ci95_ms
+    assert lo <= stats.p50_ms <= hi and stats.cv > 0 and stats.outliers >= 0
+    assert stats.stop_reason in STOP_REASONS and stats.elapsed_s > 0
+    assert stats.ci95_rel_width == pytest.approx((hi - lo) / stats.p50_ms)
+    assert "95% CI" in stats.uncertainty() and stats.stop_reason in stats.uncertainty()
+
+
+@pytest.mark.parametrize("kw, match", [({"min_time_s": 1.0, "max_time_s": 0.5}, "min_time_s"),
+                                       ({"target_ci": 0.0}, "target_ci")])  # fmt: skip
+def test_bad_caps_are_rejected(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TimingConfig(**kw)
+
+
+def test_unknown_stop_reason_is_rejected():
+    with pytest.raises(ValueError, match="stop reason"):
+        LatencyStats.from_samples([1.0, 2.0], stop_reason="bored")

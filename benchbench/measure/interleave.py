@@ -1,0 +1,156 @@
+"""Interleaved rounds: two or more callables timed in turn (AB, BA, AB, ...), for ratios that noise cannot fake.
+
+Each round runs every arm for the same number of calls, on the same threads, one arm after the other; the
+order rotates from round to round (AB then BA for two arms), and the rounds stop only after whole turns of
+the rotation, so that every arm has run first as often as every other. A ratio
+between two arms is the median of the per-round ratios of their per-round medians, with the order-statistic
+95% CI of that median (`benchbench.core.stats.paired_ratio`): slow drift of the machine's speed hits both
+arms of a round alike and cancels in the ratio, and a burst of load widens the interval instead of moving
+the estimate. A ratio whose CI contains 1 is "no significant difference".
+
+Effort is adaptive as in `measure.timing`: after the floors (`min_repeats` calls per arm, at least
+MIN_ROUNDS rounds, `min_time_s`), rounds go on until every ratio asked for has a CI at most `target_ci` of
+its value wide, or `max_time_s` or `max_repeats` calls per arm is reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from benchbench.core.results import LatencyStats
+from benchbench.core.stats import RatioEstimate, paired_ratio, percentile
+from benchbench.measure.timing import TimingConfig, timer_for
+
+MIN_ROUNDS = (
+    8  # rounds before the first stop: a 95% CI of the median needs 6; 8 keeps one burst from deciding
+)
+ROUND_S = 0.002  # aim for one arm's block of calls in a round to take about this long
+PLANNED_ROUNDS = 20  # calls per round are capped so that max_repeats leaves room for this many rounds
+
+
+@dataclass
+class Interleaved:
+    """Per-call samples and per-round medians of every arm, and what stopped the rounds."""
+
+    arms: list[str]
+    device: str
+    threads: int
+    calls_per_round: int
+    samples: dict[str, list[float]] = field(default_factory=dict)  # arm → every call's ms, in order
+    round_medians: dict[str, list[float]] = field(default_factory=dict)  # arm → one median per round
+    stop_reason: str = "max_repeats"
+    elapsed_s: float = 0.0
+    devices: dict[str, str] = field(default_factory=dict)  # arm → device, where it differs from `device`
+
+    @property
+    def rounds(self) -> int:
+        return len(next(iter(self.round_medians.values()), []))
+
+    def ratio(self, num: str, den: str) -> RatioEstimate:
+        """num / den: the median of per-round ratios with its 95% CI."""
+        return paired_ratio(self.round_medians[num], self.round_medians[den])
+
+    def stats(self, arm: str, batch_size: int = 1) -> LatencyStats:
+        """The arm's latency over every call of every round."""
+        return LatencyStats.from_samples(self.samples[arm], batch_size=batch_size, device=self.devices.get(arm, self.device),
+                                         threads=self.threads, stop_reason=self.stop_reason,
+                                         elapsed_s=self.elapsed_s)  # fmt: skip
+
+
+Context = Callable[[], AbstractContextManager[Any]]
+
+
+def _calls_per_round(
+    once: dict[str, Callable[[], float]], contexts: dict[str, Context], cfg: TimingConfig
+) -> int:
+    """Calls per arm per round: the slowest arm's block takes about ROUND_S; at least 1."""
+    probes = []
+    for n, t in once.items():
+        with contexts[n]():
+            probes.append(min(t() for _ in range(2)))  # ms, two probes per arm
+    slowest = max(probes)
+    k = max(1, int(ROUND_S * 1e3 / slowest)) if slowest > 0 else 1
+    return max(1, min(k, cfg.max_repeats // PLANNED_ROUNDS))
+
+
+def _whole_turns(rounds: int, arms: int) -> int:
+    """`rounds` rounded up to a multiple of `arms` (a whole turn of the rotation)."""
+    return -(-rounds // arms) * arms
+
+
+def interleave(
+    fns: dict[str, Callable[[], Any]],
+    *,
+    device: str | torch.device = "cpu",
+    config: TimingConfig | None = None,
+    ratios: list[tuple[str, str]] | None = None,
+    calls_per_round: int | None = None,
+    devices: dict[str, str | torch.device] | None = None,
+    contexts: dict[str, Context] | None = None,
+    min_rounds: int = MIN_ROUNDS,
+) -> Interleaved:
+    """Time the arms `fns` in interleaved rounds until every ratio in `ratios` (default: each arm over the first)
+    has the CI asked for by `config`, or a cap is reached.
+
+    `devices` overrides `device` per arm (its timer: CUDA events or the host clock); `contexts` gives an arm a
+    context entered around each of its blocks of calls (e.g. a swap paused), outside the timed calls."""
+    if len(fns) < 2:
+        raise ValueError(f"interleaved rounds need two or more arms, got {list(fns)}")
+    cfg = config or TimingConfig()
+    dev = torch.device(device)
+    names = list(fns)
+    wanted = ratios or [(n, names[0]) for n in names[1:]]
+    devs = {n: torch.device((devices or {}).get(n, dev)) for n in names}
+    ctx: dict[str, Context] = {n: (contexts or {}).get(n, contextlib.nullcontext) for n in names}
+    for n, fn in fns.items():
+        with ctx[n]():
+            for _ in range(cfg.warmup):
+                fn()
+    once = {n: timer_for(fn, devs[n], cfg.flush_l2) for n, fn in fns.items()}
+    k = calls_per_round or _calls_per_round(once, ctx, cfg)
+    out = Interleaved(names, str(dev), torch.get_num_threads(), k,
+                      {n: [] for n in names}, {n: [] for n in names},
+                      devices={n: str(d) for n, d in devs.items() if d != dev})  # fmt: skip
+    m = len(names)
+    min_rounds = _whole_turns(max(min_rounds, MIN_ROUNDS, math.ceil(cfg.min_repeats / k)), m)
+    max_rounds = max(min_rounds, cfg.max_repeats // k)
+    start = time.perf_counter()
+    next_check = min_rounds
+    while True:
+        r = out.rounds
+        order = names[r % len(names) :] + names[: r % len(names)]  # rotate: each arm leads in turn
+        for n in order:
+            t = once[n]
+            with ctx[n]():
+                block = [t() for _ in range(k)]
+            out.samples[n] += block
+            out.round_medians[n].append(percentile(sorted(block), 50))
+        r += 1
+        out.elapsed_s = time.perf_counter() - start
+        if r % m:  # stop only after whole turns, so that every arm has led as many rounds as the others
+            continue
+        if r >= max_rounds:
+            out.stop_reason = "max_repeats"
+            break
+        if r < min_rounds or out.elapsed_s < cfg.min_time_s:
+            continue
+        if cfg.target_ci is None:
+            out.stop_reason = "min_effort"
+            break
+        if r >= next_check:
+            if all(out.ratio(a, b).relative_width <= cfg.target_ci for a, b in wanted):
+                out.stop_reason = "ci_target"
+                break
+            next_check = r + max(m, r // 4)
+        if out.elapsed_s >= cfg.max_time_s:
+            out.stop_reason = "time_cap"
+            break
+    return out
