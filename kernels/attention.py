@@ -1,21 +1,26 @@
-"""Scaled dot-product attention: the eager reference, PyTorch's SDPA, torch.compile and a fused Triton kernel.
+"""Scaled dot-product attention: the eager reference, PyTorch's SDPA (any backend, flash, cuDNN), torch.compile
+and a fused Triton kernel.
 
 Layout (batch, heads, seq, head_dim); k and v may have fewer heads than q (grouped-query attention).
 `attn_mask` is boolean (True = attend) or additive, broadcastable to (B, H, Tq, Tk).
 
 The Triton kernel follows FlashAttention-2 (Dao 2023, "FlashAttention-2: Faster Attention with Better
 Parallelism and Work Partitioning"): the forward streams key/value blocks past a block of queries with an
-online softmax in fp32, keeping only the log-sum-exp per row; the backward recomputes the probabilities
-block by block, one kernel for dK/dV (a key block per program) and one for dQ (a query block per program),
-so no atomics are needed. Head dims up to 128 are padded to a power of two inside the kernel with masks.
+online softmax in fp32, keeping only the log-sum-exp per row; the backward computes delta = rowsum(dO ∘ O) in
+a small preprocess kernel, then recomputes the probabilities block by block, one kernel for dK/dV (a key block
+of a key/value head per program, looping over the query heads of its group) and one for dQ (a query block per
+program), so no atomics and no per-query-head partials are needed.
+
+What each program skips: the softmax scale is folded into the exp2 (one FMA per score); bounds tests are
+compiled only into the edge blocks (the last key block; the head dim when it is not a power of two); with a
+causal mask, only blocks on the diagonal pay for the per-element test and blocks above it are never visited;
+a mask that broadcasts over queries (key padding) is loaded once per key block as a row, not as a tile.
+Head dims up to 128 are padded to a power of two inside the kernel.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +28,9 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from benchbench.kernels._common import lazy_compile
+from benchbench.kernels._common import RECORDING, autotuning, interpreting, lazy_compile
+from benchbench.kernels._common import autotune as autotune  # re-exported: one fixed config per kernel
+from benchbench.kernels._resources import prune_unlaunchable
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 MAX_HEAD_DIM = 128
@@ -71,6 +78,19 @@ def attention_ref(
     return (scores.softmax(dim=-1) @ v).to(dtype)
 
 
+def _sdpa(
+    q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, is_causal: bool, scale: float | None
+) -> Tensor:
+    """F.scaled_dot_product_attention, with grouped-query attention through `enable_gqa` (no K/V copies)."""
+    if k.shape[1] != q.shape[1]:
+        if q.shape[1] % k.shape[1]:
+            raise ValueError(f"query heads {q.shape[1]} are not a multiple of key/value heads {k.shape[1]}")
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale, enable_gqa=True
+        )
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
+
+
 @register_kernel("attention", "sdpa", default=True)
 def attention_sdpa(
     q: Tensor,
@@ -81,44 +101,59 @@ def attention_sdpa(
     is_causal: bool = False,
     scale: float | None = None,
 ) -> Tensor:
-    """torch.nn.functional.scaled_dot_product_attention (flash / memory-efficient / math backends)."""
-    k, v = _expand_kv(q, k, v)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
+    """torch.nn.functional.scaled_dot_product_attention, whichever backend PyTorch picks."""
+    return _sdpa(q, k, v, attn_mask, is_causal, scale)
 
 
 register_kernel("attention", "compile")(lazy_compile(attention_ref))
 
 
-@register_kernel(
-    "attention", "sdpa_flash", devices=("cuda",), dtypes=(torch.float16, torch.bfloat16),
-    check=lambda q, k, v, *, attn_mask=None, **kw: _flash_check(q, attn_mask),
-)  # fmt: skip
-def attention_sdpa_flash(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    *,
-    attn_mask: Tensor | None = None,
-    is_causal: bool = False,
-    scale: float | None = None,
-) -> Tensor:
-    """SDPA pinned to its FlashAttention-2 backend (CUDA, fp16/bf16, no mask): the campaign's yardstick."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    k, v = _expand_kv(q, k, v)
-    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
-
-
-def _flash_check(q: Tensor, attn_mask: Tensor | None) -> str | None:
+def _pinned_check(q: Tensor, attn_mask: Tensor | None, what: str, max_d: int) -> str | None:
     if attn_mask is not None:
-        return "SDPA's flash backend takes no attention mask"
-    if q.shape[-1] % 8 or q.shape[-1] > 256:
-        return f"SDPA's flash backend needs a head dim that is a multiple of 8 and <= 256, got {q.shape[-1]}"
+        return f"SDPA's {what} backend is benchmarked without an attention mask"
+    if q.shape[-1] % 8 or q.shape[-1] > max_d:
+        return f"SDPA's {what} backend needs a head dim that is a multiple of 8 and <= {max_d}, got {q.shape[-1]}"
     return None
 
 
+def _pinned(backend_name: str):
+    def run(q, k, v, *, attn_mask=None, is_causal=False, scale=None):
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel(getattr(SDPBackend, backend_name)):  # this backend or an error, never another one
+            return _sdpa(q, k, v, attn_mask, is_causal, scale)
+
+    run.__name__ = f"attention_sdpa_{backend_name.split('_')[0].lower()}"
+    return run
+
+
+register_kernel(
+    "attention", "sdpa_flash", devices=("cuda",), dtypes=(torch.float16, torch.bfloat16),
+    check=lambda q, k, v, *, attn_mask=None, **kw: _pinned_check(q, attn_mask, "flash", 256),
+    description="SDPA pinned to its FlashAttention-2 backend (CUDA, fp16/bf16, no mask)",
+)(_pinned("FLASH_ATTENTION"))  # fmt: skip
+register_kernel(
+    "attention", "sdpa_cudnn", devices=("cuda",), dtypes=(torch.float16, torch.bfloat16),
+    check=lambda q, k, v, *, attn_mask=None, **kw: _pinned_check(q, attn_mask, "cuDNN", 128),
+    description="SDPA pinned to its cuDNN backend (CUDA, fp16/bf16, no mask): the fastest yardstick on Hopper",
+)(_pinned("CUDNN_ATTENTION"))  # fmt: skip
+
+
 # ---- Triton kernels ---------------------------------------------------------------------------------
+
+
+@triton.jit
+def _load_tile(ptrs, rows_ok, cols_ok, CHECK_ROWS: tl.constexpr, CHECK_COLS: tl.constexpr):
+    """A 2-D tile at `ptrs`; the bounds test is compiled in only along the dims that need one (edge blocks)."""
+    if CHECK_ROWS and CHECK_COLS:
+        tile = tl.load(ptrs, mask=rows_ok[:, None] & cols_ok[None, :], other=0.0)
+    elif CHECK_ROWS:
+        tile = tl.load(ptrs, mask=rows_ok[:, None], other=0.0)
+    elif CHECK_COLS:
+        tile = tl.load(ptrs, mask=cols_ok[None, :], other=0.0)
+    else:
+        tile = tl.load(ptrs)
+    return tile
 
 
 @triton.jit
@@ -126,39 +161,47 @@ def _attn_fwd_blocks(
     acc, l_i, m_i, q, k_base, v_base, mask_base,  # mask_base: MASK at this (batch, head)
     offs_m, offs_n, offs_d, m_ok, d_ok,
     skn, skd, svn, svd, smm, smn, Tk, qk_scale, lo, hi,
-    ON_DIAGONAL: tl.constexpr, HAS_MASK: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr,
+    CAUSAL_MASK: tl.constexpr, CHECK_N: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
+    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
-    """Online softmax over key blocks [lo, hi): returns the updated (acc, l_i, m_i). Only blocks on the
-    causal diagonal (ON_DIAGONAL) pay for the per-element causal test."""
+    """Online softmax over key blocks [lo, hi): returns the updated (acc, l_i, m_i). Only blocks on the causal
+    diagonal (CAUSAL_MASK) pay for the per-element causal test, only the edge block (CHECK_N) for bounds."""
     for start_n in range(lo, hi, BLOCK_N):
         cols = start_n + offs_n
         n_ok = cols < Tk
-        kt = tl.load(
-            k_base + cols[None, :] * skn + offs_d[:, None] * skd,
-            mask=d_ok[:, None] & n_ok[None, :],
-            other=0.0,
-        )  # (BLOCK_D, BLOCK_N)
-        s = tl.dot(q, kt, input_precision=DOT_PREC) * qk_scale  # (BLOCK_M, BLOCK_N)
-        if HAS_MASK:
-            mk = tl.load(
-                mask_base + offs_m[:, None] * smm + cols[None, :] * smn,
-                mask=m_ok[:, None] & n_ok[None, :], other=0.0,
-            )  # fmt: skip
-            s += mk * 1.4426950408889634
-        s = tl.where(n_ok[None, :], s, float("-inf"))
-        if ON_DIAGONAL:  # top-left aligned: query i sees keys j <= i
-            s = tl.where(offs_m[:, None] >= cols[None, :], s, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row with no key yet stays all zero
-        p = tl.math.exp2(s - m_safe[:, None])
+        kt = _load_tile(k_base + cols[None, :] * skn + offs_d[:, None] * skd, d_ok, n_ok, CHECK_D, CHECK_N)
+        qk = tl.dot(q, kt, input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N) raw scores q·k
+        if HAS_MASK:  # s = qk · scale · log2 e + mask · log2 e
+            if MASK_ROW:  # one mask row for all queries (key padding): a (BLOCK_N,) vector, broadcast
+                if CHECK_N:
+                    mk = tl.load(mask_base + cols * smn, mask=n_ok, other=0.0)
+                else:
+                    mk = tl.load(mask_base + cols * smn)
+                s = qk * qk_scale + (mk * 1.4426950408889634)[None, :]
+            else:
+                mk = _load_tile(
+                    mask_base + offs_m[:, None] * smm + cols[None, :] * smn, m_ok, n_ok, True, CHECK_N
+                )
+                s = qk * qk_scale + mk * 1.4426950408889634
+            if CHECK_N:
+                s = tl.where(n_ok[None, :], s, float("-inf"))
+            if CAUSAL_MASK:  # top-left aligned: query i sees keys j <= i
+                s = tl.where(offs_m[:, None] >= cols[None, :], s, float("-inf"))
+            m_new = tl.maximum(m_i, tl.max(s, 1))
+            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row with no key yet stays all zero
+            p = tl.math.exp2(s - m_safe[:, None])
+        else:  # the scale is folded into the exp2: p = exp2(qk · qk_scale - m), one FMA per score
+            if CHECK_N:
+                qk = tl.where(n_ok[None, :], qk, float("-inf"))
+            if CAUSAL_MASK:
+                qk = tl.where(offs_m[:, None] >= cols[None, :], qk, float("-inf"))
+            m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
+            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+            p = tl.math.exp2(qk * qk_scale - m_safe[:, None])
         alpha = tl.math.exp2(m_i - m_safe)
         l_i = l_i * alpha + tl.sum(p, 1)
-        v = tl.load(
-            v_base + cols[:, None] * svn + offs_d[None, :] * svd,
-            mask=n_ok[:, None] & d_ok[None, :],
-            other=0.0,
-        )  # (BLOCK_N, BLOCK_D)
-        acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=DOT_PREC)
+        v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
+        acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_D)
         m_i = m_new
     return acc, l_i, m_i
 
@@ -172,8 +215,9 @@ def _attn_fwd(
     sob, soh, som, sod,
     smb, smh, smm, smn,  # mask strides, 0 along broadcast dims
     H, GROUP, Tq, Tk, qk_scale,  # GROUP = H // Hkv; qk_scale = scale · log2 e
-    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, DOT_PREC: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    TQ_BUCKET, TK_BUCKET,  # Tq and Tk rounded up to powers of two: the autotune key, unused by the kernel
+    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
+    DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
     """One program: BLOCK_M queries of one (batch, head) against all (causal: the earlier) keys."""
     tl.static_assert(BLOCK_M % BLOCK_N == 0, "the causal split needs BLOCK_M to be a multiple of BLOCK_N")
@@ -187,34 +231,40 @@ def _attn_fwd(
     offs_d = tl.arange(0, BLOCK_D)
     m_ok = offs_m < Tq
     d_ok = offs_d < D
-    q = tl.load(
-        Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd,
-        mask=m_ok[:, None] & d_ok[None, :], other=0.0,
-    )  # fmt: skip
+    q = _load_tile(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd, m_ok, d_ok, True,
+                   D != BLOCK_D)  # fmt: skip
     m_i = tl.full((BLOCK_M,), float("-inf"), dtype=tl.float32)  # running row max (base 2)
     l_i = tl.zeros((BLOCK_M,), dtype=tl.float32)  # running row sum of exp2
     acc = tl.zeros((BLOCK_M, BLOCK_D), dtype=tl.float32)
     k_base = K + b * skb + hk * skh
     v_base = V + b * svb + hk * svh
     mask_base = MASK + b * smb + h * smh
+    full = (Tk // BLOCK_N) * BLOCK_N  # key blocks below this need no bounds test
     if IS_CAUSAL:
         # keys before the block's first query are seen by every query of the block: no per-element test
         diag = start_m * BLOCK_M
+        mid = tl.minimum(diag, full)
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, tl.minimum(diag, Tk),
-            False, HAS_MASK, DOT_PREC, BLOCK_N,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, mid,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
         )  # fmt: skip
+        # the diagonal blocks (and a partial block where the keys end first): both tests
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, diag, tl.minimum(diag + BLOCK_M, Tk),
-            True, HAS_MASK, DOT_PREC, BLOCK_N,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, mid, tl.minimum(diag + BLOCK_M, Tk),
+            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
         )  # fmt: skip
     else:
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, Tk,
-            False, HAS_MASK, DOT_PREC, BLOCK_N,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, full,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+        )  # fmt: skip
+        acc, l_i, m_i = _attn_fwd_blocks(
+            acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, full, Tk,
+            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
         )  # fmt: skip
     empty = l_i == 0.0  # fully masked row: output 0, and an infinite LSE so its backward is 0
     o = acc / tl.where(empty, 1.0, l_i)[:, None]
@@ -227,66 +277,175 @@ def _attn_fwd(
 
 
 @triton.jit
+def _attn_bwd_delta(
+    OUT, DO, DELTA,  # OUT, DO (B, H, Tq, D); DELTA (B, H, Tq) fp32
+    sob, soh, som, sod,
+    sdb, sdh, sdm, sdd,
+    H, Tq, D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr,
+):  # fmt: skip
+    """DELTA = rowsum(dO ∘ O) in fp32, the per-row term of FlashAttention-2's backward: one read of O and dO."""
+    start_m = tl.program_id(0)
+    bh = tl.program_id(1)
+    b = (bh // H).to(tl.int64)
+    h = (bh % H).to(tl.int64)
+    rows = start_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    m_ok = rows < Tq
+    d_ok = offs_d < D
+    o = _load_tile(OUT + b * sob + h * soh + rows[:, None] * som + offs_d[None, :] * sod, m_ok, d_ok, True,
+                   D != BLOCK_D)  # fmt: skip
+    do = _load_tile(DO + b * sdb + h * sdh + rows[:, None] * sdm + offs_d[None, :] * sdd, m_ok, d_ok, True,
+                    D != BLOCK_D)  # fmt: skip
+    delta = tl.sum(o.to(tl.float32) * do.to(tl.float32), 1)
+    tl.store(DELTA + bh.to(tl.int64) * Tq + rows, delta, mask=m_ok)
+
+
+@triton.jit
+def _attn_bwd_dkdv_blocks(
+    dk, dv, k, v, q_base, do_base, lse_base, delta_base, mask_base, mask_row,
+    offs_m, offs_n, offs_d, n_ok, d_ok,
+    sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale, lo, hi,
+    CAUSAL_MASK: tl.constexpr, CHECK_M: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
+    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr,
+):  # fmt: skip
+    """Accumulate dK, dV of one key block over the query blocks [lo, hi) of one query head."""
+    for start_m in range(lo, hi, BLOCK_M):
+        rows = start_m + offs_m
+        m_ok = rows < Tq
+        q = _load_tile(q_base + rows[:, None] * sqm + offs_d[None, :] * sqd, m_ok, d_ok, CHECK_M, CHECK_D)
+        do = _load_tile(do_base + rows[:, None] * sdm + offs_d[None, :] * sdd, m_ok, d_ok, CHECK_M, CHECK_D)
+        if CHECK_M:  # rows past Tq: an infinite LSE makes their probabilities 0
+            lse = tl.load(lse_base + rows, mask=m_ok, other=float("inf"))
+            delta = tl.load(delta_base + rows, mask=m_ok, other=0.0)
+        else:
+            lse = tl.load(lse_base + rows)
+            delta = tl.load(delta_base + rows)
+        qk = tl.dot(q, tl.trans(k), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
+        if HAS_MASK:
+            if MASK_ROW:
+                s = qk * qk_scale + (mask_row * 1.4426950408889634)[None, :]
+            else:
+                mk = _load_tile(
+                    mask_base + rows[:, None] * smm + offs_n[None, :] * smn, m_ok, n_ok, True, True
+                )
+                s = qk * qk_scale + mk * 1.4426950408889634
+            p = tl.math.exp2(s - lse[:, None])
+        else:
+            p = tl.math.exp2(qk * qk_scale - lse[:, None])
+        if CAUSAL_MASK:
+            p = tl.where(rows[:, None] >= offs_n[None, :], p, 0.0)
+        dv = tl.dot(tl.trans(p.to(do.dtype)), do, dv, input_precision=DOT_PREC)
+        dp = tl.dot(do, tl.trans(v), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
+        ds = p * (dp - delta[:, None])
+        dk = tl.dot(tl.trans(ds.to(q.dtype)), q, dk, input_precision=DOT_PREC)
+    return dk, dv
+
+
+@triton.jit
 def _attn_bwd_dkdv(
-    Q, K, V, DO, LSE, DELTA, MASK, DK, DV,  # DK, DV (B, H, Tk, D) per query head; LSE, DELTA (B, H, Tq) fp32
+    Q, K, V, DO, LSE, DELTA, MASK, DK, DV,  # DK, DV (B, Hkv, Tk, D) contiguous, K's dtype; LSE, DELTA (B, H, Tq) fp32
     sqb, sqh, sqm, sqd,
     skb, skh, skn, skd,
     svb, svh, svn, svd,
     sdb, sdh, sdm, sdd,  # dO strides
     smb, smh, smm, smn,
-    H, GROUP, Tq, Tk, qk_scale, sm_scale,
-    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, DOT_PREC: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    H, GROUP, Tq, Tk, qk_scale, sm_scale, TQ_BUCKET, TK_BUCKET,
+    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
+    DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
-    """One program: dK and dV of BLOCK_N keys of one (batch, query head), looping over query blocks."""
+    """One program: dK and dV of BLOCK_N keys of one (batch, key/value head), summed over the GROUP query heads
+    that share it, looping over query blocks; with a causal mask it starts at the diagonal."""
     start_n = tl.program_id(0)
-    bh = tl.program_id(1)
-    b = (bh // H).to(tl.int64)
-    h = (bh % H).to(tl.int64)
-    hk = h // GROUP
+    bhk = tl.program_id(1)
+    HKV = H // GROUP
+    b = (bhk // HKV).to(tl.int64)
+    hk = (bhk % HKV).to(tl.int64)
     offs_n = start_n * BLOCK_N + tl.arange(0, BLOCK_N)
     offs_m = tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     n_ok = offs_n < Tk
     d_ok = offs_d < D
-    nd_ok = n_ok[:, None] & d_ok[None, :]
-    k = tl.load(K + b * skb + hk * skh + offs_n[:, None] * skn + offs_d[None, :] * skd, mask=nd_ok, other=0.0)
-    v = tl.load(V + b * svb + hk * svh + offs_n[:, None] * svn + offs_d[None, :] * svd, mask=nd_ok, other=0.0)
+    k = _load_tile(K + b * skb + hk * skh + offs_n[:, None] * skn + offs_d[None, :] * skd, n_ok, d_ok, True,
+                   D != BLOCK_D)  # fmt: skip
+    v = _load_tile(V + b * svb + hk * svh + offs_n[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, True,
+                   D != BLOCK_D)  # fmt: skip
     dk = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dv = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
-    row_base = bh.to(tl.int64) * Tq
+    diag_hi = 0  # query blocks [lo, diag_hi) straddle the causal diagonal of this key block
     lo = 0
-    if IS_CAUSAL:  # only queries i >= the block's first key can see it
+    if IS_CAUSAL:  # only queries i >= the block's first key see it
         lo = (start_n * BLOCK_N // BLOCK_M) * BLOCK_M
-    for start_m in range(lo, Tq, BLOCK_M):
-        rows = start_m + offs_m
-        m_ok = rows < Tq
-        md_ok = m_ok[:, None] & d_ok[None, :]
-        q = tl.load(
-            Q + b * sqb + h * sqh + rows[:, None] * sqm + offs_d[None, :] * sqd, mask=md_ok, other=0.0
-        )
-        do = tl.load(
-            DO + b * sdb + h * sdh + rows[:, None] * sdm + offs_d[None, :] * sdd, mask=md_ok, other=0.0
-        )
-        lse = tl.load(LSE + row_base + rows, mask=m_ok, other=float("inf"))
-        delta = tl.load(DELTA + row_base + rows, mask=m_ok, other=0.0)
-        s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * qk_scale  # (BLOCK_M, BLOCK_N)
-        if HAS_MASK:
-            s += 1.4426950408889634 * tl.load(
-                MASK + b * smb + h * smh + rows[:, None] * smm + offs_n[None, :] * smn,
-                mask=m_ok[:, None] & n_ok[None, :], other=0.0,
-            )  # fmt: skip
-        keep = m_ok[:, None] & n_ok[None, :]
-        if IS_CAUSAL:
-            keep = keep & (rows[:, None] >= offs_n[None, :])
-        p = tl.where(keep, tl.math.exp2(s - lse[:, None]), 0.0)
-        dv = tl.dot(tl.trans(p.to(do.dtype)), do, dv, input_precision=DOT_PREC)
-        dp = tl.dot(do, tl.trans(v), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
-        ds = p * (dp - delta[:, None])
-        dk = tl.dot(tl.trans(ds.to(q.dtype)), q, dk, input_precision=DOT_PREC)
-    out = bh.to(tl.int64) * Tk * D + offs_n[:, None] * D + offs_d[None, :]  # DK/DV are contiguous
+        diag_hi = tl.minimum(tl.cdiv(start_n * BLOCK_N + BLOCK_N, BLOCK_M) * BLOCK_M, Tq)
+    full = (Tq // BLOCK_M) * BLOCK_M  # query blocks below this need no bounds test
+    for g in range(0, GROUP):
+        h = hk * GROUP + g
+        q_base = Q + b * sqb + h * sqh
+        do_base = DO + b * sdb + h * sdh
+        row_base = (b * H + h) * Tq
+        mask_base = MASK + b * smb + h * smh
+        mask_row = tl.zeros((BLOCK_N,), dtype=tl.float32)
+        if HAS_MASK and MASK_ROW:  # the same mask row for every query: loaded once per head
+            mask_row = tl.load(mask_base + offs_n * smn, mask=n_ok, other=0.0)
+        dk, dv = _attn_bwd_dkdv_blocks(
+            dk, dv, k, v, q_base, do_base, LSE + row_base, DELTA + row_base, mask_base, mask_row,
+            offs_m, offs_n, offs_d, n_ok, d_ok, sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale, lo, diag_hi,
+            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_M,
+        )  # fmt: skip
+        dk, dv = _attn_bwd_dkdv_blocks(
+            dk, dv, k, v, q_base, do_base, LSE + row_base, DELTA + row_base, mask_base, mask_row,
+            offs_m, offs_n, offs_d, n_ok, d_ok, sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale, diag_hi, full,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_M,
+        )  # fmt: skip
+        dk, dv = _attn_bwd_dkdv_blocks(
+            dk, dv, k, v, q_base, do_base, LSE + row_base, DELTA + row_base, mask_base, mask_row,
+            offs_m, offs_n, offs_d, n_ok, d_ok, sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale,
+            tl.maximum(diag_hi, full), Tq,
+            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_M,
+        )  # fmt: skip
+    out = bhk.to(tl.int64) * Tk * D + offs_n[:, None] * D + offs_d[None, :]  # DK/DV are contiguous
+    nd_ok = n_ok[:, None] & d_ok[None, :]
     tl.store(DK + out, (dk * sm_scale).to(DK.dtype.element_ty), mask=nd_ok)
     tl.store(DV + out, dv.to(DV.dtype.element_ty), mask=nd_ok)
+
+
+@triton.jit
+def _attn_bwd_dq_blocks(
+    dq, q, do, lse, delta, k_base, v_base, mask_base,
+    offs_m, offs_n, offs_d, m_ok, d_ok,
+    skn, skd, svn, svd, smm, smn, Tk, qk_scale, lo, hi,
+    CAUSAL_MASK: tl.constexpr, CHECK_N: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
+    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Accumulate dQ of one query block over the key blocks [lo, hi)."""
+    for start_n in range(lo, hi, BLOCK_N):
+        cols = start_n + offs_n
+        n_ok = cols < Tk
+        k = _load_tile(k_base + cols[:, None] * skn + offs_d[None, :] * skd, n_ok, d_ok, CHECK_N, CHECK_D)
+        v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
+        qk = tl.dot(q, tl.trans(k), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
+        if HAS_MASK:
+            if MASK_ROW:
+                if CHECK_N:
+                    mk = tl.load(mask_base + cols * smn, mask=n_ok, other=0.0)
+                else:
+                    mk = tl.load(mask_base + cols * smn)
+                s = qk * qk_scale + (mk * 1.4426950408889634)[None, :]
+            else:
+                mk = _load_tile(
+                    mask_base + offs_m[:, None] * smm + cols[None, :] * smn, m_ok, n_ok, True, CHECK_N
+                )
+                s = qk * qk_scale + mk * 1.4426950408889634
+            p = tl.math.exp2(s - lse[:, None])
+        else:
+            p = tl.math.exp2(qk * qk_scale - lse[:, None])
+        if CHECK_N:
+            p = tl.where(n_ok[None, :], p, 0.0)
+        if CAUSAL_MASK:
+            p = tl.where(offs_m[:, None] >= cols[None, :], p, 0.0)
+        dp = tl.dot(do, tl.trans(v), input_precision=DOT_PREC)
+        ds = p * (dp - delta[:, None])
+        dq = tl.dot(ds.to(k.dtype), k, dq, input_precision=DOT_PREC)
+    return dq
 
 
 @triton.jit
@@ -297,11 +456,12 @@ def _attn_bwd_dq(
     svb, svh, svn, svd,
     sdb, sdh, sdm, sdd,
     smb, smh, smm, smn,
-    H, GROUP, Tq, Tk, qk_scale, sm_scale,
-    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, DOT_PREC: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    H, GROUP, Tq, Tk, qk_scale, sm_scale, TQ_BUCKET, TK_BUCKET,
+    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
+    DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
-    """One program: dQ of BLOCK_M queries of one (batch, head), looping over key blocks."""
+    """One program: dQ of BLOCK_M queries of one (batch, head), looping over key blocks (causal: up to the diagonal)."""
+    tl.static_assert(BLOCK_M % BLOCK_N == 0, "the causal split needs BLOCK_M to be a multiple of BLOCK_N")
     start_m = tl.program_id(0)
     bh = tl.program_id(1)
     b = (bh // H).to(tl.int64)
@@ -312,88 +472,98 @@ def _attn_bwd_dq(
     offs_d = tl.arange(0, BLOCK_D)
     m_ok = offs_m < Tq
     d_ok = offs_d < D
-    md_ok = m_ok[:, None] & d_ok[None, :]
-    q = tl.load(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd, mask=md_ok, other=0.0)
-    do = tl.load(
-        DO + b * sdb + h * sdh + offs_m[:, None] * sdm + offs_d[None, :] * sdd, mask=md_ok, other=0.0
-    )
+    q = _load_tile(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd, m_ok, d_ok, True,
+                   D != BLOCK_D)  # fmt: skip
+    do = _load_tile(DO + b * sdb + h * sdh + offs_m[:, None] * sdm + offs_d[None, :] * sdd, m_ok, d_ok, True,
+                    D != BLOCK_D)  # fmt: skip
     row_base = bh.to(tl.int64) * Tq
     lse = tl.load(LSE + row_base + offs_m, mask=m_ok, other=float("inf"))
     delta = tl.load(DELTA + row_base + offs_m, mask=m_ok, other=0.0)
     dq = tl.zeros((BLOCK_M, BLOCK_D), dtype=tl.float32)
     k_base = K + b * skb + hk * skh
     v_base = V + b * svb + hk * svh
-    hi = Tk
+    mask_base = MASK + b * smb + h * smh
+    full = (Tk // BLOCK_N) * BLOCK_N
     if IS_CAUSAL:
-        hi = tl.minimum(Tk, (start_m + 1) * BLOCK_M)
-    for start_n in range(0, hi, BLOCK_N):
-        cols = start_n + offs_n
-        n_ok = cols < Tk
-        nd_ok = n_ok[:, None] & d_ok[None, :]
-        k = tl.load(k_base + cols[:, None] * skn + offs_d[None, :] * skd, mask=nd_ok, other=0.0)
-        v = tl.load(v_base + cols[:, None] * svn + offs_d[None, :] * svd, mask=nd_ok, other=0.0)
-        s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * qk_scale
-        if HAS_MASK:
-            s += 1.4426950408889634 * tl.load(
-                MASK + b * smb + h * smh + offs_m[:, None] * smm + cols[None, :] * smn,
-                mask=m_ok[:, None] & n_ok[None, :], other=0.0,
-            )  # fmt: skip
-        keep = m_ok[:, None] & n_ok[None, :]
-        if IS_CAUSAL:
-            keep = keep & (offs_m[:, None] >= cols[None, :])
-        p = tl.where(keep, tl.math.exp2(s - lse[:, None]), 0.0)
-        dp = tl.dot(do, tl.trans(v), input_precision=DOT_PREC)
-        ds = p * (dp - delta[:, None])
-        dq = tl.dot(ds.to(k.dtype), k, dq, input_precision=DOT_PREC)
+        diag = start_m * BLOCK_M
+        mid = tl.minimum(diag, full)
+        dq = _attn_bwd_dq_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, mid,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+        )  # fmt: skip
+        dq = _attn_bwd_dq_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, mid, tl.minimum(diag + BLOCK_M, Tk),
+            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+        )  # fmt: skip
+    else:
+        dq = _attn_bwd_dq_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, full,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+        )  # fmt: skip
+        dq = _attn_bwd_dq_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
+            skn, skd, svn, svd, smm, smn, Tk, qk_scale, full, Tk,
+            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+        )  # fmt: skip
     out = bh.to(tl.int64) * Tq * D + offs_m[:, None] * D + offs_d[None, :]
-    tl.store(DQ + out, (dq * sm_scale).to(DQ.dtype.element_ty), mask=md_ok)
-
-
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+    tl.store(DQ + out, (dq * sm_scale).to(DQ.dtype.element_ty), mask=m_ok[:, None] & d_ok[None, :])
 
 
 def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
     return [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s) for m, n, w, s in pairs]
 
 
-# GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages); configs that do not fit are skipped by
-# the autotuner. The interpreter runs one small config instead (its timings mean nothing).
-# The last of each list is small enough for fp32 tiles at head dim 128. Forward needs BLOCK_M % BLOCK_N == 0.
-FWD_CONFIGS = _configs([(128, 64, 4, 3), (128, 64, 8, 3), (128, 128, 8, 3), (64, 64, 4, 4), (32, 32, 4, 1)])
-BWD_CONFIGS = _configs([(64, 64, 4, 2), (64, 64, 8, 3), (32, 64, 4, 3), (128, 64, 8, 2), (32, 32, 4, 1)])
-# GPU with autotuning off: 16-bit inputs, and fp32 (4-byte tiles: smaller blocks to fit shared memory)
-FIXED_CONFIG = {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2}
+# GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages). Each autotuner first prunes the configs that
+# cannot launch on the device or spill (kernels/_resources.py, the rule `benchbench kernels check` reports by):
+# at head dim 128 in bf16 on sm_90, fwd (128, 64, 4, 3) and dK/dV (64, 64, 8, 3) and (128, 64, 8, 2) spill, and
+# are kept for head dim 64, where they do not. The last of each list is small enough for fp32 tiles at head dim
+# 128. Forward and dQ need BLOCK_M % BLOCK_N == 0.
+FWD_CONFIGS = _configs([(128, 64, 4, 3), (128, 64, 8, 3), (128, 128, 8, 2), (64, 64, 4, 4), (32, 32, 4, 1)])
+DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2), (128, 64, 8, 2), (32, 32, 4, 1)])
+DQ_CONFIGS = _configs([(64, 64, 4, 2), (64, 64, 8, 3), (64, 32, 4, 3), (128, 64, 8, 2), (32, 32, 4, 1)])
+# GPU with autotuning off, per kernel: 16-bit inputs (none spills at head dim 128 on sm_90), and fp32 (4-byte
+# tiles: smaller blocks to fit shared memory and registers).
+FIXED_CONFIGS = {
+    "_attn_fwd": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2},
+    "_attn_bwd_dkdv": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 8, "num_stages": 2},
+    "_attn_bwd_dq": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2},
+}
 FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}
-INTERPRETER_BLOCKS = {"BLOCK_M": 32, "BLOCK_N": 16}
-# A process-wide switch, not a ContextVar: the autograd engine runs CUDA backwards on its own thread.
-_AUTOTUNE = {"on": True}
+# The interpreter runs one small config per kernel (its timings mean nothing); tests vary them.
+INTERPRETER_BLOCKS = {
+    "_attn_fwd": {"BLOCK_M": 32, "BLOCK_N": 16},
+    "_attn_bwd_dkdv": {"BLOCK_M": 16, "BLOCK_N": 32},
+    "_attn_bwd_dq": {"BLOCK_M": 32, "BLOCK_N": 16},
+}
+DELTA_ELEMS = 4096  # the delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO
+
+# Sequence lengths enter the key rounded up to powers of two: a new length re-tunes only in a new octave.
+_TUNE_KEY = ["TQ_BUCKET", "TK_BUCKET", "D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW"]
 
 
-@contextlib.contextmanager
-def autotune(enabled: bool) -> Iterator[None]:
-    """Switch GPU autotuning off (one fixed config) for correctness checks, where tuning only costs time."""
-    prev, _AUTOTUNE["on"] = _AUTOTUNE["on"], enabled
-    try:
-        yield
-    finally:
-        _AUTOTUNE["on"] = prev
+def _tuned(kernel, configs: list[triton.Config]):
+    return triton.autotune(
+        configs, key=_TUNE_KEY, prune_configs_by={"early_config_prune": prune_unlaunchable(kernel)}
+    )(kernel)
 
 
-_TUNE_KEY = ["Tq", "Tk", "D", "IS_CAUSAL", "HAS_MASK"]
-_fwd_tuned = triton.autotune(FWD_CONFIGS, key=_TUNE_KEY)(_attn_fwd)
-_dkdv_tuned = triton.autotune(BWD_CONFIGS, key=_TUNE_KEY)(_attn_bwd_dkdv)
-_dq_tuned = triton.autotune(BWD_CONFIGS, key=_TUNE_KEY)(_attn_bwd_dq)
+_fwd_tuned = _tuned(_attn_fwd, FWD_CONFIGS)
+_dkdv_tuned = _tuned(_attn_bwd_dkdv, DKDV_CONFIGS)
+_dq_tuned = _tuned(_attn_bwd_dq, DQ_CONFIGS)
 
 
 def _launch(kernel, tuned, rows: int, heads: int, args: tuple, consts: dict) -> None:
     """Launch a kernel over (row blocks, batch × heads): autotuned on a GPU, one small config interpreted."""
     block = "BLOCK_N" if kernel is _attn_bwd_dkdv else "BLOCK_M"
-    if _interpreting():
-        grid = (triton.cdiv(rows, INTERPRETER_BLOCKS[block]), heads)
-        kernel[grid](*args, **consts, **INTERPRETER_BLOCKS)
-    elif not _AUTOTUNE["on"]:
-        fixed = FIXED_CONFIG_FP32 if consts["DOT_PREC"] == "ieee" else FIXED_CONFIG
+    name = getattr(kernel, "fn", kernel).__name__
+    if interpreting():
+        blocks = INTERPRETER_BLOCKS[name]
+        kernel[(triton.cdiv(rows, blocks[block]), heads)](*args, **consts, **blocks)
+    elif not autotuning():
+        fixed = FIXED_CONFIG_FP32 if consts["DOT_PREC"] == "ieee" else FIXED_CONFIGS[name]
         kernel[(triton.cdiv(rows, fixed[block]), heads)](*args, **consts, **fixed)
     else:
         tuned[lambda meta: (triton.cdiv(rows, meta[block]), heads)](*args, **consts)
@@ -415,6 +585,10 @@ def _additive_mask(attn_mask: Tensor | None, shape: tuple[int, int, int, int]) -
     return add.expand(shape)
 
 
+def _buckets(tq: int, tk: int) -> tuple[int, int]:
+    return triton.next_power_of_2(max(tq, 1)), triton.next_power_of_2(max(tk, 1))
+
+
 class _FlashAttentionFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, scale: float):
@@ -426,7 +600,7 @@ class _FlashAttentionFn(torch.autograd.Function):
         if B * H * Tq:
             args = (q, k, v, o, lse, mask if mask is not None else q,
                     *q.stride(), *k.stride(), *v.stride(), *o.stride(), *_strides(mask),
-                    H, H // Hkv, Tq, Tk, scale * LOG2E)  # fmt: skip
+                    H, H // Hkv, Tq, Tk, scale * LOG2E, *_buckets(Tq, Tk))  # fmt: skip
             _launch(_attn_fwd, _fwd_tuned, Tq, B * H, args, consts)
         ctx.save_for_backward(q, k, v, o, lse, mask)
         ctx.is_causal, ctx.scale = is_causal, scale
@@ -437,26 +611,26 @@ class _FlashAttentionFn(torch.autograd.Function):
         q, k, v, o, lse, mask = ctx.saved_tensors
         B, H, Tq, D = q.shape
         Hkv, Tk = k.shape[1], k.shape[2]
-        group = H // Hkv
-        delta = (o.float() * do.float()).sum(-1).contiguous()  # (B, H, Tq): rowsum(dO ∘ O)
+        if B * H * Tq * Tk == 0:  # nothing attends: every gradient is zero
+            return torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v), None, None, None
+        # every element of these is written by the kernels: no zero-fill
+        delta = torch.empty(B, H, Tq, device=q.device, dtype=torch.float32)  # rowsum(dO ∘ O)
         dq = torch.empty(B, H, Tq, D, device=q.device, dtype=q.dtype)
-        kv_dtype = k.dtype if group == 1 else torch.float32  # per-query-head partials are summed below
-        dk = torch.zeros(B, H, Tk, D, device=q.device, dtype=kv_dtype)
-        dv = torch.zeros(B, H, Tk, D, device=q.device, dtype=kv_dtype)
+        dk = torch.empty(B, Hkv, Tk, D, device=q.device, dtype=k.dtype)
+        dv = torch.empty(B, Hkv, Tk, D, device=q.device, dtype=v.dtype)
         consts = _consts(q, ctx.is_causal, mask)
-        if B * H * Tq * Tk:
-            common = (*q.stride(), *k.stride(), *v.stride(), *do.stride(), *_strides(mask),
-                      H, group, Tq, Tk, ctx.scale * LOG2E, ctx.scale)  # fmt: skip
-            m = mask if mask is not None else q
-            _launch(
-                _attn_bwd_dkdv, _dkdv_tuned, Tk, B * H, (q, k, v, do, lse, delta, m, dk, dv, *common), consts
-            )
-            _launch(_attn_bwd_dq, _dq_tuned, Tq, B * H, (q, k, v, do, lse, delta, m, dq, *common), consts)
-        else:
-            dq.zero_()
-        if group > 1:  # (B, Hkv, group, Tk, D) summed over the query heads sharing a key/value head
-            dk = dk.view(B, Hkv, group, Tk, D).sum(2).to(k.dtype)
-            dv = dv.view(B, Hkv, group, Tk, D).sum(2).to(v.dtype)
+        block_d = consts["BLOCK_D"]
+        block_m = 16 if interpreting() else max(16, DELTA_ELEMS // block_d)
+        _attn_bwd_delta[(triton.cdiv(Tq, block_m), B * H)](
+            o, do, delta, *o.stride(), *do.stride(), H, Tq, D=D, BLOCK_M=block_m, BLOCK_D=block_d
+        )
+        common = (*q.stride(), *k.stride(), *v.stride(), *do.stride(), *_strides(mask),
+                  H, H // Hkv, Tq, Tk, ctx.scale * LOG2E, ctx.scale, *_buckets(Tq, Tk))  # fmt: skip
+        m = mask if mask is not None else q
+        _launch(
+            _attn_bwd_dkdv, _dkdv_tuned, Tk, B * Hkv, (q, k, v, do, lse, delta, m, dk, dv, *common), consts
+        )
+        _launch(_attn_bwd_dq, _dq_tuned, Tq, B * H, (q, k, v, do, lse, delta, m, dq, *common), consts)
         return dq, dk, dv, None, None, None
 
 
@@ -465,6 +639,7 @@ def _consts(q: Tensor, is_causal: bool, mask: Tensor | None) -> dict:
         "D": q.shape[-1],  # a constant: with D == BLOCK_D the head-dim masks fold away
         "IS_CAUSAL": bool(is_causal),
         "HAS_MASK": mask is not None,
+        "MASK_ROW": mask is not None and mask.stride(2) == 0,  # one mask row for all queries (key padding)
         "DOT_PREC": "ieee" if q.dtype == torch.float32 else "tf32",  # fp32 stays exact; 16-bit dots ignore it
         "BLOCK_D": max(16, triton.next_power_of_2(q.shape[-1])),
     }
@@ -499,7 +674,7 @@ def attention_check(
         return f"q/k/v dtypes {q.dtype}, {k.dtype}, {v.dtype}: need one of float32, float16, bfloat16"
     if not (q.device == k.device == v.device):
         return f"q/k/v on different devices: {q.device}, {k.device}, {v.device}"
-    if q.device.type == "cpu" and not _interpreting():
+    if q.device.type == "cpu" and not interpreting() and not RECORDING.get():
         return "on the CPU the Triton kernel runs only in the interpreter (TRITON_INTERPRET=1)"
     if q.device.type not in ("cpu", "cuda"):
         return f"device {q.device.type} is not supported (cpu interpreter, cuda)"
@@ -545,7 +720,7 @@ def attention_triton(
         raise ValueError(f"attention/triton: {why}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     mask = _additive_mask(attn_mask, (q.shape[0], q.shape[1], q.shape[2], k.shape[2]))
-    if _interpreting() and q.dtype == torch.bfloat16:  # the interpreter has no real bf16 dot (PITFALLS)
+    if interpreting() and q.dtype == torch.bfloat16:  # the interpreter has no real bf16 dot (PITFALLS)
         return _FlashAttentionFn.apply(q.float(), k.float(), v.float(), mask, is_causal, scale).to(q.dtype)
     return _FlashAttentionFn.apply(q, k, v, mask, is_causal, scale)
 
@@ -574,10 +749,23 @@ def attention_flops(shape: dict) -> float:
     return f / 2 if shape.get("causal") else f
 
 
-def _bytes(shape: dict, dtype: torch.dtype) -> float:
+def attention_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Forward: read q (B·H·T·D), k and v (B·Hkv·T·D each), write o (B·H·T·D): e·B·T·D·(2·H + 2·Hkv) bytes.
+
+    The fp32 log-sum-exp a training forward saves (4·B·H·T bytes) is an implementation's choice, not counted;
+    a mask, when there is one, is not counted either (key padding: 1/D of the traffic)."""
     e = torch.empty(0, dtype=dtype).element_size()
     B, H, T, D = shape["B"], shape["H"], shape["T"], shape["D"]
-    return float(e * B * T * D * (2 * H + 2 * shape.get("Hkv", H)))  # read q, k, v; write o
+    return float(e * B * T * D * (2 * H + 2 * shape.get("Hkv", H)))
+
+
+def attention_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Backward (FlashAttention-2's): read q, o, dO (B·H·T·D each), k, v (B·Hkv·T·D each) and the fp32
+    log-sum-exp (B·H·T); write dq (B·H·T·D), dk, dv (B·Hkv·T·D each): e·B·T·D·(4·H + 4·Hkv) + 4·B·H·T bytes.
+    Every fused backward (flash, cuDNN, this one) reads O and the LSE; delta = rowsum(dO ∘ O) is made from them."""
+    e = torch.empty(0, dtype=dtype).element_size()
+    B, H, T, D = shape["B"], shape["H"], shape["T"], shape["D"]
+    return float(e * B * T * D * (4 * H + 4 * shape.get("Hkv", H)) + 4 * B * H * T)
 
 
 register_op(
@@ -596,8 +784,13 @@ register_op(
         ),
         flops=attention_flops,
         backward_flops=lambda s: 2.5 * attention_flops(s),  # 5 matmuls to the forward's 2 (FlashAttention-2)
-        bytes_moved=_bytes,
+        bytes_moved=attention_bytes,
+        backward_bytes_moved=attention_backward_bytes,
         aliases=("scaled_dot_product_attention",),
         description="scaled dot-product attention, (B, H, T, D), causal or not, GQA via Hkv",
+        compile_shapes=tuple(
+            {"B": 1, "H": 2, "T": 256, "D": d, "causal": c} for d in (64, 128) for c in (False, True)
+        ),
+        ci_compile_shapes=({"B": 1, "H": 2, "T": 256, "D": 128, "causal": False, "dtype": "bfloat16"},),
     )
 )

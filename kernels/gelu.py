@@ -13,7 +13,7 @@ import triton
 import triton.language as tl
 from torch import Tensor, nn
 
-from benchbench.kernels._common import lazy_compile
+from benchbench.kernels._common import element_offsets, lazy_compile, needs_int64
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 _APPROX = ("none", "tanh")
@@ -63,8 +63,11 @@ def _gelu_parts(a, TANH: tl.constexpr):
 
 
 @triton.jit
-def _gelu_fwd(X, BIAS, Y, numel, N, HAS_BIAS: tl.constexpr, TANH: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+def _gelu_fwd(
+    X, BIAS, Y, numel, N, HAS_BIAS: tl.constexpr, TANH: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr
+):
+    """X, Y (numel,) contiguous, last dim N; BIAS (N,)."""
+    offs = element_offsets(BLOCK, INT64)
     mask = offs < numel
     a = tl.load(X + offs, mask=mask, other=0.0).to(tl.float32)
     if HAS_BIAS:
@@ -74,8 +77,12 @@ def _gelu_fwd(X, BIAS, Y, numel, N, HAS_BIAS: tl.constexpr, TANH: tl.constexpr, 
 
 
 @triton.jit
-def _gelu_bwd(X, BIAS, DY, DX, numel, N, HAS_BIAS: tl.constexpr, TANH: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+def _gelu_bwd(
+    X, BIAS, DY, DX, numel, N,
+    HAS_BIAS: tl.constexpr, TANH: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
+):  # fmt: skip
+    """X, DY, DX (numel,) contiguous, last dim N; BIAS (N,). The bias gradient is summed on the host."""
+    offs = element_offsets(BLOCK, INT64)
     mask = offs < numel
     a = tl.load(X + offs, mask=mask, other=0.0).to(tl.float32)
     if HAS_BIAS:
@@ -94,7 +101,7 @@ class _GeluFn(torch.autograd.Function):
         b = bias.contiguous() if bias is not None else xc
         if xc.numel():
             _gelu_fwd[(triton.cdiv(xc.numel(), BLOCK),)](
-                xc, b, y, xc.numel(), n, bias is not None, tanh, BLOCK
+                xc, b, y, xc.numel(), n, bias is not None, tanh, needs_int64(xc), BLOCK
             )
         ctx.save_for_backward(xc, bias)
         ctx.tanh = tanh
@@ -108,7 +115,9 @@ class _GeluFn(torch.autograd.Function):
         b = bias.contiguous() if bias is not None else xc
         if xc.numel():
             grid = (triton.cdiv(xc.numel(), BLOCK),)
-            _gelu_bwd[grid](xc, b, dy.contiguous(), dx, xc.numel(), n, bias is not None, ctx.tanh, BLOCK)
+            _gelu_bwd[grid](
+                xc, b, dy.contiguous(), dx, xc.numel(), n, bias is not None, ctx.tanh, needs_int64(xc), BLOCK
+            )
         dbias = dx.float().reshape(-1, n).sum(0).to(bias.dtype) if bias is not None else None
         return dx, dbias, None
 
@@ -118,6 +127,19 @@ def gelu_triton(x: Tensor, bias: Tensor | None = None, approximate: str = "none"
     """Fused Triton bias + GELU (erf or tanh), fp32 math, forward and backward."""
     _check_approx(approximate)
     return _GeluFn.apply(x, bias, approximate == "tanh")
+
+
+def gelu_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Forward: read x (M·N) and the bias (N), write y (M·N): 2·M·N + N elements."""
+    return float(torch.empty(0, dtype=dtype).element_size() * (2 * shape["M"] * shape["N"] + shape["N"]))
+
+
+def gelu_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Backward: read x, dy (M·N each) and the bias (N), write dx (M·N) and dbias (N): 3·M·N + 2·N elements.
+
+    Not 2× the forward: y is not read. Summing dbias reads dx back (M·N more); a fused kernel would not, so it
+    is left out of the minimum."""
+    return float(torch.empty(0, dtype=dtype).element_size() * (3 * shape["M"] * shape["N"] + 2 * shape["N"]))
 
 
 def _make_inputs(shape: dict, dtype: torch.dtype, device: str) -> tuple[tuple, dict]:
@@ -137,9 +159,10 @@ register_op(
             {"M": 4096, "N": 8192, "set": "gpu"},
         ),
         flops=lambda s: 10.0 * s["M"] * s["N"],
-        bytes_moved=lambda s, dt: float(
-            torch.empty(0, dtype=dt).element_size() * (2 * s["M"] * s["N"] + s["N"])
-        ),
+        bytes_moved=gelu_bytes,
+        backward_bytes_moved=gelu_backward_bytes,
+        compile_shapes=({"M": 4, "N": 1000}, {"M": 4, "N": 1000, "approximate": "tanh"}),
+        ci_compile_shapes=({"M": 4, "N": 4096, "dtype": "bfloat16"},),
         aliases=("bias_gelu",),
         module_types=(nn.GELU,),
         module_call=lambda mod, x: ((x, None), {"approximate": mod.approximate}),

@@ -71,8 +71,12 @@ class OpSpec:
     `make_inputs(shape, dtype, device) -> (args, kwargs)` builds a call for one point of the shape sweep
     (`shape` is a dict such as {"B": 4, "H": 16, "T": 2048, "D": 64}); `flops(shape)` and
     `bytes_moved(shape, dtype)` give the work and the minimum memory traffic for TFLOP/s and GB/s.
+    `backward_bytes_moved(shape, dtype)` is the backward's minimum traffic (each op derives both in comments).
     `module_types` are the nn.Module classes the swap replaces for this op, and
     `module_call(module, x) -> (args, kwargs)` turns such a module and its input into a call of the op.
+    `compile_shapes` are the calls `benchbench kernels check` records to compile the Triton kernel for a GPU it
+    does not have: one per variant the kernel claims (head dims, widths past a loop threshold, flags), and
+    `ci_compile_shapes` the representative few the CI test compiles.
     """
 
     name: str
@@ -85,6 +89,9 @@ class OpSpec:
     module_call: Callable[..., tuple[tuple, dict]] | None = None
     description: str = ""
     backward_flops: Callable[[dict], float] | None = None  # FLOPs of the backward pass, where known
+    backward_bytes_moved: Callable[[dict, torch.dtype], float] | None = None
+    compile_shapes: tuple[dict, ...] = ()
+    ci_compile_shapes: tuple[dict, ...] = ()
 
 
 _OPS: dict[str, OpSpec] = {}

@@ -118,8 +118,8 @@ def _scan_fwd(
     CHUNK: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     pid = tl.program_id(0)  # one (batch, channel) pair
-    b = pid // D_CH
-    d = pid % D_CH
+    b = (pid // D_CH).to(tl.int64)  # int64: B·D·L and B·N·L may pass 2³¹
+    d = (pid % D_CH).to(tl.int64)
     ns = tl.arange(0, BLOCK_N)
     nmask = ns < N
     a_row = tl.load(A + d * N + ns, mask=nmask, other=0.0).to(tl.float32)  # (N,)
@@ -208,6 +208,23 @@ def selective_scan_triton(
     return y
 
 
+def scan_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Forward of the OpSpec's call: read u, delta, z (B·D·L each) and B, C (B·N·L each) in `dtype`, and A (D·N),
+    D and delta_bias (D each) in fp32; write y (B·D·L): e·B·(4·D·L + 2·N·L) + 4·(D·N + 2·D) bytes."""
+    e = torch.empty(0, dtype=dtype).element_size()
+    b, d, length, n = shape["B"], shape["D"], shape["L"], shape["N"]
+    return float(e * b * (4 * d * length + 2 * n * length) + 4 * (d * n + 2 * d))
+
+
+def scan_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Backward: read u, delta, z, dy (B·D·L each) and B, C (B·N·L each), write du, ddelta, dz (B·D·L each) and
+    dB, dC (B·N·L each) in `dtype`: e·B·(7·D·L + 4·N·L); read A, D, delta_bias and write their gradients in fp32:
+    8·(D·N + 2·D) bytes. (y is not needed: the backward recomputes the states.)"""
+    e = torch.empty(0, dtype=dtype).element_size()
+    b, d, length, n = shape["B"], shape["D"], shape["L"], shape["N"]
+    return float(e * b * (7 * d * length + 4 * n * length) + 8 * (d * n + 2 * d))
+
+
 def _make_inputs(shape: dict, dtype: torch.dtype, device: str) -> tuple[tuple, dict]:
     g = torch.Generator(device="cpu").manual_seed(0)
     b, d, length, n = shape["B"], shape["D"], shape["L"], shape["N"]
@@ -232,9 +249,10 @@ register_op(
         make_inputs=_make_inputs,
         shapes=({"B": 1, "D": 64, "L": 256, "N": 16}, {"B": 2, "D": 768, "L": 2048, "N": 16, "set": "gpu"}),
         flops=lambda s: 9.0 * s["B"] * s["D"] * s["L"] * s["N"],
-        bytes_moved=lambda s, dt: float(
-            torch.empty(0, dtype=dt).element_size() * s["B"] * (4 * s["D"] * s["L"] + 2 * s["N"] * s["L"])
-        ),
+        bytes_moved=scan_bytes,
+        backward_bytes_moved=scan_backward_bytes,
+        compile_shapes=({"B": 1, "D": 8, "L": 100, "N": 16}, {"B": 1, "D": 8, "L": 256, "N": 64}),
+        ci_compile_shapes=({"B": 1, "D": 8, "L": 256, "N": 16, "dtype": "bfloat16"},),
         aliases=("scan",),
         description="Mamba selective scan over (batch, channels, length, state)",
     )

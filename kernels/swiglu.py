@@ -8,7 +8,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from benchbench.kernels._common import lazy_compile
+from benchbench.kernels._common import element_offsets, lazy_compile, needs_int64
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 BLOCK = 1024
@@ -30,8 +30,9 @@ register_kernel("swiglu", "compile")(lazy_compile(swiglu_ref))
 
 
 @triton.jit
-def _swiglu_fwd(A, B, Y, numel, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+def _swiglu_fwd(A, B, Y, numel, INT64: tl.constexpr, BLOCK: tl.constexpr):
+    """A, B, Y (numel,) contiguous."""
+    offs = element_offsets(BLOCK, INT64)
     mask = offs < numel
     a = tl.load(A + offs, mask=mask, other=0.0).to(tl.float32)
     b = tl.load(B + offs, mask=mask, other=0.0).to(tl.float32)
@@ -40,8 +41,9 @@ def _swiglu_fwd(A, B, Y, numel, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def _swiglu_bwd(A, B, DY, DA, DB, numel, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+def _swiglu_bwd(A, B, DY, DA, DB, numel, INT64: tl.constexpr, BLOCK: tl.constexpr):
+    """A, B, DY, DA, DB (numel,) contiguous."""
+    offs = element_offsets(BLOCK, INT64)
     mask = offs < numel
     a = tl.load(A + offs, mask=mask, other=0.0).to(tl.float32)
     b = tl.load(B + offs, mask=mask, other=0.0).to(tl.float32)
@@ -57,7 +59,7 @@ class _SwiGLUFn(torch.autograd.Function):
         a, b = a.contiguous(), b.contiguous()
         y = torch.empty_like(a)
         if a.numel():
-            _swiglu_fwd[(triton.cdiv(a.numel(), BLOCK),)](a, b, y, a.numel(), BLOCK)
+            _swiglu_fwd[(triton.cdiv(a.numel(), BLOCK),)](a, b, y, a.numel(), needs_int64(a), BLOCK)
         ctx.save_for_backward(a, b)
         return y
 
@@ -66,7 +68,8 @@ class _SwiGLUFn(torch.autograd.Function):
         a, b = ctx.saved_tensors
         da, db = torch.empty_like(a), torch.empty_like(b)
         if a.numel():
-            _swiglu_bwd[(triton.cdiv(a.numel(), BLOCK),)](a, b, dy.contiguous(), da, db, a.numel(), BLOCK)
+            grid = (triton.cdiv(a.numel(), BLOCK),)
+            _swiglu_bwd[grid](a, b, dy.contiguous(), da, db, a.numel(), needs_int64(a), BLOCK)
         return da, db
 
 
@@ -78,6 +81,16 @@ def _check(a: Tensor, b: Tensor, *args, **kwargs) -> str | None:
 def swiglu_triton(a: Tensor, b: Tensor) -> Tensor:
     """Fused Triton silu(a) * b, fp32 math, forward and backward."""
     return _SwiGLUFn.apply(a, b)
+
+
+def swiglu_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Forward: read a and b, write y (M·N each): 3·M·N elements."""
+    return float(torch.empty(0, dtype=dtype).element_size() * 3 * shape["M"] * shape["N"])
+
+
+def swiglu_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
+    """Backward: read a, b and dy, write da and db (M·N each): 5·M·N elements."""
+    return float(torch.empty(0, dtype=dtype).element_size() * 5 * shape["M"] * shape["N"])
 
 
 def _make_inputs(shape: dict, dtype: torch.dtype, device: str) -> tuple[tuple, dict]:
@@ -92,7 +105,10 @@ register_op(
         make_inputs=_make_inputs,
         shapes=({"M": 1024, "N": 4096}, {"M": 4096, "N": 8192, "set": "gpu"}),
         flops=lambda s: 5.0 * s["M"] * s["N"],
-        bytes_moved=lambda s, dt: float(torch.empty(0, dtype=dt).element_size() * 3 * s["M"] * s["N"]),
+        bytes_moved=swiglu_bytes,
+        backward_bytes_moved=swiglu_backward_bytes,
+        compile_shapes=({"M": 4, "N": 1000},),
+        ci_compile_shapes=({"M": 4, "N": 4096, "dtype": "bfloat16"},),
         description="SwiGLU gate silu(a) * b",
     )
 )

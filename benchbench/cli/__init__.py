@@ -23,8 +23,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2,
 
 # Command modules of this package, in the order `--help` lists them; each has `add_parser(subparsers)`,
 # which sets `func(args) -> exit code`.
-COMMANDS = ("listing", "profile", "export", "swap", "kernels", "estimate", "card", "health", "serve", "run", "report",
-            "gate", "history", "compare", "merge")  # fmt: skip
+COMMANDS = ("listing", "profile", "export", "swap", "kernels", "gpu_check", "estimate", "card", "health", "serve", "run",
+            "report", "gate", "history", "compare", "merge")  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,8 +42,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except (
+            ImportError
+        ) as exc:  # an environment with only some dependencies (a GPU machine's torch and triton)
+            _unavailable(sub, _COMMAND_NAMES.get(name, name.replace("_", "-")), exc)
+            continue
+        module.add_parser(sub)
     return parser
+
+
+_COMMAND_NAMES = {"listing": "list"}  # command module → command, where they differ
+
+
+def _unavailable(sub: argparse._SubParsersAction, command: str, exc: ImportError) -> None:
+    """A command whose module cannot be imported here: it stays listed and says what is missing (exit 2)."""
+    missing = (exc.name or str(exc)).split(".")[0]
+    p = sub.add_parser(command, help=f"(unavailable here: needs {missing})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def refuse(args: argparse.Namespace) -> int:
+        raise BadInputError(f"benchbench {command} needs the package {missing!r}, which this environment lacks; "
+                            "install benchbench with its dependencies")  # fmt: skip
+
+    p.set_defaults(func=refuse)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,10 @@
-"""`benchbench kernels compare OP`: every implementation of an op over a shape sweep, against measured peaks.
+"""`benchbench kernels compare OP` and `benchbench kernels check`.
 
-Exit 1 when an implementation's output is wrong (outside tolerance, NaN, or of another shape).
+compare: every implementation of an op over a shape sweep, against measured peaks; exit 1 when an
+implementation's output is wrong (outside tolerance, NaN, or of another shape).
+check: every Triton kernel × config compiled for GPU targets on a machine that has none; exit 1 when a kernel
+has no launchable config without spills on a target, or attention's sm_90 code has no HGMMA; exit 2 when
+Triton cannot compile for CUDA here.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from benchbench.cli.common import JSON_HELP, check_output, console, emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kernels", help="kernel tools: compare implementations of an op")
+    p = sub.add_parser(
+        "kernels", help="kernel tools: compare implementations of an op; compile for GPU targets"
+    )
     ksub = p.add_subparsers(dest="kernels_command", required=True)
     c = ksub.add_parser("compare", help="time every implementation of an op over a shape sweep")
     c.add_argument("op", help="attention, layernorm, rmsnorm, softmax, gelu, swiglu, selective_scan")
@@ -26,6 +32,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--backward", action="store_true", help="also time the backward pass")
     c.add_argument("--json", metavar="FILE", help=JSON_HELP + "; a PNG/SVG plot is written beside a FILE")
     c.set_defaults(func=run_compare)
+    k = ksub.add_parser("check", help="compile every Triton kernel × config for GPU targets, without a GPU")
+    k.add_argument("--target", default="sm_90,sm_100", help="comma-separated: sm_80, sm_86, sm_89, sm_90, "
+                   "sm_100, sm_120 (default: sm_90,sm_100)")  # fmt: skip
+    k.add_argument("--subset", default="full", choices=("full", "ci"),
+                   help="full: every compile shape, dtype and autotune config; ci: the representative few, "
+                        "autotuning off")  # fmt: skip
+    k.add_argument("--ops", help="only these ops, comma-separated (default: every op with a Triton kernel)")
+    k.add_argument("--jobs", type=int, help="worker processes (default: the CPU count)")
+    k.add_argument(
+        "--rows", action="store_true", help="print every kernel × config row, not only the summary"
+    )
+    k.add_argument("--json", metavar="FILE", help=JSON_HELP)
+    k.set_defaults(func=run_check)
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -52,6 +71,85 @@ def run_compare(args: argparse.Namespace) -> int:
         for path in write_compare(result, args.json):
             out.print(f"wrote {path}")
     return 1 if any(r.ok is False for r in result.rows) else 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from benchbench.core.errors import BadInputError
+    from benchbench.kernelbench.gpu_compile import check_kernels, parse_targets
+    from benchbench.kernels.registry import get_op
+
+    targets = parse_targets(args.target)
+    ops = [get_op(o.strip()).name for o in args.ops.split(",") if o.strip()] if args.ops else None
+    if args.jobs is not None and args.jobs < 1:
+        raise BadInputError(f"--jobs must be >= 1, got {args.jobs}")
+    out = console(args, width=140)
+    result = check_kernels(targets, ops=ops, subset=args.subset, jobs=args.jobs,
+                           log=lambda m: out.print(m, markup=False))  # fmt: skip
+    print_check(result, out, rows=args.rows)
+    emit_json(args.json, result)
+    if args.json and args.json != "-":
+        out.print(f"wrote {args.json}")
+    return 0 if result.ok else 1
+
+
+def check_summary(result: Any) -> list[dict[str, Any]]:
+    """One line per (op, kernel, target): configs compiled and launchable, registers, shared bytes, spills,
+    tensor-core instructions."""
+    out = []
+    keys = sorted(
+        {(r.op, r.kernel, r.target) for r in result.rows}, key=lambda k: (k[0], k[1], int(k[2][3:]))
+    )
+    for op, kernel, target in keys:
+        mine = [r for r in result.rows if (r.op, r.kernel, r.target) == (op, kernel, target)]
+        built = [r for r in mine if r.compiled]
+        regs = [r.registers for r in built]
+        shared = [r.shared_bytes for r in built]
+        tc: dict[str, int] = {}
+        for r in built:
+            for name in r.tensor_core:
+                tc[name] = tc.get(name, 0) + 1
+        out.append({
+            "op": op, "kernel": kernel, "target": target, "rows": len(mine), "compiled": len(built),
+            "launchable": sum(r.launchable for r in mine), "clean": sum(r.ok for r in mine),
+            "spilling": sum(r.spills for r in mine), "registers": (min(regs), max(regs)) if regs else None,
+            "shared_bytes": (min(shared), max(shared)) if shared else None,
+            "max_local_bytes": max((r.local_bytes or 0 for r in built), default=None),
+            "tensor_core": tc,
+        })  # fmt: skip
+    return out
+
+
+def print_check(result: Any, out: Any, rows: bool = False) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Triton kernels compiled for {', '.join(result.targets)} ({result.subset}), "
+                  f"{len(result.rows)} kernel × config rows in {result.elapsed_s:.0f} s")  # fmt: skip
+    for col in ("op", "kernel", "target", "launchable / rows", "no spill", "registers", "shared bytes",
+                "max local B", "tensor-core (rows using)"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for s in check_summary(result):
+        tc = ", ".join(f"{k} {v}" for k, v in sorted(s["tensor_core"].items())) or "none"
+        table.add_row(s["op"], s["kernel"], s["target"], f"{s['launchable']} / {s['rows']}", str(s["clean"]),
+                      _range(s["registers"]), _range(s["shared_bytes"]), str(s["max_local_bytes"]), tc)  # fmt: skip
+    out.print(table)
+    if rows:
+        t = Table(title="every kernel × config")
+        for col in ("kernel", "case", "source", "config", "target", "regs", "shared", "local", "launch", "tensor core",
+                    "problem"):  # fmt: skip
+            t.add_column(col, overflow="fold")
+        for r in result.rows:
+            tc = ", ".join(f"{k} {v}" for k, v in sorted(r.tensor_core.items()))
+            t.add_row(r.kernel, r.case, r.source, r.config, r.target, _num(r.registers, "d"), _num(r.shared_bytes, "d"),
+                      _num(r.local_bytes, "d"), "yes" if r.launchable else "[red]NO", tc, r.problem)  # fmt: skip
+        out.print(t)
+    for f in result.failures:
+        out.print(f"FAILED: {f}", markup=False)
+    for n in result.notes:
+        out.print(f"note: {n}", markup=False)
+
+
+def _range(v: tuple[int, int] | None) -> str:
+    return "" if v is None else (f"{v[0]}" if v[0] == v[1] else f"{v[0]}–{v[1]}")
 
 
 def _num(x: float | None, fmt: str = ".3g") -> str:

@@ -33,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--job-timeout", type=positive_float, default=None, metavar="S",
                    help="kill a job running longer, recorded as timeout (default: the suite's)")  # fmt: skip
     p.add_argument("--out", default="results", help="folder under which the run folder is made")
+    p.add_argument("--budget", type=positive_float, metavar="SECONDS",
+                   help="time budget of the gpu suite's kernel campaign (default 300); campaign.json is "
+                        "rewritten after every step")  # fmt: skip
     p.add_argument("--db", help="history database (default $BENCHBENCH_HISTORY or results/history.sqlite)")
     p.add_argument("--no-history", action="store_true", help="do not append the run to the history")
     p.set_defaults(func=run)
@@ -67,7 +70,8 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
     if models:
         resolve_models(models)  # a pattern matching nothing fails here, before anything is measured
     return suite.settings(device=str(dev), workers=workers, executor=args.executor, ray_address=args.ray_address,
-                          shard=parse_shard(args.shard), models=models, job_timeout_s=args.job_timeout)  # fmt: skip
+                          shard=parse_shard(args.shard), models=models, job_timeout_s=args.job_timeout,
+                          campaign_budget_s=args.budget)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     db = None if args.no_history else check_db(db_path(args.db))
     if args.resume:
-        for flag in ("models", "shard", "workers", "ray_address", "job_timeout"):
+        for flag in ("models", "shard", "workers", "ray_address", "job_timeout", "budget"):
             if getattr(args, flag) is not None:
                 raise BadInputError(
                     f"--resume runs the rest with the run's own settings; drop --{flag.replace('_', '-')}"

@@ -106,6 +106,24 @@ def cuda_info(device: torch.device) -> dict[str, Any]:
     }
 
 
+CLOCK_QUERY = ("clocks.sm", "clocks.max.sm", "clocks.mem", "clocks.max.mem", "power.draw", "power.limit",
+               "temperature.gpu", "persistence_mode", "clocks_throttle_reasons.active")  # fmt: skip
+
+
+def gpu_clocks(device: torch.device) -> dict[str, Any]:
+    """The GPU's current and maximum clocks, power and temperature from nvidia-smi (MHz, W, °C), or why not."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--id={index}", f"--query-gpu={','.join(CLOCK_QUERY)}", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"error": f"nvidia-smi: {type(exc).__name__}: {exc}"}
+    values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
+    return dict(zip(CLOCK_QUERY, values))
+
+
 def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:
     """A plain dict describing where a measurement was taken."""
     dev = torch.device(device)

@@ -675,6 +675,9 @@ class Campaign:
     checks: list[CompareRow] = field(default_factory=list)  # correctness on awkward shapes, every dtype
     comparisons: list[CompareRow] = field(default_factory=list)
     swaps: list[CampaignSwap] = field(default_factory=list)
+    status: str = "done"  # "running" in a checkpoint written mid-way, then "done" or "budget spent"
+    budget_s: float | None = None
+    elapsed_s: float | None = None
 
 
 # ---- profiles and runs -----------------------------------------------------------------------------
@@ -961,6 +964,7 @@ class RunSettings:
     ray_address: str | None = None
     shard: str | None = None
     kernels: bool = False  # run the GPU kernel campaign after the jobs
+    campaign_budget_s: float | None = None  # the campaign's time budget (None: the device's default)
 
 
 @dataclass
@@ -1049,3 +1053,149 @@ class HealthResult:
     size: str
     batch_size: int
     health: HealthReport
+
+
+# ---- GPU truth without a GPU: the compile check --------------------------------------------------
+
+
+@dataclass
+class KernelCompileRow:
+    """One Triton kernel, at one recorded launch and one config, compiled for a GPU target without running it."""
+
+    op: str
+    kernel: str  # the @triton.jit function, e.g. "_attn_fwd"
+    case: str  # the host call whose launch this is, e.g. "bfloat16 B=1,H=2,T=256,D=128,causal=1"
+    dtype: str
+    config: str  # e.g. "BLOCK_M=128 BLOCK_N=64 warps=8 stages=3"
+    source: str  # "autotune" (one of the autotuner's configs), "fixed" (autotuning off) or "host" (its only launch)
+    target: str  # "sm_90", "sm_100"
+    num_warps: int
+    num_stages: int
+    compiled: bool
+    launchable: bool  # compiled, and within the target's shared-memory, register and thread limits
+    spills: bool  # local memory per thread > 0: registers spilled (ptxas puts them in the stack frame)
+    registers: int | None = None  # per thread
+    shared_bytes: int | None = None  # dynamic shared memory the launch requests
+    local_bytes: int | None = (
+        None  # local memory per thread: the stack frame (spilled registers) + local arrays
+    )
+    stack_bytes: int | None = None  # of which the stack frame
+    tensor_core: dict[str, int] = field(default_factory=dict)  # SASS mnemonic → count: HGMMA, HMMA, UTC*MMA
+    problem: str = ""  # why it cannot launch, or the compile error
+    compile_s: float = 0.0
+
+    __derived__ = ("ok",)
+
+    @property
+    def ok(self) -> bool:
+        """Launchable without spilling."""
+        return self.launchable and not self.spills
+
+
+@dataclass
+class KernelCheck:
+    """`benchbench kernels check`: every Triton kernel × config compiled for each target, and what failed."""
+
+    targets: list[str]
+    subset: str  # "full" or "ci"
+    rows: list[KernelCompileRow]
+    failures: list[str] = field(default_factory=list)  # each one line; any makes the check fail (exit 1)
+    notes: list[str] = field(default_factory=list)
+    env: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    created_at: str = field(default_factory=now_iso)
+
+    __derived__ = ("ok",)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+# ---- three GPU timers, and the five-minute GPU check ---------------------------------------------
+
+
+@dataclass
+class TimerReading:
+    """One timer's reading of one call: "events" (CUDA events around each call, synchronised), "batched"
+    (events around each call, one synchronisation at the end: do_bench-style), "graph" (CUDA-graph replay), or
+    "cpu" (perf_counter, on a CPU). The L2 flush between calls is outside every timed region."""
+
+    timer: str
+    p50_ms: float | None
+    min_ms: float | None = None
+    repeats: int = 0
+    note: str = ""
+
+
+@dataclass
+class TimedCall:
+    """One implementation at one shape and direction: checked once against the fp32 reference, then timed with
+    each timer side by side."""
+
+    op: str
+    impl: str
+    shape: str
+    mode: str  # "fwd" or "bwd"
+    dtype: str
+    status: str  # "timed", "interpreted" (checked, not timed), "unsupported", "error" or "skipped"
+    ok: bool | None = None
+    max_rel_err: float | None = None
+    backend: str = ""  # SDPA: the backend that ran, read from the names of the GPU kernels that ran
+    kernels: list[str] = field(default_factory=list)  # those names (SDPA rows)
+    timers: list[TimerReading] = field(default_factory=list)
+    spread: float | None = None  # slowest p50 / fastest p50 across the timers
+    disagree: bool = False  # spread > 1.10: the timers tell different stories, read them side by side
+    flops: float | None = None
+    nbytes: float | None = None
+    tflops: float | None = None  # from the primary timer (batched)
+    gbps: float | None = None
+    note: str = ""
+
+    def p50(self, timer: str = "batched") -> float | None:
+        return next((t.p50_ms for t in self.timers if t.timer == timer), None)
+
+
+@dataclass
+class GpuCheckStep:
+    """One step of `benchbench gpu-check`; the JSON is rewritten after each, so a timeout keeps what was done."""
+
+    name: str
+    status: str  # "done", "failed" (a check in it failed), "error" (it raised), "skipped" (budget spent)
+    started_s: float  # seconds since the check began
+    elapsed_s: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class GpuCheck:
+    """`benchbench gpu-check`: versions, device, clocks, ceilings, every kernel checked once, the attention targets
+    and norms timed with three timers, and the goals judged where they were measured."""
+
+    device: str
+    budget_s: float
+    status: str = "running"  # "running" until the last step, then "done" or "budget spent"
+    device_name: str = ""
+    interpreted: bool = False  # a CPU run: Triton kernels ran in the interpreter, checked but not timed
+    env: dict[str, Any] = field(default_factory=dict)
+    clocks: dict[str, Any] = field(default_factory=dict)
+    ceilings: Ceilings | None = None
+    steps: list[GpuCheckStep] = field(default_factory=list)
+    checks: list[CompareRow] = field(default_factory=list)
+    timings: list[TimedCall] = field(default_factory=list)
+    goals: list[GoalVerdict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=now_iso)
+    elapsed_s: float = 0.0
+
+    __derived__ = ("failures",)
+
+    @property
+    def failures(self) -> list[str]:
+        """What failed: a wrong or non-finite kernel output, or a step that raised."""
+        out = [f"{r.op}/{r.impl} {r.dtype} {r.shape} {r.mode}: {r.note or 'wrong'}" for r in self.checks
+               if r.ok is False]  # fmt: skip
+        out += [f"{t.op}/{t.impl} {t.dtype} {t.shape} {t.mode}: {t.note or 'wrong'}" for t in self.timings
+                if t.ok is False]  # fmt: skip
+        out += [f"step {s.name}: {s.note}" for s in self.steps if s.status == "error"]
+        return out

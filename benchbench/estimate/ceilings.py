@@ -6,32 +6,14 @@ measured with the timing core on the same device (the minimum over repeats: the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from benchbench.core.dtypes import dtype_name
+from benchbench.core.results import Ceilings
 from benchbench.measure.timing import TimingConfig, measure
 
 CEILING_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=50, min_time_s=0.1)
-
-
-@dataclass
-class Ceilings:
-    """What this device reached in this run: the best n×n matmul rate and the best large-copy bandwidth."""
-
-    device: str
-    dtype: str
-    matmul_tflops: float
-    copy_gbs: float
-    matmul_n: int
-    copy_bytes: int
-    source: str = "measured in this run (best of repeats)"
-
-    @property
-    def ridge(self) -> float:
-        """FLOPs per byte above which a kernel is compute-bound on this device."""
-        return self.matmul_tflops * 1e12 / (self.copy_gbs * 1e9)
+__all__ = ["CEILING_TIMING", "Ceilings", "measure_ceilings"]  # Ceilings: the record in core.results
 
 
 def measure_ceilings(

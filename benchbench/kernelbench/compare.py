@@ -318,9 +318,8 @@ def _fill_rates(spec: OpSpec, rows: list[CompareRow], shape: dict, mode: str, dt
     base = next((r for r in rows if r.impl == r.reference and r.p50_ms), None)
     flops_fn = spec.flops if mode == "fwd" else spec.backward_flops
     flops = flops_fn(shape) if flops_fn else None
-    nbytes = spec.bytes_moved(shape, dtype) if spec.bytes_moved else None
-    if nbytes is not None and mode == "bwd":
-        nbytes *= 2  # reads the forward's inputs and the output gradient, writes the input gradients
+    bytes_fn = spec.bytes_moved if mode == "fwd" else spec.backward_bytes_moved  # each op's own derivation
+    nbytes = bytes_fn(shape, dtype) if bytes_fn else None
     for r in rows:
         if not r.p50_ms:
             continue

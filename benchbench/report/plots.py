@@ -187,3 +187,51 @@ def load_curve_svg(result: ServeResult) -> str | None:
 def _probes_of(b: BackendServing) -> list[ServerProbe]:
     probes = list(b.search.probes) + ([b.search.above] if b.search.above else []) if b.search else []
     return probes + ([b.server] if b.server is not None else [])
+
+
+def latency_distribution_svg(run: RunResult) -> str | None:
+    """Each model's timed repeats as a violin on a log axis, with the p50 and its 95% CI marked: the spread
+    says how far the p50 of a noisy model can be trusted."""
+    rows = [(f"{p.model} ({p.size})", p.latency) for p in run.profiles
+            if p.latency is not None and len(p.latency.samples_ms) >= 5]  # fmt: skip
+    if not rows:
+        return None
+    fig, ax = pyplot().subplots(figsize=(7.0, 0.8 + 0.32 * len(rows)))
+    ys = list(range(len(rows)))
+    samples = [lat.samples_ms for _, lat in rows]
+    try:  # matplotlib >= 3.10 names the direction; older ones take vert=False
+        parts = ax.violinplot(samples, positions=ys, orientation="horizontal", widths=0.8, showextrema=False)
+    except TypeError:
+        parts = ax.violinplot(samples, positions=ys, vert=False, widths=0.8, showextrema=False)
+    for body in parts["bodies"]:
+        body.set_alpha(0.35)
+    for y, (_, lat) in zip(ys, rows):
+        lo, hi = lat.ci95_ms or (lat.p50_ms, lat.p50_ms)
+        ax.errorbar([lat.p50_ms], [y], xerr=[[lat.p50_ms - lo], [hi - lat.p50_ms]], fmt="o", color="black",
+                    markersize=3, capsize=3)  # fmt: skip
+    ax.set_yticks(ys, [label for label, _ in rows], fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency per batch (ms, log scale); dot and bar: p50 and its 95% CI")
+    ax.set_title("latency distribution of the timed repeats")
+    ax.grid(True, axis="x", alpha=0.3)
+    return _svg(fig)
+
+
+def ratio_ci_svg(rows: list[tuple[str, float, list[float] | None]], xlabel: str, title: str) -> str | None:
+    """Ratios as points with their 95% CIs as error bars and the line of no difference at 1 (log axis)."""
+    rows = [r for r in rows if r[1] is not None and r[1] > 0]
+    if not rows:
+        return None
+    fig, ax = pyplot().subplots(figsize=(7.0, 0.8 + 0.32 * len(rows)))
+    for y, (_, value, ci) in enumerate(rows):
+        lo, hi = ci or (value, value)
+        significant = not lo <= 1.0 <= hi
+        ax.errorbar([value], [y], xerr=[[value - lo], [hi - value]], fmt="o", capsize=3, markersize=4,
+                    color="tab:blue" if significant else "tab:gray")  # fmt: skip
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_yticks(range(len(rows)), [label for label, _, _ in rows], fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    return _svg(fig)

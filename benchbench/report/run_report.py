@@ -11,7 +11,8 @@ from pathlib import Path
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import CompareRow, HealthReport, ProfileResult, RunResult
+from benchbench.core.results import CompareRow, HealthReport, LatencyStats, ProfileResult, RunResult
+from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
 from benchbench.estimate.hardware import Hardware, cpu_entry, get_hardware, match_device_name
@@ -19,7 +20,14 @@ from benchbench.estimate.roofline import measured_ms_on, model_roofline
 from benchbench.report.document import NOT_MEASURED, Block, Code, Plot, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
-from benchbench.report.plots import latency_vs_batch_svg, roofline_svg, sweep_series, throughput_svg
+from benchbench.report.plots import (
+    latency_distribution_svg,
+    latency_vs_batch_svg,
+    ratio_ci_svg,
+    roofline_svg,
+    sweep_series,
+    throughput_svg,
+)
 from benchbench.report.serving import serving_blocks
 
 FORMATS = ("md", "html")
@@ -48,16 +56,28 @@ def summary_section(run: RunResult) -> Section:
         "MACs are one per multiply-add; FLOPs are two per multiply-add. Latency is per forward pass of one batch "
         "in eval mode, in milliseconds (p50/p90/p99 over timed repeats after warm-up)."
     )
-    blocks: list[Block] = [text, note]
+    blocks: list[Block] = [noise_line(run), text, note]
     if run.missing:
         blocks.append(f"**{len(run.missing)} of {len(run.jobs)} jobs did not run** (the run was interrupted; "
                       f"`benchbench run --resume` runs them): {literal(', '.join(run.missing))}.")  # fmt: skip
     return Section("summary", "Summary", blocks)
 
 
+def noise_line(run: RunResult) -> str:
+    """The run's noise verdict, first in the report: how far its numbers can be trusted, and why."""
+    if run.noise is None:
+        return f"Measurement noise: {NOT_MEASURED} (a run from before noise verdicts)."
+    reasons = "; ".join(run.noise.reasons) or "no sign of noise"
+    return f"Measurement noise: **{run.noise.verdict}**: {literal(reasons)}."
+
+
+def _ci_ms(lat: LatencyStats | None) -> str:
+    return "—" if lat is None or not lat.ci95_ms else f"{fmt_ms(lat.ci95_ms[0])}–{fmt_ms(lat.ci95_ms[1])}"
+
+
 def models_section(run: RunResult) -> Section:
-    headers = ["model", "modality", "size", "batch", "dtype", "params", "MACs", "FLOPs", "p50 ms", "p90 ms", "p99 ms",
-               "throughput /s", "train activations", "inference peak", "status"]  # fmt: skip
+    headers = ["model", "modality", "size", "batch", "dtype", "params", "MACs", "FLOPs", "p50 ms", "p50 95% CI",
+               "CV", "p90 ms", "p99 ms", "throughput /s", "train activations", "inference peak", "status"]  # fmt: skip
     rows = []
     for p in run.profiles:
         lat, mem, flops = p.latency, p.memory, p.flops
@@ -70,12 +90,16 @@ def models_section(run: RunResult) -> Section:
         rows.append([
             p.model, p.modality, p.size, str(p.batch_size), p.dtype, fmt_count(p.params.total if p.params else None),
             fmt_count(flops.macs if flops else None), fmt_count(flops.flops if flops else None),
-            fmt_ms(lat.p50_ms if lat else None), fmt_ms(lat.p90_ms if lat else None),
+            fmt_ms(lat.p50_ms if lat else None), _ci_ms(lat), fmt_num(lat.cv if lat else None),
+            fmt_ms(lat.p90_ms if lat else None),
             fmt_ms(lat.p99_ms if lat else None), fmt_count(lat.throughput_per_s if lat else None),
             fmt_bytes(mem.activation_bytes_train if mem else None), fmt_bytes(mem.peak_bytes_inference if mem else None),
             status,
         ])  # fmt: skip
     blocks: list[Block] = [Table(headers, rows)] if rows else [NOT_MEASURED]
+    svg = latency_distribution_svg(run)
+    if svg:
+        blocks.append(Plot("latency_distribution", "latency distribution per model", svg))
     return Section("models", "Models", blocks)
 
 
@@ -155,24 +179,30 @@ def readiness_section(run: RunResult) -> Section:
             continue
         par = ex.parity
         parity = "—" if par is None else "strict" if par.ok else "loose" if par.ok_loose else "failed"
-        rows.append([_model_label(p), ex.verdict, ex.exporter or "—", parity, fmt_num(ex.ratio),
+        rows.append([_model_label(p), ex.verdict, ex.exporter or "—", parity, fmt_ratio(ex.ratio, ex.ratio_ci95),
                      "; ".join(ex.warnings) or ex.error or "—"])  # fmt: skip
     if not rows:
         return Section(
             "readiness", "Deployment readiness (ONNX)", [f"ONNX export and parity: {NOT_MEASURED}."]
         )
-    return Section("readiness", "Deployment readiness (ONNX)", [
-        "ratio = ONNX Runtime p50 / eager p50 (below 1: ORT is faster).",
-        Table(["model", "verdict", "exporter", "parity", "ORT/eager", "warnings or error"], rows),
-    ])  # fmt: skip
+    blocks: list[Block] = [
+        "ORT/eager = the median of per-round ratios ONNX Runtime / eager over interleaved rounds, with its 95% CI "
+        "(below 1: ORT is faster; n.s.: the CI contains 1, no significant difference).",
+        Table(["model", "verdict", "exporter", "parity", "ORT/eager [95% CI]", "warnings or error"], rows),
+    ]
+    svg = ratio_ci_svg([(_model_label(p), p.export.ratio, p.export.ratio_ci95) for p in run.profiles if p.export],
+                       "ONNX Runtime / eager (log scale; grey: no significant difference)", "ORT/eager with 95% CIs")  # fmt: skip
+    if svg:
+        blocks.append(Plot("ort_ratio", "ORT/eager with 95% CIs", svg))
+    return Section("readiness", "Deployment readiness (ONNX)", blocks)
 
 
 def _compare_table(rows: list[CompareRow]) -> Table:
-    headers = ["op", "impl", "dtype", "shape", "mode", "status", "p50 ms", "speed-up", "TFLOP/s", "GB/s", "% peak",
-               "ok", "note"]  # fmt: skip
+    headers = ["op", "impl", "dtype", "shape", "mode", "status", "p50 ms", "speed-up [95% CI]", "TFLOP/s", "GB/s",
+               "% peak", "ok", "note"]  # fmt: skip
     return Table(headers, [
         [r.op, r.impl + ("*" if r.baseline else ""), r.dtype, r.shape, r.mode, r.status, fmt_ms(r.p50_ms),
-         fmt_num(r.speedup), fmt_num(r.tflops), fmt_num(r.gbps),
+         fmt_ratio(r.speedup, r.ratio_ci95), fmt_num(r.tflops), fmt_num(r.gbps),
          "—" if r.pct_peak is None else f"{r.pct_peak:.1f} ({r.bound})", "—" if r.ok is None else "yes" if r.ok else "NO",
          r.note]
         for r in rows

@@ -1,11 +1,13 @@
 """The GPU campaign behind `benchbench run --suite gpu`: every kernel checked, every comparison run, goals judged.
 
-In one run and within a time budget (10 minutes on a CUDA machine): measure the device's ceilings, time the
-fused attention against SDPA's flash backend on the goal shapes and mark each performance goal met or
-missed, check every implementation of every op against its reference on awkward shapes in fp32/fp16/bf16,
-then run every op's comparison sweep. Everything lands in `RunResult.campaign` (a `Campaign` record), plus a
-plot per op and `targets.md` in the run folder. Work left when the budget runs out is recorded as skipped,
-never silently dropped.
+In one run and within a time budget (`benchbench run --suite gpu --budget SECONDS`, default 300 s on a CUDA
+machine): measure the device's ceilings, time the fused attention against SDPA's flash backend on the goal
+shapes and mark each performance goal met or missed, check every implementation of every op against its
+reference on awkward shapes in fp32/fp16/bf16, then run every op's comparison sweep. Everything lands in
+`RunResult.campaign` (a `Campaign` record), plus a plot per op and `targets.md` in the run folder. After every
+step, `campaign.json` (kind `campaign`) and `targets.md` are rewritten atomically, so a run that is killed or
+times out keeps what was done. Work left when the budget runs out is recorded as skipped, never silently
+dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.errors import one_line
 from benchbench.core.files import write_text
 from benchbench.core.results import Campaign, CampaignSwap, Ceilings, CompareRow, GoalVerdict
+from benchbench.core.schema import write
 from benchbench.core.stats import fmt_ratio
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernelbench.compare import compare_op, default_shapes, shape_label
@@ -66,7 +69,7 @@ class CampaignConfig:
     """What the campaign runs; `for_device` picks the full GPU plan or a small one for the CPU."""
 
     dtype: torch.dtype = torch.bfloat16
-    budget_s: float = 540.0
+    budget_s: float = 300.0
     check_dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
     target_shapes: tuple[dict, ...] = GPU_TARGET_SHAPES
     yardstick: str = "sdpa_flash"  # the implementation the attention targets are measured against
@@ -83,12 +86,12 @@ class CampaignConfig:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def for_device(cls, device: str) -> CampaignConfig:
+    def for_device(cls, device: str, budget_s: float | None = None) -> CampaignConfig:
         if torch.device(device).type == "cuda":
-            return cls()
+            return cls() if budget_s is None else cls(budget_s=budget_s)
         return cls(
             dtype=torch.float32,
-            budget_s=300.0,
+            budget_s=300.0 if budget_s is None else budget_s,
             check_dtypes=(torch.float32, torch.float16),
             target_shapes=({"B": 1, "H": 2, "T": 64, "D": 64, "causal": False},),
             yardstick="sdpa",
@@ -160,6 +163,9 @@ def judge_goals(
     return out
 
 
+CHECKPOINT_NAME = "campaign.json"
+
+
 def run_campaign(
     device: str, out_dir: str | Path, config: CampaignConfig | None = None, log: Callable[[str], None] = print
 ) -> Campaign:
@@ -170,7 +176,14 @@ def run_campaign(
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + cfg.budget_s
     ceilings = measure_ceilings(device, cfg.dtype)
-    camp = Campaign(notes=list(cfg.notes), ceilings=ceilings)
+    camp = Campaign(notes=list(cfg.notes), ceilings=ceilings, budget_s=cfg.budget_s, status="running")
+
+    def checkpoint() -> None:  # after every step: what was done survives a kill or a timeout
+        camp.elapsed_s = time.monotonic() - t0
+        write(out / CHECKPOINT_NAME, camp)
+        write_text(out / "targets.md", goals_markdown(camp.goals, ceilings, device, cfg))
+
+    checkpoint()
     ops = list(cfg.ops) if cfg.ops is not None else list_ops()
     log(
         f"campaign on {device}: ceilings matmul {ceilings.matmul_tflops:.3g} TFLOP/s, copy {ceilings.copy_gbs:.3g} GB/s"
@@ -184,6 +197,7 @@ def run_campaign(
                              reference=cfg.yardstick)  # fmt: skip
             camp.goal_timings += res.rows
             camp.goals += judge_goals(res.rows, shape, cfg.yardstick, ceilings)
+            checkpoint()
 
     with attention_autotune(False):  # 2. correctness of every implementation on awkward shapes, every dtype
         for op in ops:
@@ -200,6 +214,7 @@ def run_campaign(
                 res = compare_op(op, impls=impls, shapes=shapes, device=device, dtype=dtype, backward=True,
                                  ceilings=ceilings, deadline=deadline, time_it=False)  # fmt: skip
                 camp.checks += [r for r in res.rows if not r.baseline]
+            checkpoint()
 
     for (
         op
@@ -216,6 +231,7 @@ def run_campaign(
             res.rows += [r for r in one.rows if not r.baseline]
         write_compare(res, out / f"kernels_{op}.json")
         camp.comparisons += res.rows
+        checkpoint()
 
     for name, size, batch in cfg.swap_models:  # 4. the swap end to end: zoo models with fused kernels
         if time.monotonic() > deadline:
@@ -223,10 +239,12 @@ def run_campaign(
             continue
         log(f"[{time.monotonic() - t0:5.0f}s] swapping {name} ({size}): {', '.join(cfg.swap_ops)}")
         camp.swaps.append(_swap(name, size, batch, device, cfg))
+        checkpoint()
 
-    write_text(out / "targets.md", goals_markdown(camp.goals, ceilings, device, cfg))
     rows = [*camp.goal_timings, *camp.checks, *camp.comparisons, *camp.swaps]
     skipped = sum(1 for r in rows if r.status == "skipped")
+    camp.status = "budget spent" if skipped else "done"
+    checkpoint()
     log(f"[{time.monotonic() - t0:5.0f}s] campaign done: {len(rows)} records, {skipped} skipped for time; "
         f"goals in {out / 'targets.md'}")  # fmt: skip
     return camp

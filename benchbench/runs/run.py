@@ -30,7 +30,7 @@ from benchbench.core.results import ProfileResult, RunResult, RunSettings
 from benchbench.core.schema import read, write
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.report.run_report import write_report
-from benchbench.runs.campaign import run_campaign
+from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.journal import MANIFEST, Journal
@@ -101,7 +101,12 @@ def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> 
             make_executor(settings, run_dir).run(todo, on_result, stopped.is_set)
         campaign = None
         if settings.kernels and not stopped.is_set():
-            campaign = run_campaign(settings.device, run_dir, log=log)
+            campaign = run_campaign(
+                settings.device,
+                run_dir,
+                CampaignConfig.for_device(settings.device, settings.campaign_budget_s),
+                log=log,
+            )
     result = assemble(manifest, journal.read(), campaign, run_dir, time.perf_counter() - start)
     result.noise = run_noise(result, end=machine_state())  # the start's snapshot is in the manifest's env
     try:

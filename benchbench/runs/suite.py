@@ -29,6 +29,7 @@ class Suite:
     def settings(
         self, *, device: str = "cpu", workers: int = 1, executor: str = "local", ray_address: str | None = None,
         shard: tuple[int, int] | None = None, models: list[str] | None = None, job_timeout_s: float | None = None,
+        campaign_budget_s: float | None = None,
     ) -> RunSettings:  # fmt: skip
         """This suite's settings for one run; `models` and `job_timeout_s` override the suite's."""
         return RunSettings(
@@ -37,6 +38,7 @@ class Suite:
             timing=dataclasses.asdict(self.timing), job_timeout_s=job_timeout_s or self.job_timeout_s,
             device=device, workers=workers, executor=executor, ray_address=ray_address,
             shard=f"{shard[0]}/{shard[1]}" if shard else None, kernels=self.kernels,
+            campaign_budget_s=campaign_budget_s,
         )  # fmt: skip
 
 

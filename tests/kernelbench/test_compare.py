@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from benchbench.cli import main
 from benchbench.core.errors import BadInputError
 from benchbench.core.results import CompareRow
+from benchbench.core.schema import read
 from benchbench.estimate.ceilings import Ceilings
 from benchbench.kernelbench.compare import compare_op, parse_shape
 from benchbench.kernels import registry
@@ -36,6 +38,7 @@ def dummy_op():
         flops=lambda s: float(s["M"] * s["N"]),
         backward_flops=lambda s: float(s["M"] * s["N"]),
         bytes_moved=lambda s, dt: 8.0 * s["M"] * s["N"],
+        backward_bytes_moved=lambda s, dt: 12.0 * s["M"] * s["N"],
     ))  # fmt: skip
     yield "dummy"
     registry._KERNELS.pop("dummy", None)
@@ -166,6 +169,33 @@ def test_campaign_code_path_on_the_cpu(dummy_op, tmp_path):
     assert any(r.impl == "wrong" and r.ok is False for r in camp.checks)
     assert (tmp_path / "targets.md").read_text().count("| not measured |") == 3
     assert (tmp_path / "kernels_dummy.png").exists() and (tmp_path / "kernels_attention.json").exists()
+    saved = read(
+        tmp_path / "campaign.json", kinds=("campaign",)
+    )  # the checkpoint, rewritten after every step
+    assert saved.status == camp.status == "done" and len(saved.comparisons) == len(camp.comparisons)
+    assert len(saved.swaps) == 1 and saved.budget_s == 120
+
+
+def test_campaign_checkpoints_after_every_step(dummy_op, tmp_path, monkeypatch):
+    from benchbench.runs import campaign as kernel_campaign
+
+    seen = []
+    real = kernel_campaign.write
+
+    def spy(path, record):
+        seen.append((record.status, len(record.goal_timings), len(record.checks), len(record.comparisons),
+                     len(record.swaps)))  # fmt: skip
+        return real(path, record)
+
+    monkeypatch.setattr(kernel_campaign, "write", spy)
+    run_campaign("cpu", tmp_path, _tiny_campaign(), log=lambda s: None)
+    # start, 1 target, 2 ops checked, 2 ops compared, 1 swap, the end
+    assert [s[0] for s in seen] == ["running"] * 7 + ["done"]
+    assert seen[0][1:] == (0, 0, 0, 0)  # written before any work
+    assert seen[1][1] > 0 and seen[1][2:] == (0, 0, 0)  # after the target: its timings, nothing else yet
+    assert seen[-2][4] == 1  # the swap is in before the end
+    grows = [all(p <= q for p, q in zip(x[1:], y[1:])) for x, y in itertools.pairwise(seen)]
+    assert all(grows)  # a checkpoint never loses what an earlier one had
 
 
 def test_campaign_skips_work_past_its_budget(dummy_op, tmp_path):
@@ -174,6 +204,7 @@ def test_campaign_skips_work_past_its_budget(dummy_op, tmp_path):
     camp = run_campaign("cpu", tmp_path, cfg, log=lambda s: None)
     rows = [*camp.checks, *camp.comparisons, *camp.swaps]
     assert rows and all(r.status == "skipped" for r in rows)
+    assert read(tmp_path / "campaign.json", kinds=("campaign",)).status == "budget spent"
 
 
 def test_gpu_suite_runs_the_campaign_into_the_run_folder(dummy_op, tmp_path, monkeypatch):
@@ -183,7 +214,9 @@ def test_gpu_suite_runs_the_campaign_into_the_run_folder(dummy_op, tmp_path, mon
     from benchbench.runs.suite import SUITES
 
     monkeypatch.setattr(
-        kernel_campaign.CampaignConfig, "for_device", classmethod(lambda cls, d: _tiny_campaign())
+        kernel_campaign.CampaignConfig,
+        "for_device",
+        classmethod(lambda cls, d, budget_s=None: _tiny_campaign()),
     )
     run_dir = run_suite(SUITES["gpu"].settings(device="cpu"), tmp_path, progress=False).run_dir
     run = load_run(run_dir)

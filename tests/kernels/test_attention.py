@@ -67,6 +67,77 @@ def test_forward_and_gradients_match_reference(case):
         assert _rel_err(got, want) <= tol, f"d{name}"
 
 
+def _check_against_reference(q, k, v, mask, causal) -> None:
+    out = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    dout = torch.randn(out.shape, generator=torch.Generator().manual_seed(5)).to(out.dtype)
+    grads = torch.autograd.grad(out, (q, k, v), dout)
+    ref_in = [t.detach().float().requires_grad_() for t in (q, k, v)]
+    ref = attention_ref(*ref_in, attn_mask=mask, is_causal=causal, upcast=True)
+    ref_grads = torch.autograd.grad(ref, ref_in, dout.float())
+    tol = TOL[q.dtype]
+    assert torch.isfinite(out).all() and _rel_err(out, ref) <= tol, "output"
+    for name, got, want in zip("qkv", grads, ref_grads):
+        assert torch.isfinite(got).all() and _rel_err(got, want) <= tol, f"d{name}"
+
+
+# Block sizes per kernel in the interpreter: each puts the causal diagonal, the edge blocks and the skipped
+# blocks in other places (dK/dV with key blocks wider and narrower than its query blocks; dQ and the forward with
+# several key blocks per query block).
+BLOCKS = [
+    {"_attn_fwd": {"BLOCK_M": 16, "BLOCK_N": 16}, "_attn_bwd_dkdv": {"BLOCK_M": 32, "BLOCK_N": 16},
+     "_attn_bwd_dq": {"BLOCK_M": 16, "BLOCK_N": 16}},
+    {"_attn_fwd": {"BLOCK_M": 64, "BLOCK_N": 16}, "_attn_bwd_dkdv": {"BLOCK_M": 16, "BLOCK_N": 64},
+     "_attn_bwd_dq": {"BLOCK_M": 64, "BLOCK_N": 32}},
+]  # fmt: skip
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize("blocks", BLOCKS, ids=["small", "mixed"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        (1, 4, 2, 97, 97, 48, True, None, torch.float32),  # GQA, causal, no block boundary at the end
+        (1, 2, 2, 80, 50, 64, True, "bool", torch.float16),  # keys end before the last diagonal
+        (1, 2, 1, 33, 100, 16, True, "additive", torch.float32),  # more keys than queries
+        (2, 2, 2, 64, 64, 32, False, None, torch.float16),  # every block full: no bounds test compiled in
+    ],
+    ids=["gqa-causal", "short-keys", "long-keys", "even"],
+)
+def test_every_block_split_matches_reference(monkeypatch, blocks, case):
+    import benchbench.kernels.attention as attn
+
+    monkeypatch.setattr(attn, "INTERPRETER_BLOCKS", blocks)
+    _check_against_reference(*_inputs(case, seed=11))
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_per_query_mask_tile_and_its_gradients(dtype):
+    """A mask that varies over queries is loaded as a tile (not as one broadcast row)."""
+    g = torch.Generator().manual_seed(12)
+    q, k, v = (torch.randn(2, 2, 37, 24, generator=g).to(dtype).requires_grad_() for _ in "qkv")
+    mask = torch.randn(2, 2, 37, 37, generator=g).to(dtype)
+    mask[..., :5, :] = float("-inf")  # rows 0..4 see nothing but key 0
+    mask[..., :5, 0] = 0.0
+    _check_against_reference(q, k, v, mask, True)
+
+
+def test_sdpa_takes_grouped_heads_without_copying_them(monkeypatch):
+    """GQA goes through SDPA's enable_gqa: a repeat_interleave of K/V would raise here."""
+    from benchbench.kernels.attention import attention_sdpa
+
+    g = torch.Generator().manual_seed(13)
+    q = torch.randn(1, 6, 9, 16, generator=g)
+    k, v = torch.randn(2, 1, 2, 9, 16, generator=g)
+    ref = attention_ref(q, k, v, is_causal=True)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("repeat_interleave called")
+
+    monkeypatch.setattr(torch.Tensor, "repeat_interleave", refuse)
+    torch.testing.assert_close(attention_sdpa(q, k, v, is_causal=True), ref, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.interpreter
 def test_bfloat16_is_upcast_in_the_interpreter():
     q, k, v, mask, causal = _inputs((1, 2, 2, 17, 17, 32, True, "bool", torch.bfloat16), seed=3)
@@ -116,8 +187,10 @@ def test_unsupported_call_raises_with_the_facts():
 
 
 def test_registered_implementations():
-    names = {get_kernel("attention", n).name for n in ("eager", "sdpa", "compile", "triton")}
-    assert names == {"eager", "sdpa", "compile", "triton"}
+    names = {get_kernel("attention", n).name for n in ("eager", "sdpa", "compile", "triton", "sdpa_flash",
+                                                       "sdpa_cudnn")}  # fmt: skip
+    assert names == {"eager", "sdpa", "compile", "triton", "sdpa_flash", "sdpa_cudnn"}
+    assert get_kernel("attention", "sdpa_cudnn").devices == ("cuda",)
     assert get_kernel("attention", "eager").baseline
     assert get_kernel("attention", "triton").interpreted_on_cpu
 

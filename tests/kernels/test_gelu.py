@@ -48,3 +48,13 @@ def test_gelu_bf16_cuda(approximate):
     torch.testing.assert_close(
         gelu_triton(x, b, approximate), gelu_ref(x, b, approximate), atol=3e-2, rtol=3e-2
     )
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_gelu_past_int32_offsets_cuda():
+    """More than 2³¹ elements: int64 offsets (the last block is where int32 offsets would wrap)."""
+    n = 4096
+    x = torch.randn(2**31 // n + 5, n, device="cuda", dtype=torch.float16)
+    y = gelu_triton(x, None)
+    torch.testing.assert_close(y[-5:].float(), gelu_ref(x[-5:], None).float(), atol=2e-3, rtol=2e-3)

@@ -28,7 +28,7 @@ def small_run() -> RunResult:
     p = profile("mlp", size="tiny", batch_size=2, timing=FAST)
     p.sweeps = sweep(load_target("mlp", "tiny", 1, None, 0), batch_sizes=[1, 4, 16], timing=FAST)
     p.export = Readiness(verdict="ready-with-warnings", exporter="dynamo", warnings=["parity loose"],
-                         parity=Parity(ok=False, ok_loose=True, outputs=[]), ratio=0.8)  # fmt: skip
+                         parity=Parity(ok=False, ok_loose=True, outputs=[]), ratio=0.8, ratio_ci95=[0.7, 0.9])  # fmt: skip
     p.health = HealthReport(lint=[Finding("dropout-before-norm", "warning", "x", "m", "w", "f")],
                             probe=ProbeResult(1.0, 0.5, True, {}, {}))  # fmt: skip
     bare = profile("resnet18", size="tiny", batch_size=1, timing=FAST, memory=False, layers=False)

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from benchbench.core.errors import BadInputError
+from benchbench.core.units import fmt_ms
 from benchbench.report.run_report import SECTION_IDS, write_report
 
 
@@ -43,17 +44,33 @@ def test_html_has_every_section_and_plot(small_run, tmp_path):
     out = write_report(small_run, tmp_path / "r.html", "html")
     c = _parse(out)
     assert c.sections == list(SECTION_IDS)
-    assert set(c.plots) == {"plot-latency_vs_batch", "plot-throughput", "plot-roofline"}
-    assert c.svgs >= 3
+    assert set(c.plots) == {"plot-latency_vs_batch", "plot-throughput", "plot-roofline",
+                            "plot-latency_distribution", "plot-ort_ratio"}  # fmt: skip
+    assert c.svgs >= 5
     assert c.external == []  # self-contained
     diagrams = sum(1 for p in small_run.profiles if p.diagram)
     assert (
-        diagrams >= 1 and c.diagrams == diagrams and c.svgs >= 3 + diagrams
+        diagrams >= 1 and c.diagrams == diagrams and c.svgs >= 5 + diagrams
     )  # architecture diagrams drawn as SVG
     assert "flowchart TD" not in out.read_text()  # not as raw Mermaid source
     text = out.read_text()
     for word in ("ready-with-warnings", "layernorm", "dropout-before-norm", "h100-sxm"):
         assert word in text
+
+
+def test_uncertainty_is_shown_beside_every_figure(small_run, tmp_path):
+    """The noise verdict comes first, each p50 has its CI beside it, each ratio its CI."""
+    import dataclasses
+
+    from benchbench.core.noise import run_noise
+
+    run = dataclasses.replace(small_run, noise=run_noise(small_run))
+    text = write_report(run, tmp_path / "r.md", "md").read_text()
+    summary = text.split("## Summary", 1)[1]
+    assert summary.lstrip().startswith(f"Measurement noise: **{run.noise.verdict}**")
+    lat = run.profiles[0].latency
+    assert f"{fmt_ms(lat.ci95_ms[0])}–{fmt_ms(lat.ci95_ms[1])}" in text  # the p50's CI in the models table
+    assert "0.8 \\[0.7, 0.9\\]" in text  # ORT/eager with its CI (brackets escaped in Markdown)
 
 
 def test_missing_sections_say_not_measured(empty_run, tmp_path):

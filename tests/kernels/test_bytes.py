@@ -1,0 +1,69 @@
+"""Each op's bytes moved, forward and backward, against a count by hand at one small shape.
+
+GB/s and % of copy bandwidth are bytes / time: a wrong byte count makes every rate wrong by the same factor.
+The backward of a norm, softmax or GELU moves 3·M·N elements (two reads, one write), not twice the forward's
+2·M·N; counting 4·M·N would report 1.33× the real rate.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchbench.kernels.registry import get_op
+
+# op, shape, dtype, forward bytes, backward bytes; each counted below tensor by tensor.
+HAND_COUNTS = [
+    # softmax M=3, N=7, fp16: fwd x + y = 2·21 elements; bwd y + dy + dx = 3·21
+    ("softmax", {"M": 3, "N": 7}, torch.float16, 2 * 21 * 2, 3 * 21 * 2),
+    # layernorm M=3, N=7, bf16: fwd x + y (21 each) + w + b (7 each) = 56; bwd x + dy + dx (21 each) + w + dw + db (7 each) = 84
+    ("layernorm", {"M": 3, "N": 7}, torch.bfloat16, 56 * 2, 84 * 2),
+    # rmsnorm M=3, N=7, fp32: fwd x + y + w = 49; bwd x + dy + dx + w + dw = 77
+    ("rmsnorm", {"M": 3, "N": 7}, torch.float32, 49 * 4, 77 * 4),
+    # gelu M=3, N=7, fp16: fwd x + y + bias = 49; bwd x + dy + dx + bias + dbias = 77
+    ("gelu", {"M": 3, "N": 7}, torch.float16, 49 * 2, 77 * 2),
+    # swiglu M=3, N=7, fp16: fwd a + b + y = 63; bwd a + b + dy + da + db = 105
+    ("swiglu", {"M": 3, "N": 7}, torch.float16, 63 * 2, 105 * 2),
+    # attention B=2, H=4, Hkv=2, T=5, D=8, fp16: q, o are 320 elements, k, v 160 each.
+    # fwd q + k + v + o = 960 elements; bwd q + o + dO + dq (4 × 320) + k + v + dk + dv (4 × 160) = 1920 elements,
+    # plus the fp32 log-sum-exp, 2·4·5 = 40 floats
+    ("attention", {"B": 2, "H": 4, "Hkv": 2, "T": 5, "D": 8}, torch.float16, 960 * 2, 1920 * 2 + 40 * 4),
+    # selective_scan B=2, D=3, L=5, N=4, fp16: u, delta, z, y are 30 elements, B, C 40 each; A 12, D and delta_bias
+    # 3 each in fp32 (18 floats). fwd u + delta + z + y + B + C = 200 (16-bit) + 18 fp32;
+    # bwd u + delta + z + dy + du + ddelta + dz (7 × 30) + B + C + dB + dC (4 × 40) = 370 (16-bit) + 36 fp32
+    ("selective_scan", {"B": 2, "D": 3, "L": 5, "N": 4}, torch.float16, 200 * 2 + 18 * 4, 370 * 2 + 36 * 4),
+]
+
+
+@pytest.mark.parametrize("op, shape, dtype, fwd, bwd", HAND_COUNTS, ids=[c[0] for c in HAND_COUNTS])
+def test_bytes_moved_match_a_hand_count(op, shape, dtype, fwd, bwd):
+    spec = get_op(op)
+    assert spec.bytes_moved(shape, dtype) == fwd
+    assert spec.backward_bytes_moved(shape, dtype) == bwd
+
+
+@pytest.mark.parametrize("op", ["softmax", "layernorm", "rmsnorm", "gelu", "swiglu"])
+def test_forward_bytes_are_the_inputs_and_the_output(op):
+    """The forward count equals the bytes of the tensors of a real call: its inputs and its output."""
+    spec = get_op(op)
+    shape = {"M": 5, "N": 11}
+    args, _ = spec.make_inputs(shape, torch.float16, "cpu")
+    inputs = sum(a.numel() * a.element_size() for a in args if isinstance(a, torch.Tensor))
+    output = 5 * 11 * 2
+    assert spec.bytes_moved(shape, torch.float16) == inputs + output
+
+
+@pytest.mark.parametrize("op", ["softmax", "layernorm", "rmsnorm", "gelu"])
+def test_row_op_backward_moves_three_not_four_rows(op):
+    spec = get_op(op)
+    shape = {"M": 4096, "N": 8192}
+    ratio = spec.backward_bytes_moved(shape, torch.bfloat16) / spec.bytes_moved(shape, torch.bfloat16)
+    assert ratio == pytest.approx(1.5, rel=1e-3)
+
+
+def test_every_op_has_both_directions():
+    from benchbench.kernels.registry import list_ops
+
+    for op in list_ops():
+        spec = get_op(op)
+        assert spec.bytes_moved is not None and spec.backward_bytes_moved is not None, op
