@@ -24,6 +24,12 @@ LIMITS: dict[str, tuple[type, ...]] = {
     "onnx_ready": (bool,), "min_kernel_speedup": (int, float),
 }  # fmt: skip
 LATENCY_LIMITS = ("p50_ms", "p90_ms", "p99_ms")
+# Serving limits, read from the run's `serving` stage, are inline tables of two positive numbers:
+#   max_p99_ms_at_qps = { qps = 100, p99_ms = 20 }   at 100 queries/s offered, the p99 is at most 20 ms
+#   min_qps_at_p99 = { p99_ms = 20, qps = 100 }      with the p99 at most 20 ms, at least 100 queries/s
+SERVING_LIMITS = ("max_p99_ms_at_qps", "min_qps_at_p99")
+SERVING_KEYS = ("qps", "p99_ms")
+LIMITS.update({name: (dict,) for name in SERVING_LIMITS})
 
 
 @dataclass
@@ -80,6 +86,10 @@ def parse_budgets(data: dict[str, Any], source: str) -> list[Budget]:
                 raise BadInputError(
                     f"{where}: key {key!r} must be {_type_names(types)}, got {type(value).__name__} {value!r}"
                 )
+            if key in SERVING_LIMITS:
+                _check_serving_limit(where, key, value)
+                (b.limits)[key] = dict(value)
+                continue
             if key == "onnx_ready" and value is not True:
                 raise BadInputError(f"{where}: key 'onnx_ready' may only be true (omit it to skip the check)")
             if key in LIMITS and key != "onnx_ready" and not (math.isfinite(value) and value > 0):
@@ -89,6 +99,15 @@ def parse_budgets(data: dict[str, Any], source: str) -> list[Budget]:
             raise BadInputError(f"{where}: sets no limit; allowed limits: {', '.join(LIMITS)}")
         budgets.append(b)
     return budgets
+
+
+def _check_serving_limit(where: str, key: str, value: dict[str, Any]) -> None:
+    if set(value) != set(SERVING_KEYS):
+        raise BadInputError(f"{where}: key {key!r} must be a table of exactly qps and p99_ms, "
+                            f"e.g. {key} = {{ qps = 100, p99_ms = 20 }}; got keys {sorted(value)}")  # fmt: skip
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            raise BadInputError(f"{where}: {key}.{k} must be a finite number > 0, got {v!r}")
 
 
 def load_budgets(path: str | Path) -> list[Budget]:

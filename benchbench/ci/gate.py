@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.ci.budgets import Budget
+from benchbench.ci.budgets import SERVING_LIMITS, Budget
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json
 from benchbench.core.noise import run_noise
-from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult
+from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult, ServerProbe
 from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark, load_run
 from benchbench.core.stats import DEFAULT_ALPHA, compare_samples, median_ci, percentile, tukey_outliers
 from benchbench.report.document import Table
@@ -155,7 +155,57 @@ def check_limit(p: ProfileResult, key: str, limit: Any, noise: NoiseVerdict | No
     return _mark_noise(_check_limit(p, key, limit), p, noise)
 
 
+def serving_probes(p: ProfileResult) -> list[ServerProbe]:
+    """The serving stage's server probes of its first backend that ran (its search, the check above, one rate)."""
+    b = next((b for b in (p.serving.backends if p.serving else []) if b.skipped is None), None)
+    if b is None:
+        return []
+    probes = (
+        list(b.search.probes) + ([b.search.above] if b.search and b.search.above else []) if b.search else []
+    )
+    return probes + ([b.server] if b.server is not None else [])
+
+
+def _check_serving(p: ProfileResult, key: str, limit: dict[str, float]) -> Check:
+    """max_p99_ms_at_qps: the p99 of the lowest probed rate at or above `qps` (latency grows with load, so it
+    bounds the p99 at `qps` from above); min_qps_at_p99: the highest probed rate whose p99 met `p99_ms` with every
+    query answered (a rate measured to hold it)."""
+    probes = serving_probes(p)
+    if key == "max_p99_ms_at_qps":
+        c = Check(
+            model=p.model, metric=key, value=None, budget=limit["p99_ms"], passed=False, config=_config(p)
+        )
+        at = min(
+            (q for q in probes if q.target_qps >= limit["qps"]), key=lambda q: q.target_qps, default=None
+        )
+        if at is None:
+            c.note = f"not measured: no serving probe at or above {limit['qps']:g} QPS"
+            return c
+        c.value = at.latency.p99_ms
+        c.passed = at.unanswered == 0 and at.stop_reason == "done" and c.value <= limit["p99_ms"]
+        c.margin = f"{(limit['p99_ms'] - c.value) / limit['p99_ms']:+.1%}"
+        c.note = f"p99 at {at.target_qps:,.1f} QPS offered (>= {limit['qps']:g})" + (
+            "" if at.stop_reason == "done" else f", probe stopped: {at.stop_reason}")  # fmt: skip
+        return c
+    c = Check(model=p.model, metric=key, value=None, budget=limit["qps"], passed=False, config=_config(p))
+    if not probes:
+        c.note = "not measured: no serving stage"
+        return c
+    held = [
+        q.target_qps
+        for q in probes
+        if q.unanswered == 0 and q.stop_reason == "done" and q.latency.p99_ms <= limit["p99_ms"]
+    ]
+    c.value = max(held, default=0.0)
+    c.passed = c.value >= limit["qps"]
+    c.margin = f"{(c.value - limit['qps']) / limit['qps']:+.1%}"
+    c.note = f"highest probed rate with p99 <= {limit['p99_ms']:g} ms"
+    return c
+
+
 def _check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
+    if key in SERVING_LIMITS:
+        return _check_serving(p, key, limit)
     value = METRICS[key](p)
     c = Check(model=p.model, metric=key, value=value, budget=limit, passed=False, config=_config(p))
     if value is None:

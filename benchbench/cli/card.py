@@ -36,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="zoo size of the baseline models (default: the model's own size, base for others)",
     )
     p.add_argument(
+        "--serving", metavar="FILE",
+        help="a `benchbench serve --json` file of this model: its measured cost, shown apart from the estimate",
+    )  # fmt: skip
+    p.add_argument(
         "--no-scaling", action="store_true", help="skip the scaling plan (it profiles four more configs)"
     )
     p.set_defaults(func=run)
@@ -46,6 +50,18 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.report.card import build_card, write_card
 
     get_hardware(args.hardware)  # a bad name fails before the profiling starts
+    serving = None
+    if args.serving is not None:
+        from benchbench.core.errors import BadInputError
+        from benchbench.core.schema import read
+
+        serving = read(args.serving, ("serve",))
+        from benchbench.sources.target import default_size
+
+        size = args.size or default_size(args.model, "base")
+        if serving.model != args.model or (size is not None and serving.size != size):
+            raise BadInputError(f"--serving {args.serving} holds {serving.model!r} at size {serving.size!r}, "
+                                f"not {args.model!r} at {size!r}")  # fmt: skip
     stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in args.model)
     outs = args.out or [f"{stem}_card.md", f"{stem}_card.html"]
     for o in outs:
@@ -53,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     sections, prof = build_card(
         args.model, size=args.size, hardware=args.hardware, train_samples=args.train_samples,
         latency_budget_ms=args.latency_budget_ms, with_scaling=not args.no_scaling, task=args.task,
-        baseline_size=args.baseline_size, modality=args.modality,
+        baseline_size=args.baseline_size, modality=args.modality, serving=serving,
     )  # fmt: skip
     for o in outs:
         print(write_card(sections, prof, o))

@@ -22,7 +22,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=8, help="per-device training batch size")
     p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument(
-        "--steps", type=positive_int, default=None, help="probe optimizer steps (default: the probe's, 30)"
+        "--steps", type=positive_int, default=None, help="most probe steps per learning rate (default 30)"
+    )
+    p.add_argument(
+        "--budget", type=positive_float, default=None, help="seconds the probe may take (default 60)"
     )
     p.add_argument(
         "--dataset-size",
@@ -60,17 +63,20 @@ def run(args: argparse.Namespace) -> int:
     lint = LintConfig(dataset_size=args.dataset_size)
     if args.max_params_per_sample is not None:
         lint = dataclasses.replace(lint, max_params_per_sample=args.max_params_per_sample)
-    probe = ProbeConfig() if args.steps is None else ProbeConfig(steps=args.steps)
+    probe = ProbeConfig()
+    if args.steps is not None:
+        probe = dataclasses.replace(probe, steps=args.steps, min_steps=min(probe.min_steps, args.steps))
+    if args.budget is not None:
+        probe = dataclasses.replace(probe, budget_s=args.budget)
     health = check_health(target, lint=lint, probe=probe, run_probe=not args.no_probe)
     print_health(target.name, target.size, target.batch_size, health, console(args))
     emit_json(args.json, HealthResult(target.name, target.size, target.batch_size, health))
     problems = [f for f in health.lint if f.severity != "info"]
-    return 1 if problems or (health.probe and not health.probe.healthy) else 0
+    return 1 if problems or (health.probe and health.probe.verdict == "unhealthy") else 0
 
 
 def print_health(name: str, size: str, batch_size: int, health: Any, out: Any) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(title=f"health of {name} ({size}), batch {batch_size}")
     for col in ("rule", "severity", "module", "finding", "fix"):
@@ -87,10 +93,29 @@ def print_health(name: str, size: str, batch_size: int, health: Any, out: Any) -
     out.print(table)
     probe = health.probe
     if probe:
-        verdict = ("healthy", "green") if probe.healthy else ("unhealthy", "red")
-        diverging = probe.diverging_lr if probe.diverging_lr is not None else "none in range"
-        out.print(Text.assemble("probe: ", verdict, f" — loss {probe.loss_first:.4g} → {probe.loss_last:.4g}; "
-                                f"vanishing: {', '.join(probe.vanishing) or 'none'}; "
-                                f"exploding: {', '.join(probe.exploding) or 'none'}; diverging lr: {diverging}"))  # fmt: skip
+        out.print(probe_summary(probe))
         for note in probe.notes:
             out.print(f"  note: {note}")
+    elif health.probe_skipped:
+        out.print(f"probe: not run — {health.probe_skipped}")
+
+
+def probe_summary(probe: Any) -> Any:
+    """One line: the verdict, the loss and the learning rate, what was flagged."""
+    from rich.text import Text
+
+    colour = {"healthy": "green", "unhealthy": "red"}.get(probe.verdict, "yellow")
+    worked = next((a for a in probe.attempts if a.fell), None)
+    lr = f"fell at lr {worked.lr:g} in {len(worked.losses)} steps" if worked else "fell at no lr tried"
+    ladder = " → ".join(f"{x:g}" for x in probe.ladder)
+    diverging = "none found" if probe.diverging_lr is None else f"{probe.diverging_lr:.2g}"
+    loss = f"{probe.loss_first:.4g} → {probe.loss_last:.4g}" if probe.loss_first is not None else "not finite"
+    flagged = ", ".join(f"{f.layer} {f.kind} ({'inf' if f.ratio is None else f'{f.ratio:.1e}'})"
+                        for f in probe.flags[:3]) or "none"  # fmt: skip
+    more = f" (+{len(probe.flags) - 3} more)" if len(probe.flags) > 3 else ""
+    return Text.assemble(
+        "probe: ", (probe.verdict, colour),
+        f" — {probe.loss} on {', '.join(probe.loss_outputs)}: {loss}, {lr} (ladder {ladder}, "
+        f"{probe.warmup_steps} warm-up steps); gradient flags: {flagged}{more}; diverging lr: {diverging}; "
+        f"{probe.seconds:.1f} s of a {probe.budget_s:g} s budget",
+    )  # fmt: skip

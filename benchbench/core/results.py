@@ -447,6 +447,25 @@ class Finding:
 
 
 @dataclass
+class LrAttempt:
+    """One overfitting run of the probe at one peak learning rate: the loss at every step."""
+
+    lr: float
+    losses: list[float | None]
+    fell: bool
+
+
+@dataclass
+class GradientFlag:
+    """A layer whose gradient-to-weight norm ratio is outside the probe's bounds."""
+
+    layer: str
+    kind: str  # "vanishing" (ratio below the floor, 0 for a dead layer) or "exploding" (above the ceiling, or not finite)
+    ratio: float | None  # ‖grad‖ / ‖weight‖ of the layer's own parameters; None when not finite
+    step: str  # "first" or "last": the step of the probe it was measured at
+
+
+@dataclass
 class ProbeResult:
     loss_first: float | None
     loss_last: float | None
@@ -455,16 +474,39 @@ class ProbeResult:
     grad_norms_last: dict[str, float | None]
     vanishing: list[str] = field(default_factory=list)
     exploding: list[str] = field(default_factory=list)
-    grad_to_weight_ratio: float | None = None
-    diverging_lr: float | None = None  # None: the loss never diverged within the range
-    lr: float | None = None  # the learning rate the overfitting run used
+    grad_to_weight_ratio: float | None = None  # whole model, at the first step
+    diverging_lr: float | None = None  # None: the loss never diverged within the range (or no range test ran)
+    lr: float | None = None  # the peak learning rate of the run reported (the one that worked, if any)
     notes: list[str] = field(default_factory=list)
+    loss: str = "mse"  # "next-token cross-entropy", "cross-entropy" or "mse"
+    loss_outputs: list[str] = field(default_factory=list)  # the outputs the loss reads
+    loss_reason: str = ""  # why that loss: what the model returned
+    ladder: list[float] = field(default_factory=list)  # peak learning rates, in the order tried
+    warmup_steps: int = 0  # linear warm-up steps before the peak rate
+    attempts: list[LrAttempt] = field(default_factory=list)
+    grad_to_weight: dict[str, float | None] = field(default_factory=dict)  # layer → ratio at the first step
+    grad_to_weight_last: dict[str, float | None] = field(default_factory=dict)  # and at the last
+    flags: list[GradientFlag] = field(default_factory=list)
+    batch_size: int | None = None  # the batch the probe trained on
+    seq_len: int | None = None  # and its sequence length, if the model has one
+    shrunk: str | None = None  # what the probe shrank to stay in budget ("batch 8 → 4, sequence 128 → 32")
+    seconds: float | None = None
+    budget_s: float | None = None
+    complete: bool = True  # False: the time budget ended the ladder before a learning rate worked
 
-    __derived__ = ("healthy",)
+    __derived__ = ("verdict", "healthy")
+
+    @property
+    def verdict(self) -> str:
+        """ "unhealthy" (a gradient flag, or no rate of the whole ladder made the loss fall), "inconclusive"
+        (the budget ran out before any rate worked, no flag), or "healthy"."""
+        if self.vanishing or self.exploding or (not self.loss_fell and self.complete):
+            return "unhealthy"
+        return "healthy" if self.loss_fell else "inconclusive"
 
     @property
     def healthy(self) -> bool:
-        return self.loss_fell and not self.vanishing and not self.exploding
+        return self.verdict == "healthy"
 
 
 @dataclass
@@ -713,6 +755,170 @@ class Campaign:
 # ---- profiles and runs -----------------------------------------------------------------------------
 
 
+# ---- serving (benchbench.serve) -------------------------------------------------------------------
+
+
+@dataclass
+class EndToEndLatency:
+    """Percentiles of end-to-end query latency (arrival to answer, queueing included) in ms over `n` queries,
+    with the distribution-free 95% CI of the p90 and the p99 (`core.stats.quantile_ci`; a bound is None where
+    `n` is too small to give it: the p99 needs 368 queries for an upper bound)."""
+
+    n: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+    p90_ci95_ms: list[float | None]
+    p99_ci95_ms: list[float | None]
+
+    @classmethod
+    def from_samples(cls, samples_ms: list[float]) -> EndToEndLatency:
+        from benchbench.core.stats import quantile_ci
+
+        if not samples_ms:
+            raise ValueError("no latency samples")
+        s = sorted(samples_ms)
+        return cls(n=len(s), p50_ms=percentile(s, 50), p90_ms=percentile(s, 90), p99_ms=percentile(s, 99),
+                   max_ms=s[-1], mean_ms=statistics.fmean(s), p90_ci95_ms=list(quantile_ci(s, 0.90, presorted=True)),
+                   p99_ci95_ms=list(quantile_ci(s, 0.99, presorted=True)))  # fmt: skip
+
+
+@dataclass
+class SingleStream:
+    """One query at a time, the next issued when the previous is answered (MLPerf's SingleStream): the p90."""
+
+    latency: EndToEndLatency
+    elapsed_s: float
+
+
+@dataclass
+class OfflinePoint:
+    """Throughput at one batch size: `latency` of whole batches; throughput = batch × 1000 / p50, with the
+    interval that the p50's 95% CI gives it."""
+
+    batch_size: int
+    latency: LatencyStats
+    throughput_per_s: float
+    throughput_ci95: list[float] | None = None
+
+
+@dataclass
+class Offline:
+    """Every query available at once (MLPerf's Offline): the largest throughput over the batch sizes that fit."""
+
+    points: list[OfflinePoint]
+    best_batch_size: int
+    best_throughput_per_s: float
+    skipped_batches: dict[str, str] = field(default_factory=dict)  # batch size -> why it was not run
+
+
+@dataclass
+class ServerProbe:
+    """Poisson arrivals at `target_qps` for `queries` queries, served with dynamic batching.
+
+    `latency` is end to end (queueing included) over the queries answered; `unanswered` queries were still
+    waiting when the probe stopped and enter the percentiles with their waiting time so far (a lower bound, so a
+    p99 with `unanswered` above 1% of the queries is itself a lower bound). `within_budget` is None when no p99
+    budget was given. `stop_reason`: "done" (all answered), "over_budget" (so many queries had already exceeded
+    the budget that the p99 could no longer meet it), "time_cap"."""
+
+    target_qps: float
+    queries: int
+    answered: int
+    unanswered: int
+    latency: EndToEndLatency
+    achieved_qps: float  # answered / (last answer - first arrival)
+    mean_batch: float
+    queue_p99_ms: float  # waiting before the batch started, p99
+    issue_lag_p99_ms: float  # how late the load generator issued queries against the Poisson schedule
+    elapsed_s: float
+    stop_reason: str
+    budget_ms: float | None = None
+    within_budget: bool | None = None
+
+
+@dataclass
+class MaxQpsSearch:
+    """The highest Poisson rate whose p99 stays within `budget_ms`: bracket (rates ×2 or ÷2) then bisect, at
+    most `max_probes` probes. `max_qps` is the highest passing rate (None: none passed); `at` is its probe and
+    `above` the confirming probe at `check_factor` × `max_qps`."""
+
+    budget_ms: float
+    probes: list[ServerProbe]
+    max_qps: float | None
+    at: ServerProbe | None
+    above: ServerProbe | None
+    lowest_failing_qps: float | None
+    stop_reason: (
+        str  # "resolved" (bracket within the tolerance), "max_probes", "none_passed", "no_failure_found"
+    )
+    tolerance: float
+    max_probes: int
+    check_factor: float = 1.2
+    min_queries: int = 368
+
+
+@dataclass
+class ServingCost:
+    """Cost per 1M queries from a measured rate: price_per_hour / (qps × 3600) × 1e6, on the device measured.
+    `cost_per_million_usd` is None when there is no price ("no price"): benchbench never assumes one."""
+
+    device: str  # what was measured: "local CPU (...)" or a GPU's name
+    qps: float | None
+    qps_source: str  # "max QPS with p99 <= 20 ms (server)", "best offline throughput (batch 32)"
+    price_per_hour: float | None
+    price_source: str
+    cost_per_million_usd: float | None
+    label: str = "measured"
+
+
+@dataclass
+class BackendServing:
+    """One backend's scenarios; `skipped` says why it did not run (e.g. torch.compile without a compiler)."""
+
+    backend: str
+    skipped: str | None = None
+    single: SingleStream | None = None
+    offline: Offline | None = None
+    server: ServerProbe | None = None
+    search: MaxQpsSearch | None = None
+    cost: ServingCost | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServeSettings:
+    """How the scenarios ran: dynamic batching, queries per probe, the load generator's seed, threads."""
+
+    scenario: str
+    max_batch: int
+    max_delay_ms: float
+    queries: int
+    min_duration_s: float
+    max_duration_s: float
+    seed: int
+    threads: int
+    target_qps: float | None = None
+    p99_budget_ms: float | None = None
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ServeResult:
+    """`benchbench serve --json` and the run's `serving` stage: one model's scenarios per backend."""
+
+    model: str
+    size: str
+    device: str
+    measured_on: str  # the device in words ("local CPU (x86_64, 1 threads)")
+    settings: ServeSettings
+    backends: list[BackendServing]
+    env: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=now_iso)
+
+
 @dataclass
 class StageError:
     """A stage that failed for one model: which stage, the exception type and its one-line message."""
@@ -762,6 +968,7 @@ class ProfileResult:
     export: Readiness | None = None
     health: HealthReport | None = None
     swap: SwapRun | None = None
+    serving: ServeResult | None = None
     errors: list[StageError] = field(default_factory=list)
     outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out
     job: str | None = None  # the key of the run's job that measured it

@@ -1,7 +1,7 @@
 """The one schema layer: records to versioned JSON and back, validated on load with one-line errors.
 
 Every file benchbench writes is a JSON object with `schema_version` and `kind` (profile, run, export, health,
-swap, kernel_compare, kernel_check, gpu_check, campaign) beside the record's own keys. Loading checks the version, migrates older versions, and
+swap, kernel_compare, kernel_check, gpu_check, campaign, serve) beside the record's own keys. Loading checks the version, migrates older versions, and
 validates every field against the record's dataclass (pydantic), so a wrong file is refused with one line
 that names the file, the key and what was wrong, never a traceback from deep inside a report.
 
@@ -27,6 +27,7 @@ from benchbench.core.results import (
     KernelCheck,
     ProfileResult,
     RunResult,
+    ServeResult,
     SwapRun,
 )
 
@@ -41,6 +42,7 @@ KINDS: dict[str, type] = {
     "kernel_check": KernelCheck,
     "gpu_check": GpuCheck,
     "campaign": Campaign,  # the GPU campaign's checkpoint, rewritten after every step
+    "serve": ServeResult,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 

@@ -9,6 +9,10 @@ scipy.stats would add about half a second to every command); the tests compare e
   true median is Binomial(n, 1/2), so [x_(k), x_(n+1-k)] covers it with probability 1 - 2·P(B ≤ k-1); k is
   the largest with that ≥ 95% (exact binomial up to n = 1000, the normal approximation beyond). Below
   n = 6 no pair of order statistics reaches 95%: the interval is then [min, max] (93.8% at n = 5).
+- **Quantile CI** (`quantile_ci`): the same argument for any quantile q: the number of samples below the true
+  q-quantile is Binomial(n, q), and the ranks are chosen so that each tail holds at most 2.5%. For a tail
+  quantile the upper bound exists only once n is large enough: `min_samples_for_quantile_ci(0.99)` = 368, the
+  smallest n with 0.99^n ≤ 2.5% (below it the upper bound is None: the sample cannot bound the p99 from above).
 - **Outliers** (`tukey_outliers`): samples outside Tukey's fences [Q1 - 1.5·IQR, Q3 + 1.5·IQR].
 - **CV**: sample standard deviation / mean.
 - **Paired ratio** (`paired_ratio`): the median of per-round ratios a_i / b_i, with the order-statistic CI of
@@ -88,6 +92,53 @@ def median_ci_relative_width(values: Sequence[float]) -> float:
     s = sorted(values)
     lo, hi = median_ci(s, presorted=True)
     return relative_width(lo, hi, percentile(s, 50))
+
+
+# ---- any quantile's confidence interval -----------------------------------------------------------------
+
+
+def _binom_cdfs(n: int, q: float) -> list[float]:
+    """[P(B <= k) for k in 0..n] for B ~ Binomial(n, q), each term in log space so that large n does not underflow."""
+    lq, lp, lg = math.log(q), math.log1p(-q), math.lgamma(n + 1)
+    total, out = 0.0, []
+    for i in range(n + 1):
+        total += math.exp(lg - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lq + (n - i) * lp)
+        out.append(min(1.0, total))
+    return out
+
+
+def min_samples_for_quantile_ci(q: float) -> int:
+    """The fewest samples whose largest one is a 97.5% upper confidence bound of the q-quantile: 0.99 → 368."""
+    if not 0 < q < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {q}")
+    return math.ceil(math.log((1 - CONFIDENCE) / 2) / math.log(q))
+
+
+@functools.lru_cache(maxsize=4096)
+def quantile_ci_ranks(n: int, q: float) -> tuple[int | None, int | None]:
+    """0-based indices (lo, hi) into n sorted samples bounding the q-quantile at 95% (2.5% each side);
+    None where the sample is too small to bound that side."""
+    if n < 1 or not 0 < q < 1:
+        raise ValueError(f"need n >= 1 and 0 < q < 1, got n={n}, q={q}")
+    half_alpha = (1 - CONFIDENCE) / 2
+    cdf = _binom_cdfs(n, q)  # cdf[k] = P(B <= k), B the number of samples below the true quantile
+    # lower: the largest 1-based rank l with P(B <= l-1) <= 2.5% (x_(l) lies below the quantile w.p. >= 97.5%)
+    lows = [rank for rank in range(1, n + 1) if cdf[rank - 1] <= half_alpha]
+    # upper: the smallest 1-based rank u with P(B <= u-1) >= 97.5% (x_(u) lies above it w.p. >= 97.5%)
+    highs = [rank for rank in range(1, n + 1) if cdf[rank - 1] >= 1 - half_alpha]
+    lo = lows[-1] - 1 if lows else None
+    hi = highs[0] - 1 if highs else None
+    return lo, hi
+
+
+def quantile_ci(
+    values: Sequence[float], q: float, *, presorted: bool = False
+) -> tuple[float | None, float | None]:
+    """The distribution-free 95% CI of the q-quantile (0 < q < 1) of `values`; a side is None where the
+    sample is too small to bound it (see `min_samples_for_quantile_ci`)."""
+    s = values if presorted else sorted(values)
+    lo, hi = quantile_ci_ranks(len(s), q)
+    return (float(s[lo]) if lo is not None else None), (float(s[hi]) if hi is not None else None)
 
 
 # ---- spread --------------------------------------------------------------------------------------------

@@ -252,3 +252,34 @@ def estimate(
     if latency_budget_ms is not None:
         out["budget"] = cheapest_within_budget(f, latency_budget_ms, utilization, dtype, batches=batches)
     return out
+
+
+# ---- cost from a measured rate (benchbench serve) ---------------------------------------------------------
+
+
+def cost_per_million(price_per_hour: float | None, qps: float | None) -> float | None:
+    """Dollars per 1M queries at `qps` on a device rented at `price_per_hour`: price / (qps × 3600) × 1e6;
+    None without a price or a rate."""
+    if price_per_hour is None or qps is None or not qps > 0:
+        return None
+    return price_per_hour / (qps * 3600) * 1e6
+
+
+def device_price(device: str, price_per_hour: float | None = None) -> tuple[float | None, str]:
+    """The hourly price of the device `serve` measured on, and where it came from: `price_per_hour` when given;
+    else the hardware table's entry whose name matches the GPU torch reports; else none (the table has no CPU
+    prices, and benchbench does not invent one)."""
+    if price_per_hour is not None:
+        return price_per_hour, "--price-per-hour"
+    if device.startswith("cuda"):
+        import torch
+
+        from benchbench.estimate.hardware import match_device_name
+
+        if torch.cuda.is_available():
+            table = load_table(with_cpu=False)
+            key = match_device_name(torch.cuda.get_device_name(torch.device(device)), table)
+            if key is not None and table[key].price_per_hour is not None:
+                hw = table[key]
+                return hw.price_per_hour, f"hardware table {key}: {hw.price_source} ({hw.price_date})"
+    return None, "no price: the hardware table has no entry priced for this device; pass --price-per-hour"

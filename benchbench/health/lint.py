@@ -5,7 +5,8 @@ returns findings with the module path, why it matters and the usual fix. Rules:
 
 - `small-batch-batchnorm`: BatchNorm with a per-device batch below `small_batch` (default 16).
 - `dropout-after-batchnorm`: a Dropout applied directly to a BatchNorm's output.
-- `deep-plain-stack`: more than `max_plain_depth` (default 10) weighted layers on one path and no skip connection.
+- `deep-plain-stack`: more than `max_plain_depth` (default 10) weighted layers on one path and no skip connection;
+  `max_normalised_depth` (20) when most of them feed a normalisation layer (PointNet, VGG with BatchNorm).
 - `params-per-sample`: more than `max_params_per_sample` parameters per training sample (needs a dataset size).
 - `attention-memory`: the T×T attention scores an unfused kernel materialises are at least half the activations.
 - `activation-convention`: an activation that contradicts the family's convention (ReLU in a Transformer block).
@@ -27,6 +28,9 @@ SEVERITIES = ("error", "warning", "info")
 class LintConfig:
     small_batch: int = 16  # below this per-device batch, BatchNorm statistics are too noisy
     max_plain_depth: int = 10  # weighted layers on one path before residual connections are needed
+    # ... when most of them are followed by a norm: plain stacks with BatchNorm train (VGG-19, Simonyan & Zisserman
+    # 2015; PointNet's 18 through its T-Nets), but plain-34 trains worse than plain-18 (He et al. 2016, Fig. 4)
+    max_normalised_depth: int = 20
     dataset_size: int | None = None  # training samples, for the parameters-per-sample rule
     max_params_per_sample: float = 100.0
     attention_share: float = 0.5  # share of activation bytes above which attention memory "dominates"
@@ -92,19 +96,37 @@ def common_module_prefix(names: list[str]) -> str:
     return ".".join(prefix)
 
 
+_NORMS = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+          "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"}  # fmt: skip
+
+
+def normalised_share(trace: ForwardTrace, chain: list[str]) -> float:
+    """Share of the weighted modules in `chain` whose output goes straight into a normalisation layer."""
+    normed_inputs = {t for c in trace.calls if c.type in _NORMS for t in c.inputs}
+    outputs = {c.name: set(c.outputs) for c in trace.calls}
+    return sum(bool(outputs.get(n, set()) & normed_inputs) for n in chain) / max(len(chain), 1)
+
+
 def check_deep_plain_stack(
     model: nn.Module, trace: ForwardTrace, batch_size: int, cfg: LintConfig
 ) -> list[Finding]:
     if trace.max_depth <= cfg.max_plain_depth or any(s >= 2 for s in trace.skip_spans):
         return []
     chain = trace.deepest_chain
+    normalised = normalised_share(trace, chain) >= 0.5
+    if normalised and trace.max_depth <= cfg.max_normalised_depth:
+        return []
     container = common_module_prefix(chain)
+    limit = (
+        f"more than {cfg.max_normalised_depth} even with normalisation" if normalised else "no normalisation"
+    )
     return [
         Finding(
             "deep-plain-stack",
             "warning",
             container,
-            f"{trace.max_depth} weighted layers on one path ({chain[0]} … {chain[-1]}) with no residual connection",
+            f"{trace.max_depth} weighted layers on one path ({chain[0]} … {chain[-1]}) with no residual connection "
+            f"({limit})",
             "without skip connections, gradients through a deep stack vanish or explode and the training loss "
             "plateaus (He et al. 2016)",
             "add residual connections (x + f(x)) around blocks, or make the stack shallower",
@@ -198,15 +220,26 @@ RULES = (
 )
 
 
-def lint_model(
-    model: nn.Module, inputs: tuple, *, batch_size: int, config: LintConfig | None = None
-) -> list[Finding]:
-    """All findings for `model` trained at per-device `batch_size`, from its structure and one forward pass."""
-    cfg = config or LintConfig()
+def trace_for_lint(model: nn.Module, inputs: tuple) -> ForwardTrace:
+    """One traced forward pass in eval mode (dropout off), the model's mode restored after."""
     was_training = model.training
     model.eval()
     try:
-        trace = trace_forward(model, inputs)
+        return trace_forward(model, inputs)
     finally:
         model.train(was_training)
+
+
+def lint_model(
+    model: nn.Module,
+    inputs: tuple,
+    *,
+    batch_size: int,
+    config: LintConfig | None = None,
+    trace: ForwardTrace | None = None,
+) -> list[Finding]:
+    """All findings for `model` trained at per-device `batch_size`, from its structure and one forward pass
+    (`trace`, when the caller has traced it already)."""
+    cfg = config or LintConfig()
+    trace = trace or trace_for_lint(model, inputs)
     return [f for rule in RULES for f in rule(model, trace, batch_size, cfg)]

@@ -277,6 +277,13 @@ def profile_memory(
 CHECK_FIT_ABOVE_BATCH = 8  # smaller batches are not worth the extra forward pass at batch 1
 
 
+def forward_bytes(net: nn.Module, inputs_at_batch_1: tuple) -> tuple[int, int]:
+    """(weights + buffers, peak bytes per sample beyond them) of one inference forward pass at batch 1: what a
+    batch of B needs is about weights + B × per-sample."""
+    weights = _bytes_of([*net.parameters(), *net.buffers()])
+    return weights, max(0, peak_bytes_inference(net, inputs_at_batch_1) - weights)
+
+
 def check_batch_fits(
     model: str, size: str | None, batch_size: int, seq_len: int | None = None, task: str | None = None
 ) -> None:
@@ -293,9 +300,8 @@ def check_batch_fits(
         return
     one = load_target(model, size, 1, seq_len, task=task)
     net = one.model.eval()
-    weights = _bytes_of([*net.parameters(), *net.buffers()])
     try:
-        per_sample = max(0, peak_bytes_inference(net, one.inputs) - weights)
+        weights, per_sample = forward_bytes(net, one.inputs)
     except Exception:  # a model that cannot run at batch 1 says so when it is profiled
         return
     need = weights + per_sample * batch_size

@@ -16,7 +16,7 @@ import torch
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import ProfileResult
+from benchbench.core.results import ProfileResult, ServeResult
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
@@ -29,6 +29,7 @@ from benchbench.report.document import NOT_MEASURED, Code, Section, Table, liter
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.recipes import RECIPES, Recipe, family_of
+from benchbench.report.serving import serving_blocks
 from benchbench.sources.base import Target
 from benchbench.sources.target import default_size, load_target
 
@@ -158,8 +159,21 @@ def baselines_section(
     return Section("baselines", "Baseline comparison", blocks)
 
 
+def measured_serving_blocks(p: ProfileResult, serving: ServeResult | None) -> list[Any]:
+    """What serving measured on this machine, headed "Measured on"; or how to measure it."""
+    if serving is None:
+        return [f"**Measured on this machine**: serving cost {NOT_MEASURED} (run `benchbench serve MODEL --scenario "
+                "server --find-max-qps --p99-ms B --json F` and pass `--serving F`)."]  # fmt: skip
+    return serving_blocks(serving, "serving_load")
+
+
 def compute_section(
-    p: ProfileResult, hw_name: str, recipe: Recipe, samples: int, budget_ms: float | None
+    p: ProfileResult,
+    hw_name: str,
+    recipe: Recipe,
+    samples: int,
+    budget_ms: float | None,
+    serving: ServeResult | None = None,
 ) -> Section:
     hw = get_hardware(hw_name)
     try:
@@ -171,14 +185,17 @@ def compute_section(
     cost = f"${tr['cost_usd']:,.2f}" if tr["cost_usd"] is not None else "no price"
     fits = "not measured" if mem["fits"] is None else ("fits" if mem["fits"] else "does NOT fit")
     blocks: list[Any] = [
+        *measured_serving_blocks(p, serving),
+        f"**Estimated for {literal(hw.name)}** (from the hardware table and this profile's FLOPs and bytes; "
+        "nothing was run there).",
         f"Training on **{literal(hw.name)}** ({est['dtype']}, utilisation {a['utilization']} MFU): {tr['training_flops']:.3g} FLOPs "
         f"= 3 × {a['forward_flops_per_sample']:.3g} forward FLOPs/sample × {samples:,} samples × {recipe.epochs} epochs "
         f"→ **{tr['gpu_hours']:,.2f} GPU-hours** ({fmt_hours(tr['gpu_hours'])}), **{cost}** at ${hw.price_per_hour}/h "
         f"({a['price_source']}). Training step at batch {recipe.batch_size}: {fits}; largest batch {mem['max_batch_size']}.",
-        Table(["batch", "latency ms", "per sample ms", "throughput /s", "$ per 1M", "source"], [
+        Table(["batch", "latency ms", "per sample ms", "throughput /s", "$ per 1M (estimated)", "source"], [
             [str(e["batch_size"]), f"{e['latency_ms']:.4g}", f"{e['latency_per_sample_ms']:.4g}",
              f"{e['throughput_per_s']:,.0f}", "—" if e["cost_per_million_usd"] is None else f"{e['cost_per_million_usd']:.4g}",
-             e["source"]] for e in est["inference"]]),
+             e["source"] if e["source"] == "measured" else f"estimated: {e['source']}"] for e in est["inference"]]),
     ]  # fmt: skip
     b = est.get("budget")
     if b:
@@ -258,6 +275,7 @@ def build_card(
     task: str | None = None,
     baseline_size: str | None = None,
     modality: str | None = None,
+    serving: ServeResult | None = None,
 ) -> tuple[list[Section], ProfileResult]:
     """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections.
     `size` is a zoo preset (default base); library models are built as their library defines them. The
@@ -284,7 +302,7 @@ def build_card(
         parameters_section(p),
         recipe_sec,
         baselines_section(target, zoo_size, p, others),
-        compute_section(p, hardware, recipe, n, latency_budget_ms),
+        compute_section(p, hardware, recipe, n, latency_budget_ms, serving),
         scaling,
     ], p
 

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.core.errors import one_line
-from benchbench.core.results import CompareResult, RunResult, SweepPoint
+from benchbench.core.results import (
+    BackendServing,
+    CompareResult,
+    RunResult,
+    ServeResult,
+    ServerProbe,
+    SweepPoint,
+)
 from benchbench.core.schema import write
 from benchbench.estimate.hardware import Hardware
 from benchbench.estimate.roofline import RooflinePoint
@@ -147,6 +154,39 @@ def roofline_svg(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     return _svg(fig)
+
+
+def load_curve_svg(result: ServeResult) -> str | None:
+    """p50, p90 and p99 end-to-end latency against offered load (the probes of each backend's server runs), with
+    the p99 budget as a line: where the curves turn up is the knee. None without server probes."""
+    series = {b.backend: sorted(_probes_of(b), key=lambda p: p.target_qps) for b in result.backends}
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return None
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    styles = {"p50": ":", "p90": "--", "p99": "-"}
+    for i, (name, probes) in enumerate(series.items()):
+        colour = f"C{i}"
+        xs = [p.target_qps for p in probes]
+        for q, style in styles.items():
+            ax.plot(xs, [getattr(p.latency, f"{q}_ms") for p in probes], style, marker="o", markersize=3,
+                    color=colour, label=f"{name} {q}")  # fmt: skip
+    budget = next((b.search.budget_ms for b in result.backends if b.search is not None), None)
+    if budget is not None:
+        ax.axhline(budget, color="black", linewidth=0.8, label=f"p99 budget {budget:g} ms")
+    ax.set_yscale("log")
+    ax.set_xlabel("offered load (queries/s, Poisson)")
+    ax.set_ylabel("end-to-end latency (ms)")
+    ax.set_title(f"{result.model} ({result.size}): latency vs load on {result.measured_on}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return _svg(fig)
+
+
+def _probes_of(b: BackendServing) -> list[ServerProbe]:
+    probes = list(b.search.probes) + ([b.search.above] if b.search.above else []) if b.search else []
+    return probes + ([b.server] if b.server is not None else [])
 
 
 def latency_distribution_svg(run: RunResult) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import CompareRow, LatencyStats, ProfileResult, RunResult
+from benchbench.core.results import CompareRow, HealthReport, LatencyStats, ProfileResult, RunResult
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
@@ -28,6 +28,7 @@ from benchbench.report.plots import (
     sweep_series,
     throughput_svg,
 )
+from benchbench.report.serving import serving_blocks
 
 FORMATS = ("md", "html")
 COST_DEVICES = ("h100-sxm", "a100-80gb", "l4", "t4")  # the cost table's columns
@@ -234,6 +235,29 @@ def kernels_section(run: RunResult) -> Section:
     return Section("kernels", "Kernel comparison", blocks)
 
 
+def _probe_cells(h: HealthReport) -> list[str]:
+    """Verdict, loss, learning rate and gradient flags of a probe; why it did not run or decide, when so."""
+    probe = h.probe
+    if probe is None:
+        return [f"not run: {h.probe_skipped or 'no reason recorded'}", "—", "—", "—"]
+    verdict = probe.verdict
+    if verdict == "inconclusive":
+        verdict += ": " + next((n for n in probe.notes if "budget" in n), "the budget ran out")
+    elif probe.shrunk:
+        verdict += f" (probed at {probe.shrunk})"
+    worked = next((a for a in probe.attempts if a.fell), None)
+    flags = "; ".join(
+        f"{f.layer} {f.kind} {'inf' if f.ratio is None else f'{f.ratio:.1e}'}" for f in probe.flags[:3]
+    )
+    more = f" (+{len(probe.flags) - 3})" if len(probe.flags) > 3 else ""
+    return [
+        verdict,
+        probe.loss,
+        "none fell" if worked is None else f"{worked.lr:g}",
+        (flags + more) or "none",
+    ]
+
+
 def health_section(run: RunResult) -> Section:
     rows = []
     for p in run.profiles:
@@ -243,22 +267,40 @@ def health_section(run: RunResult) -> Section:
         sev: dict[str, int] = {}
         for f in h.lint:
             sev[f.severity] = sev.get(f.severity, 0) + 1
-        probe = h.probe
         rows.append([
             _model_label(p), ", ".join(f"{n} {s}" for s, n in sorted(sev.items())) or "none",
-            "; ".join(f"{f.rule}: {f.message}" for f in h.lint[:3]) or "—",
-            "—" if not probe else ("yes" if probe.loss_fell else "no"),
-            "—" if not probe else ", ".join(probe.vanishing) or "none",
-            "—" if not probe else ", ".join(probe.exploding) or "none",
+            "; ".join(f"{f.rule}: {f.message}" for f in h.lint[:3]) or "—", *_probe_cells(h),
         ])  # fmt: skip
     if not rows:
         return Section("health", "Architecture health", [f"Lint and trainability probe: {NOT_MEASURED}."])
     return Section("health", "Architecture health", [
-        Table(["model", "lint findings", "first findings", "loss fell", "vanishing grads", "exploding grads"], rows)
+        "The probe overfits one batch with AdamW (a learning-rate ladder with warm-up, a task-shaped loss) and "
+        "flags layers whose ‖grad‖/‖weight‖ leaves its bounds.",
+        Table(["model", "lint findings", "first findings", "probe", "loss", "lr that worked", "gradient flags"],
+              rows),
     ])  # fmt: skip
 
 
+def serving_section(run: RunResult) -> Section:
+    """What the serving stage measured per model: the measured cost, the probes, the load curve."""
+    blocks: list[Block] = []
+    for i, p in enumerate(run.profiles):
+        if p.serving is not None:
+            blocks += [f"**{_model_label(p)}**", *serving_blocks(p.serving, f"serving_load_{i}")]
+    return Section("serving", "Serving (measured)", blocks or [
+        f"Serving scenarios: {NOT_MEASURED} (add the `serving` stage to a suite file, or run `benchbench serve`)."])  # fmt: skip
+
+
 def cost_section(run: RunResult) -> Section:
+    measured: list[Block] = []
+    rows = [[_model_label(p), b.backend, "—" if b.cost.qps is None else f"{b.cost.qps:,.1f}/s", b.cost.qps_source,
+             "no price" if b.cost.cost_per_million_usd is None else f"${b.cost.cost_per_million_usd:,.4g}"]
+            for p in run.profiles if p.serving is not None for b in p.serving.backends if b.cost is not None]  # fmt: skip
+    if rows:
+        devices = sorted({p.serving.measured_on for p in run.profiles if p.serving is not None})
+        measured = [f"**Measured on {literal(', '.join(devices))}** (the serving stage; $ per 1M = price per hour / "
+                    "(measured rate × 3600) × 1e6, no price assumed where none is known):",
+                    Table(["model", "backend", "measured rate", "rate from", "$ per 1M (measured)"], rows)]  # fmt: skip
     hws = [get_hardware(k) for k in COST_DEVICES]
     headers = ["model"] + [f"{hw.key} ms/sample · $/1M" for hw in hws]
     rows = []
@@ -274,9 +316,10 @@ def cost_section(run: RunResult) -> Section:
             cells.append(f"{e['latency_per_sample_ms']:.4g} · ${e['cost_per_million_usd']:.3g}")
         rows.append([_model_label(p), *cells])
     if not rows:
-        return Section("cost", "Inference cost", [f"Inference cost: {NOT_MEASURED}."])
+        return Section("cost", "Inference cost", [*measured, f"Inference cost: {NOT_MEASURED}."])
     return Section("cost", "Inference cost", [
-        f"Roofline-derived (not measured on these devices): bf16 at batch {COST_BATCH}, bound / utilisation "
+        *measured,
+        f"**Estimated for {', '.join(hw.key for hw in hws)}**, roofline-derived (not measured on these devices): bf16 at batch {COST_BATCH}, bound / utilisation "
         f"{DEFAULT_UTILIZATION}, prices from the hardware table (`benchbench list --hardware`). Sizes as profiled.",
         Table(headers, rows),
     ])  # fmt: skip
@@ -292,7 +335,7 @@ def architecture_section(run: RunResult) -> Section:
 
 
 SECTION_BUILDERS = (summary_section, models_section, latency_section, roofline_section, readiness_section,
-                    kernels_section, health_section, cost_section, architecture_section)  # fmt: skip
+                    kernels_section, health_section, serving_section, cost_section, architecture_section)  # fmt: skip
 SECTION_IDS = (
     "summary",
     "models",
@@ -301,6 +344,7 @@ SECTION_IDS = (
     "readiness",
     "kernels",
     "health",
+    "serving",
     "cost",
     "architecture",
 )

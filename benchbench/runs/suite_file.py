@@ -5,7 +5,7 @@
     sizes = ["tiny", "base"]                                  # zoo sizes (a user factory has none)
     batch_sizes = [1, 8]
     dtypes = ["float32", "bfloat16"]
-    stages = ["export", "health"]                             # from: export, health, swap
+    stages = ["export", "health"]                             # from: export, health, swap, serving
     job_timeout_s = 600
     kernels = false                                           # also run the GPU kernel campaign
 

@@ -2,7 +2,7 @@
 and files. Whatever comes in: the exit code is 0, 1 or 2, no traceback, and a failure says so in one line.
 
 What it covers: each option of `list`, `profile`, `export`, `swap`, `kernels compare`, `estimate`, `card`,
-`health`, `run`, `report`, `gate`, `history`, `compare` and `merge` with generated values; and generated
+`health`, `serve`, `run`, `report`, `gate`, `history`, `compare` and `merge` with generated values; and generated
 results files (report, gate, compare, merge, history add), budgets files (gate), suite files (run --suite-file),
 pytest-benchmark files (gate) and history databases (history). It checks validation, up to the measurement:
 an input that passes every check reaches the work, which is replaced by a marker that ends the example, so the
@@ -39,6 +39,7 @@ WORK = [  # (module, function): where each command's measuring starts
     ("benchbench.health.check", "check_health"), ("benchbench.report.card", "build_card"),
     ("benchbench.runs.run", "start_run"), ("benchbench.runs.run", "execute"),
     ("benchbench.measure.memory", "check_batch_fits"), ("benchbench.measure.profile", "profile"),
+    ("benchbench.serve.scenarios", "serve_target"),
 ]  # fmt: skip
 SEEN: dict[str, Counter] = defaultdict(Counter)
 SCALE = int(os.environ.get("BENCHBENCH_FUZZ_SCALE", "1"))  # more examples of each, for a longer fuzz by hand
@@ -105,8 +106,12 @@ OPTIONS = {  # command → (the command before its options, the options to fuzz)
                                                            "--batch-size", "--dtype", "--latency-budget-ms"]),
     "card": (["card", "mlp", "--no-scaling"], ["--size", "--hardware", "--train-samples", "--latency-budget-ms",
                                                "--modality"]),
-    "health": (["health", "mlp"], ["--size", "--batch-size", "--seq-len", "--steps", "--dataset-size",
+    "health": (["health", "mlp"], ["--size", "--batch-size", "--seq-len", "--steps", "--budget", "--dataset-size",
                                    "--max-params-per-sample"]),
+    "serve": (["serve", "mlp", "--qps", "50"], ["--size", "--scenario", "--backend", "--qps", "--p99-ms",
+                                                "--max-batch", "--max-delay-ms", "--queries", "--min-duration-s",
+                                                "--max-duration-s", "--max-probes", "--batch-sizes", "--threads",
+                                                "--price-per-hour", "--seq-len", "--seed", "--device"]),
     "run": (["run"], ["--suite", "--models", "--device", "--shard", "--workers", "--executor", "--job-timeout"]),
     "history": (["history"], ["--limit"]),
     "gate": (["gate", "results", "--budgets", "b.toml"], ["--max-regression", "--alpha", "--retry"]),

@@ -109,3 +109,25 @@ def test_relu_in_a_transformer_block_is_information():
     assert f.severity == "info" and f.module == "0.mlp.1"
     gelu = nn.Sequential(TinyTransformerBlock(act=nn.GELU))
     assert not rules(lint_model(gelu, (torch.randn(2, 5, 8),), batch_size=32), "activation-convention")
+
+
+def normed_stack(depth: int, width: int = 16) -> nn.Sequential:
+    return nn.Sequential(
+        *[m for _ in range(depth) for m in (nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU())]
+    )
+
+
+@pytest.mark.parametrize("depth, flagged", [(15, False), (25, True)])
+def test_a_plain_stack_with_batchnorm_after_each_layer_may_go_to_20(depth, flagged):
+    found = rules(lint_model(normed_stack(depth), (torch.randn(4, 16),), batch_size=32), "deep-plain-stack")
+    assert bool(found) == flagged
+    if flagged:
+        assert "more than 20 even with normalisation" in found[0].message
+
+
+def test_pointnet_through_its_t_nets_is_not_a_deep_plain_stack():
+    """18 weighted layers through the T-Nets, each followed by BatchNorm: PointNet trains (Qi et al. 2017)."""
+    from benchbench.sources.target import load_target
+
+    target = load_target("pointnet", "tiny", batch_size=4)
+    assert not rules(lint_model(target.model, target.inputs, batch_size=32), "deep-plain-stack")

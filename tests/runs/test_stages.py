@@ -22,7 +22,9 @@ def test_suites_name_only_known_stages():
         assert set(suite.stages) <= set(STAGES), suite.name
 
 
-@pytest.mark.parametrize("stage", sorted(STAGES))
+@pytest.mark.parametrize(
+    "stage", [pytest.param(s, marks=pytest.mark.slow) if s == "serving" else s for s in sorted(STAGES)]
+)  # the serving stage searches: a minute or two
 def test_stage_lands_on_the_profile_and_round_trips(stage, tmp_path):
     suite = Suite("one", models=("bert",), timing=FAST, stages=(stage,))
     result = run_job(Job("bert", "tiny", 1, "float32"), suite.settings(), tmp_path)
