@@ -102,20 +102,28 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def read_json(path: str | Path) -> Any:
-    path = Path(path)
+def _read_text(path: Path, fmt: str, what: str) -> str:
+    """The text of the `fmt` (JSON, TOML) file that serves as `what`, or one BadInputError line saying why not:
+    a folder, missing, binary, unreadable."""
     if path.is_dir():
-        raise BadInputError(f"{path} is a folder; give a JSON file")
+        raise BadInputError(f"{what} {path} is a folder; give a {fmt} file")
     if not path.is_file():
-        raise BadInputError(f"no such results file: {path}")
+        raise BadInputError(f"no such {what}: {path}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise BadInputError(f"{path}: not a text (JSON) file") from None
-    except json.JSONDecodeError as e:
-        raise BadInputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        raise BadInputError(f"{path}: not a text ({fmt}) file") from None
     except OSError as e:
         raise BadInputError(f"cannot read {path}: {e.strerror}") from None
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    text = _read_text(path, "JSON", "results file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
@@ -123,15 +131,8 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     import tomllib
 
     path = Path(path)
-    if path.is_dir():
-        raise BadInputError(f"{what} {path} is a folder; give a TOML file")
-    if not path.is_file():
-        raise BadInputError(f"no such {what}: {path}")
+    text = _read_text(path, "TOML", what)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise BadInputError(f"{path}: not a text (TOML) file") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise BadInputError(f"{path}: not valid TOML ({e})") from None
-    except OSError as e:
-        raise BadInputError(f"cannot read {path}: {e.strerror}") from None
