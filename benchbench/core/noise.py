@@ -109,15 +109,16 @@ def steal_fraction(start: MachineState, end: MachineState) -> float | None:
 
 
 def run_latencies(run: RunResult) -> list[LatencyStats]:
-    """Every latency a run measured: profiles, sweep points, ORT and eager (and int8) timings."""
+    """Every latency a run measured: profiles, sweep points, ORT and eager (and both int8) timings."""
     out: list[LatencyStats] = []
     for p in run.profiles:
         out += [x for x in (p.latency,) if x is not None]
         out += [s.latency for s in p.sweeps or [] if s.latency is not None]
         if p.export is not None:
             out += [x for x in (p.export.ort_latency, p.export.eager_latency) if x is not None]
-            if p.export.quantized is not None and p.export.quantized.ort_latency is not None:
-                out.append(p.export.quantized.ort_latency)
+            for q in (p.export.quantized, p.export.quantized_static):  # the int8 variants, dynamic and static
+                if q is not None and q.ort_latency is not None:
+                    out.append(q.ort_latency)
     return out
 
 
