@@ -29,8 +29,10 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: `benchbench --help` needs this module without it
+    import numpy as np
 
 DEFAULT_ALPHA = 0.01  # the gate's significance level for the baseline check
 CONFIDENCE = 0.95
@@ -200,6 +202,8 @@ def bootstrap_ratio_ci(
     num: Sequence[float], den: Sequence[float], *, resamples: int = 2000, seed: int = 0
 ) -> RatioEstimate:
     """median(num) / median(den) with a percentile-bootstrap 95% CI (samples resampled independently)."""
+    import numpy as np
+
     a, b = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     if len(a) == 0 or len(b) == 0:
         raise ValueError("a ratio of medians needs samples on both sides")
@@ -257,6 +261,8 @@ class Comparison:
 
 def _rankdata(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Average ranks (1-based) and the sizes of tie groups."""
+    import numpy as np
+
     order = np.argsort(x, kind="mergesort")
     xs = x[order]
     ranks = np.empty(len(x), dtype=float)
@@ -270,6 +276,8 @@ def _rankdata(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def mann_whitney_u(a: np.ndarray | list[float], b: np.ndarray | list[float]) -> tuple[float, float]:
     """U of `a` and the two-sided p-value (normal approximation with tie and continuity correction)."""
+    import numpy as np
+
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n1, n2 = len(a), len(b)
     if n1 == 0 or n2 == 0:
