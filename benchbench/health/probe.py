@@ -218,8 +218,15 @@ def probe_trainability(
     first_ok = math.isfinite(run.losses[0])
     if not first_ok:
         notes.append("non-finite loss at the first step")
-    flags = flag_layers(runs[0].first, cfg.bounds, "first")
-    flags += [f for f in flag_layers(run.last, cfg.bounds, "last") if f.layer not in {g.layer for g in flags}]
+    last = flag_layers(run.last, cfg.bounds, "last")
+    still_dead = {f.layer for f in last if f.kind == "vanishing"}
+    # A gradient of exactly 0 at the first step can be by design: a branch ending in a norm whose scale starts at
+    # 0 (timm's zero_init_last, Goyal et al. 2017) gets its gradient after the first update. Such a layer is
+    # flagged only if it is still below the floor at the last step; a tiny non-zero ratio is flagged at once.
+    flags = [
+        f for f in flag_layers(runs[0].first, cfg.bounds, "first") if f.ratio != 0.0 or f.layer in still_dead
+    ]
+    flags += [f for f in last if f.layer not in {g.layer for g in flags}]
     if not first_ok and not any(f.kind == "exploding" for f in flags):
         flags.append(GradientFlag("(loss)", "exploding", None, "first"))
     for f in flags[:5]:

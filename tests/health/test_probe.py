@@ -42,6 +42,45 @@ def test_weights_scaled_down_are_flagged_vanishing():
     assert any("vanishing gradient in 0" in n for n in r.notes)
 
 
+class _ZeroInitResidual(nn.Module):
+    """Residual blocks whose branch ends in a norm with its scale at 0 (timm's zero_init_last; Goyal et al. 2017):
+    at the first step every branch layer's gradient is exactly 0, after the first update it is not."""
+
+    def __init__(self, width: int = 16, blocks: int = 3, classes: int = 4) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList()
+        for _ in range(blocks):
+            norm = nn.LayerNorm(width)
+            nn.init.zeros_(norm.weight)
+            self.branches.append(
+                nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width), norm)
+            )
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        for branch in self.branches:
+            x = x + branch(x)
+        return self.head(x)
+
+
+def test_a_branch_behind_a_zero_initialised_scale_is_not_called_vanishing():
+    torch.manual_seed(0)
+    model = _ZeroInitResidual()
+    r = probe_trainability(model, (torch.randn(8, 16),), FAST)
+    assert r.grad_to_weight["branches.0.0"] == 0.0  # no gradient at the first step, by design
+    assert not r.vanishing and r.verdict == "healthy", r.notes
+
+
+def test_a_dead_layer_that_stays_dead_is_still_vanishing():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+    with torch.no_grad():  # every unit of the first layer dead: its ReLU input is always far below 0
+        model[0].bias.fill_(-100.0)
+    r = probe_trainability(model, (torch.randn(8, 16),), FAST)
+    assert r.grad_to_weight["0"] == 0.0 and r.grad_to_weight_last["0"] == 0.0
+    assert r.vanishing and any(f.layer == "0" and f.kind == "vanishing" for f in r.flags)
+
+
 def test_transformers_get_the_low_ladder_with_warm_up():
     r = probe_trainability(plain_stack(3), (torch.randn(8, 16),), FAST, transformer=True)
     assert r.ladder == [1e-4, 3e-4, 1e-3] and r.warmup_steps == 5
