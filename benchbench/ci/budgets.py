@@ -11,25 +11,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import benchbench.stages  # noqa: F401  (registers the built-in stages, whose budget keys this file accepts)
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_toml
 from benchbench.core.results import ProfileResult
+from benchbench.core.stage import stage_budgets
 
 SELECTORS: dict[str, tuple[type, ...]] = {
     "model": (str,), "size": (str,), "batch_size": (int,), "device": (str,), "dtype": (str,),
 }  # fmt: skip
-LIMITS: dict[str, tuple[type, ...]] = {
+# The profile's own limits; each registered stage adds its budget keys (`StageSpec.budgets`), with their types.
+PROFILE_LIMITS: dict[str, tuple[type, ...]] = {
     "p50_ms": (int, float), "p90_ms": (int, float), "p99_ms": (int, float),
     "peak_memory_mb": (int, float), "params_max": (int,), "macs_max": (int,),
-    "onnx_ready": (bool,), "min_kernel_speedup": (int, float),
 }  # fmt: skip
-LATENCY_LIMITS = ("p50_ms", "p90_ms", "p99_ms")
-# Serving limits, read from the run's `serving` stage, are inline tables of two positive numbers:
-#   max_p99_ms_at_qps = { qps = 100, p99_ms = 20 }   at 100 queries/s offered, the p99 is at most 20 ms
-#   min_qps_at_p99 = { p99_ms = 20, qps = 100 }      with the p99 at most 20 ms, at least 100 queries/s
-SERVING_LIMITS = ("max_p99_ms_at_qps", "min_qps_at_p99")
-SERVING_KEYS = ("qps", "p99_ms")
-LIMITS.update({name: (dict,) for name in SERVING_LIMITS})
+
+
+def limits() -> dict[str, tuple[type, ...]]:
+    """Every limit a budget may set, with the TOML types it takes: the profile's and the registered stages'."""
+    return {**PROFILE_LIMITS, **{k: m.types for k, m in stage_budgets().items()}}
 
 
 @dataclass
@@ -70,7 +70,8 @@ def parse_budgets(data: dict[str, Any], source: str) -> list[Budget]:
     tables = data.get("budget")
     if not isinstance(tables, list) or not tables:
         raise BadInputError(f"{source}: no [[budget]] tables; write at least one `[[budget]]` with limits")
-    allowed = {**SELECTORS, **LIMITS}
+    stage_keys = stage_budgets()
+    allowed = {**SELECTORS, **limits()}
     budgets = []
     for i, table in enumerate(tables):
         where = f"{source}: [[budget]] #{i + 1}"
@@ -86,28 +87,18 @@ def parse_budgets(data: dict[str, Any], source: str) -> list[Budget]:
                 raise BadInputError(
                     f"{where}: key {key!r} must be {_type_names(types)}, got {type(value).__name__} {value!r}"
                 )
-            if key in SERVING_LIMITS:
-                _check_serving_limit(where, key, value)
-                (b.limits)[key] = dict(value)
-                continue
-            if key == "onnx_ready" and value is not True:
-                raise BadInputError(f"{where}: key 'onnx_ready' may only be true (omit it to skip the check)")
-            if key in LIMITS and key != "onnx_ready" and not (math.isfinite(value) and value > 0):
+            metric = stage_keys.get(key)
+            if metric is not None and metric.validate is not None:
+                metric.validate(where, key, value)
+            elif key not in SELECTORS and not (math.isfinite(value) and value > 0):
                 raise BadInputError(f"{where}: key {key!r} must be a finite number > 0, got {value!r}")
-            (b.selectors if key in SELECTORS else b.limits)[key] = value
+            (b.selectors if key in SELECTORS else b.limits)[key] = (
+                dict(value) if isinstance(value, dict) else value
+            )
         if not b.limits:
-            raise BadInputError(f"{where}: sets no limit; allowed limits: {', '.join(LIMITS)}")
+            raise BadInputError(f"{where}: sets no limit; allowed limits: {', '.join(limits())}")
         budgets.append(b)
     return budgets
-
-
-def _check_serving_limit(where: str, key: str, value: dict[str, Any]) -> None:
-    if set(value) != set(SERVING_KEYS):
-        raise BadInputError(f"{where}: key {key!r} must be a table of exactly qps and p99_ms, "
-                            f"e.g. {key} = {{ qps = 100, p99_ms = 20 }}; got keys {sorted(value)}")  # fmt: skip
-    for k, v in value.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-            raise BadInputError(f"{where}: {key}.{k} must be a finite number > 0, got {v!r}")
 
 
 def load_budgets(path: str | Path) -> list[Budget]:

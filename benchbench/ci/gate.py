@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.ci.budgets import SERVING_LIMITS, Budget
+from benchbench.ci.budgets import Budget
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json
 from benchbench.core.noise import run_noise
-from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult, ServerProbe
+from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult
 from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark, load_run
+from benchbench.core.stage import BudgetMetric, stage_budgets
 from benchbench.core.stats import DEFAULT_ALPHA, compare_samples, median_ci, percentile, tukey_outliers
 from benchbench.report.document import Table
 from benchbench.report.markdown import markdown_table
@@ -104,43 +105,36 @@ def _memory_mb(p: ProfileResult) -> float | None:
     return None if peak is None else peak / 2**20
 
 
-def _kernel_speedup(p: ProfileResult) -> float | None:
-    """The swap stage's before/after speed-up (None where it was not timed, e.g. Triton interpreted on a CPU)."""
-    return p.swap.speed.speedup if p.swap else None
+def _p50_ci(p: ProfileResult) -> list[float] | None:
+    return p.latency.ci95_ms if p.latency else None
 
 
-def _onnx_ready(p: ProfileResult) -> float | None:
-    if p.export is None:
-        return None
-    return 1.0 if p.export.verdict in ("ready", "ready-with-warnings") else 0.0
-
-
-METRICS: dict[str, Callable[[ProfileResult], float | None]] = {
-    "p50_ms": lambda p: p.latency.p50_ms if p.latency else None,
-    "p90_ms": lambda p: p.latency.p90_ms if p.latency else None,
-    "p99_ms": lambda p: p.latency.p99_ms if p.latency else None,
-    "peak_memory_mb": _memory_mb,
-    "params_max": lambda p: p.params.total if p.params else None,
-    "macs_max": lambda p: p.flops.macs if p.flops else None,
-    "onnx_ready": _onnx_ready,
-    "min_kernel_speedup": _kernel_speedup,
+# The profile's own budget keys; each registered stage adds its own (`StageSpec.budgets`).
+PROFILE_METRICS: dict[str, BudgetMetric] = {
+    "p50_ms": BudgetMetric(lambda p: p.latency.p50_ms if p.latency else None, ci=_p50_ci, timing=True),
+    "p90_ms": BudgetMetric(lambda p: p.latency.p90_ms if p.latency else None, timing=True),
+    "p99_ms": BudgetMetric(lambda p: p.latency.p99_ms if p.latency else None, timing=True),
+    "peak_memory_mb": BudgetMetric(_memory_mb),
+    "params_max": BudgetMetric(lambda p: p.params.total if p.params else None, types=(int,)),
+    "macs_max": BudgetMetric(lambda p: p.flops.macs if p.flops else None, types=(int,)),
 }
 
 
-LATENCY_METRICS = ("p50_ms", "p90_ms", "p99_ms", "min_kernel_speedup")
+def metrics() -> dict[str, BudgetMetric]:
+    """Every budget key the gate checks: the profile's own and the registered stages'."""
+    return {**PROFILE_METRICS, **stage_budgets()}
 
 
-def _mark_noise(c: Check, p: ProfileResult, noise: NoiseVerdict | None) -> Check:
-    """Mark a latency check whose verdict the measurement's noise could have decided."""
-    if c.metric not in LATENCY_METRICS or c.value is None:
+def _mark_noise(c: Check, p: ProfileResult, metric: BudgetMetric, noise: NoiseVerdict | None) -> Check:
+    """Mark a timing check whose verdict the measurement's noise could have decided."""
+    if not metric.timing or c.value is None:
         return c
     why = []
-    ci = p.latency.ci95_ms if p.latency else None
-    if c.metric == "p50_ms" and ci is not None and ci[0] <= c.budget <= ci[1]:
-        why.append(f"budget inside the p50's 95% CI [{ci[0]:.4g}, {ci[1]:.4g}]")
-    ratio_ci = p.swap.speed.ratio_ci95 if c.metric == "min_kernel_speedup" and p.swap else None
-    if ratio_ci is not None and ratio_ci[0] <= c.budget <= ratio_ci[1]:
-        why.append(f"budget inside the speed-up's 95% CI [{ratio_ci[0]:.3g}, {ratio_ci[1]:.3g}]")
+    ci = metric.ci(p) if metric.ci else None
+    if ci is not None and ci[0] <= c.budget <= ci[1]:
+        what = "p50's" if metric.direction == "max" else "speed-up's"
+        fmt = ".4g" if metric.direction == "max" else ".3g"
+        why.append(f"budget inside the {what} 95% CI [{ci[0]:{fmt}}, {ci[1]:{fmt}}]")
     if (
         not c.passed and noise is not None and noise.verdict != "quiet"
     ):  # load slows calls down: a fail may be its doing
@@ -152,70 +146,22 @@ def _mark_noise(c: Check, p: ProfileResult, noise: NoiseVerdict | None) -> Check
 
 
 def check_limit(p: ProfileResult, key: str, limit: Any, noise: NoiseVerdict | None = None) -> Check:
-    return _mark_noise(_check_limit(p, key, limit), p, noise)
+    """One budget key of `p` against its limit, marked noisy where the measurement cannot decide."""
+    metric = metrics()[key]
+    return _mark_noise(_check_limit(p, key, limit, metric), p, metric, noise)
 
 
-def serving_probes(p: ProfileResult) -> list[ServerProbe]:
-    """The serving stage's server probes of its first backend that ran (its search, the check above, one rate)."""
-    b = next((b for b in (p.serving.backends if p.serving else []) if b.skipped is None), None)
-    if b is None:
-        return []
-    probes = (
-        list(b.search.probes) + ([b.search.above] if b.search and b.search.above else []) if b.search else []
-    )
-    return probes + ([b.server] if b.server is not None else [])
-
-
-def _check_serving(p: ProfileResult, key: str, limit: dict[str, float]) -> Check:
-    """max_p99_ms_at_qps: the p99 of the lowest probed rate at or above `qps` (latency grows with load, so it
-    bounds the p99 at `qps` from above); min_qps_at_p99: the highest probed rate whose p99 met `p99_ms` with every
-    query answered (a rate measured to hold it)."""
-    probes = serving_probes(p)
-    if key == "max_p99_ms_at_qps":
-        c = Check(
-            model=p.model, metric=key, value=None, budget=limit["p99_ms"], passed=False, config=_config(p)
-        )
-        at = min(
-            (q for q in probes if q.target_qps >= limit["qps"]), key=lambda q: q.target_qps, default=None
-        )
-        if at is None:
-            c.note = f"not measured: no serving probe at or above {limit['qps']:g} QPS"
-            return c
-        c.value = at.latency.p99_ms
-        c.passed = at.unanswered == 0 and at.stop_reason == "done" and c.value <= limit["p99_ms"]
-        c.margin = f"{(limit['p99_ms'] - c.value) / limit['p99_ms']:+.1%}"
-        c.note = f"p99 at {at.target_qps:,.1f} QPS offered (>= {limit['qps']:g})" + (
-            "" if at.stop_reason == "done" else f", probe stopped: {at.stop_reason}")  # fmt: skip
-        return c
-    c = Check(model=p.model, metric=key, value=None, budget=limit["qps"], passed=False, config=_config(p))
-    if not probes:
-        c.note = "not measured: no serving stage"
-        return c
-    held = [
-        q.target_qps
-        for q in probes
-        if q.unanswered == 0 and q.stop_reason == "done" and q.latency.p99_ms <= limit["p99_ms"]
-    ]
-    c.value = max(held, default=0.0)
-    c.passed = c.value >= limit["qps"]
-    c.margin = f"{(c.value - limit['qps']) / limit['qps']:+.1%}"
-    c.note = f"highest probed rate with p99 <= {limit['p99_ms']:g} ms"
-    return c
-
-
-def _check_limit(p: ProfileResult, key: str, limit: Any) -> Check:
-    if key in SERVING_LIMITS:
-        return _check_serving(p, key, limit)
-    value = METRICS[key](p)
+def _check_limit(p: ProfileResult, key: str, limit: Any, metric: BudgetMetric) -> Check:
+    if metric.check is not None:
+        v = metric.check(p, limit)
+        return Check(model=p.model, metric=key, value=v.value, budget=v.budget, passed=v.passed, margin=v.margin,
+                     note=v.note, config=_config(p))  # fmt: skip
+    value = metric.extract(p)
     c = Check(model=p.model, metric=key, value=value, budget=limit, passed=False, config=_config(p))
     if value is None:
         c.note = "not measured"
         return c
-    if key == "onnx_ready":
-        c.passed, c.budget = value == 1.0, 1.0
-        c.note = "" if c.passed else f"export verdict {p.export.verdict}"
-        return c
-    if key == "min_kernel_speedup":
+    if metric.direction == "min":
         c.passed = value >= limit
         c.margin = f"{(value - limit) / limit:+.1%}"
         return c
@@ -274,8 +220,9 @@ def check_regressions(
 def fmt_value(c: Check, v: float | None) -> str:
     if v is None:
         return "—"
-    if c.metric == "onnx_ready":
-        return "ready" if v == 1.0 else "not ready"
+    metric = metrics().get(c.metric)
+    if metric is not None and metric.fmt is not None:
+        return metric.fmt(v)
     if c.metric == "p50 vs baseline":
         return f"×{v:.3f}"
     if isinstance(v, float) and not float(v).is_integer():

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"benchbench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first, registering the run stages it defines (repeatable)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         try:
@@ -72,6 +74,10 @@ def _unavailable(sub: argparse._SubParsersAction, command: str, exc: ImportError
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.plugin:
+            from benchbench.stages import load_plugins
+
+            load_plugins(args.plugin)
         return int(args.func(args) or 0)
     except BadInputError as e:
         return _say(f"benchbench: error: {e}", EXIT_BAD_INPUT)

@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.cli.common import check_output
     from benchbench.core.schema import load_run
     from benchbench.report.run_report import write_report
+    from benchbench.stages import load_plugins
 
     suffix = Path(args.out).suffix if args.out else None
     if args.out and suffix not in (".md", ".html"):
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.results)
     out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / f"report.{fmt}"
     check_output(str(out), what="report file")
+    load_plugins()  # the stages whose records the results hold and whose sections the report shows
     run_ = load_run(args.results)
     print(write_report(run_, out, fmt))
     return 0

@@ -19,6 +19,8 @@ def to_jsonable(obj: Any) -> Any:
     """Plain JSON data: dataclasses as dicts (with their `__derived__` properties), non-finite floats as None."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         d = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        for name in getattr(type(obj), "__flatten__", ()):  # a mapping field written as the record's own keys
+            d = {k2: v2 for k, v in d.items() for k2, v2 in (v.items() if k == name else [(k, v)])}
         for name in getattr(type(obj), "__derived__", ()):
             d[name] = to_jsonable(getattr(obj, name))
         return d

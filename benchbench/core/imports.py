@@ -24,6 +24,7 @@ LAYERS = {
     "deploy": 5, "estimate": 5, "health": 5,
     "kernelbench": 6, "serve": 6,
     "report": 7,
+    "stages": 7.5,  # run stages: a measurement, its report section and budget keys (above report, below runs/ci)
     "runs": 8, "ci": 8,
     "cli": 9,
     "__main__": 10,

@@ -114,9 +114,10 @@ def run_latencies(run: RunResult) -> list[LatencyStats]:
     for p in run.profiles:
         out += [x for x in (p.latency,) if x is not None]
         out += [s.latency for s in p.sweeps or [] if s.latency is not None]
-        if p.export is not None:
-            out += [x for x in (p.export.ort_latency, p.export.eager_latency) if x is not None]
-            for q in (p.export.quantized, p.export.quantized_static):  # the int8 variants, dynamic and static
+        export = p.stages.get("export")
+        if export is not None:
+            out += [x for x in (export.ort_latency, export.eager_latency) if x is not None]
+            for q in (export.quantized, export.quantized_static):  # the int8 variants, dynamic and static
                 if q is not None and q.ort_latency is not None:
                     out.append(q.ort_latency)
     return out

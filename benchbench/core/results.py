@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from benchbench.core.stage import STAGES
 from benchbench.core.stats import cv, median_ci, percentile, tukey_outliers
 
 
@@ -965,10 +966,8 @@ class ProfileResult:
     layers: list[LayerRow] | None = None
     diagram: str | None = None  # Mermaid flowchart of the top-level blocks
     sweeps: list[SweepPoint] | None = None
-    export: Readiness | None = None
-    health: HealthReport | None = None
-    swap: SwapRun | None = None
-    serving: ServeResult | None = None
+    # stage name -> its record (benchbench.core.stage.STAGES); in JSON each is a top-level key of the profile
+    stages: dict[str, Any] = field(default_factory=dict)
     errors: list[StageError] = field(default_factory=list)
     outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out
     job: str | None = None  # the key of the run's job that measured it
@@ -976,6 +975,50 @@ class ProfileResult:
     created_at: str = field(default_factory=now_iso)
 
     __derived__ = ("status",)
+    __flatten__ = ("stages",)  # written as top-level keys of the profile, as before stages were plug-ins
+
+    def __getattr__(self, name: str) -> Any:
+        """A registered stage's record as an attribute (`profile.export`), None when the stage did not run."""
+        if name != "stages" and not name.startswith("__") and name in STAGES:
+            return self.__dict__.get("stages", {}).get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in STAGES and name not in self.__dataclass_fields__:
+            if value is None:
+                self.stages.pop(name, None)
+            else:
+                self.stages[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Validate each registered stage's top-level key against its record type, then gather every key that is
+        not a field into `stages` (a stage whose plug-in is not loaded keeps its plain data)."""
+        from pydantic_core import core_schema
+
+        dataclass_schema = handler(source)
+        keys = {name: core_schema.typed_dict_field(handler.generate_schema(spec.record | None), required=False)
+                for name, spec in STAGES.items() if name not in cls.__dataclass_fields__}  # fmt: skip
+        known = set(cls.__dataclass_fields__) | set(cls.__derived__)
+
+        def gather(data: dict[str, Any]) -> dict[str, Any]:
+            out = {k: v for k, v in data.items() if k in known and k not in cls.__derived__}
+            stages = dict(data.get("stages") or {})
+            stages.update({k: v for k, v in data.items() if k not in known and v is not None})
+            return {**out, "stages": stages}
+
+        from_data = core_schema.chain_schema([
+            core_schema.typed_dict_schema(keys, extra_behavior="allow"),
+            core_schema.no_info_plain_validator_function(gather),
+            dataclass_schema,
+        ])  # fmt: skip
+
+        def instance_or_data(value: Any, validate: Any) -> Any:
+            return value if isinstance(value, cls) else validate(value)
+
+        return core_schema.no_info_wrap_validator_function(instance_or_data, from_data)
 
     @property
     def ok(self) -> bool:
@@ -1027,7 +1070,7 @@ class RunSettings:
     sizes: list[str]
     batch_sizes: list[int]
     dtypes: list[str]
-    stages: list[str]
+    stages: list[str]  # names (or globs) of registered stages
     timing: dict[str, Any]  # the TimingConfig of every job
     job_timeout_s: float
     device: str = "cpu"
@@ -1037,6 +1080,9 @@ class RunSettings:
     shard: str | None = None
     kernels: bool = False  # run the GPU kernel campaign after the jobs
     campaign_budget_s: float | None = None  # the campaign's time budget (None: the device's default)
+    plugins: list[str] = field(
+        default_factory=list
+    )  # modules registering its stages, imported by each worker
 
 
 @dataclass

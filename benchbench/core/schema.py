@@ -30,6 +30,7 @@ from benchbench.core.results import (
     ServeResult,
     SwapRun,
 )
+from benchbench.core.stage import STAGES
 
 SCHEMA_VERSION = 2
 KINDS: dict[str, type] = {
@@ -55,8 +56,13 @@ def dump(record: Any) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "kind": kind, **to_jsonable(record)}
 
 
-@functools.cache
 def _adapter(cls: type) -> Any:
+    """The pydantic validator of `cls`, rebuilt when a stage is registered (profiles validate stage records)."""
+    return _cached_adapter(cls, tuple(STAGES.names()))
+
+
+@functools.cache
+def _cached_adapter(cls: type, stages: tuple[str, ...]) -> Any:
     from pydantic import TypeAdapter
 
     return TypeAdapter(cls)

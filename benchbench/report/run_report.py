@@ -7,11 +7,13 @@ SVG files beside the .md and linked) and `benchbench.report.html` (plots inline)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import CompareRow, HealthReport, LatencyStats, ProfileResult, RunResult
+from benchbench.core.results import CompareRow, LatencyStats, ProfileResult, RunResult
+from benchbench.core.stage import STAGES
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
@@ -23,12 +25,10 @@ from benchbench.report.markdown import render_markdown
 from benchbench.report.plots import (
     latency_distribution_svg,
     latency_vs_batch_svg,
-    ratio_ci_svg,
     roofline_svg,
     sweep_series,
     throughput_svg,
 )
-from benchbench.report.serving import serving_blocks
 
 FORMATS = ("md", "html")
 COST_DEVICES = ("h100-sxm", "a100-80gb", "l4", "t4")  # the cost table's columns
@@ -38,7 +38,8 @@ COST_BATCH = 32
 # ---- sections -------------------------------------------------------------------------------------
 
 
-def _model_label(p: ProfileResult) -> str:
+def model_label(p: ProfileResult) -> str:
+    """How a report names one profile: "resnet18 (tiny)"."""
     return f"{p.model} ({p.size})"
 
 
@@ -146,11 +147,9 @@ def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
     for p in run.profiles:
         pt = model_roofline(p, hw, measured_ms_on(p, hw))
         if pt is None:
-            rows.append(
-                [_model_label(p), "—", "—", "—", fmt_ms(p.latency.p50_ms if p.latency else None), "—"]
-            )
+            rows.append([model_label(p), "—", "—", "—", fmt_ms(p.latency.p50_ms if p.latency else None), "—"])
             continue
-        pt.name = _model_label(p)
+        pt.name = model_label(p)
         points.append(pt)
         rows.append([pt.name, fmt_num(pt.intensity), pt.bound, fmt_ms(pt.bound_ms), fmt_ms(pt.measured_ms),
                      "—" if pt.efficiency is None else f"{pt.efficiency:.1%}"])  # fmt: skip
@@ -169,32 +168,6 @@ def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
         else NOT_MEASURED
     )
     return Section("roofline", "Roofline", blocks)
-
-
-def readiness_section(run: RunResult) -> Section:
-    rows = []
-    for p in run.profiles:
-        ex = p.export
-        if ex is None:
-            continue
-        par = ex.parity
-        parity = "—" if par is None else {"ok": "strict", "fail": "failed"}.get(par.verdict, par.verdict)
-        rows.append([_model_label(p), ex.verdict, ex.exporter or "—", parity, fmt_ratio(ex.ratio, ex.ratio_ci95),
-                     "; ".join(ex.warnings) or ex.error or "—"])  # fmt: skip
-    if not rows:
-        return Section(
-            "readiness", "Deployment readiness (ONNX)", [f"ONNX export and parity: {NOT_MEASURED}."]
-        )
-    blocks: list[Block] = [
-        "ORT/eager = the median of per-round ratios ONNX Runtime / eager over interleaved rounds, with its 95% CI "
-        "(below 1: ORT is faster; n.s.: the CI contains 1, no significant difference).",
-        Table(["model", "verdict", "exporter", "parity", "ORT/eager [95% CI]", "warnings or error"], rows),
-    ]
-    svg = ratio_ci_svg([(_model_label(p), p.export.ratio, p.export.ratio_ci95) for p in run.profiles if p.export],
-                       "ONNX Runtime / eager (log scale; grey: no significant difference)", "ORT/eager with 95% CIs")  # fmt: skip
-    if svg:
-        blocks.append(Plot("ort_ratio", "ORT/eager with 95% CIs", svg))
-    return Section("readiness", "Deployment readiness (ONNX)", blocks)
 
 
 def _compare_table(rows: list[CompareRow]) -> Table:
@@ -235,69 +208,14 @@ def kernels_section(run: RunResult) -> Section:
     return Section("kernels", "Kernel comparison", blocks)
 
 
-def _probe_cells(h: HealthReport) -> list[str]:
-    """Verdict, loss, learning rate and gradient flags of a probe; why it did not run or decide, when so."""
-    probe = h.probe
-    if probe is None:
-        return [f"not run: {h.probe_skipped or 'no reason recorded'}", "—", "—", "—"]
-    verdict = probe.verdict
-    if verdict == "inconclusive":
-        verdict += ": " + next((n for n in probe.notes if "budget" in n), "the budget ran out")
-    elif probe.shrunk:
-        verdict += f" (probed at {probe.shrunk})"
-    worked = next((a for a in probe.attempts if a.fell), None)
-    flags = "; ".join(
-        f"{f.layer} {f.kind} {'inf' if f.ratio is None else f'{f.ratio:.1e}'}" for f in probe.flags[:3]
-    )
-    more = f" (+{len(probe.flags) - 3})" if len(probe.flags) > 3 else ""
-    return [
-        verdict,
-        probe.loss,
-        "none fell" if worked is None else f"{worked.lr:g}",
-        (flags + more) or "none",
-    ]
-
-
-def health_section(run: RunResult) -> Section:
-    rows = []
-    for p in run.profiles:
-        h = p.health
-        if h is None:
-            continue
-        sev: dict[str, int] = {}
-        for f in h.lint:
-            sev[f.severity] = sev.get(f.severity, 0) + 1
-        rows.append([
-            _model_label(p), ", ".join(f"{n} {s}" for s, n in sorted(sev.items())) or "none",
-            "; ".join(f"{f.rule}: {f.message}" for f in h.lint[:3]) or "—", *_probe_cells(h),
-        ])  # fmt: skip
-    if not rows:
-        return Section("health", "Architecture health", [f"Lint and trainability probe: {NOT_MEASURED}."])
-    return Section("health", "Architecture health", [
-        "The probe overfits one batch with AdamW (a learning-rate ladder with warm-up, a task-shaped loss) and "
-        "flags layers whose ‖grad‖/‖weight‖ leaves its bounds.",
-        Table(["model", "lint findings", "first findings", "probe", "loss", "lr that worked", "gradient flags"],
-              rows),
-    ])  # fmt: skip
-
-
-def serving_section(run: RunResult) -> Section:
-    """What the serving stage measured per model: the measured cost, the probes, the load curve."""
-    blocks: list[Block] = []
-    for i, p in enumerate(run.profiles):
-        if p.serving is not None:
-            blocks += [f"**{_model_label(p)}**", *serving_blocks(p.serving, f"serving_load_{i}")]
-    return Section("serving", "Serving (measured)", blocks or [
-        f"Serving scenarios: {NOT_MEASURED} (add the `serving` stage to a suite file, or run `benchbench serve`)."])  # fmt: skip
-
-
 def cost_section(run: RunResult) -> Section:
     measured: list[Block] = []
-    rows = [[_model_label(p), b.backend, "—" if b.cost.qps is None else f"{b.cost.qps:,.1f}/s", b.cost.qps_source,
+    served = [(p, p.stages["serving"]) for p in run.profiles if p.stages.get("serving") is not None]
+    rows = [[model_label(p), b.backend, "—" if b.cost.qps is None else f"{b.cost.qps:,.1f}/s", b.cost.qps_source,
              "no price" if b.cost.cost_per_million_usd is None else f"${b.cost.cost_per_million_usd:,.4g}"]
-            for p in run.profiles if p.serving is not None for b in p.serving.backends if b.cost is not None]  # fmt: skip
+            for p, serving in served for b in serving.backends if b.cost is not None]  # fmt: skip
     if rows:
-        devices = sorted({p.serving.measured_on for p in run.profiles if p.serving is not None})
+        devices = sorted({serving.measured_on for _, serving in served})
         measured = [f"**Measured on {literal(', '.join(devices))}** (the serving stage; $ per 1M = price per hour / "
                     "(measured rate × 3600) × 1e6, no price assumed where none is known):",
                     Table(["model", "backend", "measured rate", "rate from", "$ per 1M (measured)"], rows)]  # fmt: skip
@@ -308,13 +226,13 @@ def cost_section(run: RunResult) -> Section:
         try:
             f = facts_from_profile(p)
         except BadInputError:
-            rows.append([_model_label(p)] + [NOT_MEASURED] * len(hws))
+            rows.append([model_label(p)] + [NOT_MEASURED] * len(hws))
             continue
         cells = []
         for hw in hws:
             e = inference_estimate(f, hw, COST_BATCH, DEFAULT_UTILIZATION, "bfloat16")
             cells.append(f"{e['latency_per_sample_ms']:.4g} · ${e['cost_per_million_usd']:.3g}")
-        rows.append([_model_label(p), *cells])
+        rows.append([model_label(p), *cells])
     if not rows:
         return Section("cost", "Inference cost", [*measured, f"Inference cost: {NOT_MEASURED}."])
     return Section("cost", "Inference cost", [
@@ -330,34 +248,38 @@ def architecture_section(run: RunResult) -> Section:
     blocks: list[Block] = []
     for p in run.profiles:
         if p.diagram:
-            blocks += [f"**{_model_label(p)}**", Code("mermaid", p.diagram)]
+            blocks += [f"**{model_label(p)}**", Code("mermaid", p.diagram)]
     return Section("architecture", "Architecture diagrams", blocks or [f"Diagrams: {NOT_MEASURED}."])
 
 
-SECTION_BUILDERS = (summary_section, models_section, latency_section, roofline_section, readiness_section,
-                    kernels_section, health_section, serving_section, cost_section, architecture_section)  # fmt: skip
-SECTION_IDS = (
-    "summary",
-    "models",
-    "latency",
-    "roofline",
-    "readiness",
-    "kernels",
-    "health",
-    "serving",
-    "cost",
-    "architecture",
-)
+# The report's own sections, (order, id, builder); each registered stage's section (`StageSpec.section`) is
+# placed among them by its `order` (export 50, health 70, serving 80).
+SECTIONS = ((10, "summary", summary_section), (20, "models", models_section), (30, "latency", latency_section),
+            (40, "roofline", roofline_section), (60, "kernels", kernels_section), (90, "cost", cost_section),
+            (100, "architecture", architecture_section))  # fmt: skip
+
+
+def section_builders() -> list[tuple[str, Callable[[RunResult], Section | None]]]:
+    """(id, builder) of every section, the report's own and the registered stages', in page order."""
+    stages = [(s.order, s.section_id or s.name, s.section) for s in STAGES.values() if s.section is not None]
+    return [(sid, build) for _, sid, build in sorted([*SECTIONS, *stages], key=lambda x: x[0])]
+
+
+def section_ids() -> list[str]:
+    """The ids of the report's sections, in page order."""
+    return [sid for sid, _ in section_builders()]
 
 
 def build_sections(run: RunResult) -> list[Section]:
     """Every section of the report, each rendered from what the run holds; a failing builder says why."""
     out = []
-    for build, sid in zip(SECTION_BUILDERS, SECTION_IDS):
+    for sid, build in section_builders():
         try:
-            out.append(build(run))
+            section = build(run)
         except Exception as exc:  # a report never dies on one section; the reason is shown in its place
-            out.append(Section(sid, sid.title(), [f"could not render: {type(exc).__name__}: {exc}"]))
+            section = Section(sid, sid.title(), [f"could not render: {type(exc).__name__}: {exc}"])
+        if section is not None:
+            out.append(section)
     return out
 
 

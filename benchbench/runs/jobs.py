@@ -7,19 +7,19 @@ ends with a `ProfileResult` unless the process running it dies (see `benchbench.
 
 from __future__ import annotations
 
-import fnmatch
 from pathlib import Path
 
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.errors import BadInputError
 from benchbench.core.results import Job, ProfileResult, RunSettings, StageError, parse_shard
+from benchbench.core.stage import StageContext, selected_stages
 from benchbench.measure.memory import check_batch_fits
 from benchbench.measure.profile import profile_target, run_stage
 from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import list_models
-from benchbench.runs.stages import STAGES, StageContext
 from benchbench.runs.suite import shard_of
 from benchbench.sources.target import LIBRARY_SIZE, is_user_model, load_target
+from benchbench.stages import load_plugins
 
 USER_SIZE = "user"  # the size of a user factory's jobs: it has no presets
 
@@ -53,6 +53,7 @@ def plan_jobs(settings: RunSettings) -> list[Job]:
 
 def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
     """Build, profile and apply the stages to one job; failures are recorded on the result, never raised."""
+    load_plugins(settings.plugins)
     ctx = StageContext(out_dir=out_dir, device=settings.device, dtype=job.dtype)
     size = (
         None if job.size in (USER_SIZE, LIBRARY_SIZE) else job.size
@@ -75,10 +76,9 @@ def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
                                device=settings.device, dtype=job.dtype)  # fmt: skip
         result.errors.append(StageError.from_exception("profile", exc))
     else:
-        for stage, fn in STAGES.items():
-            if any(fnmatch.fnmatch(stage, p) for p in settings.stages):
-                record = run_stage(result, stage, lambda fn=fn: fn(target, result, ctx))
-                if record is not None:
-                    setattr(result, stage, record)
+        for spec in selected_stages(settings.stages):
+            record = run_stage(result, spec.name, lambda spec=spec: spec.run(target, result, ctx))
+            if record is not None:
+                result.stages[spec.name] = record
     result.job = job.key
     return result

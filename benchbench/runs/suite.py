@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import benchbench.stages  # noqa: F401  (registers the built-in stages and the installed plug-ins)
 from benchbench.core.errors import unknown_name
 from benchbench.core.results import RunSettings
+from benchbench.core.stage import stage_plugins, suite_stages
 from benchbench.measure.timing import TimingConfig
 
 
@@ -22,7 +24,7 @@ class Suite:
     batch_sizes: tuple[int, ...] = (1,)
     dtypes: tuple[str, ...] = ("float32",)
     timing: TimingConfig = field(default_factory=TimingConfig)
-    stages: tuple[str, ...] = ("export", "health")  # names from runs.stages.STAGES
+    stages: tuple[str, ...] | None = None  # registered stage names; None: those whose spec names this suite
     kernels: bool = False  # also run the kernel campaign (benchbench.runs.campaign) into RunResult.campaign
     job_timeout_s: float = 300.0  # a job running longer is killed and recorded as `timeout`
 
@@ -32,14 +34,19 @@ class Suite:
         campaign_budget_s: float | None = None,
     ) -> RunSettings:  # fmt: skip
         """This suite's settings for one run; `models` and `job_timeout_s` override the suite's."""
+        stages = list(self.default_stages() if self.stages is None else self.stages)
         return RunSettings(
             suite=self.name, models=list(models or self.models), sizes=list(self.sizes),
-            batch_sizes=list(self.batch_sizes), dtypes=list(self.dtypes), stages=list(self.stages),
+            batch_sizes=list(self.batch_sizes), dtypes=list(self.dtypes), stages=stages,
             timing=dataclasses.asdict(self.timing), job_timeout_s=job_timeout_s or self.job_timeout_s,
             device=device, workers=workers, executor=executor, ray_address=ray_address,
             shard=f"{shard[0]}/{shard[1]}" if shard else None, kernels=self.kernels,
-            campaign_budget_s=campaign_budget_s,
+            campaign_budget_s=campaign_budget_s, plugins=stage_plugins(stages),
         )  # fmt: skip
+
+    def default_stages(self) -> tuple[str, ...]:
+        """The registered stages that name this suite as one they run in (a suite file: those of `default`)."""
+        return suite_stages(self.name if self.name in SUITES else "default")
 
 
 # Timing: the floors as before, then on until the p50's CI is 5% wide, capped (max_time_s) to keep each budget.

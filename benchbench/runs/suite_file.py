@@ -5,7 +5,7 @@
     sizes = ["tiny", "base"]                                  # zoo sizes (a user factory has none)
     batch_sizes = [1, 8]
     dtypes = ["float32", "bfloat16"]
-    stages = ["export", "health"]                             # from: export, health, swap, serving
+    stages = ["export", "health"]                             # registered stages: export, health, swap, serving, ...
     job_timeout_s = 600
     kernels = false                                           # also run the GPU kernel campaign
 
@@ -81,7 +81,7 @@ def _timing(source: str, table: Any) -> TimingConfig:
 
 def parse_suite(data: dict[str, Any], source: str) -> Suite:
     """A Suite from a parsed TOML document; raises BadInputError naming the file and key."""
-    from benchbench.runs.stages import STAGES
+    from benchbench.core.stage import STAGES, ordered_stages
 
     allowed = ("name", *_LISTS, "timing", "job_timeout_s", "kernels")
     for key in data:
@@ -100,7 +100,9 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
         fields["dtypes"] = tuple(DTYPE_ALIASES.get(d, d) for d in fields["dtypes"])
     for s in fields.get("stages", ()):
         if s not in STAGES:
-            raise BadInputError(f"{source}: unknown stage {s!r} in 'stages'; allowed: {', '.join(STAGES)}")
+            raise BadInputError(
+                f"{source}: unknown stage {s!r} in 'stages'; allowed: {', '.join(spec.name for spec in ordered_stages())}"
+            )
     if "timing" in data:
         fields["timing"] = _timing(source, data["timing"])
     if "job_timeout_s" in data:

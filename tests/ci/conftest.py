@@ -57,7 +57,7 @@ def write_run(tmp_path):
         run = RunResult(suite="synthetic", device="cpu", profiles=[
             synthetic_profile(m, med, noise, n, rng, params=ParamCount(1000, 1000, {}, 4000),
                               flops=FlopCount(5000, 10000), memory=MemoryProfile(0, 0, 0, peak_bytes_inference=3 * 2**20),
-                              export=Readiness(verdict="ready"))
+                              stages={"export": Readiness(verdict="ready")})
             for m, (med, noise) in models.items()])  # fmt: skip
         folder = tmp_path / name
         write(folder / "results.json", run)

@@ -39,7 +39,7 @@ def _profile(**kw) -> ProfileResult:
 
 
 def test_profile_round_trip_is_typed(tmp_path):
-    p = _profile(params=ParamCount(3, 3, {"fc": 3}, 12), export=Readiness(verdict="ready"))
+    p = _profile(params=ParamCount(3, 3, {"fc": 3}, 12), stages={"export": Readiness(verdict="ready")})
     p.errors.append(StageError("flops", "boom", "RuntimeError"))
     path = write(tmp_path / "p.json", p)
     d = json.loads(path.read_text())

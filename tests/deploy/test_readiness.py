@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from benchbench.core.results import Job
+from benchbench.core.stage import STAGES
 from benchbench.deploy.quantize import QUANT_REL_TOL
 from benchbench.deploy.readiness import ReadinessConfig, failing_op, hint_for
 from benchbench.measure.timing import TimingConfig
 from benchbench.runs.jobs import run_job
-from benchbench.runs.stages import STAGES
 from benchbench.runs.suite import Suite
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=20, min_time_s=0.01)

@@ -10,7 +10,7 @@ from benchbench.core.results import (
     RunResult,
 )
 from benchbench.report.markdown import markdown_table
-from benchbench.report.run_report import health_section
+from benchbench.stages.health import health_section
 
 
 def _profile(name: str, health: HealthReport) -> ProfileResult:

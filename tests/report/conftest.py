@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import benchbench.stages  # noqa: F401  (registers the stages whose records and sections the report shows)
 from benchbench.core.results import (
     Campaign,
     CompareRow,

@@ -11,10 +11,10 @@ from benchbench.ci.gate import check_budgets
 from benchbench.core.errors import BadInputError
 from benchbench.core.results import RunResult
 from benchbench.core.schema import dump, load
+from benchbench.core.stage import STAGES, StageContext
 from benchbench.measure.profile import profile_target
 from benchbench.measure.timing import TimingConfig
 from benchbench.report.run_report import build_sections
-from benchbench.runs.stages import STAGES, StageContext
 from benchbench.sources.target import load_target
 
 SLEEPY = f"{Path(__file__).with_name('sleepy_model.py')}:make_model"
@@ -26,7 +26,7 @@ def served(tmp_path_factory):
     result = profile_target(
         target, timing=TimingConfig(warmup=1, min_repeats=5, min_time_s=0.05), memory=False
     )
-    result.serving = STAGES["serving"](
+    result.serving = STAGES["serving"].run(
         target, result, StageContext(out_dir=tmp_path_factory.mktemp("s"), device="cpu")
     )
     return result
