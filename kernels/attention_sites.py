@@ -15,7 +15,7 @@ from typing import Any
 
 from torch import nn
 
-from benchbench.core.results import UnroutedSite
+from benchbench.kernels.swap_records import UnroutedSite
 
 _ATTENTION_NAME = re.compile(r"attention|attn", re.IGNORECASE)
 _NOT_ATTENTION = re.compile(r"(Output|Norm|Dropout|Linear|Pool|Embedding)$")

@@ -35,11 +35,11 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import SiteCounts, SwapSite, SwapSummary
 from benchbench.kernels.attention_ops import trace_uncovered
 from benchbench.kernels.attention_sites import WatchedModule, unrouted_sites, watch_attention_modules
 from benchbench.kernels.mha import bind_mha_args, mha_attention_call, mha_output, why_not_routed
 from benchbench.kernels.registry import KernelImpl, active_kernel, get_kernel, get_op, list_ops, route_kernels
+from benchbench.kernels.swap_records import SiteCounts, SwapSite, SwapSummary
 
 ATTENTION = "attention"
 _SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")

@@ -14,8 +14,8 @@ from typing import Any
 import benchbench.stages  # noqa: F401  (registers the built-in stages, whose budget keys this file accepts)
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_toml
-from benchbench.core.results import ProfileResult
 from benchbench.core.stage import stage_budgets
+from benchbench.measure.records import ProfileResult
 
 SELECTORS: dict[str, tuple[type, ...]] = {
     "model": (str,), "size": (str,), "batch_size": (int,), "device": (str,), "dtype": (str,),

@@ -25,10 +25,12 @@ from benchbench.ci.budgets import Budget
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json
 from benchbench.core.noise import run_noise
-from benchbench.core.results import LatencyStats, NoiseVerdict, ProfileResult, RunResult
-from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark, load_run
+from benchbench.core.results import NoiseVerdict
+from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark
 from benchbench.core.stage import BudgetMetric, stage_budgets
 from benchbench.core.stats import DEFAULT_ALPHA, compare_samples, median_ci, percentile, tukey_outliers
+from benchbench.measure.records import LatencyStats, ProfileResult
+from benchbench.record.run import RunResult, load_run
 from benchbench.report.document import Table
 from benchbench.report.markdown import markdown_table
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import RunResult
+from benchbench.record.run import RunResult
 
 ENV_VAR = "BENCHBENCH_HISTORY"
 DEFAULT_DB = Path("results") / "history.sqlite"

@@ -8,8 +8,10 @@ from pathlib import Path
 from benchbench.ci.gate import profile_key
 from benchbench.core.errors import BadInputError
 from benchbench.core.noise import worst
-from benchbench.core.results import Campaign, RunResult, parse_shard
-from benchbench.core.schema import load_run, write
+from benchbench.core.results import parse_shard
+from benchbench.core.schema import write
+from benchbench.kernelbench.records import Campaign
+from benchbench.record.run import RunResult, load_run
 from benchbench.report.run_report import write_report
 
 

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.device import parse_device
     from benchbench.core.env import capture_env
     from benchbench.core.errors import BadInputError
-    from benchbench.core.results import ExportResult
     from benchbench.deploy.readiness import CLI_TIMING, ReadinessConfig, check_readiness
+    from benchbench.deploy.records import ExportResult
     from benchbench.sources.target import load_target
 
     check_output(args.json, what="--json file")

@@ -48,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from benchbench.core.errors import BadInputError
-    from benchbench.core.results import HealthResult
     from benchbench.health.check import check_health
     from benchbench.health.lint import LintConfig
     from benchbench.health.probe import ProbeConfig
+    from benchbench.health.records import HealthResult
     from benchbench.measure.memory import check_batch_fits
     from benchbench.sources.target import load_target
 

@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchbench.ci.history import append_run, check_db, db_path, plot, query
-    from benchbench.core.schema import load_run
+    from benchbench.record.run import load_run
 
     console = make_console(width=180)
     if args.what and args.what[0] == "add":

@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchbench.ci.history import append_run, check_db, db_path
     from benchbench.ci.merge import merge_folders
-    from benchbench.core.schema import load_run
+    from benchbench.record.run import load_run
 
     check_output_dir(args.out, "--out folder")
     if (Path(args.out) / "results.json").exists():

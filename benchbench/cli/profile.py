@@ -14,7 +14,7 @@ from benchbench.cli.common import (
     nonnegative_int,
     positive_int,
 )
-from benchbench.core.results import SWEEP_MODES
+from benchbench.measure.records import SWEEP_MODES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchbench.cli.common import check_output
-    from benchbench.core.schema import load_run
+    from benchbench.record.run import load_run
     from benchbench.report.run_report import write_report
     from benchbench.stages import load_plugins
 

@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def settings_from_args(args: argparse.Namespace):  # -> RunSettings
     from benchbench.core.device import parse_device
-    from benchbench.core.results import parse_shard
+    from benchbench.core.results import Shard
     from benchbench.runs.executors import EXECUTORS
     from benchbench.runs.jobs import resolve_models
     from benchbench.runs.suite import get_suite
@@ -70,7 +70,7 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
     if models:
         resolve_models(models)  # a pattern matching nothing fails here, before anything is measured
     return suite.settings(device=str(dev), workers=workers, executor=args.executor, ray_address=args.ray_address,
-                          shard=parse_shard(args.shard), models=models, job_timeout_s=args.job_timeout,
+                          shard=Shard.parse(args.shard) if args.shard is not None else None, models=models, job_timeout_s=args.job_timeout,
                           campaign_budget_s=args.budget)  # fmt: skip
 
 

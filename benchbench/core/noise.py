@@ -26,7 +26,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from benchbench.core.results import LatencyStats, NoiseVerdict, RunResult
+from benchbench.core.results import NoiseVerdict
 
 THRESHOLDS: dict[str, float] = {
     "ci_rel_width_noisy": 0.05,
@@ -108,9 +108,11 @@ def steal_fraction(start: MachineState, end: MachineState) -> float | None:
     return (b["steal"] - a["steal"]) / total if total > 0 else None
 
 
-def run_latencies(run: RunResult) -> list[LatencyStats]:
-    """Every latency a run measured: profiles, sweep points, ORT and eager (and both int8) timings."""
-    out: list[LatencyStats] = []
+def run_latencies(run: Any) -> list[Any]:
+    """Every latency a run measured: profiles, sweep points, ORT and eager (and both int8) timings.
+
+    `run` is a `benchbench.record.run.RunResult` (typed loosely: core sits below the layer that defines it)."""
+    out: list[Any] = []
     for p in run.profiles:
         out += [x for x in (p.latency,) if x is not None]
         out += [s.latency for s in p.sweeps or [] if s.latency is not None]
@@ -125,7 +127,7 @@ def run_latencies(run: RunResult) -> list[LatencyStats]:
 
 def noise_verdict(
     start: MachineState | None,
-    latencies: Iterable[LatencyStats],
+    latencies: Iterable[Any],
     *,
     end: MachineState | None = None,
     threads: int | None = None,
@@ -179,7 +181,7 @@ def noise_verdict(
     return v
 
 
-def run_noise(run: RunResult, end: MachineState | None = None) -> NoiseVerdict:
+def run_noise(run: Any, end: MachineState | None = None) -> NoiseVerdict:
     """The verdict of a run from the snapshot in its env (taken at its start) and its latencies."""
     start = MachineState.from_dict(run.env.get("machine"))
     return noise_verdict(start, run_latencies(run), end=end, threads=run.env.get("torch_threads"))

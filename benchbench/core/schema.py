@@ -1,7 +1,8 @@
 """The one schema layer: records to versioned JSON and back, validated on load with one-line errors.
 
 Every file benchbench writes is a JSON object with `schema_version` and `kind` (profile, run, export, health,
-swap, kernel_compare, kernel_check, gpu_check, campaign, serve) beside the record's own keys. Loading checks the version, migrates older versions, and
+swap, kernel_compare, kernel_check, gpu_check, campaign, serve) beside the record's own keys. Each kind's
+record type is registered by its role (`@record_kind`), and `benchbench.record.run` imports them all. Loading checks the version, migrates older versions, and
 validates every field against the record's dataclass (pydantic), so a wrong file is refused with one line
 that names the file, the key and what was wrong, never a traceback from deep inside a report.
 
@@ -18,39 +19,23 @@ from typing import Any
 
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json, to_jsonable, write_json
-from benchbench.core.results import (
-    Campaign,
-    CompareResult,
-    ExportResult,
-    GpuCheck,
-    HealthResult,
-    KernelCheck,
-    ProfileResult,
-    RunResult,
-    ServeResult,
-    SwapRun,
-)
+from benchbench.core.registry import Registry
 from benchbench.core.stage import STAGES
 
 SCHEMA_VERSION = 2
-KINDS: dict[str, type] = {
-    "profile": ProfileResult,
-    "run": RunResult,
-    "export": ExportResult,
-    "health": HealthResult,
-    "swap": SwapRun,
-    "kernel_compare": CompareResult,
-    "kernel_check": KernelCheck,
-    "gpu_check": GpuCheck,
-    "campaign": Campaign,  # the GPU campaign's checkpoint, rewritten after every step
-    "serve": ServeResult,
-}
-_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+# kind -> its top-level record type; each role registers its own with `@record_kind("...")` beside the record
+# (profile, run, export, health, swap, kernel_compare, kernel_check, gpu_check, campaign, serve).
+KINDS: Registry[type] = Registry("result kind")
+
+
+def record_kind(kind: str):
+    """Class decorator: `cls` is a top-level record written as `kind` (see the module doc)."""
+    return KINDS.register(kind)
 
 
 def dump(record: Any) -> dict[str, Any]:
     """A top-level record as a JSON object headed by `schema_version` and `kind`."""
-    kind = _KIND_OF.get(type(record))
+    kind = next((k for k, cls in KINDS.items() if cls is type(record)), None)
     if kind is None:
         raise TypeError(f"{type(record).__name__} is not a top-level record; allowed: {', '.join(KINDS)}")
     return {"schema_version": SCHEMA_VERSION, "kind": kind, **to_jsonable(record)}
@@ -109,7 +94,7 @@ def load(data: Any, source: str, kinds: tuple[str, ...] | None = None) -> Any:
     body = {k: v for k, v in data.items() if k not in ("schema_version", "kind")}
     if version == 1:
         body = migrate_v1(kind, body)
-    return validate(KINDS[kind], body, source)
+    return validate(KINDS.get(kind), body, source)
 
 
 def write(path: str | Path, record: Any) -> Path:
@@ -120,17 +105,6 @@ def write(path: str | Path, record: Any) -> Path:
 def read(path: str | Path, kinds: tuple[str, ...] | None = None) -> Any:
     """Load the record in a JSON file (see `load`)."""
     return load(read_json(path), str(path), kinds)
-
-
-def load_run(path: str | Path) -> RunResult:
-    """A run from `results.json` or a run folder holding one; a single profile becomes a one-profile run."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.json"
-    record = read(path, ("run", "profile"))
-    if isinstance(record, ProfileResult):
-        return RunResult(suite="single", device=record.device, profiles=[record], env=record.env)
-    return record
 
 
 # ---- pytest-benchmark's --benchmark-json -------------------------------------------------------------

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from benchbench.core.parity import check_outputs, merge_cases
-from benchbench.core.results import LatencyStats, Parity
+from benchbench.core.results import Parity
 from benchbench.deploy.export import output_leaves
 from benchbench.measure.interleave import Interleaved, interleave
+from benchbench.measure.records import LatencyStats
 from benchbench.measure.timing import TimingConfig
 
 

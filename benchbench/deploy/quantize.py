@@ -29,10 +29,11 @@ from onnxruntime.quantization import (
 from torch import nn
 
 from benchbench.core.parity import check_tensor, summarize
-from benchbench.core.results import Parity, QuantizedVariant, Tolerance
+from benchbench.core.results import Parity, Tolerance
 from benchbench.deploy.export import output_leaves
 from benchbench.deploy.ort_check import make_session, node_counts, ort_feed, time_sessions
 from benchbench.deploy.quant_share import quant_share, share_warning
+from benchbench.deploy.records import QuantizedVariant
 from benchbench.measure.timing import TimingConfig
 
 QUANT_REL_TOL = 0.1  # ||int8 - fp32|| / ||fp32|| per output

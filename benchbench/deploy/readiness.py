@@ -21,7 +21,7 @@ import torch
 from benchbench.core.errors import one_line
 from benchbench.core.forward import to_device
 from benchbench.core.parity import REINIT_RULE, inconclusive_reasons, reinitialised, with_remedy
-from benchbench.core.results import Parity, QuantizedVariant, Readiness
+from benchbench.core.results import Parity
 from benchbench.deploy.declared_shapes import declare_symbolic, stale_output_axes, unrolled_loop
 from benchbench.deploy.export import (
     ExportError,
@@ -43,6 +43,7 @@ from benchbench.deploy.ort_check import (
     providers_for,
 )
 from benchbench.deploy.quantize import int8_parity, int8_variant
+from benchbench.deploy.records import QuantizedVariant, Readiness
 from benchbench.measure.timing import TimingConfig
 from benchbench.sources.target import Target
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from benchbench.core.dtypes import dtype_name
-from benchbench.core.results import Ceilings
+from benchbench.estimate.records import Ceilings
 from benchbench.measure.timing import TimingConfig, measure
 
 CEILING_TIMING = TimingConfig(warmup=3, min_repeats=10, max_repeats=50, min_time_s=0.1)

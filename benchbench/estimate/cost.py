@@ -18,9 +18,9 @@ from typing import Any
 
 from benchbench.core.dtypes import DTYPE_BYTES
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import ProfileResult
 from benchbench.estimate.hardware import Hardware, load_table
 from benchbench.estimate.roofline import measured_ms_on, model_traffic, point
+from benchbench.measure.records import ProfileResult
 
 DEFAULT_UTILIZATION = 0.4
 USABLE_MEMORY_FRACTION = 0.9

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbench.core.dtypes import DTYPE_BYTES
-from benchbench.core.results import LayerRow, ProfileResult
 from benchbench.estimate.hardware import Hardware, match_device_name
+from benchbench.measure.records import LayerRow, ProfileResult
 
 
 @dataclass

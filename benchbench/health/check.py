@@ -14,10 +14,10 @@ from torch import nn
 
 from benchbench.core.errors import one_line
 from benchbench.core.files import to_jsonable
-from benchbench.core.results import HealthReport, ProbeResult
 from benchbench.health.lint import LintConfig, lint_model, trace_for_lint
 from benchbench.health.loss import task_loss
 from benchbench.health.probe import ProbeConfig, probe_trainability
+from benchbench.health.records import HealthReport, ProbeResult
 from benchbench.health.trace import ForwardTrace
 from benchbench.sources.target import Target, make_inputs
 

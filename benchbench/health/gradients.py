@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from benchbench.core.results import GradientFlag
+from benchbench.health.records import GradientFlag
 
 
 @dataclass(frozen=True)

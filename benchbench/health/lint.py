@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from benchbench.core.results import Finding
+from benchbench.health.records import Finding
 from benchbench.health.trace import ForwardTrace, trace_forward
 
 SEVERITIES = ("error", "warning", "info")

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from benchbench.core.results import GradientFlag, LrAttempt, ProbeResult
 from benchbench.health.gradients import GradientBounds, flag_layers, grad_norms, grad_to_weight
 from benchbench.health.loss import TaskLoss, model_outputs, task_loss
+from benchbench.health.records import GradientFlag, LrAttempt, ProbeResult
 
 TRANSFORMER_LADDER = (1e-4, 3e-4, 1e-3)
 DEFAULT_LADDER = (1e-3, 3e-3, 1e-2)

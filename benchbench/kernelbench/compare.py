@@ -20,10 +20,12 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.parity import check_outputs
-from benchbench.core.results import Ceilings, CompareResult, CompareRow, LatencyStats
 from benchbench.estimate.ceilings import measure_ceilings
+from benchbench.estimate.records import Ceilings
+from benchbench.kernelbench.records import CompareResult, CompareRow
 from benchbench.kernels.registry import KernelImpl, OpSpec, get_op, list_kernels
 from benchbench.measure.interleave import interleave
+from benchbench.measure.records import LatencyStats
 from benchbench.measure.timing import TimingConfig, measure
 
 GPU_TIMING = TimingConfig(warmup=5, min_repeats=30, max_repeats=200, min_time_s=0.2, flush_l2=True)

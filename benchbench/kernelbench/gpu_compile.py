@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.core.errors import BadInputError, one_line
-from benchbench.core.results import KernelCheck, KernelCompileRow
+from benchbench.kernelbench.records import KernelCheck, KernelCompileRow
 
 # Kernels whose 16-bit sm_90 code must use Hopper's tensor cores through wgmma (SASS HGMMA).
 HGMMA_KERNELS = ("_attn_fwd", "_attn_bwd_dkdv", "_attn_bwd_dq")

@@ -27,8 +27,9 @@ from benchbench.core.parity import (
     reinitialised,
     with_remedy,
 )
-from benchbench.core.results import Parity, SwapRun, SwapSpeed
+from benchbench.core.results import Parity
 from benchbench.core.tensors import tensors_in
+from benchbench.kernelbench.records import SwapRun, SwapSpeed
 from benchbench.kernels.registry import get_kernel
 from benchbench.kernels.swap import ATTENTION, SwapReport, swap
 from benchbench.measure.interleave import MIN_ROUNDS, interleave

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchbench.core.results import LayerRow, Shape
+from benchbench.measure.records import LayerRow, Shape
 
 _CONTAINERS = ("ModuleList", "ModuleDict")
 INPUT, OUTPUT = "input", "output"

@@ -27,7 +27,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from benchbench.core.errors import one_line
-from benchbench.core.results import CrossCheck, FlopCount
+from benchbench.measure.records import CrossCheck, FlopCount
 
 aten = torch.ops.aten
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from benchbench.core.errors import BadInputError, one_line
-from benchbench.core.results import TimerReading
+from benchbench.measure.records import TimerReading
 
 TIMERS = ("events", "batched", "graph")
 DISAGREE_ABOVE = 1.10  # slowest / fastest median across the timers

@@ -25,8 +25,8 @@ from typing import Any
 
 import torch
 
-from benchbench.core.results import LatencyStats
 from benchbench.core.stats import RatioEstimate, paired_ratio, percentile
+from benchbench.measure.records import LatencyStats
 from benchbench.measure.timing import TimingConfig, timer_for
 
 MIN_ROUNDS = (

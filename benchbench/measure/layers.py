@@ -14,8 +14,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from benchbench.core.results import LayerRow, Shape
 from benchbench.measure.flops import dispatch_count
+from benchbench.measure.records import LayerRow, Shape
 
 
 def _tensors(obj: Any) -> list[torch.Tensor]:

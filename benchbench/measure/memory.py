@@ -24,8 +24,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchbench.core.errors import one_line, unknown_name
-from benchbench.core.results import MemoryProfile, TrainingState
 from benchbench.core.tensors import tensors_in
+from benchbench.measure.records import MemoryProfile, TrainingState
 
 OPTIMIZERS = ("adamw", "sgd")
 PRECISIONS = {"fp32": 4, "bf16-mixed": 2, "fp16-mixed": 2}  # bytes per weight/grad element

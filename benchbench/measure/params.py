@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from benchbench.core.results import ParamCount
+from benchbench.measure.records import ParamCount
 
 
 def count_params(model: nn.Module) -> ParamCount:

@@ -9,12 +9,13 @@ from benchbench.core.device import check_dtype, parse_device
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.env import capture_env
 from benchbench.core.forward import autocast_context, forward_fn, to_device
-from benchbench.core.results import LatencyStats, MemoryProfile, ProfileResult, StageError
+from benchbench.core.results import StageError
 from benchbench.measure.diagram import mermaid
 from benchbench.measure.flops import count_flops
 from benchbench.measure.layers import layer_table
 from benchbench.measure.memory import profile_memory
 from benchbench.measure.params import count_params
+from benchbench.measure.records import LatencyStats, MemoryProfile, ProfileResult
 from benchbench.measure.timing import TimingConfig, measure
 from benchbench.sources.target import Target, load_target
 

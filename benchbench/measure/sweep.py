@@ -19,8 +19,8 @@ from benchbench.core.device import check_dtype, parse_device
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.errors import BadInputError, one_line, unknown_name
 from benchbench.core.forward import autocast_context, forward_fn, to_device
-from benchbench.core.results import SWEEP_MODES, SweepPoint
 from benchbench.measure.memory import train_step
+from benchbench.measure.records import SWEEP_MODES, SweepPoint
 from benchbench.measure.timing import TimingConfig, measure
 from benchbench.sources.target import Target, make_inputs
 

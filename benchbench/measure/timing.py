@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from benchbench.core.results import LatencyStats
 from benchbench.core.stats import median_ci_relative_width
+from benchbench.measure.records import LatencyStats
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024  # larger than any current GPU's L2 (H100: 50 MB, MI300X: 256 MB LLC)
 MIN_CI_SAMPLES = 6  # the fewest samples whose order statistics give a 95% CI of the median

@@ -16,13 +16,13 @@ import torch
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import ProfileResult, ServeResult
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
 from benchbench.measure.profile import profile, profile_target
+from benchbench.measure.records import ProfileResult
 from benchbench.measure.timing import TimingConfig
 from benchbench.models.registry import MODALITIES, list_models
 from benchbench.report.document import NOT_MEASURED, Code, Section, Table, literal
@@ -30,6 +30,7 @@ from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
 from benchbench.report.recipes import RECIPES, Recipe, family_of
 from benchbench.report.serving import serving_blocks
+from benchbench.serve.records import ServeResult
 from benchbench.sources.base import Target
 from benchbench.sources.target import default_size, load_target
 

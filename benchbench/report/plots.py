@@ -8,17 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.core.errors import one_line
-from benchbench.core.results import (
-    BackendServing,
-    CompareResult,
-    RunResult,
-    ServeResult,
-    ServerProbe,
-    SweepPoint,
-)
 from benchbench.core.schema import write
 from benchbench.estimate.hardware import Hardware
 from benchbench.estimate.roofline import RooflinePoint
+from benchbench.kernelbench.records import CompareResult
+from benchbench.measure.records import SweepPoint
+from benchbench.record.run import RunResult
+from benchbench.serve.records import BackendServing, ServeResult, ServerProbe
 
 
 def pyplot() -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from benchbench.core.results import ProfileResult
+from benchbench.measure.records import ProfileResult
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,15 @@ from pathlib import Path
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
-from benchbench.core.results import CompareRow, LatencyStats, ProfileResult, RunResult
 from benchbench.core.stage import STAGES
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
 from benchbench.estimate.hardware import Hardware, cpu_entry, get_hardware, match_device_name
 from benchbench.estimate.roofline import measured_ms_on, model_roofline
+from benchbench.kernelbench.records import CompareRow
+from benchbench.measure.records import LatencyStats, ProfileResult
+from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Block, Code, Plot, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown

@@ -3,9 +3,9 @@ roofline estimates for table devices (which are labelled "estimated" where they 
 
 from __future__ import annotations
 
-from benchbench.core.results import ServeResult
 from benchbench.report.document import Block, Plot, Table, literal
 from benchbench.report.plots import load_curve_svg
+from benchbench.serve.records import ServeResult
 
 
 def _ci(ci: list[float | None] | None) -> str:

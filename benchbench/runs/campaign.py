@@ -22,11 +22,12 @@ import torch
 from benchbench.core.dtypes import dtype_name
 from benchbench.core.errors import one_line
 from benchbench.core.files import write_text
-from benchbench.core.results import Campaign, CampaignSwap, Ceilings, CompareRow, GoalVerdict
 from benchbench.core.schema import write
 from benchbench.core.stats import fmt_ratio
 from benchbench.estimate.ceilings import measure_ceilings
+from benchbench.estimate.records import Ceilings
 from benchbench.kernelbench.compare import compare_op, default_shapes, shape_label
+from benchbench.kernelbench.records import Campaign, CampaignSwap, CompareRow, GoalVerdict
 from benchbench.kernelbench.swap_check import check_swap
 from benchbench.kernels.attention import autotune as attention_autotune
 from benchbench.kernels.registry import get_op, list_kernels, list_ops

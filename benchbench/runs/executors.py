@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.core.errors import BadInputError, one_line
-from benchbench.core.results import Job, JobOutcome, ProfileResult, RunSettings
+from benchbench.core.results import Job, JobOutcome
 from benchbench.core.schema import validate
+from benchbench.measure.records import ProfileResult
+from benchbench.record.run import RunSettings
 from benchbench.runs.worker import JOB_MARK, worker_main
 
 OnResult = Callable[[ProfileResult], None]

@@ -37,14 +37,16 @@ import torch
 from benchbench.core.dtypes import dtype_name
 from benchbench.core.env import capture_env, gpu_clocks
 from benchbench.core.errors import one_line
-from benchbench.core.results import CompareRow, GoalVerdict, GpuCheck, GpuCheckStep, TimedCall, TimerReading
 from benchbench.core.schema import write
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernelbench.compare import compare_op, shape_label
+from benchbench.kernelbench.records import CompareRow, GoalVerdict
 from benchbench.kernels._common import autotune
 from benchbench.kernels.registry import KernelImpl, get_kernel, get_op, list_kernels, list_ops
 from benchbench.measure import gpu_timers
+from benchbench.measure.records import TimerReading
 from benchbench.measure.timing import TimingConfig, measure
+from benchbench.runs.gpu_check_records import GpuCheck, GpuCheckStep, TimedCall
 
 DEFAULT_BUDGET_S = 300.0
 JSON_NAME = "gpu_check.json"

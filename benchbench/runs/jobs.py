@@ -11,12 +11,13 @@ from pathlib import Path
 
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import Job, ProfileResult, RunSettings, StageError, parse_shard
+from benchbench.core.results import Job, StageError
 from benchbench.core.stage import StageContext, selected_stages
 from benchbench.measure.memory import check_batch_fits
 from benchbench.measure.profile import profile_target, run_stage
-from benchbench.measure.timing import TimingConfig
+from benchbench.measure.records import ProfileResult
 from benchbench.models.registry import list_models
+from benchbench.record.run import RunSettings
 from benchbench.runs.suite import shard_of
 from benchbench.sources.target import LIBRARY_SIZE, is_user_model, load_target
 from benchbench.stages import load_plugins
@@ -48,7 +49,7 @@ def plan_jobs(settings: RunSettings) -> list[Job]:
             for batch in settings.batch_sizes:
                 for dtype in settings.dtypes:
                     jobs.append(Job(model, size, batch, str(parse_dtype(dtype)).removeprefix("torch.")))
-    return shard_of(jobs, parse_shard(settings.shard, "the run's shard"))
+    return shard_of(jobs, settings.shard)
 
 
 def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
@@ -68,9 +69,7 @@ def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
         result.job = job.key
         return result
     try:
-        result = profile_target(
-            target, device=settings.device, dtype=job.dtype, timing=TimingConfig(**settings.timing)
-        )
+        result = profile_target(target, device=settings.device, dtype=job.dtype, timing=settings.timing)
     except Exception as exc:
         result = ProfileResult(model=job.model, modality=target.modality, size=target.size, batch_size=job.batch_size,
                                device=settings.device, dtype=job.dtype)  # fmt: skip

@@ -16,8 +16,8 @@ from typing import Any
 
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import to_jsonable
-from benchbench.core.results import ProfileResult
 from benchbench.core.schema import SCHEMA_VERSION, validate
+from benchbench.measure.records import ProfileResult
 
 JOURNAL = "journal.jsonl"
 MANIFEST = "manifest.json"

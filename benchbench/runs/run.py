@@ -26,9 +26,10 @@ from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
 from benchbench.core.noise import machine_state, run_noise
-from benchbench.core.results import ProfileResult, RunResult, RunSettings
 from benchbench.core.schema import read, write
 from benchbench.estimate.ceilings import measure_ceilings
+from benchbench.measure.records import ProfileResult
+from benchbench.record.run import RunResult, RunSettings
 from benchbench.report.run_report import write_report
 from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor

@@ -6,14 +6,14 @@ A suite and the run's own options (device, workers, executor, shard) make the ru
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import benchbench.stages  # noqa: F401  (registers the built-in stages and the installed plug-ins)
 from benchbench.core.errors import unknown_name
-from benchbench.core.results import RunSettings
+from benchbench.core.results import Shard
 from benchbench.core.stage import stage_plugins, suite_stages
 from benchbench.measure.timing import TimingConfig
+from benchbench.record.run import RunSettings
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Suite:
 
     def settings(
         self, *, device: str = "cpu", workers: int = 1, executor: str = "local", ray_address: str | None = None,
-        shard: tuple[int, int] | None = None, models: list[str] | None = None, job_timeout_s: float | None = None,
+        shard: Shard | None = None, models: list[str] | None = None, job_timeout_s: float | None = None,
         campaign_budget_s: float | None = None,
     ) -> RunSettings:  # fmt: skip
         """This suite's settings for one run; `models` and `job_timeout_s` override the suite's."""
@@ -38,9 +38,9 @@ class Suite:
         return RunSettings(
             suite=self.name, models=list(models or self.models), sizes=list(self.sizes),
             batch_sizes=list(self.batch_sizes), dtypes=list(self.dtypes), stages=stages,
-            timing=dataclasses.asdict(self.timing), job_timeout_s=job_timeout_s or self.job_timeout_s,
+            timing=self.timing, job_timeout_s=job_timeout_s or self.job_timeout_s,
             device=device, workers=workers, executor=executor, ray_address=ray_address,
-            shard=f"{shard[0]}/{shard[1]}" if shard else None, kernels=self.kernels,
+            shard=shard, kernels=self.kernels,
             campaign_budget_s=campaign_budget_s, plugins=stage_plugins(stages),
         )  # fmt: skip
 
@@ -67,9 +67,8 @@ def get_suite(name: str) -> Suite:
     return SUITES[name]
 
 
-def shard_of(items: list, shard: tuple[int, int] | None) -> list:
+def shard_of(items: list, shard: Shard | None) -> list:
     """The deterministic i-th of n shards (1-based): every n-th item starting at i-1."""
     if shard is None:
         return items
-    i, n = shard
-    return items[i - 1 :: n]
+    return items[shard.index - 1 :: shard.count]

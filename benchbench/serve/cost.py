@@ -6,8 +6,8 @@ gives 1000 / p50 (one query at a time). The formula and the price's origin are `
 
 from __future__ import annotations
 
-from benchbench.core.results import BackendServing, ServeResult, ServingCost
 from benchbench.estimate.cost import cost_per_million, device_price
+from benchbench.serve.records import BackendServing, ServeResult, ServingCost
 
 
 def measured_rate(b: BackendServing) -> tuple[float | None, str]:

@@ -24,7 +24,11 @@ import torch
 
 from benchbench.core.device import available_memory_bytes
 from benchbench.core.errors import BadInputError, one_line
-from benchbench.core.results import (
+from benchbench.core.stats import min_samples_for_quantile_ci
+from benchbench.measure.memory import forward_bytes
+from benchbench.measure.timing import TimingConfig, measure
+from benchbench.serve.backends import BackendSkipped, Runner, make_runner
+from benchbench.serve.records import (
     BackendServing,
     EndToEndLatency,
     Offline,
@@ -33,10 +37,6 @@ from benchbench.core.results import (
     ServeSettings,
     SingleStream,
 )
-from benchbench.core.stats import min_samples_for_quantile_ci
-from benchbench.measure.memory import forward_bytes
-from benchbench.measure.timing import TimingConfig, measure
-from benchbench.serve.backends import BackendSkipped, Runner, make_runner
 from benchbench.serve.search import MIN_QUERIES, find_max_qps
 from benchbench.serve.server import Batching, serve_poisson
 from benchbench.sources.target import Target

@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from benchbench.core.results import MaxQpsSearch, ServerProbe
 from benchbench.core.stats import min_samples_for_quantile_ci
+from benchbench.serve.records import MaxQpsSearch, ServerProbe
 
 MIN_QUERIES = min_samples_for_quantile_ci(0.99)  # 368
 MIN_RATE = 1e-3  # queries per second: below this the search gives up (nothing passes)

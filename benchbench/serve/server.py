@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchbench.core.results import EndToEndLatency, ServerProbe
 from benchbench.core.stats import percentile
 from benchbench.serve.backends import Runner
 from benchbench.serve.loadgen import LoadGenerator, poisson_offsets
+from benchbench.serve.records import EndToEndLatency, ServerProbe
 
 LEAD_S = 0.02  # the schedule starts this long after the generator thread, so that its first query is on time
 # While a probe runs, a thread waiting for the GIL asks for it after this long (Python's default is 5 ms, which

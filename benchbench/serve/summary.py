@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchbench.core.results import BackendServing, EndToEndLatency, ServeResult, ServerProbe
+from benchbench.serve.records import BackendServing, EndToEndLatency, ServeResult, ServerProbe
 
 
 def fmt_bound_ci(ci: list[float | None] | None) -> str:

@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchbench.core.results import ProfileResult, Readiness, RunResult
 from benchbench.core.stage import BudgetMetric, BudgetVerdict, StageContext, stage
 from benchbench.core.stats import fmt_ratio
+from benchbench.deploy.records import Readiness
+from benchbench.measure.records import ProfileResult
+from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
 from benchbench.report.plots import ratio_ci_svg
 from benchbench.report.run_report import model_label

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchbench.core.results import HealthReport, ProfileResult, RunResult
 from benchbench.core.stage import StageContext, stage
+from benchbench.health.records import HealthReport
+from benchbench.measure.records import ProfileResult
+from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Section, Table
 from benchbench.report.run_report import model_label
 

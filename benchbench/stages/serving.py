@@ -13,11 +13,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import ProfileResult, RunResult, ServeResult, ServerProbe
 from benchbench.core.stage import BudgetMetric, BudgetVerdict, StageContext, stage
+from benchbench.measure.records import ProfileResult
+from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Block, Section
 from benchbench.report.run_report import model_label
 from benchbench.report.serving import serving_blocks
+from benchbench.serve.records import ServeResult, ServerProbe
 
 if TYPE_CHECKING:
     from benchbench.sources.target import Target

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchbench.core.results import ProfileResult, SwapRun
 from benchbench.core.stage import BudgetMetric, StageContext, stage
+from benchbench.kernelbench.records import SwapRun
+from benchbench.measure.records import ProfileResult
 
 if TYPE_CHECKING:
     from benchbench.sources.target import Target

@@ -7,17 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchbench.core.results import (
-    FlopCount,
-    LatencyStats,
-    MemoryProfile,
-    ParamCount,
-    ProfileResult,
-    Readiness,
-    RunResult,
-)
+from benchbench.core.results import Shard
 from benchbench.core.schema import write
+from benchbench.deploy.records import Readiness
+from benchbench.measure.records import FlopCount, LatencyStats, MemoryProfile, ParamCount, ProfileResult
 from benchbench.measure.timing import TimingConfig
+from benchbench.record.run import RunResult
 from benchbench.runs.run import run_suite
 from benchbench.runs.suite import Suite
 
@@ -29,7 +24,9 @@ MINI = Suite("mini", models=("mlp", "resnet18", "bert"), stages=(),
 def shard_runs(tmp_path_factory) -> tuple[Path, Path]:
     """The mini suite run as shard 1/2 and shard 2/2 (real `run_suite` runs, ~10 s in all)."""
     out = tmp_path_factory.mktemp("shards")
-    return tuple(run_suite(MINI.settings(shard=(i, 2)), out, progress=False).run_dir for i in (1, 2))
+    return tuple(
+        run_suite(MINI.settings(shard=Shard.parse(f"{i}/2")), out, progress=False).run_dir for i in (1, 2)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,8 @@ def test_tight_budget_fails_naming_model_and_metric(merged_run, tmp_path, capsys
 
 
 def test_gate_accepts_a_profile_json(merged_run, tmp_path, capsys) -> None:
-    from benchbench.core.schema import load_run, write
+    from benchbench.core.schema import write
+    from benchbench.record.run import load_run
 
     profile = load_run(merged_run).profiles[0]
     write(tmp_path / "p.json", profile)
@@ -124,7 +125,8 @@ def test_retry_keeps_verdict_when_still_failing(write_run) -> None:
 
 def test_noisy_slowdown_over_threshold_but_not_significant_passes() -> None:
     from benchbench.ci.gate import check_regressions
-    from benchbench.core.results import LatencyStats, ProfileResult, RunResult
+    from benchbench.measure.records import LatencyStats, ProfileResult
+    from benchbench.record.run import RunResult
 
     def run(samples: list[float]) -> RunResult:
         p = ProfileResult(model="mlp", modality="mlp", size="tiny", batch_size=1, device="cpu", dtype="float32",

@@ -8,7 +8,7 @@ import pytest
 
 from benchbench.ci.history import ENV_VAR, append_run, db_path, query
 from benchbench.cli import main
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 
 
 def test_two_runs_appended_and_shown(write_run, tmp_path, capsys) -> None:

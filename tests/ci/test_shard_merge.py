@@ -9,7 +9,8 @@ import pytest
 
 from benchbench.ci.merge import merge_runs
 from benchbench.cli import main
-from benchbench.core.schema import load_run
+from benchbench.core.results import Shard
+from benchbench.record.run import load_run
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.suite import shard_of
 
@@ -19,7 +20,7 @@ from .conftest import MINI
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_shard_of_partitions_any_list(n: int) -> None:
     items = list(range(11))
-    parts = [shard_of(items, (i, n)) for i in range(1, n + 1)]
+    parts = [shard_of(items, Shard.parse(f"{i}/{n}")) for i in range(1, n + 1)]
     assert sorted(x for p in parts for x in p) == items
 
 

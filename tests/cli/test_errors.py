@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from benchbench.core.results import LatencyStats, ParamCount, ProfileResult, RunResult, StageError
+from benchbench.core.results import StageError
 from benchbench.core.schema import SCHEMA_VERSION, write
+from benchbench.measure.records import LatencyStats, ParamCount, ProfileResult
+from benchbench.record.run import RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
 

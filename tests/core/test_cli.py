@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from benchbench.cli import main
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 
 
 def test_list_json_names_models_with_references(capsys):

@@ -14,7 +14,7 @@ from benchbench.core.noise import (
     steal_fraction,
     worst,
 )
-from benchbench.core.results import LatencyStats
+from benchbench.measure.records import LatencyStats
 
 
 def _lat(width: float, stop: str = "ci_target") -> LatencyStats:

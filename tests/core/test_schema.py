@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
+import benchbench.stages  # noqa: F401  (registers the stages whose records a profile holds)
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import write_json
-from benchbench.core.results import LatencyStats, ParamCount, ProfileResult, Readiness, RunResult, StageError
-from benchbench.core.schema import SCHEMA_VERSION, load_run, read, write
+from benchbench.core.results import StageError
+from benchbench.core.schema import SCHEMA_VERSION, load, read, write
+from benchbench.deploy.records import Readiness
+from benchbench.measure.records import LatencyStats, ParamCount, ProfileResult
+from benchbench.record.run import RunResult, load_run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -121,3 +125,22 @@ def test_profile_keys_are_present_in_a_real_profile(tmp_path):
     d = json.loads(write(tmp_path / "p.json", p).read_text())
     for key in PROFILE_KEYS:
         get_dotted(d, key)  # raises KeyError naming the key if absent
+
+
+def test_run_settings_are_typed_and_written_in_the_manifest_s_shape(tmp_path):
+    from benchbench.core.results import Shard
+    from benchbench.measure.timing import TimingConfig
+    from benchbench.runs.suite import SUITES
+
+    settings = SUITES["smoke"].settings(shard=Shard.parse("2/4"))
+    assert isinstance(settings.timing, TimingConfig)
+    assert (settings.shard.index, settings.shard.count) == (2, 4)
+    path = write(tmp_path / "manifest.json", RunResult("smoke", "cpu", [], settings=settings))
+    data = json.loads(path.read_text())
+    assert data["settings"]["shard"] == "2/4"  # the same text older manifests hold
+    assert data["settings"]["timing"]["min_repeats"] == settings.timing.min_repeats  # a table, as before
+    back = read(path).settings
+    assert back == settings and isinstance(back.timing, TimingConfig) and back.shard.count == 4
+    data["settings"]["shard"] = "5/4"
+    with pytest.raises(BadInputError, match=r"key settings\.shard: .*need 1 <= I <= N"):
+        load(data, "m.json")

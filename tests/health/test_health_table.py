@@ -1,14 +1,8 @@
 """The report's health table says what the probe found, and why it did not run or did not decide."""
 
-from benchbench.core.results import (
-    GradientFlag,
-    HealthReport,
-    LatencyStats,
-    LrAttempt,
-    ProbeResult,
-    ProfileResult,
-    RunResult,
-)
+from benchbench.health.records import GradientFlag, HealthReport, LrAttempt, ProbeResult
+from benchbench.measure.records import LatencyStats, ProfileResult
+from benchbench.record.run import RunResult
 from benchbench.report.markdown import markdown_table
 from benchbench.stages.health import health_section
 

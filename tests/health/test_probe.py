@@ -134,7 +134,7 @@ def test_every_zoo_model_learns_one_batch(name):
 
 
 def test_run_stage_lints_for_a_training_batch_not_the_inference_batch():
-    from benchbench.core.results import LatencyStats, ProfileResult
+    from benchbench.measure.records import LatencyStats, ProfileResult
     from benchbench.stages.health import RUN_TRAIN_BATCH, health_stage
 
     target = load_target("resnet18", "tiny", batch_size=1)

@@ -10,10 +10,10 @@ import torch
 
 from benchbench.cli import main
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import CompareRow
 from benchbench.core.schema import read
 from benchbench.estimate.ceilings import Ceilings
 from benchbench.kernelbench.compare import compare_op, parse_shape
+from benchbench.kernelbench.records import CompareRow
 from benchbench.kernels import registry
 from benchbench.kernels.registry import OpSpec, get_op, register_kernel, register_op
 from benchbench.report.plots import write_compare
@@ -208,7 +208,7 @@ def test_campaign_skips_work_past_its_budget(dummy_op, tmp_path):
 
 
 def test_gpu_suite_runs_the_campaign_into_the_run_folder(dummy_op, tmp_path, monkeypatch):
-    from benchbench.core.schema import load_run
+    from benchbench.record.run import load_run
     from benchbench.runs import campaign as kernel_campaign
     from benchbench.runs.run import run_suite
     from benchbench.runs.suite import SUITES

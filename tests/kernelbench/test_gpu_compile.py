@@ -13,9 +13,9 @@ import pytest
 
 from benchbench.cli import main
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import KernelCompileRow
 from benchbench.core.schema import read
 from benchbench.kernelbench import gpu_compile
+from benchbench.kernelbench.records import KernelCompileRow
 from benchbench.kernels._resources import LIMITS, launch_problem, regs_per_block, select_configs
 
 needs_toolchain = pytest.mark.skipif(gpu_compile.toolchain_problem() is not None,

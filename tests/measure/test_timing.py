@@ -5,7 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from benchbench.core.results import STOP_REASONS, LatencyStats, percentile
+from benchbench.core.stats import percentile
+from benchbench.measure.records import STOP_REASONS, LatencyStats
 from benchbench.measure.timing import TimingConfig, measure, sample
 
 

@@ -5,20 +5,15 @@ from __future__ import annotations
 import pytest
 
 import benchbench.stages  # noqa: F401  (registers the stages whose records and sections the report shows)
-from benchbench.core.results import (
-    Campaign,
-    CompareRow,
-    Finding,
-    HealthReport,
-    Parity,
-    ProbeResult,
-    Readiness,
-    RunResult,
-)
+from benchbench.core.results import Parity
+from benchbench.deploy.records import Readiness
 from benchbench.estimate.ceilings import measure_ceilings
+from benchbench.health.records import Finding, HealthReport, ProbeResult
+from benchbench.kernelbench.records import Campaign, CompareRow
 from benchbench.measure.profile import profile
 from benchbench.measure.sweep import sweep
 from benchbench.measure.timing import TimingConfig
+from benchbench.record.run import RunResult
 from benchbench.sources.target import load_target
 
 FAST = TimingConfig(warmup=1, min_repeats=3, max_repeats=5, min_time_s=0.0)
@@ -43,7 +38,7 @@ def small_run() -> RunResult:
 @pytest.fixture(scope="session")
 def empty_run() -> RunResult:
     """A run with one profile that has nothing but its identity: every section must say 'not measured'."""
-    from benchbench.core.results import ProfileResult
+    from benchbench.measure.records import ProfileResult
 
     return RunResult(
         suite="test", device="cpu", profiles=[ProfileResult("m", "image", "tiny", 1, "cpu", "float32")]

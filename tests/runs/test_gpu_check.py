@@ -16,10 +16,11 @@ import pytest
 import torch
 
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import GpuCheck, TimerReading
 from benchbench.core.schema import read
 from benchbench.measure import gpu_timers
+from benchbench.measure.records import TimerReading
 from benchbench.runs.gpu_check import JSON_NAME, Journal, sdpa_backend
+from benchbench.runs.gpu_check_records import GpuCheck
 
 
 class _Clock:

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from benchbench.cli import main
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("torchvision") is None, reason="needs torchvision")
 

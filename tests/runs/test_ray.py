@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchbench.cli import main
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed: pip install 'benchbench[ray]'")
 ROOT = Path(__file__).resolve().parents[2]

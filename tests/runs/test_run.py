@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchbench.cli import main
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 from benchbench.report.run_report import write_report
 from benchbench.runs.journal import JOURNAL, MANIFEST
 

@@ -3,10 +3,12 @@ through results.json."""
 
 import pytest
 
-from benchbench.core.results import Job, ProfileResult, RunResult
-from benchbench.core.schema import load_run, write
+from benchbench.core.results import Job
+from benchbench.core.schema import write
 from benchbench.core.stage import STAGES
+from benchbench.measure.records import ProfileResult
 from benchbench.measure.timing import TimingConfig
+from benchbench.record.run import RunResult, load_run
 from benchbench.runs.jobs import run_job
 from benchbench.runs.suite import SUITES, Suite
 

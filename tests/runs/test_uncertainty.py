@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchbench.core.results import STOP_REASONS
+from benchbench.measure.records import STOP_REASONS
 from benchbench.measure.timing import TimingConfig
 from benchbench.runs.run import run_suite
 from benchbench.runs.suite import Suite

@@ -65,7 +65,7 @@ def test_search_brackets_the_knee_of_a_model_with_a_stable_service_time():
 def test_search_logic_on_a_known_curve():
     """The bracketing and bisection on a synthetic p99 curve (a probe that answers from a formula): the answer
     is within the tolerance below the true limit, in few probes."""
-    from benchbench.core.results import EndToEndLatency, ServerProbe
+    from benchbench.serve.records import EndToEndLatency, ServerProbe
 
     limit = 137.0
 

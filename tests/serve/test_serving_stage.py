@@ -9,11 +9,11 @@ import pytest
 from benchbench.ci.budgets import parse_budgets
 from benchbench.ci.gate import check_budgets
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import RunResult
 from benchbench.core.schema import dump, load
 from benchbench.core.stage import STAGES, StageContext
 from benchbench.measure.profile import profile_target
 from benchbench.measure.timing import TimingConfig
+from benchbench.record.run import RunResult
 from benchbench.report.run_report import build_sections
 from benchbench.sources.target import load_target
 
