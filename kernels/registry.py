@@ -8,7 +8,6 @@ the devices and dtypes it supports. Zoo code calls `dispatch(op)` so a swap can 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from benchbench.core.errors import unknown_name
+from benchbench.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -94,15 +94,12 @@ class OpSpec:
     ci_compile_shapes: tuple[dict, ...] = ()
 
 
-_OPS: dict[str, OpSpec] = {}
+_OPS: Registry[OpSpec] = Registry("op")
 
 
 def register_op(spec: OpSpec) -> OpSpec:
     """File an op's benchmark/swap description under its name and aliases."""
-    if spec.name in _OPS:
-        raise ValueError(f"op {spec.name!r} is registered twice")
-    _OPS[spec.name] = spec
-    return spec
+    return _OPS.add(spec.name, spec)
 
 
 def get_op(name: str) -> OpSpec:
@@ -114,7 +111,7 @@ def get_op(name: str) -> OpSpec:
     raise unknown_name("op", name, [a for s in _OPS.values() for a in (s.name, *s.aliases)])
 
 
-_KERNELS: dict[str, dict[str, KernelImpl]] = {}
+_KERNELS: dict[str, Registry[KernelImpl]] = {}  # op -> its implementations
 _DEFAULTS: dict[str, str] = {}
 _EXPORT_DEFAULTS: dict[str, str] = {}  # op -> the implementation dispatch runs while torch.export traces
 _ACTIVE: ContextVar[dict[str, str] | None] = ContextVar("benchbench_active_kernels", default=None)
@@ -140,13 +137,11 @@ def register_kernel(
     `export=True` what it runs while torch.export traces (unless `use_kernels` chose another)."""
 
     def wrap(fn: Callable) -> Callable:
-        impls = _KERNELS.setdefault(op, {})
-        if name in impls:
-            raise ValueError(f"kernel {op}/{name} is registered twice")
-        impls[name] = KernelImpl(
+        impls = _KERNELS.setdefault(op, Registry(f"implementation of {op}"))
+        impls.add(name, KernelImpl(
             op, name, fn, tuple(devices), tuple(dtypes), baseline, backward, interpreted_on_cpu,
             description or (fn.__doc__ or "").strip().split("\n")[0], check,
-        )  # fmt: skip
+        ))  # fmt: skip
         if default:
             _DEFAULTS[op] = name
         if export:
@@ -176,16 +171,14 @@ def list_kernels(op: str | None = None, pattern: str = "*") -> list[KernelImpl]:
     if op is not None and op not in _KERNELS:
         raise unknown_name("op", op, _KERNELS)
     ops = [op] if op else sorted(_KERNELS)
-    return [k for o in ops for n, k in _KERNELS[o].items() if fnmatch.fnmatch(n, pattern)]
+    return [_KERNELS[o][n] for o in ops for n in _KERNELS[o].list(pattern)]
 
 
 def get_kernel(op: str, name: str) -> KernelImpl:
     _load_kernels()
     if op not in _KERNELS:
         raise unknown_name("op", op, _KERNELS)
-    if name not in _KERNELS[op]:
-        raise unknown_name(f"implementation of {op}", name, _KERNELS[op])
-    return _KERNELS[op][name]
+    return _KERNELS[op].get(name)
 
 
 def active_kernel(op: str) -> KernelImpl:

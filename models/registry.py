@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from benchbench.core.errors import BadInputError, unknown_name
+from benchbench.core.registry import Registry
 
 MODALITIES = ("tabular", "image", "text", "audio", "graph", "point_cloud", "multimodal")
 REQUIRED_SIZES = ("tiny", "base")
@@ -103,7 +104,7 @@ class ModelSpec:
         }
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_REGISTRY: Registry[ModelSpec] = Registry("model")
 
 # Modules of this package that are not model families.
 _NOT_FAMILIES = frozenset({"registry", "layers"})
@@ -125,9 +126,7 @@ def register_model(
     """Register `builder(config) -> nn.Module` as zoo model `name`."""
 
     def wrap(builder: Callable[[Any], nn.Module]) -> Callable[[Any], nn.Module]:
-        if name in _REGISTRY:
-            raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelSpec(
+        _REGISTRY.add(name, ModelSpec(
             name=name,
             modality=modality,
             builder=builder,
@@ -139,7 +138,7 @@ def register_model(
             input_names=input_names,
             description=description or (builder.__doc__ or "").strip().split("\n")[0],
             analytic_macs=analytic_macs,
-        )
+        ))  # fmt: skip
         return builder
 
     return wrap
@@ -169,6 +168,4 @@ def list_models(pattern: str = "*", modality: str | None = None) -> list[str]:
 def get_model_spec(name: str) -> ModelSpec:
     """The spec of zoo model `name`; an unknown name raises BadInputError listing the known ones."""
     _load_zoo()
-    if name not in _REGISTRY:
-        raise unknown_name("model", name, _REGISTRY)
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)

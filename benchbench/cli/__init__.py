@@ -5,8 +5,10 @@ naming the input, what was wrong and what is allowed); 3 an internal error (one 
 file whose path is printed; `--debug` shows it instead); 130 interrupted. A closed pipe (`| head`) ends the
 command quietly. No traceback reaches the terminal otherwise.
 
-Building the parser imports only this package's command modules, which import the library (and torch) inside
-their `run`, so `benchbench --help` and `--version` answer at once.
+Every module of this package with an `add_parser(subparsers)` function is a command (found by `command_modules`,
+registered in `COMMANDS` by its command name, and listed by `--help` in that order): adding a command is adding
+its module. Building the parser imports only these modules, which import the library (and torch) inside their
+`run`, so `benchbench --help` and `--version` answer at once.
 """
 
 from __future__ import annotations
@@ -14,17 +16,35 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import pkgutil
 import sys
+from collections.abc import Callable
 
 from benchbench import __version__
 from benchbench.core.errors import BadInputError, CheckFailedError, one_line
+from benchbench.core.registry import Registry
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-# Command modules of this package, in the order `--help` lists them; each has `add_parser(subparsers)`,
-# which sets `func(args) -> exit code`.
-COMMANDS = ("listing", "profile", "export", "swap", "kernels", "gpu_check", "estimate", "card", "health", "serve", "run",
-            "report", "gate", "history", "compare", "merge")  # fmt: skip
+# command name -> its module's `add_parser(subparsers)`, which sets `func(args) -> exit code`
+COMMANDS: Registry[Callable[[argparse._SubParsersAction], None]] = Registry("command")
+_NOT_COMMANDS = frozenset({"common"})  # modules of this package that are not commands
+_COMMAND_NAMES = {"listing": "list"}  # command module → command, where they differ
+
+
+def command_name(module: str) -> str:
+    """The command a module of this package defines: `gpu_check` → `gpu-check`, `listing` → `list`."""
+    return _COMMAND_NAMES.get(module, module.replace("_", "-"))
+
+
+def command_modules() -> list[str]:
+    """The command modules of this package, in the order `--help` lists them (by command name)."""
+    found = [
+        m.name
+        for m in pkgutil.iter_modules(__path__)
+        if not m.name.startswith("_") and m.name not in _NOT_COMMANDS
+    ]
+    return sorted(found, key=command_name)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,19 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE first, registering the run stages it defines (repeatable)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS:
+    for name in command_modules():
+        command = command_name(name)
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except (
             ImportError
         ) as exc:  # an environment with only some dependencies (a GPU machine's torch and triton)
-            _unavailable(sub, _COMMAND_NAMES.get(name, name.replace("_", "-")), exc)
+            _unavailable(sub, command, exc)
             continue
-        module.add_parser(sub)
+        if command not in COMMANDS:
+            COMMANDS.add(command, module.add_parser)
+        COMMANDS.get(command)(sub)
     return parser
-
-
-_COMMAND_NAMES = {"listing": "list"}  # command module → command, where they differ
 
 
 def _unavailable(sub: argparse._SubParsersAction, command: str, exc: ImportError) -> None:

@@ -27,6 +27,7 @@ from statistics import median
 from typing import Any
 
 from benchbench.core.results import NoiseVerdict
+from benchbench.core.stage import STAGES
 
 THRESHOLDS: dict[str, float] = {
     "ci_rel_width_noisy": 0.05,
@@ -116,12 +117,10 @@ def run_latencies(run: Any) -> list[Any]:
     for p in run.profiles:
         out += [x for x in (p.latency,) if x is not None]
         out += [s.latency for s in p.sweeps or [] if s.latency is not None]
-        export = p.stages.get("export")
-        if export is not None:
-            out += [x for x in (export.ort_latency, export.eager_latency) if x is not None]
-            for q in (export.quantized, export.quantized_static):  # the int8 variants, dynamic and static
-                if q is not None and q.ort_latency is not None:
-                    out.append(q.ort_latency)
+        for name, record in p.stages.items():  # what each stage timed (export: ORT, eager and int8 latencies)
+            latencies = STAGES[name].latencies if name in STAGES.names() else None
+            if latencies is not None and record is not None:
+                out += latencies(record)
     return out
 
 

@@ -15,7 +15,8 @@ and from then on:
 - the run report places `section(run)` (a `benchbench.report.document.Section` or None) at `order` among its
   fixed sections;
 - the budgets file accepts each key of `budgets`, and the gate checks it with its metric and direction;
-- the built-in suites named in `suites` run it unless they list their stages themselves.
+- the built-in suites named in `suites` run it unless they list their stages themselves;
+- `latencies(record)`, when given, lists the latencies it timed, which the run's noise verdict weighs.
 
 This module names no higher layer: a stage's callables are typed loosely here and precisely where they are
 defined. Third-party stages register the same way; see `benchbench/runs/ADD_STAGE.md`.
@@ -94,6 +95,9 @@ class StageSpec:
     budgets: dict[str, BudgetMetric] = field(default_factory=dict)
     suites: tuple[str, ...] = ()  # built-in suites that run it by default
     order: int = 1000  # run order, and the report section's place among the report's own (10, 20, ...)
+    latencies: Callable[[Any], list[Any]] | None = (
+        None  # record -> the LatencyStats it timed (the noise verdict)
+    )
 
     @property
     def module(self) -> str:
@@ -113,6 +117,7 @@ def stage(
     budgets: dict[str, BudgetMetric] | None = None,
     suites: tuple[str, ...] = (),
     order: int = 1000,
+    latencies: Callable[[Any], list[Any]] | None = None,
 ) -> Callable[[Callable], Callable]:
     """Decorator registering the run function below it as the stage `name` (see the module doc)."""
 
@@ -120,9 +125,10 @@ def stage(
         taken = {k for s in STAGES.values() for k in s.budgets} & set(budgets or {})
         if taken:
             raise ValueError(f"stage {name!r}: budget key {sorted(taken)[0]!r} is already another stage's")
-        STAGES.add(
-            name, StageSpec(name, record, fn, section, section_id, dict(budgets or {}), tuple(suites), order)
+        spec = StageSpec(
+            name, record, fn, section, section_id, dict(budgets or {}), tuple(suites), order, latencies
         )
+        STAGES.add(name, spec)
         return fn
 
     return decorate

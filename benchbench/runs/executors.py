@@ -8,8 +8,10 @@
   worker or node dies (Ray's own `max_retries`), at most one task per slot in flight so that a job's timeout
   counts from its start.
 
-Both call `on_result(profile)` from the driver's thread, in the order jobs finish, and stop dispatching when
-`stop()` says so (Ctrl-C, SIGTERM): jobs not finished then are simply not reported.
+Both implement the `Executor` protocol and are registered by name in `EXECUTORS` (`--executor NAME`; another
+executor registers with `@EXECUTORS.register("name")` on a factory `(settings, out_dir) -> Executor`). Both
+call `on_result(profile)` from the driver's thread, in the order jobs finish, and stop dispatching when `stop()`
+says so (Ctrl-C, SIGTERM): jobs not finished then are simply not reported.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from benchbench.core.errors import BadInputError, one_line
+from benchbench.core.registry import Registry
 from benchbench.core.results import Job, JobOutcome
 from benchbench.core.schema import validate
 from benchbench.measure.records import ProfileResult
@@ -36,7 +39,16 @@ from benchbench.runs.worker import JOB_MARK, worker_main
 
 OnResult = Callable[[ProfileResult], None]
 Stop = Callable[[], bool]
-EXECUTORS = ("local", "ray")
+
+
+class Executor(Protocol):
+    """Runs jobs and hands each result to `on_result` as it comes, until the jobs are done or `stop()`."""
+
+    def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None: ...
+
+
+ExecutorFactory = Callable[[RunSettings, Path], Executor]
+EXECUTORS: Registry[ExecutorFactory] = Registry("executor")
 TAIL_LINES = 20
 WORKER_START_S = 60.0  # a worker's first job also imports torch: its timeout starts counting after this
 
@@ -85,11 +97,13 @@ class _Slot:
     fresh: bool = True  # no job finished in this process yet (its first job pays the imports)
 
 
+@EXECUTORS.register("local")
 class LocalExecutor:
-    """Jobs in worker processes on this machine."""
+    """Jobs in worker processes on this machine (their logs under `log_dir`, by default `out_dir/logs`)."""
 
-    def __init__(self, settings: RunSettings, out_dir: Path, log_dir: Path) -> None:
+    def __init__(self, settings: RunSettings, out_dir: Path, log_dir: Path | None = None) -> None:
         self.settings, self.out_dir = settings, out_dir
+        log_dir = log_dir if log_dir is not None else out_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         cuda = settings.device.startswith("cuda")
         n = settings.workers
@@ -189,6 +203,7 @@ def _ray_job(job: Job, settings: RunSettings, out_dir: str, cwd: str) -> dict:
     return to_jsonable(run_job(job, settings, Path(out_dir)))
 
 
+@EXECUTORS.register("ray")
 class RayExecutor:
     """Jobs as Ray tasks on a cluster (`ray_address`) or a local Ray instance started for the run."""
 
@@ -248,7 +263,6 @@ class RayExecutor:
                 ray.shutdown()
 
 
-def make_executor(settings: RunSettings, out_dir: Path) -> LocalExecutor | RayExecutor:
-    if settings.executor == "ray":
-        return RayExecutor(settings, out_dir)
-    return LocalExecutor(settings, out_dir, out_dir / "logs")
+def make_executor(settings: RunSettings, out_dir: Path) -> Executor:
+    """The executor the settings name, for a run writing under `out_dir`."""
+    return EXECUTORS.get(settings.executor)(settings, out_dir)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from benchbench.core.errors import one_line, unknown_name
+from benchbench.core.registry import Registry
 from benchbench.sources.target import Target
 
 PARITY_BATCH = 3  # ORT is checked against eager at a batch it was not exported at, before it serves
@@ -39,17 +40,12 @@ class Runner:
 
 
 BackendFactory = Callable[[Target, Path, int], Runner]  # (target, work folder, threads) -> Runner
-BACKENDS: dict[str, BackendFactory] = {}
+BACKENDS: Registry[BackendFactory] = Registry("backend")
 
 
 def backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
-    def register(fn: BackendFactory) -> BackendFactory:
-        if name in BACKENDS:
-            raise ValueError(f"backend {name!r} is registered twice")
-        BACKENDS[name] = fn
-        return fn
-
-    return register
+    """Decorator registering a backend factory as `name` (what `--backend` takes)."""
+    return BACKENDS.register(name)
 
 
 def parse_backends(text: str) -> list[str]:
@@ -58,13 +54,12 @@ def parse_backends(text: str) -> list[str]:
     if not names:
         raise unknown_name("backend", text, BACKENDS)
     for n in names:
-        if n not in BACKENDS:
-            raise unknown_name("backend", n, BACKENDS)
+        BACKENDS.get(n)  # an unknown name: one line listing the known ones
     return list(dict.fromkeys(names))
 
 
 def make_runner(name: str, target: Target, work_dir: Path, threads: int) -> Runner:
-    return BACKENDS[name](target, work_dir, threads)
+    return BACKENDS.get(name)(target, work_dir, threads)
 
 
 def _stack_tensors(queries: list[tuple]) -> tuple:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchbench.core.errors import BadInputError
+from benchbench.core.registry import Registry
 from benchbench.sources.base import Target
 
 Builder = Callable[[str, int, "int | None", int, "str | None"], Target]
@@ -41,7 +42,7 @@ class LibrarySource:
             )
 
 
-SOURCES: dict[str, LibrarySource] = {}
+SOURCES: Registry[LibrarySource] = Registry("model source")
 
 
 def register_source(
@@ -50,9 +51,7 @@ def register_source(
     """File `build` as the source of `prefix:NAME` model names."""
 
     def wrap(build: Builder) -> Builder:
-        if prefix in SOURCES:
-            raise ValueError(f"model source {prefix!r} is registered twice")
-        SOURCES[prefix] = LibrarySource(prefix, package, extra, build, example, tasks)
+        SOURCES.add(prefix, LibrarySource(prefix, package, extra, build, example, tasks))
         return build
 
     return wrap

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from benchbench.core.stage import BudgetMetric, BudgetVerdict, StageContext, stage
 from benchbench.core.stats import fmt_ratio
 from benchbench.deploy.records import Readiness
-from benchbench.measure.records import ProfileResult
+from benchbench.measure.records import LatencyStats, ProfileResult
 from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
 from benchbench.report.plots import ratio_ci_svg
@@ -49,6 +49,16 @@ def readiness_section(run: RunResult) -> Section:
     return Section("readiness", "Deployment readiness (ONNX)", blocks)
 
 
+def export_latencies(ex: Readiness) -> list[LatencyStats]:
+    """The latencies the export stage timed: ORT and eager, and each int8 variant's ORT latency."""
+    out = [x for x in (ex.ort_latency, ex.eager_latency) if x is not None]
+    return out + [
+        q.ort_latency
+        for q in (ex.quantized, ex.quantized_static)
+        if q is not None and q.ort_latency is not None
+    ]
+
+
 def _onnx_ready(p: ProfileResult) -> float | None:
     if p.export is None:
         return None
@@ -71,7 +81,7 @@ def _only_true(where: str, key: str, value: bool) -> None:
 
 
 @stage("export", record=Readiness, section=readiness_section, section_id="readiness", order=50,
-       suites=("default", "full"),
+       suites=("default", "full"), latencies=export_latencies,
        budgets={"onnx_ready": BudgetMetric(_onnx_ready, types=(bool,), validate=_only_true, check=_check_onnx_ready,
                                            fmt=lambda v: "ready" if v == 1.0 else "not ready")})  # fmt: skip
 def export_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Readiness:
