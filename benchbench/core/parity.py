@@ -202,13 +202,17 @@ def _reason(name: str, g: np.ndarray, w: np.ndarray, out: TensorParity, tol: Tol
     wrong_nan = np.isnan(g) & ~np.isnan(w)
     if wrong_nan.any():
         return f"NaN in {name} ({int(wrong_nan.sum())} of {g.size} elements) where the reference is not NaN"
-    wrong_inf = np.isinf(g) & ~np.isinf(w)
+    wrong_inf = np.isinf(g) & np.isfinite(w)
     if wrong_inf.any():
         return (
             f"infinity in {name} ({int(wrong_inf.sum())} of {g.size} elements) where the reference is finite"
         )
     if (~np.isfinite(w) & np.isfinite(g)).any():
         return f"{name} is finite where the reference is NaN or infinite"
+    other_inf = np.isinf(g) & (g != w)  # what is left: NaN or the other infinity in the reference
+    if other_inf.any():
+        return (f"infinity in {name} ({int(other_inf.sum())} of {g.size} elements) where the reference is NaN "
+                "or the infinity of the other sign")  # fmt: skip
     if tol.rel is None or tol is EXACT:
         return (f"{name}: {out.n_bad} of {g.size} elements outside atol {tol.atol:g} + rtol {tol.rtol:g}·|ref| "
                 f"(max abs err {out.max_abs:.3g})")  # fmt: skip
