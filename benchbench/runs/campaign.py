@@ -87,6 +87,7 @@ class CampaignConfig:
 
     @classmethod
     def for_device(cls, device: str, budget_s: float | None = None) -> CampaignConfig:
+        """The campaign for `device`: the full GPU plan on CUDA, a small float32 plan against SDPA (300 s by default) elsewhere."""
         if torch.device(device).type == "cuda":
             return cls() if budget_s is None else cls(budget_s=budget_s)
         return cls(

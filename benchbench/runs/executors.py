@@ -139,6 +139,7 @@ class LocalExecutor:
         return slot.job is not None and now - slot.started > limit
 
     def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None:
+        """Run `jobs` in the worker processes, calling `on_result` as each finishes (crashes and timeouts included) until done or `stop()`."""
         pending = deque(jobs)
         try:
             while pending or any(s.job for s in self.slots):
@@ -198,6 +199,7 @@ class RayExecutor:
         self.ray, self.settings, self.out_dir = ray, settings, out_dir
 
     def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None:
+        """Run `jobs` as Ray tasks (starting a local Ray, or joining `--ray-address`), calling `on_result` as each finishes, until done or `stop()`."""
         ray, s = self.ray, self.settings
         started_here = not ray.is_initialized()
         if started_here:
@@ -247,6 +249,7 @@ class RayExecutor:
 
 
 def make_executor(settings: RunSettings, out_dir: Path) -> LocalExecutor | RayExecutor:
+    """The executor the settings name: Ray tasks, or local worker processes logging under `out_dir/logs`."""
     if settings.executor == "ray":
         return RayExecutor(settings, out_dir)
     return LocalExecutor(settings, out_dir, out_dir / "logs")

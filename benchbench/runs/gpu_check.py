@@ -111,6 +111,7 @@ CPU_PLAN = Plan(
 
 
 def plan_for(device: str) -> Plan:
+    """The check's plan for `device`: the GPU plan on CUDA, the small CPU plan (the code path only) elsewhere."""
     return GPU_PLAN if torch.device(device).type == "cuda" else CPU_PLAN
 
 
@@ -129,12 +130,15 @@ class Journal:
         self.save()
 
     def elapsed(self) -> float:
+        """Seconds since the check began."""
         return self.clock() - self.t0
 
     def remaining(self) -> float:
+        """Seconds left in the budget (negative once it is spent)."""
         return self.deadline - self.clock()
 
     def save(self) -> None:
+        """Rewrite the record's JSON atomically, with the elapsed time so far."""
         self.record.elapsed_s = self.elapsed()
         write(self.path, self.record)
 
@@ -153,6 +157,7 @@ class Journal:
         return step
 
     def finish(self) -> GpuCheck:
+        """Mark the record "done" (or "budget spent" when a step was skipped), save it and return it."""
         skipped = any(s.status == "skipped" for s in self.record.steps)
         self.record.status = "budget spent" if skipped else "done"
         self.save()
