@@ -170,3 +170,16 @@ def test_strings_from_outside_are_inert_on_the_terminal(served):
     text = render_terminal(serving_sections(served), width=WIDE)
     assert "evil[bold]x[/bold]\\x1b[2J" in text and "[red]note\\x07" in text
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_gpu_check_summary_needs_neither_rich_nor_numpy():
+    """The lent GPU machine has torch and triton only: the summary renders there as plain columns."""
+    import subprocess
+
+    blocked = ("rich", "numpy", "matplotlib", "pydantic", "scipy", "onnx", "fvcore")
+    code = (f"import sys; [sys.modules.__setitem__(m, None) for m in {blocked!r}]; "
+            "from benchbench.cli.gpu_check import summary_lines; from benchbench.core.results import GpuCheck, GpuCheckStep; "
+            "print('\\n'.join(summary_lines(GpuCheck('cuda', 1.0, status='done', steps=[GpuCheckStep('env', 'done', 0.0, 0.25)]))))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.splitlines()[:4] == ["gpu-check on cuda: done in 0 s", "step  status  seconds  note",
+                                    "----  ------  -------  ----", "env   done    0.2"]  # fmt: skip
