@@ -49,6 +49,7 @@ def _number(text: str, kind: type) -> float:
 
 
 def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1, else a usage error naming the value."""
     value = int(_number(text, int))
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 1")
@@ -56,6 +57,7 @@ def positive_int(text: str) -> int:
 
 
 def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0, else a usage error naming the value."""
     value = int(_number(text, int))
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
@@ -63,6 +65,7 @@ def nonnegative_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0, else a usage error naming the value."""
     value = _number(text, float)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
@@ -70,6 +73,7 @@ def positive_float(text: str) -> float:
 
 
 def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0, else a usage error naming the value."""
     value = _number(text, float)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
@@ -126,6 +130,7 @@ def check_output_dir(path: str | None, what: str = "output folder") -> None:
 
 
 def add_json_option(p: argparse.ArgumentParser) -> None:
+    """Add `--json FILE` (a file, or '-' for standard output) to a command's parser."""
     p.add_argument("--json", metavar="FILE", help=JSON_HELP)
 
 

@@ -44,27 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary_lines(record) -> list[str]:
-    """The steps, the timings side by side, the goals, failures and notes, as plain lines."""
-    lines = [
-        f"gpu-check on {record.device_name or record.device}: {record.status} in {record.elapsed_s:.0f} s"
-    ]
-    lines += [f"  {s.name:<44} {s.status:<8} {s.elapsed_s:6.1f} s  {s.note}".rstrip() for s in record.steps]
-    timed = [t for t in record.timings if t.timers]
-    if timed:
-        lines.append("timings, median ms per timer (rates from batched; '!' = timers disagree by > 10%):")
-        for t in timed:
-            readings = "  ".join(
-                f"{r.timer} {r.p50_ms:.4g}" if r.p50_ms else f"{r.timer} -" for r in t.timers
-            )
-            rate = "  ".join(x for x in (f"{t.tflops:.3g} TFLOP/s" if t.tflops else "",
-                                          f"{t.gbps:.4g} GB/s" if t.gbps else "") if x)  # fmt: skip
-            flag = " !" if t.disagree else ""
-            backend = f" [ran: {t.backend}]" if t.backend else ""
-            lines.append(f"  {t.op}/{t.impl} {t.mode} {t.shape}: {readings}{flag}  {rate}{backend}".rstrip())
-    for g in record.goals:
-        verdict = "not measured" if g.met is None else ("met" if g.met else "MISSED")
-        value = "" if g.value is None else f"{g.value:.2f} "
-        lines.append(f"goal {g.goal} at {g.shape}: {value}{verdict} {g.note}".rstrip())
-    lines += [f"FAILED: {f}" for f in record.failures]
-    lines += [f"note: {n}" for n in record.notes]
-    return lines
+    """The steps, the timings side by side, the goals, failures and notes, as terminal lines (plain columns where
+    rich is not installed)."""
+    from benchbench.report.kernel_tables import gpu_check_sections
+    from benchbench.report.terminal import render_terminal
+
+    return render_terminal(gpu_check_sections(record)).splitlines()

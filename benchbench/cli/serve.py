@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from benchbench.cli.common import (
     add_json_option,
     add_model_arguments,
     check_output,
+    console,
     emit_json,
     nonnegative_float,
     nonnegative_int,
@@ -65,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.device import parse_device
     from benchbench.core.errors import BadInputError
     from benchbench.measure.sweep import parse_int_list
+    from benchbench.report.serving import serving_sections
+    from benchbench.report.terminal import print_sections
     from benchbench.serve.backends import parse_backends
     from benchbench.serve.cost import attach_costs
     from benchbench.serve.scenarios import ServeConfig, default_threads, serve_target
     from benchbench.serve.server import Batching
-    from benchbench.serve.summary import result_lines
     from benchbench.sources.target import load_target
 
     check_output(args.json, what="--json file")
@@ -92,9 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if device != "cpu":
         target.model.to(device)
     result = attach_costs(serve_target(target, backends, cfg, device=device), args.price_per_hour)
-    say = sys.stderr if args.json == "-" else sys.stdout
-    for line in result_lines(result):
-        print(line, file=say)
+    print_sections(serving_sections(result), console(args))
     emit_json(args.json, result)
     served = [b for b in result.backends if b.skipped is None]
     return 0 if served else 1

@@ -68,67 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_swap(r: Any, out: Any) -> None:
-    from rich.table import Table
+    """Print a swap's summary on the console `out`: the document tables of `benchbench.report.kernel_tables`."""
+    from benchbench.report.kernel_tables import swap_sections
+    from benchbench.report.terminal import print_sections
 
-    from benchbench.core.stats import fmt_ratio, ratio_verdict
-
-    title = f"swap {r.model} ({r.size}), batch {r.batch_size}, {r.device}, {r.dtype}: {', '.join(r.ops)}"
-    sites = Table(title=title)
-    for col in ("call site", "op", "impl", "status", "calls", "why not swapped"):
-        sites.add_column(col)
-    for s in r.swap.sites:
-        why = "; ".join(f"{reason} (×{n})" for reason, n in s.reasons.items())
-        sites.add_row(s.site, s.op, s.impl, s.status, f"{s.swapped_calls}/{s.calls}", why)
-    out.print(sites)
-    for op, c in r.swap.counts.items():
-        out.print(f"{op}: {c.swapped} of {c.sites} call sites swapped ({c.fallback} fell back, "
-                  f"{c.not_called} not called)")  # fmt: skip
-    if r.swap.unrouted:
-        left = Table(title="attention-like modules not routed (they ran eager)")
-        for col in ("module", "type", "calls", "why"):
-            left.add_column(col)
-        for u in r.swap.unrouted:
-            left.add_row(u.module, u.type, str(u.calls), u.reason)
-        out.print(left)
-    if r.swap.uncovered_ops:
-        seen = ", ".join(f"{op} ×{n}" for op, n in r.swap.uncovered_ops.items())
-        out.print(f"attention-like ops that ran outside every route: {seen}")
-    for note in r.swap.notes:
-        out.print(f"note: {note}", style="yellow")
-    p = r.parity
-    if r.verdict == "nothing-swapped":
-        out.print("parity: not tested (no call site was swapped: the outputs are the original model's)")
-    else:
-        tol = p.outputs[0].tol if p.outputs else None
-        tol_text = (
-            f"‖out − ref‖/‖ref‖ <= {tol.rel:g} for {r.dtype}" if tol and tol.rel is not None else r.dtype
-        )
-        out.print(f"parity: rel err {_worst_rel(p)}, max abs err {_g(p.max_abs)} ({tol_text}) over {len(p.outputs)} "
-                  f"outputs: {_word(p)}" + (f" — {p.reason}" if p.reason else ""))  # fmt: skip
-    sp = r.site_parity
-    if sp is not None:
-        out.print(f"site parity: each swapped site's output, {len(sp.outputs)} tensors, rel err {_worst_rel(sp)}, "
-                  f"max abs err {_g(sp.max_abs)}: {_word(sp)}" + (f" — {sp.reason}" if sp.reason else ""))  # fmt: skip
-    for note in r.notes:
-        out.print(f"note: {note}", style="yellow")
-    s = r.speed
-    if s.status == "timed":
-        verdict = ratio_verdict(s.ratio_ci95, above="the swap is faster", below="the swap is slower")
-        out.print(f"speed: p50 {s.before_p50_ms:.3f} ms before, {s.after_p50_ms:.3f} ms after; speed-up "
-                  f"{fmt_ratio(s.speedup, s.ratio_ci95, unit='×')} (95% CI): {verdict} ({s.samples} samples; {s.note})")  # fmt: skip
-    else:
-        out.print(f"speed: {s.status} ({s.note})")
-    out.print(f"verdict: {r.verdict}" + (" (no call site was swapped: nothing was tested)"
-                                         if r.verdict == "nothing-swapped" else ""))  # fmt: skip
-
-
-def _g(x: float | None) -> str:
-    return f"{x:.3g}" if x is not None else "—"
-
-
-def _worst_rel(p: Any) -> str:
-    return _g(max((o.rel_err for o in p.outputs if o.rel_err is not None), default=None))
-
-
-def _word(p: Any) -> str:
-    return {"ok": "PASS", "inconclusive": "INCONCLUSIVE"}.get(p.verdict, "FAIL")
+    print_sections(swap_sections(r), out)

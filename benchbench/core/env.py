@@ -31,6 +31,7 @@ def note_env(key: str, text: str) -> None:
 
 
 def package_version(name: str) -> str | None:
+    """The installed version of distribution `name`, or None when it is not installed."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -85,6 +86,7 @@ def fingerprint(env: dict[str, Any]) -> str:
 
 
 def cuda_info(device: torch.device) -> dict[str, Any]:
+    """The CUDA device's name, memory, SM count, capability and the CUDA and driver versions (driver from nvidia-smi, None if absent)."""
     props = torch.cuda.get_device_properties(device)
     driver = None
     try:

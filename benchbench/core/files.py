@@ -120,6 +120,7 @@ def _read_text(path: Path, fmt: str, what: str) -> str:
 
 
 def read_json(path: str | Path) -> Any:
+    """The parsed JSON of `path`; a missing, unreadable or malformed file is a one-line BadInputError."""
     path = Path(path)
     text = _read_text(path, "JSON", "results file")
     try:

@@ -11,6 +11,7 @@ from torch import nn
 
 
 def to_device(inputs: tuple, device: torch.device) -> tuple:
+    """`inputs` with every tensor moved to `device`; other values pass through unchanged."""
     return tuple(x.to(device) if isinstance(x, torch.Tensor) else x for x in inputs)
 
 

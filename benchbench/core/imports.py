@@ -85,6 +85,7 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 
 
 def graph() -> dict[str, set[str]]:
+    """{module: the benchbench modules it imports} for every module of the package."""
     known = modules()
     return {name: imports_of(name, path, known) for name, path in known.items()}
 
@@ -126,11 +127,13 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 
 
 def role(name: str) -> str | None:
+    """The role (the folder under benchbench) of a dotted module name; None for the package itself."""
     parts = name.split(".")
     return parts[1] if len(parts) > 1 else None
 
 
 def layer_violations(g: dict[str, set[str]]) -> list[str]:
+    """One line per import of a role from a higher layer than its own (see LAYERS)."""
     out = []
     for name, deps in sorted(g.items()):
         mine = role(name)
@@ -148,6 +151,7 @@ def layer_violations(g: dict[str, set[str]]) -> list[str]:
 
 
 def main() -> int:
+    """Print every cycle and layer violation (or a one-line all-clear); return 1 if there is any, else 0."""
     g = graph()
     problems = [f"import cycle: {' <-> '.join(c)}" for c in cycles(g)] + layer_violations(g)
     for p in problems:

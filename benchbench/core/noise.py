@@ -55,10 +55,12 @@ class MachineState:
     cpu_ticks: dict[str, int] = field(default_factory=dict)  # /proc/stat's first line, summed over CPUs
 
     def to_dict(self) -> dict[str, Any]:
+        """The state as a JSON-ready dict."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: Any) -> MachineState | None:
+        """The state stored by `to_dict`; None when `d` is not one (an older file, or none at all)."""
         if not isinstance(d, dict) or "taken_at" not in d or "cpus" not in d:
             return None
         known = {k: d[k] for k in ("taken_at", "cpus", "load1", "load5", "procs_running", "governor", "cpu_ticks")
@@ -74,6 +76,7 @@ def _read(path: str) -> str | None:
 
 
 def usable_cpus() -> int:
+    """How many CPUs this process may run on (its affinity mask), else the CPU count."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

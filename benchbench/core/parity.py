@@ -90,8 +90,7 @@ def check_tensor(
     dtype = dtype or dtype_of(got)
     strict, loose = tolerances_for(dtype) if tol is None else (tol, tol)
     g, w = _array(got), _array(want)
-    shape = list(g.shape)
-    out = TensorParity(name=name, dtype=dtype, shape=shape, ok=False, ok_loose=False, tol=strict,
+    out = TensorParity(name=name, dtype=dtype, shape=list(g.shape), ok=False, ok_loose=False, tol=strict,
                        loose_tol=loose, case=case)  # fmt: skip
     if g.shape != w.shape:
         out.reason = f"{name}: shape {tuple(g.shape)} != reference {tuple(w.shape)}"
@@ -105,40 +104,60 @@ def check_tensor(
     g, w = g.astype(np.float64), w.astype(np.float64)
     finite = np.isfinite(g) & np.isfinite(w)
     diff = np.abs(g - w)
+    _measure_errors(out, w, finite, diff)
+    special = _special(g, w)  # > 0 where a non-finite value disagrees
+    if special.any():
+        out.n_bad = int(special.sum())
+        return _failed(out, g, w, np.where(special, np.inf, -np.inf), _reason(name, g, w, out, strict))
+    if exact or strict.rel is None:  # elementwise: exact tensors, or an explicit atol/rtol
+        return _judge_elementwise(out, g, w, strict, loose)
+    return _judge_relative(out, g, w, finite, diff, strict, loose)
+
+
+def _measure_errors(out: TensorParity, w: np.ndarray, finite: np.ndarray, diff: np.ndarray) -> None:
+    """Fill `out`'s max abs/rel error, the reference RMS and the relative 2-norm error over the finite elements."""
     out.max_abs = float(diff[finite].max()) if finite.any() else None
     scale = float(np.abs(w[np.isfinite(w)]).max()) if np.isfinite(w).any() else 0.0
     if out.max_abs is not None:
         out.max_rel = out.max_abs / scale if scale > 0 else (0.0 if out.max_abs == 0 else float("inf"))
-    special = _special(g, w)  # > 0 where a non-finite value disagrees
     ref = w[finite]
-    ref_norm = float(np.linalg.norm(ref)) if ref.size else 0.0
-    out.ref_rms = ref_norm / math.sqrt(ref.size) if ref.size else None
-    err_norm = float(np.linalg.norm(diff[finite])) if ref.size else 0.0
-    if ref.size:
-        out.rel_err = err_norm / ref_norm if ref_norm > 0 else (0.0 if err_norm == 0 else float("inf"))
-    if special.any():
-        excess = np.where(special, np.inf, -np.inf)
-        out.n_bad = int(special.sum())
-        return _failed(out, g, w, excess, _reason(name, g, w, out, strict))
-    if exact or strict.rel is None:  # elementwise: exact tensors, or an explicit atol/rtol
-        excess = _excess(g, w, strict)
-        out.n_bad = int((excess > 0).sum())
-        out.ok = out.n_bad == 0
-        out.ok_loose = out.ok or not bool((_excess(g, w, loose) > 0).any())
-        return out if out.ok else _failed(out, g, w, excess, _reason(name, g, w, out, strict))
+    if not ref.size:
+        return
+    ref_norm = float(np.linalg.norm(ref))
+    err_norm = float(np.linalg.norm(diff[finite]))
+    out.ref_rms = ref_norm / math.sqrt(ref.size)
+    out.rel_err = err_norm / ref_norm if ref_norm > 0 else (0.0 if err_norm == 0 else float("inf"))
+
+
+def _judge_elementwise(
+    out: TensorParity, g: np.ndarray, w: np.ndarray, strict: Tolerance, loose: Tolerance
+) -> TensorParity:
+    """The verdict element by element (|got - want| <= atol + rtol·|want|), for exact tensors or explicit atol/rtol."""
+    excess = _excess(g, w, strict)
+    out.n_bad = int((excess > 0).sum())
+    out.ok = out.n_bad == 0
+    out.ok_loose = out.ok or not bool((_excess(g, w, loose) > 0).any())
+    return out if out.ok else _failed(out, g, w, excess, _reason(out.name, g, w, out, strict))
+
+
+def _judge_relative(
+    out: TensorParity, g: np.ndarray, w: np.ndarray, finite: np.ndarray, diff: np.ndarray, strict: Tolerance,
+    loose: Tolerance,
+) -> TensorParity:  # fmt: skip
+    """The scale-free verdict on the relative error; inconclusive where the reference is zero or constant."""
     out.ok = out.rel_err is not None and out.rel_err <= strict.rel
     out.ok_loose = out.ok or (out.rel_err is not None and loose.rel is not None and out.rel_err <= loose.rel)
     # elements off by more than `rel` of their own size plus the reference's RMS: a scale-free count
     excess = np.where(finite, diff - strict.rel * (np.abs(w) + (out.ref_rms or 0.0)), -np.inf)
     out.n_bad = int((excess > 0).sum())
-    tiny, flat = _degenerate(name, ref, out.ref_rms, dtype)
+    tiny, flat = _degenerate(out.name, w[finite], out.ref_rms, out.dtype)
     # Never a pass at a scale that cannot show a wrong answer; a constant reference that is missed still fails.
     if tiny or (flat and out.ok_loose):
         out.ok = out.ok_loose = False
         out.inconclusive = out.reason = tiny or flat
         return out
     if not out.ok:
-        return _failed(out, g, w, excess, _reason(name, g, w, out, strict))
+        return _failed(out, g, w, excess, _reason(out.name, g, w, out, strict))
     return out
 
 
@@ -183,13 +202,17 @@ def _reason(name: str, g: np.ndarray, w: np.ndarray, out: TensorParity, tol: Tol
     wrong_nan = np.isnan(g) & ~np.isnan(w)
     if wrong_nan.any():
         return f"NaN in {name} ({int(wrong_nan.sum())} of {g.size} elements) where the reference is not NaN"
-    wrong_inf = np.isinf(g) & ~np.isinf(w)
+    wrong_inf = np.isinf(g) & np.isfinite(w)
     if wrong_inf.any():
         return (
             f"infinity in {name} ({int(wrong_inf.sum())} of {g.size} elements) where the reference is finite"
         )
     if (~np.isfinite(w) & np.isfinite(g)).any():
         return f"{name} is finite where the reference is NaN or infinite"
+    other_inf = np.isinf(g) & (g != w)  # what is left: NaN or the other infinity in the reference
+    if other_inf.any():
+        return (f"infinity in {name} ({int(other_inf.sum())} of {g.size} elements) where the reference is NaN "
+                "or the infinity of the other sign")  # fmt: skip
     if tol.rel is None or tol is EXACT:
         return (f"{name}: {out.n_bad} of {g.size} elements outside atol {tol.atol:g} + rtol {tol.rtol:g}·|ref| "
                 f"(max abs err {out.max_abs:.3g})")  # fmt: skip

@@ -137,6 +137,8 @@ class BenchmarkExtra:
 
 @dataclass
 class BenchmarkEntry:
+    """One benchmark of a pytest-benchmark JSON file: its name, timing statistics and extra_info."""
+
     name: str
     stats: BenchmarkStats
     fullname: str | None = None
@@ -145,6 +147,8 @@ class BenchmarkEntry:
 
 @dataclass
 class BenchmarkFile:
+    """A pytest-benchmark JSON file, as far as benchbench reads it: the benchmarks and the machine."""
+
     benchmarks: list[BenchmarkEntry]
     machine_info: dict[str, Any]
     datetime: str = ""
@@ -152,10 +156,12 @@ class BenchmarkFile:
 
 
 def is_pytest_benchmark(d: Any) -> bool:
+    """True when `d` looks like pytest-benchmark's JSON (benchmarks and machine_info, no schema_version)."""
     return isinstance(d, dict) and "benchmarks" in d and "machine_info" in d and "schema_version" not in d
 
 
 def load_pytest_benchmark(d: Any, source: str) -> BenchmarkFile:
+    """`d` validated as a pytest-benchmark file; a mismatch is a BadInputError naming `source`."""
     return validate(BenchmarkFile, d, f"{source} (pytest-benchmark JSON)")
 
 

@@ -91,6 +91,7 @@ def relative_width(lo: float, hi: float, centre: float) -> float:
 
 
 def median_ci_relative_width(values: Sequence[float]) -> float:
+    """The width of the median's 95% CI relative to the median, for `values` in any order."""
     s = sorted(values)
     lo, hi = median_ci(s, presorted=True)
     return relative_width(lo, hi, percentile(s, 50))
@@ -177,6 +178,7 @@ class RatioEstimate:
 
     @property
     def ci95(self) -> list[float]:
+        """The 95% CI as [lo, hi]."""
         return [self.lo, self.hi]
 
     @property
@@ -186,6 +188,7 @@ class RatioEstimate:
 
     @property
     def relative_width(self) -> float:
+        """The CI's width relative to the ratio: (hi - lo) / value."""
         return relative_width(self.lo, self.hi, self.value)
 
 
@@ -256,6 +259,7 @@ class Comparison:
     ratio_ci95: list[float] | None = None
 
     def significant(self, alpha: float = DEFAULT_ALPHA) -> bool:
+        """True when the two-sided p-value is below `alpha`: the change is not noise at that level."""
         return self.p_value < alpha
 
 

@@ -187,6 +187,43 @@ def _climb(
     return runs, [], True
 
 
+def _gradient_flags(runs: list[_Run], bounds: GradientBounds, first_ok: bool) -> list[GradientFlag]:
+    """Layers flagged at the first step (exact zeros only if still vanishing at the last), then at the last."""
+    last = flag_layers(runs[-1].last, bounds, "last")
+    still_dead = {f.layer for f in last if f.kind == "vanishing"}
+    # A gradient of exactly 0 at the first step can be by design: a branch ending in a norm whose scale starts at
+    # 0 (timm's zero_init_last, Goyal et al. 2017) gets its gradient after the first update. Such a layer is
+    # flagged only if it is still below the floor at the last step; a tiny non-zero ratio is flagged at once.
+    flags = [
+        f for f in flag_layers(runs[0].first, bounds, "first") if f.ratio != 0.0 or f.layer in still_dead
+    ]
+    flags += [f for f in last if f.layer not in {g.layer for g in flags}]
+    if not first_ok and not any(f.kind == "exploding" for f in flags):
+        flags.append(GradientFlag("(loss)", "exploding", None, "first"))
+    return flags
+
+
+def _flag_notes(flags: list[GradientFlag], bounds: GradientBounds, shown: int = 5) -> list[str]:
+    """One note for each of the first `shown` flags, and one counting the rest."""
+    notes = []
+    for f in flags[:shown]:
+        ratio = "not finite" if f.ratio is None else f"{f.ratio:.2e}"
+        bound = f"< {bounds.floor:g}" if f.kind == "vanishing" else f"> {bounds.ceiling:g}"
+        notes.append(f"{f.kind} gradient in {f.layer}: ‖grad‖/‖weight‖ {ratio} {bound} at the {f.step} step")
+    if len(flags) > shown:
+        notes.append(f"... and {len(flags) - shown} more layers flagged (see flags)")
+    return notes
+
+
+def _range_test_in_budget(
+    model: nn.Module, inputs: tuple, loss: TaskLoss, cfg: ProbeConfig, deadline: float, step_s: float
+) -> tuple[float | None, list[str]]:
+    """The diverging learning rate when the range test fits what is left of the budget: (lr or None, notes)."""
+    if deadline - time.perf_counter() < step_s * cfg.lr_steps:
+        return None, [f"learning-rate range test skipped: {cfg.lr_steps} steps do not fit the budget"]
+    return find_diverging_lr(model, inputs, loss, cfg), []
+
+
 def probe_trainability(
     model: nn.Module,
     inputs: tuple,
@@ -208,43 +245,24 @@ def probe_trainability(
     warmup = min(cfg.warmup_steps, max(cfg.steps // 3, 1))
     runs, notes, complete = _climb(model, inputs, loss, ladder, warmup, cfg, deadline)
     attempts = [LrAttempt(r.lr, [_finite(v) for v in r.losses], r.fell) for r in runs]
-    step_s = runs[-1].step_s
     run = runs[-1]
-    fell = run.fell
-    if not fell and complete:
+    if not run.fell and complete:
         tried = ", ".join(f"{a.lr:g}" for a in attempts)
         notes.append(f"loss did not fall by {cfg.min_loss_drop:.0%} at any lr tried ({tried}; up to {cfg.steps} steps, "
                      f"{warmup} of warm-up)")  # fmt: skip
     first_ok = math.isfinite(run.losses[0])
     if not first_ok:
         notes.append("non-finite loss at the first step")
-    last = flag_layers(run.last, cfg.bounds, "last")
-    still_dead = {f.layer for f in last if f.kind == "vanishing"}
-    # A gradient of exactly 0 at the first step can be by design: a branch ending in a norm whose scale starts at
-    # 0 (timm's zero_init_last, Goyal et al. 2017) gets its gradient after the first update. Such a layer is
-    # flagged only if it is still below the floor at the last step; a tiny non-zero ratio is flagged at once.
-    flags = [
-        f for f in flag_layers(runs[0].first, cfg.bounds, "first") if f.ratio != 0.0 or f.layer in still_dead
-    ]
-    flags += [f for f in last if f.layer not in {g.layer for g in flags}]
-    if not first_ok and not any(f.kind == "exploding" for f in flags):
-        flags.append(GradientFlag("(loss)", "exploding", None, "first"))
-    for f in flags[:5]:
-        ratio = "not finite" if f.ratio is None else f"{f.ratio:.2e}"
-        bound = f"< {cfg.bounds.floor:g}" if f.kind == "vanishing" else f"> {cfg.bounds.ceiling:g}"
-        notes.append(f"{f.kind} gradient in {f.layer}: ‖grad‖/‖weight‖ {ratio} {bound} at the {f.step} step")
-    if len(flags) > 5:
-        notes.append(f"... and {len(flags) - 5} more layers flagged (see flags)")
+    flags = _gradient_flags(runs, cfg.bounds, first_ok)
+    notes += _flag_notes(flags, cfg.bounds)
     diverging = None
     if cfg.lr_steps > 0 and first_ok:
-        if deadline - time.perf_counter() >= step_s * cfg.lr_steps:
-            diverging = find_diverging_lr(model, inputs, loss, cfg)
-        else:
-            notes.append(f"learning-rate range test skipped: {cfg.lr_steps} steps do not fit the budget")
+        diverging, skipped = _range_test_in_budget(model, inputs, loss, cfg, deadline, run.step_s)
+        notes += skipped
     vanishing = sorted({f.layer for f in flags if f.kind == "vanishing"})
     exploding = sorted({f.layer for f in flags if f.kind == "exploding"})
     return ProbeResult(
-        loss_first=_finite(run.losses[0]), loss_last=_finite(run.losses[-1]), loss_fell=fell,
+        loss_first=_finite(run.losses[0]), loss_last=_finite(run.losses[-1]), loss_fell=run.fell,
         grad_norms_first=dict(run.norms_first), grad_norms_last=dict(run.norms_last),
         vanishing=vanishing, exploding=exploding, grad_to_weight_ratio=_finite(runs[0].whole_ratio),
         diverging_lr=diverging, lr=run.lr, notes=notes, loss=loss.kind, loss_outputs=loss.names,

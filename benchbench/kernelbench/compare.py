@@ -185,6 +185,31 @@ def _time_rows(calls: dict[str, Callable[[], Any]], base: str | None, device: st
     return out
 
 
+def _choose_impls(
+    spec: OpSpec, impls: list[str] | None, reference: str | None
+) -> tuple[list[KernelImpl], KernelImpl]:
+    """(the implementations to run, the baseline among them): those named (the baseline added), or all."""
+    all_impls = list_kernels(spec.name)
+    by_name = {k.name: k for k in all_impls}
+    for name in impls or []:
+        if name not in by_name:
+            raise unknown_name(f"implementation of {spec.name}", name, by_name)
+    baseline = next((k for k in all_impls if k.baseline), all_impls[0])
+    chosen = [by_name[n] for n in impls] if impls else all_impls
+    if baseline not in chosen:
+        chosen = [baseline, *chosen]  # correctness needs the baseline, and by default the speed-ups too
+    if reference is not None and reference not in {k.name for k in chosen}:
+        raise unknown_name(f"reference implementation of {spec.name}", reference, [k.name for k in chosen])
+    return chosen, baseline
+
+
+def _runnable_here(chosen: list[KernelImpl], dev: torch.device) -> tuple[list[KernelImpl], list[str]]:
+    """(the implementations that run on `dev`'s type, one note per implementation left out)."""
+    off = [k for k in chosen if dev.type not in k.devices]
+    notes = [f"{k.name} not run: it runs on {', '.join(k.devices)}" for k in off]
+    return [k for k in chosen if k not in off], notes
+
+
 def compare_op(
     op: str,
     *,
@@ -207,23 +232,11 @@ def compare_op(
     implementation against the baseline (status "checked").
     """
     spec = get_op(op)
-    all_impls = list_kernels(spec.name)
-    by_name = {k.name: k for k in all_impls}
-    for name in impls or []:
-        if name not in by_name:
-            raise unknown_name(f"implementation of {spec.name}", name, by_name)
-    baseline = next((k for k in all_impls if k.baseline), all_impls[0])
-    chosen = [by_name[n] for n in impls] if impls else all_impls
-    if baseline not in chosen:
-        chosen = [baseline, *chosen]  # correctness needs the baseline, and by default the speed-ups too
-    if reference is not None and reference not in {k.name for k in chosen}:
-        raise unknown_name(f"reference implementation of {spec.name}", reference, [k.name for k in chosen])
+    chosen, baseline = _choose_impls(spec, impls, reference)
     dev = torch.device(device)
     notes = []
     if not impls:  # the whole registry: leave out what cannot run on this device at all, and say so
-        off = [k for k in chosen if dev.type not in k.devices]
-        chosen = [k for k in chosen if k not in off]
-        notes += [f"{k.name} not run: it runs on {', '.join(k.devices)}" for k in off]
+        chosen, notes = _runnable_here(chosen, dev)
     timing = timing or (GPU_TIMING if dev.type == "cuda" else CPU_TIMING)
     start = time.perf_counter()
     if ceilings is None and time_it:
@@ -240,9 +253,36 @@ def compare_op(
                          time.perf_counter() - start, notes)  # fmt: skip
 
 
+def _unsupported(impl: KernelImpl, spec: OpSpec, case: _Case, mode: str, dev: torch.device,
+                 dtype: torch.dtype) -> str | None:  # fmt: skip
+    """Why `impl` cannot run this case (device, dtype, no backward, its own check), or None when it can."""
+    why = impl.supports(dev.type, dtype)
+    if why is None and mode == "bwd" and not impl.backward:
+        why = f"{spec.name}/{impl.name} has no backward"
+    if why is None and impl.check is not None:
+        why = impl.check(*case.args, **case.kwargs)
+    return why
+
+
+def _add_timings(rows: list[CompareRow], calls: dict[str, Callable[[], Any]], ref_name: str | None, device: str,
+                 timing: TimingConfig) -> None:  # fmt: skip
+    """Time the checked calls together and copy the figures onto their rows; a timing failure marks them error."""
+    try:
+        timed = _time_rows(calls, ref_name, device, timing)
+    except Exception as exc:  # a call that fails only when repeated: its shape's rows say so
+        timed = {}
+        for r in rows:
+            if r.impl in calls:
+                r.status, r.note = "error", f"timing: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+    for r in rows:
+        for key, value in timed.get(r.impl, {}).items():
+            setattr(r, key, value)
+
+
 def _compare_shape(
     spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline, reference=None
 ) -> list[CompareRow]:
+    """One row per implementation at one shape and mode: checked against the baseline, then timed together."""
     label = shape_label(shape)
     params = {k: v for k, v in shape.items() if k != "set"}
     names = _row_names(chosen)
@@ -267,11 +307,7 @@ def _compare_shape(
         if deadline is not None and time.monotonic() > deadline:
             rows.append(row(impl, name, "skipped", note="time budget spent"))
             continue
-        why = impl.supports(dev.type, dtype)
-        if why is None and mode == "bwd" and not impl.backward:
-            why = f"{spec.name}/{impl.name} has no backward"
-        if why is None and impl.check is not None:
-            why = impl.check(*case.args, **case.kwargs)
+        why = _unsupported(impl, spec, case, mode, dev, dtype)
         if why is not None:
             rows.append(row(impl, name, "unsupported", note=why))
             continue
@@ -287,19 +323,7 @@ def _compare_shape(
         if call is not None:
             calls[name] = call
     if calls and timing is not None:
-        try:
-            timed = _time_rows(calls, ref_name, str(dev), timing)
-        except Exception as exc:  # a call that fails only when repeated: its shape's rows say so
-            timed = {}
-            for r in rows:
-                if r.impl in calls:
-                    r.status, r.note = (
-                        "error",
-                        f"timing: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
-                    )
-        for r in rows:
-            for key, value in timed.get(r.impl, {}).items():
-                setattr(r, key, value)
+        _add_timings(rows, calls, ref_name, str(dev), timing)
     _fill_rates(spec, rows, shape, mode, dtype, ceilings)
     return rows
 

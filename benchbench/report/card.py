@@ -53,6 +53,7 @@ def _shapes(t: Any) -> str:
 
 
 def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> Section:
+    """The card's task: inputs and outputs with their shapes, batch-1 latency with its CI, the latency budget, the origin."""
     names = target.input_names or tuple(f"input_{i}" for i in range(len(target.inputs)))
     ins = ", ".join(f"{n}: {_shapes(t)}" for n, t in zip(names, target.inputs))
     root = next((r for r in p.layers or [] if r.depth == 0), None)
@@ -70,6 +71,7 @@ def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> S
 
 
 def architecture_section(p: ProfileResult) -> Section:
+    """The card's architecture: the Mermaid block diagram and the layers to depth 2 with shapes, parameters and MACs."""
     blocks: list[Any] = []
     blocks.append(Code("mermaid", p.diagram) if p.diagram else f"Diagram: {NOT_MEASURED}.")
     rows = [r for r in p.layers or [] if r.depth <= 2]
@@ -88,6 +90,7 @@ def architecture_section(p: ProfileResult) -> Section:
 
 
 def parameters_section(p: ProfileResult) -> Section:
+    """The card's parameter count: the total, trainable, and each top-level component's share."""
     if p.params is None:
         return Section("parameters", "Parameter count", [f"Parameters: {NOT_MEASURED}."])
     total = p.params.total
@@ -99,6 +102,7 @@ def parameters_section(p: ProfileResult) -> Section:
 
 
 def recipe_section(target: Target, p: ProfileResult, samples: int | None) -> tuple[Section, Recipe, int]:
+    """(the card's training-recipe section, the recipe chosen from the profile's evidence, the sample count it was scaled to)."""
     family, seen = family_of(target.modality, p)
     r = RECIPES[family]
     n = samples or r.reference_samples
@@ -134,6 +138,7 @@ def recipe_section(target: Target, p: ProfileResult, samples: int | None) -> tup
 def baselines_section(
     target: Target, size: str, p: ProfileResult, profiles: dict[str, ProfileResult]
 ) -> Section:
+    """The card's baselines: zoo models of the same modality with fewer parameters, their cost beside this model's."""
     total = p.params.total if p.params else math.inf
     rows = []
     for name, q in [(target.name, p), *profiles.items()]:
@@ -176,6 +181,7 @@ def compute_section(
     budget_ms: float | None,
     serving: ServeResult | None = None,
 ) -> Section:
+    """The card's compute: what serving measured here, then training and inference estimated for the table device `hw_name`."""
     hw = get_hardware(hw_name)
     try:
         est = estimate(facts_from_profile(p), hw, train_samples=samples, epochs=recipe.epochs,
@@ -235,6 +241,7 @@ def scaling_blocks(plan: Any) -> list[Any]:
 
 
 def scaling_section(spec: Any) -> Section:
+    """The card's scaling plan: how parameters, FLOPs and latency grow when a zoo family doubles its width or depth."""
     if spec is None:
         return Section("scaling", "Scaling plan", [
             f"Scaling plan: {NOT_MEASURED} (a user factory has no config dataclass to scale; scale it yourself and "
@@ -258,6 +265,7 @@ def scaling_section(spec: Any) -> Section:
 
 
 def no_scaling_section(target: Target) -> Section:
+    """The card's scaling section for a model without a zoo config to scale: why there is none, and what to do."""
     return Section("scaling", "Scaling plan", [
         f"Scaling plan: {NOT_MEASURED}. It scales a zoo family's config dataclass by width and depth; "
         f"{target.name} is built as {target.library} defines it. Profile a wider or deeper configuration "

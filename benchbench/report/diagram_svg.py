@@ -31,6 +31,8 @@ MARGIN = 16
 
 @dataclass
 class Node:
+    """A flowchart box: its id, text lines, shape, and position and size once laid out."""
+
     id: str
     lines: list[str]
     rounded: bool
@@ -42,6 +44,8 @@ class Node:
 
 @dataclass
 class Flowchart:
+    """A parsed Mermaid flowchart: the title, the boxes and the labelled edges (source, target, label)."""
+
     title: str | None
     nodes: list[Node] = field(default_factory=list)
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # (src, dst, label)

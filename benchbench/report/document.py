@@ -22,12 +22,16 @@ def literal(text: object) -> str:
 
 @dataclass
 class Table:
+    """A table of strings: one header row and the data rows, each cell shown as data (never markup)."""
+
     headers: list[str]
     rows: list[list[str]]
 
 
 @dataclass
 class Plot:
+    """An SVG figure with a title; `name` is its file stem beside report.md and its HTML id."""
+
     name: str  # file stem, also the HTML element id
     title: str
     svg: str
@@ -35,6 +39,8 @@ class Plot:
 
 @dataclass
 class Code:
+    """A code block in a language (`mermaid` diagrams are drawn as SVG in HTML)."""
+
     lang: str  # e.g. "mermaid"
     text: str
 

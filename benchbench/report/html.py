@@ -45,6 +45,7 @@ def _plot(p: Plot) -> str:
 
 
 def render_sections(sections: list[Section]) -> str:
+    """The sections as HTML fragments: headings, escaped paragraphs and tables, inline SVG plots and diagrams."""
     parts = []
     for s in sections:
         parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
@@ -68,6 +69,7 @@ def render_sections(sections: list[Section]) -> str:
 
 
 def page(title: str, body: str, nav: list[tuple[str, str]] | None = None) -> str:
+    """A complete HTML page: the title, the stylesheet, a navigation bar of (id, title) links and `body`."""
     links = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t in nav or [])
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'

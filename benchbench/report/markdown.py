@@ -16,6 +16,7 @@ def md_cell(text: object) -> str:
 
 
 def markdown_table(t: Table) -> str:
+    """A table as Markdown, every cell escaped so it renders as the text it holds."""
     lines = ["| " + " | ".join(md_cell(h) for h in t.headers) + " |", "|" + "---|" * len(t.headers)]
     lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in t.rows]
     return "\n".join(lines)

@@ -94,6 +94,7 @@ class Evidence:
     ssm: bool
 
     def says(self) -> str:
+        """What the profile showed, in words ("attention, a causal mask"), to say why a recipe was chosen."""
         found = [name for name, on in (("attention", self.attention), ("a causal mask", self.causal),
                                         ("convolutions", self.convolution), ("recurrent layers", self.recurrent),
                                         ("a selective scan", self.ssm)) if on]  # fmt: skip
@@ -101,6 +102,7 @@ class Evidence:
 
 
 def evidence(p: ProfileResult) -> Evidence:
+    """Which architecture features the profile shows: attention, a causal mask, convolutions, recurrence, a scan."""
     ops = set(p.flops.macs_by_op) if p.flops else set()
     types = {r.type for r in p.layers or []}
     attention = "attention" in ops or any(

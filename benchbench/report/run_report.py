@@ -14,7 +14,7 @@ from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
 from benchbench.core.stage import STAGES
 from benchbench.core.stats import fmt_ratio
-from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
+from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num, fmt_rate, fmt_usd_per_million
 from benchbench.estimate.cost import DEFAULT_UTILIZATION, facts_from_profile, inference_estimate
 from benchbench.estimate.hardware import Hardware, cpu_entry, get_hardware, match_device_name
 from benchbench.estimate.roofline import measured_ms_on, model_roofline
@@ -23,6 +23,7 @@ from benchbench.measure.records import LatencyStats, ProfileResult
 from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Block, Code, Plot, Section, Table, literal
 from benchbench.report.html import render_html
+from benchbench.report.kernel_tables import goals_table, swap_summary_table
 from benchbench.report.markdown import render_markdown
 from benchbench.report.plots import (
     latency_distribution_svg,
@@ -46,6 +47,7 @@ def model_label(p: ProfileResult) -> str:
 
 
 def summary_section(run: RunResult) -> Section:
+    """The report's summary: the noise verdict, suite, device, versions, counts and run id, and the jobs that did not run."""
     env = run.env
     failed = [p for p in run.profiles if not p.ok]
     comparisons = len(run.campaign.comparisons) if run.campaign else 0
@@ -79,6 +81,7 @@ def _ci_ms(lat: LatencyStats | None) -> str:
 
 
 def models_section(run: RunResult) -> Section:
+    """One row per profile: size, parameters, MACs/FLOPs, latency with its CI, throughput, memory and status."""
     headers = ["model", "modality", "size", "batch", "dtype", "params", "MACs", "FLOPs", "p50 ms", "p50 95% CI",
                "CV", "p90 ms", "p99 ms", "throughput /s", "train activations", "inference peak", "status"]  # fmt: skip
     rows = []
@@ -107,6 +110,7 @@ def models_section(run: RunResult) -> Section:
 
 
 def latency_section(run: RunResult) -> Section:
+    """The batch sweeps: latency and throughput against batch size, as plots and a table."""
     series = sweep_series(run)
     if not series:
         return Section("latency", "Latency and throughput vs batch size", [f"Batch sweeps: {NOT_MEASURED}."])
@@ -136,6 +140,7 @@ def run_hardware(run: RunResult) -> Hardware | None:
 
 
 def roofline_section(run: RunResult, hw: Hardware | None = None) -> Section:
+    """Each model against the device's ceilings: FLOP/byte, the bound and its time, measured p50 and the efficiency, with a roofline plot."""
     hw = hw if hw is not None else run_hardware(run)
     if hw is None:
         why = (
@@ -185,6 +190,7 @@ def _compare_table(rows: list[CompareRow]) -> Table:
 
 
 def kernels_section(run: RunResult) -> Section:
+    """The kernel campaign: ceilings, the performance goals, the checks and comparisons, and the swaps into zoo models."""
     c = run.campaign
     if c is None:
         return Section("kernels", "Kernel comparison", [f"Kernel comparisons: {NOT_MEASURED}."])
@@ -193,28 +199,21 @@ def kernels_section(run: RunResult) -> Section:
         blocks.append(f"Ceilings measured in this run: {c.ceilings.dtype} matmul {c.ceilings.matmul_tflops:.3g} "
                       f"TFLOP/s ({c.ceilings.matmul_n}³), copy {c.ceilings.copy_gbs:.3g} GB/s.")  # fmt: skip
     if c.goals:
-        blocks += ["**Performance goals** of the fused attention", Table(
-            ["shape", "goal", "value", "threshold", "verdict", "note"],
-            [[g.shape, g.goal, fmt_num(g.value), f"{g.threshold:g}",
-              "not measured" if g.met is None else "met" if g.met else "MISSED", g.note] for g in c.goals])]  # fmt: skip
+        blocks += ["**Performance goals** of the fused attention", goals_table(c.goals)]
     for title, rows in (("Goal timings", c.goal_timings), ("Correctness checks", c.checks),
                         ("Comparisons", c.comparisons)):  # fmt: skip
         if rows:
             blocks += [f"**{title}** ({len(rows)} rows; * baseline)", _compare_table(rows)]
     if c.swaps:
-        blocks += ["**Swaps** into zoo models", Table(
-            ["model", "size", "status", "parity", "swapped sites", "speed-up", "note"],
-            [[s.model, s.size, s.status, "—" if s.run is None else "pass" if s.run.ok else "FAIL",
-              "—" if s.run is None else f"{s.run.swap.swapped_sites} of {len(s.run.swap.sites)}",
-              fmt_num(s.run.speed.speedup if s.run else None), s.note] for s in c.swaps])]  # fmt: skip
+        blocks += ["**Swaps** into zoo models", swap_summary_table(c.swaps)]
     return Section("kernels", "Kernel comparison", blocks)
 
 
 def cost_section(run: RunResult) -> Section:
+    """Inference cost: measured by the serving stage where it ran, then roofline estimates for the table's GPUs."""
     measured: list[Block] = []
     served = [(p, p.stages["serving"]) for p in run.profiles if p.stages.get("serving") is not None]
-    rows = [[model_label(p), b.backend, "—" if b.cost.qps is None else f"{b.cost.qps:,.1f}/s", b.cost.qps_source,
-             "no price" if b.cost.cost_per_million_usd is None else f"${b.cost.cost_per_million_usd:,.4g}"]
+    rows = [[model_label(p), b.backend, fmt_rate(b.cost.qps), b.cost.qps_source, fmt_usd_per_million(b.cost.cost_per_million_usd)]
             for p, serving in served for b in serving.backends if b.cost is not None]  # fmt: skip
     if rows:
         devices = sorted({serving.measured_on for _, serving in served})

@@ -23,7 +23,6 @@ from benchbench.core.dtypes import dtype_name
 from benchbench.core.errors import one_line
 from benchbench.core.files import write_text
 from benchbench.core.schema import write
-from benchbench.core.stats import fmt_ratio
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.estimate.records import Ceilings
 from benchbench.kernelbench.compare import compare_op, default_shapes, shape_label
@@ -31,6 +30,8 @@ from benchbench.kernelbench.records import Campaign, CampaignSwap, CompareRow, G
 from benchbench.kernelbench.swap_check import check_swap
 from benchbench.kernels.attention import autotune as attention_autotune
 from benchbench.kernels.registry import get_op, list_kernels, list_ops
+from benchbench.report.kernel_tables import goals_table
+from benchbench.report.markdown import markdown_table
 from benchbench.report.plots import write_compare
 from benchbench.sources.target import load_target
 
@@ -88,6 +89,7 @@ class CampaignConfig:
 
     @classmethod
     def for_device(cls, device: str, budget_s: float | None = None) -> CampaignConfig:
+        """The campaign for `device`: the full GPU plan on CUDA, a small float32 plan against SDPA (300 s by default) elsewhere."""
         if torch.device(device).type == "cuda":
             return cls() if budget_s is None else cls(budget_s=budget_s)
         return cls(
@@ -278,11 +280,7 @@ def goals_markdown(
     if ceilings is not None:
         lines += [f"Measured in this run: {ceilings.dtype} matmul {ceilings.matmul_tflops:.1f} TFLOP/s "
                   f"({ceilings.matmul_n}³), copy {ceilings.copy_gbs:.0f} GB/s. Yardstick: {cfg.yardstick}.", ""]  # fmt: skip
-    lines += ["| shape | goal | value [95% CI] | threshold | verdict | note |", "|---|---|---|---|---|---|"]
-    for g in goals:
-        verdict = "not measured" if g.met is None else ("met" if g.met else "MISSED")
-        value = "" if g.value is None else fmt_ratio(g.value, g.value_ci95, ".2f")
-        lines.append(f"| {g.shape} | {g.goal} | {value} | {g.threshold:g} | {verdict} | {g.note} |")
+    lines.append(markdown_table(goals_table(goals)))  # the run report's table, and gpu-check's
     met = sum(1 for g in goals if g.met)
     judged = sum(1 for g in goals if g.met is not None)
     lines += ["", f"{met} of {judged} judged goals met ({len(goals) - judged} not measured)."]

@@ -155,6 +155,7 @@ class LocalExecutor:
         return slot.job is not None and now - slot.started > limit
 
     def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None:
+        """Run `jobs` in the worker processes, calling `on_result` as each finishes (crashes and timeouts included) until done or `stop()`."""
         pending = deque(jobs)
         try:
             while pending or any(s.job for s in self.slots):
@@ -215,6 +216,7 @@ class RayExecutor:
         self.ray, self.settings, self.out_dir = ray, settings, out_dir
 
     def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None:
+        """Run `jobs` as Ray tasks (starting a local Ray, or joining `--ray-address`), calling `on_result` as each finishes, until done or `stop()`."""
         ray, s = self.ray, self.settings
         started_here = not ray.is_initialized()
         if started_here:

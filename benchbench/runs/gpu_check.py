@@ -40,13 +40,13 @@ from benchbench.core.errors import one_line
 from benchbench.core.schema import write
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernelbench.compare import compare_op, shape_label
+from benchbench.kernelbench.gpu_check_records import GpuCheck, GpuCheckStep, TimedCall
 from benchbench.kernelbench.records import CompareRow, GoalVerdict
 from benchbench.kernels._common import autotune
 from benchbench.kernels.registry import KernelImpl, get_kernel, get_op, list_kernels, list_ops
 from benchbench.measure import gpu_timers
 from benchbench.measure.records import TimerReading
 from benchbench.measure.timing import TimingConfig, measure
-from benchbench.runs.gpu_check_records import GpuCheck, GpuCheckStep, TimedCall
 
 DEFAULT_BUDGET_S = 300.0
 JSON_NAME = "gpu_check.json"
@@ -113,6 +113,7 @@ CPU_PLAN = Plan(
 
 
 def plan_for(device: str) -> Plan:
+    """The check's plan for `device`: the GPU plan on CUDA, the small CPU plan (the code path only) elsewhere."""
     return GPU_PLAN if torch.device(device).type == "cuda" else CPU_PLAN
 
 
@@ -131,12 +132,15 @@ class Journal:
         self.save()
 
     def elapsed(self) -> float:
+        """Seconds since the check began."""
         return self.clock() - self.t0
 
     def remaining(self) -> float:
+        """Seconds left in the budget (negative once it is spent)."""
         return self.deadline - self.clock()
 
     def save(self) -> None:
+        """Rewrite the record's JSON atomically, with the elapsed time so far."""
         self.record.elapsed_s = self.elapsed()
         write(self.path, self.record)
 
@@ -155,6 +159,7 @@ class Journal:
         return step
 
     def finish(self) -> GpuCheck:
+        """Mark the record "done" (or "budget spent" when a step was skipped), save it and return it."""
         skipped = any(s.status == "skipped" for s in self.record.steps)
         self.record.status = "budget spent" if skipped else "done"
         self.save()

@@ -24,6 +24,8 @@ MANIFEST = "manifest.json"
 
 
 class Journal:
+    """A run's journal.jsonl: one line per finished job, appended and fsynced at once; a torn last line is cut on open."""
+
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / JOURNAL
         self._cut_partial_line()
@@ -58,6 +60,7 @@ class Journal:
 
 
 def read_journal(path: Path) -> list[ProfileResult]:
+    """The profiles a journal holds, the last one per job; a partial last line is ignored, a bad line is a BadInputError."""
     if not path.exists():
         return []
     by_job: dict[str, ProfileResult] = {}

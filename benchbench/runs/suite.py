@@ -18,6 +18,8 @@ from benchbench.record.run import RunSettings
 
 @dataclass(frozen=True)
 class Suite:
+    """What a run measures: models, sizes, batch sizes, dtypes, stages, timing and each job's time limit."""
+
     name: str
     models: tuple[str, ...] = ("*",)  # zoo globs, torchvision:/timm:/hf: names, pkg.module:factory paths
     sizes: tuple[str, ...] = ("tiny",)
@@ -62,6 +64,7 @@ SUITES = {
 
 
 def get_suite(name: str) -> Suite:
+    """The built-in suite called `name`; an unknown name is an error listing the known ones."""
     if name not in SUITES:
         raise unknown_name("suite", name, SUITES)
     return SUITES[name]

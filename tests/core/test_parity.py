@@ -13,6 +13,7 @@ from benchbench.core.parity import (
     merge_cases,
     reinitialised,
 )
+from benchbench.core.results import Tolerance
 
 
 @pytest.fixture
@@ -145,3 +146,16 @@ def test_merging_cases_keeps_the_failing_case(ref):
     merged = merge_cases([good, bad])
     assert not merged.ok and merged.outputs[0].case == {"batch_size": 5}
     assert merged.cases == [{"batch_size": 1}, {"batch_size": 5}]
+
+
+@pytest.mark.parametrize("want_bad", [float("inf"), float("nan")])
+def test_an_infinity_where_the_reference_has_the_other_infinity_or_nan_fails_with_its_reason(ref, want_bad):
+    want = ref.copy()
+    want[3, 4] = want_bad
+    got = ref.copy()
+    got[3, 4] = -np.inf
+    for tol in (None, Tolerance(1e-3, 1e-3)):  # the relative verdict and the elementwise one
+        r = check_tensor(got, want, tol=tol)
+        assert not r.ok and not r.ok_loose
+        assert r.reason.startswith("infinity in output 0 (1 of 100 elements) where the reference is NaN or")
+        assert r.worst[0].index == [3, 4]

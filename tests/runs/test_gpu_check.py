@@ -17,10 +17,10 @@ import torch
 
 from benchbench.core.errors import BadInputError
 from benchbench.core.schema import read
+from benchbench.kernelbench.gpu_check_records import GpuCheck
 from benchbench.measure import gpu_timers
 from benchbench.measure.records import TimerReading
 from benchbench.runs.gpu_check import JSON_NAME, Journal, sdpa_backend
-from benchbench.runs.gpu_check_records import GpuCheck
 
 
 class _Clock:
