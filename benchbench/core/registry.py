@@ -59,9 +59,11 @@ class Registry(Generic[T]):
         return [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
 
     def items(self) -> list[tuple[str, T]]:
+        """(name, entry) pairs, in registration order."""
         return list(self._entries.items())
 
     def values(self) -> list[T]:
+        """Every entry, in registration order."""
         return list(self._entries.values())
 
     def __contains__(self, name: object) -> bool:

@@ -44,7 +44,9 @@ Stop = Callable[[], bool]
 class Executor(Protocol):
     """Runs jobs and hands each result to `on_result` as it comes, until the jobs are done or `stop()`."""
 
-    def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None: ...
+    def run(self, jobs: list[Job], on_result: OnResult, stop: Stop) -> None:
+        """Run `jobs`, calling `on_result(profile)` for each as it finishes; return early once `stop()` is true."""
+        ...
 
 
 ExecutorFactory = Callable[[RunSettings, Path], Executor]

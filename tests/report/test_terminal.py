@@ -96,7 +96,7 @@ def _shown_alike(table: Table, terminal: str, markdown: str) -> None:
 
 def test_serve_prints_the_report_serving_tables(served):
     run = RunResult(
-        "t", "cpu", [ProfileResult("mlp_[x]", "mlp", "tiny", 1, "cpu", "float32", serving=served)]
+        "t", "cpu", [ProfileResult("mlp_[x]", "mlp", "tiny", 1, "cpu", "float32", stages={"serving": served})]
     )
     report = [s for s in build_sections(run) if s.id == "serving"]
     terminal_sections = serving_sections(served)
@@ -168,7 +168,7 @@ def test_gpu_check_summary_needs_neither_rich_nor_numpy():
 
     blocked = ("rich", "numpy", "matplotlib", "pydantic", "scipy", "onnx", "fvcore")
     code = (f"import sys; [sys.modules.__setitem__(m, None) for m in {blocked!r}]; "
-            "from benchbench.cli.gpu_check import summary_lines; from benchbench.core.results import GpuCheck, GpuCheckStep; "
+            "from benchbench.cli.gpu_check import summary_lines; from benchbench.kernelbench.gpu_check_records import GpuCheck, GpuCheckStep; "
             "print('\\n'.join(summary_lines(GpuCheck('cuda', 1.0, status='done', steps=[GpuCheckStep('env', 'done', 0.0, 0.25)]))))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.splitlines()[:4] == ["gpu-check on cuda: done in 0 s", "step  status  seconds  note",
