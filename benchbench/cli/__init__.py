@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import importlib
 import sys
+import warnings
 
 from benchbench import __version__
 from benchbench.core.errors import BadInputError, CheckFailedError, one_line
@@ -71,6 +72,9 @@ def _unavailable(sub: argparse._SubParsersAction, command: str, exc: ImportError
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # torchvision's "C++ ops not loaded" notice is recorded in every result's env.notes; on the terminal it
+    # would come before the one error line of a command that fails
+    warnings.filterwarnings("ignore", message=r"torchvision: C\+\+ ops not loaded", category=RuntimeWarning)
     try:
         return int(args.func(args) or 0)
     except BadInputError as e:

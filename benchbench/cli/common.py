@@ -25,12 +25,33 @@ TASK_HELP = "head of an hf: model: model (default), causal-lm, masked-lm, sequen
 
 
 def add_model_arguments(p: argparse.ArgumentParser, size_default: str = "tiny") -> None:
-    """MODEL, --size (zoo presets; library models are built as their library defines them) and --task."""
+    """MODEL, --size (zoo presets; library models are built as their library defines them), --task and
+    --trust-remote-code."""
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument(
         "--size", default=None, help=f"zoo size preset (default {size_default}); not for library models"
     )
     p.add_argument("--task", default=None, help=TASK_HELP)
+    add_trust_argument(p)
+
+
+TRUST_ENV = "BENCHBENCH_TRUST_REMOTE_CODE"  # read by sources/hf.py; inherited by a run's worker processes
+
+
+class _TrustRemoteCode(argparse.Action):
+    """`--trust-remote-code`: sets TRUST_ENV=1 for this process and its workers, the one switch that lets an
+    hf:DIR folder's own Python (config.json's auto_map) run. Without it such a folder is refused (exit 2)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, *_: Any) -> None:
+        os.environ[TRUST_ENV] = "1"
+        setattr(namespace, self.dest, True)
+
+
+def add_trust_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust-remote-code", action=_TrustRemoteCode, nargs=0, default=False,
+        help="let an hf:DIR folder's own Python code (config.json's auto_map) run; only for a folder you trust",
+    )  # fmt: skip
 
 
 # ---- option types: each refuses what cannot be right, so argparse says so in one line (exit 2) -------------
@@ -93,17 +114,19 @@ def probability(text: str) -> float:
 
 
 def check_output(path: str | None, *, suffixes: tuple[str, ...] = (), what: str = "output file") -> None:
-    """Refuse, before any work, an output file path that cannot be written: a folder, a wrong suffix, a parent
-    that is not a writable folder. '-' (standard output) and None pass."""
-    if path is None or path == "-":
+    """Refuse, before any work, an output file path that cannot be written: a folder, a FIFO, device, socket or
+    symbolic link (only regular files are replaced), a wrong suffix, a parent that is not a writable folder.
+    '-' and /dev/stdout (standard output) and None pass."""
+    from benchbench.core.files import STDOUT_PATHS, refuse_special_output
+
+    if path is None or path in STDOUT_PATHS:
         return
     from benchbench.core.errors import BadInputError
 
     p = Path(path)
     if suffixes and p.suffix not in suffixes:
         raise BadInputError(f"{what} {path!r} must end in {' or '.join(suffixes)}")
-    if p.is_dir():
-        raise BadInputError(f"{what} {path} is a folder; give a file path")
+    refuse_special_output(p, what)
     if p.exists() and not os.access(p, os.W_OK):
         raise BadInputError(f"{what} {path} is not writable")
     parent = next((q for q in p.absolute().parents if q.exists()), Path("/"))
@@ -119,14 +142,20 @@ def check_output_dir(path: str | None, what: str = "output folder") -> None:
 
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise BadInputError(f"{what} {path} is a file; give a folder")
+        kind = "a file" if p.is_file() else "not a folder"
+        raise BadInputError(f"{what} {path} is {kind}; give a folder")
     existing = p if p.exists() else next((q for q in p.absolute().parents if q.exists()), Path("/"))
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise BadInputError(f"cannot write {what} {path}: {existing} is not a writable folder")
 
 
+def output_file(text: str) -> str:
+    """An output file option's value; /dev/stdout is standard output, spelled '-' from here on."""
+    return "-" if text == "/dev/stdout" else text
+
+
 def add_json_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", metavar="FILE", help=JSON_HELP)
+    p.add_argument("--json", metavar="FILE", type=output_file, help=JSON_HELP)
 
 
 def console(args: argparse.Namespace | None = None, width: int | None = None) -> Any:

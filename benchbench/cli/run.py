@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from benchbench.cli.common import check_output_dir, positive_float, positive_int
+from benchbench.cli.common import add_trust_argument, check_output_dir, positive_float, positive_int
 from benchbench.cli.common import console as make_console
 from benchbench.core.errors import BadInputError
 
@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", metavar="PATTERNS",
                    help="comma list of zoo globs, torchvision:/timm:/hf: names and pkg.module:factory paths (replaces the suite's models)")  # fmt: skip
     p.add_argument("--device", default="cpu")
+    add_trust_argument(p)
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="jobs side by side (default: one per visible GPU on a CUDA device, else 1)")  # fmt: skip

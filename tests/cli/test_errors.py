@@ -161,6 +161,67 @@ def test_output_paths_that_cannot_be_written_are_refused_first(cli, tmp_path):
         assert "parameters" not in out  # nothing was measured
 
 
+def _special(tmp_path: Path, kind: str) -> Path:
+    """An output path that is not a regular file: a FIFO, a character device (a copy of /dev/null's node, made
+    here, so the system's own is never at risk), a symbolic link to a file, a socket."""
+    p = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "device":
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(p, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    elif kind == "symlink":
+        (tmp_path / "target.json").write_text("kept")
+        p.symlink_to(tmp_path / "target.json")
+    else:
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(p))
+        sock.close()
+    return p
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "symlink", "socket"])
+def test_an_output_that_is_not_a_regular_file_is_refused_and_left_as_it_is(cli, tmp_path, kind):
+    p = _special(tmp_path, kind)
+    before = os.lstat(p)
+    code, out, err = cli(["estimate", "mlp", "--hardware", "l4", "--json", str(p)])
+    assert code == 2 and ("not a regular file" in err or "symbolic link" in err), err
+    assert "hardware" not in out  # refused before the work
+    after = os.lstat(p)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino, before.st_rdev)
+    if kind == "symlink":
+        assert (tmp_path / "target.json").read_text() == "kept"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "symlink"])
+def test_the_atomic_writer_never_replaces_what_is_not_a_regular_file(tmp_path, kind):
+    from benchbench.core.errors import BadInputError
+    from benchbench.core.files import write_json
+
+    p = _special(tmp_path, kind)
+    before = os.lstat(p)
+    with pytest.raises(BadInputError):
+        write_json(p, {"a": 1})
+    assert os.lstat(p).st_ino == before.st_ino and not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("dest", ["-", "/dev/stdout"])
+def test_standard_output_is_written_through(cli, dest):
+    code, out, _ = cli(["estimate", "mlp", "--hardware", "l4", "--json", dest])
+    assert code == 0 and json.loads(out)["hardware"]["key"] == "l4"
+
+
+def test_gate_junit_and_summary_outputs_refuse_a_fifo(cli, tmp_path):
+    fifo = _special(tmp_path, "fifo")
+    budgets = _budgets(tmp_path, "[[budget]]\np50_ms = 5\n")
+    for option in ("--junit", "--summary"):
+        code, _, err = cli(["gate", str(_run(tmp_path, ["m"])), "--budgets", str(budgets), option, str(fifo)])
+        assert code == 2 and "FIFO" in err, err
+
+
 # ---- numbers ---------------------------------------------------------------------------------------------
 
 
