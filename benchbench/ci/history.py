@@ -200,7 +200,7 @@ def find_run(run_id: str, path: str | Path | None = None) -> Path:
 
 def plot(rows: list[HistoryRow], out: str | Path) -> Path:
     """p50 latency per run for each configuration, as a PNG."""
-    from benchbench.report.plots import pyplot
+    from benchbench.report.plots import inert_texts, pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -218,6 +218,7 @@ def plot(rows: list[HistoryRow], out: str | Path) -> Path:
         ax.legend(fontsize="small")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    inert_texts(fig)  # model names from the database: on one line, no control characters
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -18,6 +18,7 @@ import sys
 import warnings
 
 from benchbench import __version__
+from benchbench.core import inert
 from benchbench.core.errors import BadInputError, CheckFailedError, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -152,7 +153,8 @@ def internal_error_log(e: BaseException) -> str | None:
 
 def _say(line: str, code: int) -> int:
     with contextlib.suppress(OSError):
-        print(" ".join(line.split()), file=sys.stderr)  # one line, whatever the message held
+        # one line, no control character, whatever the message held
+        print(inert.one_line(line), file=sys.stderr)
     return code
 
 

@@ -160,11 +160,40 @@ def add_json_option(p: argparse.ArgumentParser) -> None:
 
 def console(args: argparse.Namespace | None = None, width: int | None = None) -> Any:
     """A rich Console for the human output, on stderr when the JSON goes to standard output. Markup is off:
-    a model name or an error text holding `[...]` is printed as it is (colours come from `style=`)."""
+    a model name or an error text holding `[...]` is printed as it is (colours come from `style=`). Every
+    string and Text it prints goes through `core.inert.terminal` (a table cell or title through `one_line`): an
+    ESC sequence, NUL, BEL or bidi control from a model name or an exception is shown as its escape, never
+    acted on, and a newline in a name cannot forge a row."""
     from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from benchbench.core import inert
+
+    class InertConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Text:  # table cells and titles: one line each
+            return super().render_str(inert.one_line(text), **kwargs)
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:  # a printed string keeps its lines
+            objects = tuple(Text(inert.terminal(o)) if isinstance(o, str) else _inert_text(o) if isinstance(o, Text)
+                            else o for o in objects)  # fmt: skip
+            for table in (o for o in objects if isinstance(o, Table)):  # Text cells skip render_str
+                for column in table.columns:
+                    column._cells = [_inert_text(c) if isinstance(c, Text) else c for c in column._cells]
+            super().print(*objects, **kwargs)
 
     to_stderr = getattr(args, "json", None) == "-"
-    return Console(stderr=to_stderr, width=width, markup=False, highlight=False)
+    return InertConsole(stderr=to_stderr, width=width, markup=False, highlight=False)
+
+
+def _inert_text(text: Any) -> Any:
+    """A rich Text (a status line) made one inert line; its whole-text style kept (spans only when nothing changed)."""
+    from benchbench.core import inert
+
+    plain = inert.one_line(text.plain)
+    if plain == text.plain:
+        return text
+    return type(text)(plain, style=text.style)
 
 
 def emit_json(dest: str | None, data: Any) -> None:

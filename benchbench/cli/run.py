@@ -77,6 +77,7 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
 
 def run(args: argparse.Namespace) -> int:
     from benchbench.ci.history import append_run, check_db, db_path
+    from benchbench.core import inert
     from benchbench.runs.run import execute, load_manifest, start_run
 
     console = make_console()
@@ -104,5 +105,5 @@ def run(args: argparse.Namespace) -> int:
     failed = [p for p in result.profiles if not p.ok]
     for p in failed:
         why = p.outcome.detail if p.outcome else "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
-        console.print(f"{p.job} {p.status}: {why}", markup=False, style="yellow")
+        console.print(inert.one_line(f"{p.job} {p.status}: {why}"), markup=False, style="yellow")
     return 1 if failed else 0

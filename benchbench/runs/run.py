@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from benchbench.core import inert
 from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
@@ -166,11 +167,14 @@ def _progress(show: bool, total: int, done: int, name: str) -> Iterator[Callable
     if not show:
         yield lambda profile: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(f"suite {name}", total=total, completed=done)
+        task = bar.add_task(inert.one_line(f"suite {name}"), total=total, completed=done)
 
-        def advance(profile: ProfileResult) -> None:
-            bar.update(task, advance=1, description=f"suite {name}: {profile.job} {profile.status}")
+        def advance(profile: ProfileResult) -> None:  # a job's name holds the user's file name: made inert
+            bar.update(
+                task, advance=1, description=inert.one_line(f"suite {name}: {profile.job} {profile.status}")
+            )
 
         yield advance

@@ -268,11 +268,11 @@ def test_markup_and_html_in_names_are_shown_as_text_and_a_passing_gate_exits_0(c
         ["gate", str(run), "--budgets", str(budgets), "--junit", str(junit), "--summary", str(summary)]
     )
     assert code == 0 and "mynet[/data/v2]" in out
-    cases = ET.parse(junit).getroot().findall("testcase")  # well-formed, the control character removed
+    cases = ET.parse(junit).getroot().findall("testcase")  # well-formed, the control character shown escaped
     assert {c.get("classname") for c in cases} == {
         "mynet[/data/v2]",
         "<script>alert(1)</script>",
-        "badname <img src=x onerror=alert(1)>",
+        "bad\\x07name <img src=x onerror=alert(1)>",
     }
     text = summary.read_text()
     assert "<script>" not in text and "<img" not in text and "&lt;script&gt;" in text
