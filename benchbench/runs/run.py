@@ -27,14 +27,14 @@ from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
 from benchbench.core.noise import machine_state, run_noise
-from benchbench.core.results import ProfileResult, RunResult, RunSettings
+from benchbench.core.results import Job, ProfileResult, RunResult, RunSettings
 from benchbench.core.schema import read, write
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.report.run_report import write_report
 from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
-from benchbench.runs.journal import MANIFEST, Journal
+from benchbench.runs.journal import MANIFEST, RETRIED_STATUSES, Journal, lock_run_dir
 
 Log = Callable[[str], None]
 
@@ -81,14 +81,32 @@ def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> 
     """Run the jobs of `run_dir` its journal lacks, then write results.json and the reports."""
     run_dir = Path(run_dir)
     manifest = load_manifest(run_dir)
+    with lock_run_dir(run_dir):
+        return _execute_locked(run_dir, manifest, log, progress)
+
+
+def _todo(manifest: RunResult, journal: Journal, log: Log) -> list[Job]:
+    """The jobs to run: those the journal lacks (a damaged line's job among them), and once more those whose
+    only attempt crashed or timed out."""
+    done = {p.job: p for p in journal.read()}
+    if journal.damaged:
+        log(
+            f"journal lines {', '.join(map(str, journal.damaged))} are damaged and skipped; their jobs run again"
+        )
+    retried = [k for k, p in done.items() if p.status in RETRIED_STATUSES and journal.failures[k] == 1]
+    if retried:
+        log(f"retrying once {len(retried)} job(s) that crashed or timed out: {', '.join(retried)}")
+    return [j for j in manifest.jobs if j.key not in done or j.key in retried]
+
+
+def _execute_locked(run_dir: Path, manifest: RunResult, log: Log, progress: bool) -> RunOutcome:
     settings = manifest.settings
-    journal = Journal(run_dir)
-    done = {p.job for p in journal.read()}
-    todo = [j for j in manifest.jobs if j.key not in done]
+    journal = Journal(run_dir, manifest)
+    todo = _todo(manifest, journal, log)
     start = time.perf_counter()
     with (
         _stop_on_signals() as stopped,
-        _progress(progress, len(manifest.jobs), len(done), settings.suite) as advance,
+        _progress(progress, len(manifest.jobs), len(manifest.jobs) - len(todo), settings.suite) as advance,
     ):
 
         def on_result(profile: ProfileResult) -> None:
