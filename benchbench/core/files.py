@@ -164,12 +164,16 @@ def _read_text(path: Path, fmt: str, what: str) -> str:
 
 
 def read_json(path: str | Path) -> Any:
+    """The data of a JSON file, or one BadInputError line: missing, binary, not JSON, or nested too deeply for
+    this reader (a results file never is)."""
     path = Path(path)
     text = _read_text(path, "JSON", "results file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise BadInputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise BadInputError(f"{path}: JSON nested too deeply to be a benchbench file") from None
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:

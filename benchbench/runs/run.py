@@ -35,6 +35,7 @@ from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.journal import MANIFEST, RETRIED_STATUSES, Journal, lock_run_dir
+from benchbench.runs.plan_check import check_plan
 
 Log = Callable[[str], None]
 
@@ -52,6 +53,7 @@ def start_run(settings: RunSettings, out: str | Path) -> Path:
     """Plan the jobs, take the snapshot (environment, git, ceilings) and write the manifest of a new run folder."""
     parse_device(settings.device)
     jobs = plan_jobs(settings)
+    check_plan(jobs)
     env = capture_env(settings.device)
     run = RunResult(suite=settings.suite, device=settings.device, profiles=[], settings=settings, jobs=jobs,
                     ceilings=measure_ceilings(settings.device), git=git_state(), env=env, shard=settings.shard)  # fmt: skip
