@@ -130,22 +130,28 @@ def environment_line(e: BaseException) -> str:
 
 
 def internal_error_log(e: BaseException) -> str | None:
-    """Write the traceback of `e` to a log file (under $XDG_STATE_HOME or ~/.local/state, else the temp folder)."""
+    """Write the traceback of `e` to a new log file under $XDG_STATE_HOME/benchbench (or ~/.local/state), else
+    to a fresh file of the temp folder made by `tempfile.mkstemp` (unpredictable name, mode 0600, never an
+    existing file or link followed); None when neither can be written."""
     import datetime
     import os
     import tempfile
     import traceback
     from pathlib import Path
 
-    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    for folder in (state / "benchbench", Path(tempfile.gettempdir())):
+    text = f"benchbench {__version__}, argv {sys.argv}\n" + "".join(
+        traceback.format_exception(type(e), e, e.__traceback__)
+    )
+    prefix = f"benchbench-error-{datetime.datetime.now().strftime('%Y%m%dT%H%M%S')}-"
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "benchbench"
+    for folder in (state, None):  # None: the temp folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"benchbench-error-{stamp}-{os.getpid()}.log"
-            path.write_text(f"benchbench {__version__}, argv {sys.argv}\n{text}")
-            return str(path)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            fd, path = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=folder)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            return path
         except OSError:
             continue
     return None

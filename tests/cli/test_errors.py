@@ -327,6 +327,24 @@ def test_an_internal_error_is_one_line_with_a_log_and_exit_3(cli, tmp_path, monk
     assert "Traceback" in log.read_text() and "a bug" in log.read_text()
 
 
+def test_the_internal_error_log_never_takes_a_predictable_name(cli, tmp_path, monkeypatch):
+    """With the state folder unwritable, the log goes to a fresh mkstemp file of the temp folder: an attacker's
+    link planted at the old predictable name is not followed."""
+    import tempfile
+
+    import benchbench.cli.listing as listing
+
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the state folder should be")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(listing, "print_hardware", lambda as_json: {}["a bug"])
+    code, _, err = cli(["list", "--hardware"])
+    log = Path(err.split("traceback is in ")[1].split(" ")[0].rstrip(";"))
+    assert code == 3 and log.parent == tmp_path and "a bug" in log.read_text()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600 and not log.is_symlink()
+
+
 def test_ctrl_c_exits_130(cli, monkeypatch):
     import benchbench.cli.listing as listing
 
