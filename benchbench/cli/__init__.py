@@ -71,7 +71,28 @@ def _unavailable(sub: argparse._SubParsersAction, command: str, exc: ImportError
     p.set_defaults(func=refuse)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM keeps Ctrl-C's contract: what is done is kept, exit 130
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit code (see the module docstring). SIGTERM counts as Ctrl-C from the start."""
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # while the parser is built, before a command's own handling
+        return _say("benchbench: interrupted", EXIT_INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # torchvision's "C++ ops not loaded" notice is recorded in every result's env.notes; on the terminal it
     # would come before the one error line of a command that fails

@@ -82,9 +82,10 @@ def load_manifest(run_dir: str | Path) -> RunResult:
 def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> RunOutcome:
     """Run the jobs of `run_dir` its journal lacks, then write results.json and the reports."""
     run_dir = Path(run_dir)
-    manifest = load_manifest(run_dir)
-    with lock_run_dir(run_dir):
-        return _execute_locked(run_dir, manifest, log, progress)
+    with _stop_on_signals() as stopped:  # from the first moment to the last file written: a signal only stops
+        manifest = load_manifest(run_dir)
+        with lock_run_dir(run_dir):
+            return _execute_locked(run_dir, manifest, log, progress, stopped)
 
 
 def _todo(manifest: RunResult, journal: Journal, log: Log) -> list[Job]:
@@ -101,15 +102,14 @@ def _todo(manifest: RunResult, journal: Journal, log: Log) -> list[Job]:
     return [j for j in manifest.jobs if j.key not in done or j.key in retried]
 
 
-def _execute_locked(run_dir: Path, manifest: RunResult, log: Log, progress: bool) -> RunOutcome:
+def _execute_locked(
+    run_dir: Path, manifest: RunResult, log: Log, progress: bool, stopped: threading.Event
+) -> RunOutcome:
     settings = manifest.settings
     journal = Journal(run_dir, manifest)
     todo = _todo(manifest, journal, log)
     start = time.perf_counter()
-    with (
-        _stop_on_signals() as stopped,
-        _progress(progress, len(manifest.jobs), len(manifest.jobs) - len(todo), settings.suite) as advance,
-    ):
+    with _progress(progress, len(manifest.jobs), len(manifest.jobs) - len(todo), settings.suite) as advance:
 
         def on_result(profile: ProfileResult) -> None:
             try:
