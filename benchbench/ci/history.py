@@ -19,6 +19,7 @@ from benchbench.core.results import RunResult
 
 ENV_VAR = "BENCHBENCH_HISTORY"
 DEFAULT_DB = Path("results") / "history.sqlite"
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's lock on the database
 SCHEMA_VERSION = 2  # 1: the first database (user_version 0); 2: project git state, status and fingerprints
 
 _TABLES = """
@@ -104,13 +105,26 @@ def connect(path: str | Path | None = None, *, create: bool = True) -> sqlite3.C
         raise BadInputError(f"history database {path} is a folder; give a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path)
+        if not path.exists():  # made here so that the user's umask decides its mode (SQLite would use 0644)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
+        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)  # a lock held by another writer is waited for
         _migrate(con, path)
     except sqlite3.DatabaseError as e:
-        raise BadInputError(f"{path}: not a benchbench history database ({e})") from None
+        raise database_error(e, path) from None
     except OSError as e:
         raise BadInputError(f"cannot open the history database {path}: {e.strerror}") from None
     return con
+
+
+def database_error(e: sqlite3.Error, path: Path) -> BadInputError:
+    """The one line for an SQLite error on the history: locked (after waiting), full, unreadable, or foreign."""
+    text = str(e).lower()
+    if "locked" in text or "busy" in text:
+        return BadInputError(f"history database {path} is locked by another process (waited {BUSY_TIMEOUT_S:g} s); "
+                             "try again when it is free")  # fmt: skip
+    if "full" in text or "disk i/o" in text or "readonly" in text or "unable to open" in text:
+        return BadInputError(f"cannot write the history database {path}: {e}")
+    return BadInputError(f"{path}: not a benchbench history database ({e})")
 
 
 def append_run(run: RunResult, path: str | Path | None = None, results: str | Path | None = None) -> Path:
@@ -118,8 +132,29 @@ def append_run(run: RunResult, path: str | Path | None = None, results: str | Pa
     repository the run was started in (the user's project), with whether it had uncommitted changes; `results`
     is where its folder is, so that `compare` can find the run by its id."""
     target = db_path(path)
+    con = connect(target)
+    try:
+        _insert(con, run, results)
+    except sqlite3.Error as e:
+        raise database_error(e, target) from None
+    finally:
+        con.close()
+    return target
+
+
+def append_run_or_say(run: RunResult, path: str | Path | None, run_dir: str | Path) -> str:
+    """Append a finished run and return the line to print: where it went, or, when the history could not be
+    written (locked past the wait, a full disk), that its row is missing and the command that adds it later.
+    The run's own results are kept either way."""
+    try:
+        return f"appended to history {append_run(run, path, run_dir)}"
+    except BadInputError as e:
+        return f"the run's history row was not written ({e}); add it later with: benchbench history add {run_dir}"
+
+
+def _insert(con: sqlite3.Connection, run: RunResult, results: str | Path | None) -> None:
     git = run.git
-    with connect(target) as con:
+    with con:
         con.execute(
             "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
             "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,8 +173,6 @@ def append_run(run: RunResult, path: str | Path | None = None, results: str | Pa
                  p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
                  p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint")),
             )  # fmt: skip
-    con.close()
-    return target
 
 
 @dataclass

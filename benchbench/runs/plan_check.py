@@ -1,6 +1,6 @@
 """What a run's plan is checked for before its folder is made: inputs that would fail every job they touch.
 
-An unknown zoo size, a batch size beyond `MAX_BATCH` (or one whose forward pass cannot fit in the memory free
+Too many workers, an unknown zoo size, a batch size beyond `MAX_BATCH` (or one whose forward pass cannot fit in the memory free
 now), a user model that is neither `pkg.module:factory` nor an existing `file.py:factory`: each is one
 BadInputError line (exit 2) before anything is measured, instead of a failed job found well into the run.
 """
@@ -8,16 +8,17 @@ BadInputError line (exit 2) before anything is measured, instead of a failed job
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from benchbench.core.errors import BadInputError
-from benchbench.core.results import Job
+from benchbench.core.results import Job, RunSettings
 from benchbench.sources.target import is_library_model, is_user_model
 
+WORKERS_PER_CPU = 4  # more worker processes than this per CPU only thrash
 MAX_BATCH = 1 << 20  # a larger batch is not a benchmark configuration, and overflows int32 index math soon
-FIT_CHECK_ABOVE = (
-    1024  # batches this large are built at batch 1 first to check they fit (a forward pass each)
-)
+# batches larger than this are built at batch 1 first to check that they fit (a forward pass each)
+FIT_CHECK_ABOVE = 1024
 
 
 def check_user_model(model: str) -> None:
@@ -43,10 +44,20 @@ def check_user_model(model: str) -> None:
                             f"installed packages searched); {form}")  # fmt: skip
 
 
-def check_plan(jobs: list[Job]) -> None:
+def check_workers(workers: int) -> None:
+    """At most WORKERS_PER_CPU worker processes per CPU: more only thrash (and each imports torch)."""
+    limit = WORKERS_PER_CPU * (os.cpu_count() or 1)
+    if workers > limit:
+        raise BadInputError(f"--workers {workers} is more than {limit} ({WORKERS_PER_CPU} per CPU of this machine); "
+                            "give fewer")  # fmt: skip
+
+
+def check_plan(jobs: list[Job], settings: RunSettings) -> None:
     """Refuse, before the run starts, a plan some of whose jobs could only fail (see the module docstring)."""
     from benchbench.measure.memory import check_batch_fits
     from benchbench.models.registry import get_model_spec
+
+    check_workers(settings.workers)
 
     largest: dict[tuple[str, str], int] = {}
     for job in jobs:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import shutil
 import signal
 import threading
 import time
@@ -53,7 +54,7 @@ def start_run(settings: RunSettings, out: str | Path) -> Path:
     """Plan the jobs, take the snapshot (environment, git, ceilings) and write the manifest of a new run folder."""
     parse_device(settings.device)
     jobs = plan_jobs(settings)
-    check_plan(jobs)
+    check_plan(jobs, settings)
     env = capture_env(settings.device)
     run = RunResult(suite=settings.suite, device=settings.device, profiles=[], settings=settings, jobs=jobs,
                     ceilings=measure_ceilings(settings.device), git=git_state(), env=env, shard=settings.shard)  # fmt: skip
@@ -62,6 +63,7 @@ def start_run(settings: RunSettings, out: str | Path) -> Path:
         run_dir.mkdir(parents=True, exist_ok=False)
         write(run_dir / MANIFEST, run)
     except OSError as e:
+        shutil.rmtree(run_dir, ignore_errors=True)  # a folder without its manifest is no run: none is left
         raise _disk_error(e, run_dir) from None
     return run_dir
 
@@ -77,6 +79,19 @@ def load_manifest(run_dir: str | Path) -> RunResult:
     if run.settings is None:
         raise BadInputError(f"{run_dir / MANIFEST}: records no run settings, so it cannot be resumed")
     return run
+
+
+def check_resume_matches(
+    manifest: RunResult, run_dir: str | Path, device: str | None, out: str | None
+) -> None:
+    """`--resume` runs the rest with the run's own settings: a --device or --out that says otherwise is refused
+    (one line), never silently ignored."""
+    if device is not None and str(parse_device(device)) != manifest.device:
+        raise BadInputError(f"--device {device} differs from the run's device {manifest.device}; --resume runs the "
+                            "rest on the run's own device: drop --device")  # fmt: skip
+    if out is not None and Path(out).resolve() != Path(run_dir).resolve().parent:
+        raise BadInputError(f"--out {out} is not where the run folder {run_dir} is; --resume writes into the run's "
+                            "own folder: drop --out")  # fmt: skip
 
 
 def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> RunOutcome:

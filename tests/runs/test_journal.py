@@ -195,3 +195,55 @@ def test_a_run_torn_by_a_full_disk_resumes_with_every_job_exactly_once(tmp_path)
         assert all(json.loads(line) for line in (run_dir / JOURNAL).read_text().splitlines())
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+# ---- resume settings, workers, a full disk at start -----------------------------------------------------------
+
+
+def _run_folder(tmp_path: Path, device: str = "cpu") -> Path:
+    manifest = _manifest()
+    manifest.device = device
+    folder = tmp_path / "out" / manifest.run_id
+    write(folder / "manifest.json", manifest)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "device, option, needle",
+    [("cuda", ["--device", "cpu"], "--device cpu differs from the run's device cuda"),
+     ("cpu", ["--out", "elsewhere"], "is not where the run folder")],
+)  # fmt: skip
+def test_resume_refuses_a_device_or_out_that_differs_from_the_run(tmp_path, cli, device, option, needle):
+    code, _, err = cli(["run", "--resume", str(_run_folder(tmp_path, device)), *option, "--no-history"])
+    assert code == 2 and needle in err
+
+
+def test_resume_takes_the_same_out_and_device(tmp_path, cli, monkeypatch):
+    folder = _run_folder(tmp_path)
+    monkeypatch.setattr(
+        "benchbench.runs.run.execute", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    argv = ["run", "--resume", str(folder), "--device", "cpu", "--out", str(folder.parent), "--no-history"]
+    assert cli(argv)[0] == 130  # past the checks, into the run itself (stopped there)
+
+
+def test_workers_beyond_four_per_cpu_are_refused_before_a_folder_is_made(tmp_path, cli):
+    code, _, err = cli(
+        ["run", "--suite", "smoke", "--workers", "100000", "--out", str(tmp_path / "o"), "--no-history"]
+    )
+    assert code == 2 and "--workers 100000 is more than" in err and not (tmp_path / "o").exists()
+
+
+def test_a_full_disk_at_start_leaves_no_empty_run_folder(tmp_path, cli):
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "64k"):
+        pytest.skip("needs root to mount a small tmpfs (a real full disk)")
+    try:
+        _fill(disk)
+        code, _, err = cli(
+            ["run", "--suite", "smoke", "--models", "mlp", "--out", str(disk / "o"), "--no-history"]
+        )
+        assert code == 2 and ("disk is full" in err or "No space" in err), err
+        assert not (disk / "o").exists() or not list((disk / "o").iterdir())  # no empty run folder left
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
