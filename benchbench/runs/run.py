@@ -108,9 +108,7 @@ def _todo(manifest: RunResult, journal: Journal, log: Log) -> list[Job]:
     only attempt crashed or timed out."""
     done = {p.job: p for p in journal.read()}
     if journal.damaged:
-        log(
-            f"journal lines {', '.join(map(str, journal.damaged))} are damaged and skipped; their jobs run again"
-        )
+        log(f"damaged journal line(s) {', '.join(map(str, journal.damaged))} skipped: their jobs run again")
     retried = [k for k, p in done.items() if p.status in RETRIED_STATUSES and journal.failures[k] == 1]
     if retried:
         log(f"retrying once {len(retried)} job(s) that crashed or timed out: {', '.join(retried)}")
