@@ -247,3 +247,22 @@ def test_a_full_disk_at_start_leaves_no_empty_run_folder(tmp_path, cli):
         assert not (disk / "o").exists() or not list((disk / "o").iterdir())  # no empty run folder left
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_crashed_or_timed_out_job_is_retried_once_on_resume_and_said_so(tmp_path):
+    from benchbench.core.results import JobOutcome
+    from benchbench.runs.run import _todo
+
+    manifest = _manifest()
+    journal = Journal(tmp_path, manifest)
+    crashed = _profile(JOBS[0])
+    crashed.outcome = JobOutcome("crashed", "the worker killed by SIGSEGV", "SIGSEGV")
+    timed_out = _profile(JOBS[1])
+    timed_out.outcome = JobOutcome("timeout", "ran past the 1 s job timeout")
+    for p in (crashed, timed_out, _profile(JOBS[2])):
+        journal.append(p)
+    said: list[str] = []
+    assert [j.key for j in _todo(manifest, journal, said.append)] == [JOBS[0].key, JOBS[1].key]
+    assert "retrying once 2 job(s) that crashed or timed out" in said[0]
+    journal.append(crashed)  # it crashed again on the retry: not a third time
+    assert [j.key for j in _todo(manifest, journal, said.append)] == [JOBS[1].key]
