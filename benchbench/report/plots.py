@@ -38,17 +38,17 @@ def inert_texts(fig: Any) -> None:
     """Every text the figure holds (titles, labels, legends, annotations: model names among them) on one line,
     its control characters as escapes (`core.inert`) and a `$` shown as itself, not starting mathtext."""
     from matplotlib.text import Text
-    from matplotlib.ticker import FixedFormatter
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
 
     def clean(text: str) -> str:
         return inert.one_line(text).replace("$", r"\$") if text else text
 
     for t in fig.findobj(Text):
         t.set_text(clean(t.get_text()))
-    for ax in fig.axes:  # tick labels given as strings are drawn later, from the formatter
-        for axis in (ax.xaxis, ax.yaxis):
-            if isinstance(fmt := axis.get_major_formatter(), FixedFormatter):
-                fmt.seq = [clean(str(s)) for s in fmt.seq]
+    for ax in fig.axes:  # tick labels given as strings are drawn later, from the formatter: wrapped to clean
+        for axis in (ax.xaxis, ax.yaxis):  # (numeric formatters, whose mathtext is meant, are left alone)
+            if isinstance(fmt := axis.get_major_formatter(), (FixedFormatter, FuncFormatter)):
+                axis.set_major_formatter(FuncFormatter(lambda x, pos, fmt=fmt: clean(str(fmt(x, pos)))))
 
 
 def _svg(fig: Any) -> str:

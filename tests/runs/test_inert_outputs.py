@@ -109,3 +109,19 @@ def test_the_one_line_error_is_inert(cli, tmp_path):
     code, _, err = cli(["profile", f"{tmp_path / 'no'}\x1b[2J\u202e.py:f"])
     assert code == 2
     _clean(err, "error line")
+
+
+def test_plot_tick_labels_from_names_are_inert(recwarn):
+    """Tick labels given as strings are drawn from a formatter, after the figure's texts were cleaned."""
+    from benchbench.core.results import LatencyStats, ProfileResult, RunResult
+    from benchbench.report.plots import latency_distribution_svg
+
+    lat = LatencyStats.from_samples([1.0, 1.1, 1.2, 0.9, 1.0])
+    names = [HOSTILE_FILE, "bad\x07name $x$"]
+    run = RunResult(
+        "t", "cpu", [ProfileResult(n, "image", "tiny", 1, "cpu", "float32", latency=lat) for n in names]
+    )
+    svg = latency_distribution_svg(run)
+    ET.fromstring(svg)
+    _clean(svg, "latency distribution")
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]  # no control character reached the font
