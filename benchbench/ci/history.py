@@ -192,6 +192,16 @@ class HistoryRow:
     peak_memory_bytes: int | None
 
 
+def _fetch(con: sqlite3.Connection, path: str | Path | None, sql: str, args: tuple) -> list[tuple]:
+    """The rows of one read, closing the connection; a lock held past the wait is one line, not a traceback."""
+    try:
+        return con.execute(sql, args).fetchall()
+    except sqlite3.Error as e:
+        raise database_error(e, db_path(path)) from None
+    finally:
+        con.close()
+
+
 def query(path: str | Path | None = None, model: str | None = None, limit: int = 50) -> list[HistoryRow]:
     """Rows for `model` (a glob; all when None), oldest first, the last `limit` runs per configuration."""
     con = connect(path, create=False)
@@ -204,8 +214,7 @@ def query(path: str | Path | None = None, model: str | None = None, limit: int =
         sql += " WHERE p.model GLOB ? OR p.model = ?"
         args = (model, model)
     sql += " ORDER BY r.created_at, r.run_id"
-    rows = [HistoryRow(*r) for r in con.execute(sql, args)]
-    con.close()
+    rows = [HistoryRow(*r) for r in _fetch(con, path, sql, args)]
     by_cfg: dict[tuple, list[HistoryRow]] = {}
     for r in rows:
         by_cfg.setdefault((r.model, r.size, r.batch_size, r.device, r.dtype), []).append(r)
@@ -215,10 +224,7 @@ def query(path: str | Path | None = None, model: str | None = None, limit: int =
 def find_run(run_id: str, path: str | Path | None = None) -> Path:
     """The results folder of the run `run_id` (or the one run whose id starts with it) recorded in the history."""
     con = connect(path, create=False)
-    found = con.execute(
-        "SELECT run_id, results_path FROM runs WHERE run_id LIKE ? || '%'", (run_id,)
-    ).fetchall()
-    con.close()
+    found = _fetch(con, path, "SELECT run_id, results_path FROM runs WHERE run_id LIKE ? || '%'", (run_id,))
     if len(found) != 1:
         what = "no run" if not found else f"{len(found)} runs ({', '.join(r[0] for r in found[:5])})"
         raise BadInputError(

@@ -121,6 +121,9 @@ class Journal:
         if entry.get("schema_version") != SCHEMA_VERSION:
             raise BadInputError(f"{where} has schema version {entry.get('schema_version')!r}, not {SCHEMA_VERSION}: "
                                 "it was not written by this benchbench; remove the line to resume")  # fmt: skip
+        if self.run_id is not None and "run" not in entry:
+            raise BadInputError(f"{where} names no run (written by an older benchbench?); start the run again, or "
+                                "remove the line to resume without its job")  # fmt: skip
         if self.run_id is not None and entry.get("run") != self.run_id:
             raise BadInputError(f"{where} belongs to run {entry.get('run')!r}, not to this folder's run "
                                 f"{self.run_id}; remove the line (or use that run's folder) to resume")  # fmt: skip
