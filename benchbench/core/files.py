@@ -67,11 +67,8 @@ def refuse_special_output(path: str | Path, what: str = "output file") -> None:
         return
     try:
         mode = os.lstat(path).st_mode
-    except (
-        FileNotFoundError,
-        NotADirectoryError,
-    ):  # nothing there (a parent that is no folder is said later)
-        return
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there (a parent that is no folder is said later)
     except OSError as e:
         raise BadInputError(f"cannot use {what} {path}: {e.strerror}") from None
     kind = _kind(mode)
