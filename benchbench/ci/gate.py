@@ -14,7 +14,6 @@ budget stands).
 from __future__ import annotations
 
 import math
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.ci.budgets import Budget
+from benchbench.core import inert
 from benchbench.core.errors import BadInputError
 from benchbench.core.files import read_json
+from benchbench.core.inert import xml_text
 from benchbench.core.noise import run_noise
 from benchbench.core.results import NoiseVerdict
 from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark
@@ -271,15 +272,7 @@ def render_summary(checks: list[Check], noise: NoiseVerdict | None = None) -> st
     table = Table(["model", "config", "metric", "value", "budget", "margin", "result", "note"], [
         [c.model, c.config, c.metric, fmt_value(c, c.value), fmt_value(c, c.budget), c.margin,
          ("pass" if c.passed else "FAIL") + (" (noisy)" if c.noisy else ""), c.note] for c in checks])  # fmt: skip
-    return head + markdown_table(table) + "\n"
-
-
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_text(text: object) -> str:
-    """Text XML 1.0 can hold: control characters and unpaired surrogates removed."""
-    return _XML_INVALID.sub("", str(text))
+    return inert.visible(head + markdown_table(table) + "\n")
 
 
 def render_junit(checks: list[Check]) -> str:

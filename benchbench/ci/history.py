@@ -19,6 +19,7 @@ from benchbench.record.run import RunResult
 
 ENV_VAR = "BENCHBENCH_HISTORY"
 DEFAULT_DB = Path("results") / "history.sqlite"
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's lock on the database
 SCHEMA_VERSION = 2  # 1: the first database (user_version 0); 2: project git state, status and fingerprints
 
 _TABLES = """
@@ -104,13 +105,26 @@ def connect(path: str | Path | None = None, *, create: bool = True) -> sqlite3.C
         raise BadInputError(f"history database {path} is a folder; give a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path)
+        if not path.exists():  # made here so that the user's umask decides its mode (SQLite would use 0644)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
+        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)  # a lock held by another writer is waited for
         _migrate(con, path)
     except sqlite3.DatabaseError as e:
-        raise BadInputError(f"{path}: not a benchbench history database ({e})") from None
+        raise database_error(e, path) from None
     except OSError as e:
         raise BadInputError(f"cannot open the history database {path}: {e.strerror}") from None
     return con
+
+
+def database_error(e: sqlite3.Error, path: Path) -> BadInputError:
+    """The one line for an SQLite error on the history: locked (after waiting), full, unreadable, or foreign."""
+    text = str(e).lower()
+    if "locked" in text or "busy" in text:
+        return BadInputError(f"history database {path} is locked by another process (waited {BUSY_TIMEOUT_S:g} s); "
+                             "try again when it is free")  # fmt: skip
+    if "full" in text or "disk i/o" in text or "readonly" in text or "unable to open" in text:
+        return BadInputError(f"cannot write the history database {path}: {e}")
+    return BadInputError(f"{path}: not a benchbench history database ({e})")
 
 
 def append_run(run: RunResult, path: str | Path | None = None, results: str | Path | None = None) -> Path:
@@ -118,8 +132,29 @@ def append_run(run: RunResult, path: str | Path | None = None, results: str | Pa
     repository the run was started in (the user's project), with whether it had uncommitted changes; `results`
     is where its folder is, so that `compare` can find the run by its id."""
     target = db_path(path)
+    con = connect(target)
+    try:
+        _insert(con, run, results)
+    except sqlite3.Error as e:
+        raise database_error(e, target) from None
+    finally:
+        con.close()
+    return target
+
+
+def append_run_or_say(run: RunResult, path: str | Path | None, run_dir: str | Path) -> str:
+    """Append a finished run and return the line to print: where it went, or, when the history could not be
+    written (locked past the wait, a full disk), that its row is missing and the command that adds it later.
+    The run's own results are kept either way."""
+    try:
+        return f"appended to history {append_run(run, path, run_dir)}"
+    except BadInputError as e:
+        return f"the run's history row was not written ({e}); add it later with: benchbench history add {run_dir}"
+
+
+def _insert(con: sqlite3.Connection, run: RunResult, results: str | Path | None) -> None:
     git = run.git
-    with connect(target) as con:
+    with con:
         con.execute(
             "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
             "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,8 +173,6 @@ def append_run(run: RunResult, path: str | Path | None = None, results: str | Pa
                  p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
                  p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint")),
             )  # fmt: skip
-    con.close()
-    return target
 
 
 @dataclass
@@ -159,6 +192,16 @@ class HistoryRow:
     peak_memory_bytes: int | None
 
 
+def _fetch(con: sqlite3.Connection, path: str | Path | None, sql: str, args: tuple) -> list[tuple]:
+    """The rows of one read, closing the connection; a lock held past the wait is one line, not a traceback."""
+    try:
+        return con.execute(sql, args).fetchall()
+    except sqlite3.Error as e:
+        raise database_error(e, db_path(path)) from None
+    finally:
+        con.close()
+
+
 def query(path: str | Path | None = None, model: str | None = None, limit: int = 50) -> list[HistoryRow]:
     """Rows for `model` (a glob; all when None), oldest first, the last `limit` runs per configuration."""
     con = connect(path, create=False)
@@ -171,8 +214,7 @@ def query(path: str | Path | None = None, model: str | None = None, limit: int =
         sql += " WHERE p.model GLOB ? OR p.model = ?"
         args = (model, model)
     sql += " ORDER BY r.created_at, r.run_id"
-    rows = [HistoryRow(*r) for r in con.execute(sql, args)]
-    con.close()
+    rows = [HistoryRow(*r) for r in _fetch(con, path, sql, args)]
     by_cfg: dict[tuple, list[HistoryRow]] = {}
     for r in rows:
         by_cfg.setdefault((r.model, r.size, r.batch_size, r.device, r.dtype), []).append(r)
@@ -182,10 +224,7 @@ def query(path: str | Path | None = None, model: str | None = None, limit: int =
 def find_run(run_id: str, path: str | Path | None = None) -> Path:
     """The results folder of the run `run_id` (or the one run whose id starts with it) recorded in the history."""
     con = connect(path, create=False)
-    found = con.execute(
-        "SELECT run_id, results_path FROM runs WHERE run_id LIKE ? || '%'", (run_id,)
-    ).fetchall()
-    con.close()
+    found = _fetch(con, path, "SELECT run_id, results_path FROM runs WHERE run_id LIKE ? || '%'", (run_id,))
     if len(found) != 1:
         what = "no run" if not found else f"{len(found)} runs ({', '.join(r[0] for r in found[:5])})"
         raise BadInputError(
@@ -200,7 +239,7 @@ def find_run(run_id: str, path: str | Path | None = None) -> Path:
 
 def plot(rows: list[HistoryRow], out: str | Path) -> Path:
     """p50 latency per run for each configuration, as a PNG."""
-    from benchbench.report.plots import pyplot
+    from benchbench.report.plots import inert_texts, pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -218,6 +257,7 @@ def plot(rows: list[HistoryRow], out: str | Path) -> Path:
         ax.legend(fontsize="small")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    inert_texts(fig)  # model names from the database: on one line, no control characters
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -18,9 +18,11 @@ import contextlib
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Callable
 
 from benchbench import __version__
+from benchbench.core import inert
 from benchbench.core.errors import BadInputError, CheckFailedError, one_line
 from benchbench.core.registry import Registry
 
@@ -91,8 +93,32 @@ def _unavailable(sub: argparse._SubParsersAction, command: str, exc: ImportError
     p.set_defaults(func=refuse)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM keeps Ctrl-C's contract: what is done is kept, exit 130
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit code (see the module docstring). SIGTERM counts as Ctrl-C from the start."""
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # while the parser is built, before a command's own handling
+        return _say("benchbench: interrupted", EXIT_INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    # torchvision's "C++ ops not loaded" notice is recorded in every result's env.notes; on the terminal it
+    # would come before the one error line of a command that fails
+    warnings.filterwarnings("ignore", message=r"torchvision: C\+\+ ops not loaded", category=RuntimeWarning)
     try:
         if args.plugin:
             from benchbench.stages import load_plugins
@@ -151,22 +177,28 @@ def environment_line(e: BaseException) -> str:
 
 
 def internal_error_log(e: BaseException) -> str | None:
-    """Write the traceback of `e` to a log file (under $XDG_STATE_HOME or ~/.local/state, else the temp folder)."""
+    """Write the traceback of `e` to a new log file under $XDG_STATE_HOME/benchbench (or ~/.local/state), else
+    to a fresh file of the temp folder made by `tempfile.mkstemp` (unpredictable name, mode 0600, never an
+    existing file or link followed); None when neither can be written."""
     import datetime
     import os
     import tempfile
     import traceback
     from pathlib import Path
 
-    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    for folder in (state / "benchbench", Path(tempfile.gettempdir())):
+    text = f"benchbench {__version__}, argv {sys.argv}\n" + "".join(
+        traceback.format_exception(type(e), e, e.__traceback__)
+    )
+    prefix = f"benchbench-error-{datetime.datetime.now().strftime('%Y%m%dT%H%M%S')}-"
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "benchbench"
+    for folder in (state, None):  # None: the temp folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"benchbench-error-{stamp}-{os.getpid()}.log"
-            path.write_text(f"benchbench {__version__}, argv {sys.argv}\n{text}")
-            return str(path)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            fd, path = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=folder)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            return path
         except OSError:
             continue
     return None
@@ -174,7 +206,8 @@ def internal_error_log(e: BaseException) -> str | None:
 
 def _say(line: str, code: int) -> int:
     with contextlib.suppress(OSError):
-        print(" ".join(line.split()), file=sys.stderr)  # one line, whatever the message held
+        # one line, no control character, whatever the message held
+        print(inert.one_line(line), file=sys.stderr)
     return code
 
 

@@ -25,12 +25,33 @@ TASK_HELP = "head of an hf: model: model (default), causal-lm, masked-lm, sequen
 
 
 def add_model_arguments(p: argparse.ArgumentParser, size_default: str = "tiny") -> None:
-    """MODEL, --size (zoo presets; library models are built as their library defines them) and --task."""
+    """MODEL, --size (zoo presets; library models are built as their library defines them), --task and
+    --trust-remote-code."""
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument(
         "--size", default=None, help=f"zoo size preset (default {size_default}); not for library models"
     )
     p.add_argument("--task", default=None, help=TASK_HELP)
+    add_trust_argument(p)
+
+
+TRUST_ENV = "BENCHBENCH_TRUST_REMOTE_CODE"  # read by sources/hf.py; inherited by a run's worker processes
+
+
+class _TrustRemoteCode(argparse.Action):
+    """`--trust-remote-code`: sets TRUST_ENV=1 for this process and its workers, the one switch that lets an
+    hf:DIR folder's own Python (config.json's auto_map) run. Without it such a folder is refused (exit 2)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, *_: Any) -> None:
+        os.environ[TRUST_ENV] = "1"
+        setattr(namespace, self.dest, True)
+
+
+def add_trust_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust-remote-code", action=_TrustRemoteCode, nargs=0, default=False,
+        help="let an hf:DIR folder's own Python code (config.json's auto_map) run; only for a folder you trust",
+    )  # fmt: skip
 
 
 # ---- option types: each refuses what cannot be right, so argparse says so in one line (exit 2) -------------
@@ -97,17 +118,19 @@ def probability(text: str) -> float:
 
 
 def check_output(path: str | None, *, suffixes: tuple[str, ...] = (), what: str = "output file") -> None:
-    """Refuse, before any work, an output file path that cannot be written: a folder, a wrong suffix, a parent
-    that is not a writable folder. '-' (standard output) and None pass."""
-    if path is None or path == "-":
+    """Refuse, before any work, an output file path that cannot be written: a folder, a FIFO, device, socket or
+    symbolic link (only regular files are replaced), a wrong suffix, a parent that is not a writable folder.
+    '-' and /dev/stdout (standard output) and None pass."""
+    from benchbench.core.files import STDOUT_PATHS, refuse_special_output
+
+    if path is None or path in STDOUT_PATHS:
         return
     from benchbench.core.errors import BadInputError
 
     p = Path(path)
     if suffixes and p.suffix not in suffixes:
         raise BadInputError(f"{what} {path!r} must end in {' or '.join(suffixes)}")
-    if p.is_dir():
-        raise BadInputError(f"{what} {path} is a folder; give a file path")
+    refuse_special_output(p, what)
     if p.exists() and not os.access(p, os.W_OK):
         raise BadInputError(f"{what} {path} is not writable")
     parent = next((q for q in p.absolute().parents if q.exists()), Path("/"))
@@ -123,24 +146,59 @@ def check_output_dir(path: str | None, what: str = "output folder") -> None:
 
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise BadInputError(f"{what} {path} is a file; give a folder")
+        kind = "a file" if p.is_file() else "not a folder"
+        raise BadInputError(f"{what} {path} is {kind}; give a folder")
     existing = p if p.exists() else next((q for q in p.absolute().parents if q.exists()), Path("/"))
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise BadInputError(f"cannot write {what} {path}: {existing} is not a writable folder")
 
 
+def output_file(text: str) -> str:
+    """An output file option's value; /dev/stdout is standard output, spelled '-' from here on."""
+    return "-" if text == "/dev/stdout" else text
+
+
 def add_json_option(p: argparse.ArgumentParser) -> None:
     """Add `--json FILE` (a file, or '-' for standard output) to a command's parser."""
-    p.add_argument("--json", metavar="FILE", help=JSON_HELP)
+    p.add_argument("--json", metavar="FILE", type=output_file, help=JSON_HELP)
 
 
 def console(args: argparse.Namespace | None = None, width: int | None = None) -> Any:
     """A rich Console for the human output, on stderr when the JSON goes to standard output. Markup is off:
-    a model name or an error text holding `[...]` is printed as it is (colours come from `style=`)."""
+    a model name or an error text holding `[...]` is printed as it is (colours come from `style=`). Every
+    string and Text it prints goes through `core.inert.terminal` (a table cell or title through `one_line`): an
+    ESC sequence, NUL, BEL or bidi control from a model name or an exception is shown as its escape, never
+    acted on, and a newline in a name cannot forge a row."""
     from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from benchbench.core import inert
+
+    class InertConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Text:  # table cells and titles: one line each
+            return super().render_str(inert.one_line(text), **kwargs)
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:  # a printed string keeps its lines
+            objects = tuple(Text(inert.terminal(o)) if isinstance(o, str) else _inert_text(o) if isinstance(o, Text)
+                            else o for o in objects)  # fmt: skip
+            for table in (o for o in objects if isinstance(o, Table)):  # Text cells skip render_str
+                for column in table.columns:
+                    column._cells = [_inert_text(c) if isinstance(c, Text) else c for c in column._cells]
+            super().print(*objects, **kwargs)
 
     to_stderr = getattr(args, "json", None) == "-"
-    return Console(stderr=to_stderr, width=width, markup=False, highlight=False)
+    return InertConsole(stderr=to_stderr, width=width, markup=False, highlight=False)
+
+
+def _inert_text(text: Any) -> Any:
+    """A rich Text (a status line) made one inert line; its whole-text style kept (spans only when nothing changed)."""
+    from benchbench.core import inert
+
+    plain = inert.one_line(text.plain)
+    if plain == text.plain:
+        return text
+    return type(text)(plain, style=text.style)
 
 
 def emit_json(dest: str | None, data: Any) -> None:

@@ -9,6 +9,7 @@ from benchbench.cli.common import (
     MODEL_HELP,
     TASK_HELP,
     add_json_option,
+    add_trust_argument,
     check_output,
     emit_json,
     fraction,
@@ -21,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("estimate", help="training GPU-hours/cost, memory fit, inference latency and cost")
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--task", default=None, help=TASK_HELP)
+    add_trust_argument(p)
     p.add_argument("--hardware", required=True, help="hardware key (benchbench list --hardware) or 'cpu'")
     p.add_argument("--hardware-file", help="a TOML file adding or overriding hardware entries")
     p.add_argument("--size", default=None, help="zoo size preset (default base); not for library models")

@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from benchbench.cli.common import JSON_HELP, check_output, console, emit_json
+from benchbench.cli.common import JSON_HELP, check_output, console, emit_json, output_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--device", default="cpu")
     c.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16")
     c.add_argument("--backward", action="store_true", help="also time the backward pass")
-    c.add_argument("--json", metavar="FILE", help=JSON_HELP + "; a PNG/SVG plot is written beside a FILE")
+    c.add_argument(
+        "--json",
+        metavar="FILE",
+        type=output_file,
+        help=JSON_HELP + "; a PNG/SVG plot is written beside a FILE",
+    )
     c.set_defaults(func=run_compare)
     k = ksub.add_parser("check", help="compile every Triton kernel × config for GPU targets, without a GPU")
     k.add_argument("--target", default="sm_90,sm_100", help="comma-separated: sm_80, sm_86, sm_89, sm_90, "
@@ -43,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     k.add_argument(
         "--rows", action="store_true", help="print every kernel × config row, not only the summary"
     )
-    k.add_argument("--json", metavar="FILE", help=JSON_HELP)
+    k.add_argument("--json", metavar="FILE", type=output_file, help=JSON_HELP)
     k.set_defaults(func=run_check)
 
 

@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.ci.history import append_run, check_db, db_path
+    from benchbench.ci.history import append_run_or_say, check_db, db_path
     from benchbench.ci.merge import merge_folders
     from benchbench.record.run import load_run
 
@@ -34,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"merged {len(args.shards)} shard(s), {len(merged.profiles)} profiles, into {out / 'results.json'}",
                   markup=False)  # fmt: skip
     if db is not None:
-        console.print(f"appended to history {append_run(merged, db, out)}", markup=False)
+        console.print(append_run_or_say(merged, db, out), markup=False)
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from benchbench.cli.common import check_output_dir, positive_float, positive_int
+from benchbench.cli.common import add_trust_argument, check_output_dir, positive_float, positive_int
 from benchbench.cli.common import console as make_console
 from benchbench.core.errors import BadInputError
 
@@ -24,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--resume", metavar="RUN_DIR", help="run the jobs an interrupted run folder lacks")
     p.add_argument("--models", metavar="PATTERNS",
                    help="comma list of zoo globs, torchvision:/timm:/hf: names and pkg.module:factory paths (replaces the suite's models)")  # fmt: skip
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default=None, help="cpu (default), cuda, cuda:N, ...")
+    add_trust_argument(p)
     p.add_argument("--shard", help="run the I-th of N deterministic shards, as I/N")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="jobs side by side (default: one per visible GPU on a CUDA device, else 1)")  # fmt: skip
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", help="a Ray cluster to send jobs to (default: a local Ray instance)")
     p.add_argument("--job-timeout", type=positive_float, default=None, metavar="S",
                    help="kill a job running longer, recorded as timeout (default: the suite's)")  # fmt: skip
-    p.add_argument("--out", default="results", help="folder under which the run folder is made")
+    p.add_argument("--out", default=None, help="folder under which the run folder is made (default results)")
     p.add_argument("--budget", type=positive_float, metavar="SECONDS",
                    help="time budget of the gpu suite's kernel campaign (default 300); campaign.json is "
                         "rewritten after every step")  # fmt: skip
@@ -49,7 +50,7 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
     from benchbench.runs.suite import get_suite
     from benchbench.runs.suite_file import load_suite
 
-    dev = parse_device(args.device)
+    dev = parse_device(args.device or "cpu")
     EXECUTORS.get(args.executor)  # an unknown name: one line listing the registered executors
     if args.ray_address and args.executor != "ray":
         raise BadInputError("--ray-address needs --executor ray")
@@ -74,8 +75,9 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchbench.ci.history import append_run, check_db, db_path
-    from benchbench.runs.run import execute, load_manifest, start_run
+    from benchbench.ci.history import append_run_or_say, check_db, db_path
+    from benchbench.core import inert
+    from benchbench.runs.run import check_resume_matches, execute, load_manifest, start_run
 
     console = make_console()
     db = None if args.no_history else check_db(db_path(args.db))
@@ -85,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
                 raise BadInputError(
                     f"--resume runs the rest with the run's own settings; drop --{flag.replace('_', '-')}"
                 )
-        load_manifest(args.resume)
+        check_resume_matches(load_manifest(args.resume), args.resume, args.device, args.out)
         run_dir = args.resume
     else:
-        check_output_dir(args.out, "--out folder")
-        run_dir = start_run(settings_from_args(args), args.out)
+        check_output_dir(args.out or "results", "--out folder")
+        run_dir = start_run(settings_from_args(args), args.out or "results")
     outcome = execute(run_dir, log=console.print)
     result = outcome.result
     console.print(f"wrote {outcome.run_dir / 'results.json'} and {outcome.run_dir / 'report.md'}")
@@ -98,9 +100,9 @@ def run(args: argparse.Namespace) -> int:
                       f"resume with: benchbench run --resume {outcome.run_dir}", style="yellow")  # fmt: skip
         return EXIT_INTERRUPTED
     if db is not None:
-        console.print(f"appended to history {append_run(result, db, outcome.run_dir)}")
+        console.print(append_run_or_say(result, db, outcome.run_dir))
     failed = [p for p in result.profiles if not p.ok]
     for p in failed:
         why = p.outcome.detail if p.outcome else "; ".join(f"{e.stage}: {e.error}" for e in p.errors)
-        console.print(f"{p.job} {p.status}: {why}", markup=False, style="yellow")
+        console.print(inert.one_line(f"{p.job} {p.status}: {why}"), markup=False, style="yellow")
     return 1 if failed else 0

@@ -7,6 +7,8 @@ import glob
 import json
 import math
 import os
+import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,12 +49,52 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()  # what open() would give: 0644 under umask 022, readable by the group
 
 
+STDOUT_PATHS = ("-", "/dev/stdout")  # written through to standard output, never replaced
+
+
+def _kind(mode: int) -> str | None:
+    """What a file of this mode is, for a refusal; None for a regular file."""
+    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))  # fmt: skip
+    return next(
+        (name for test, name in kinds if test(mode)), None if stat.S_ISREG(mode) else "not a regular file"
+    )
+
+
+def refuse_special_output(path: str | Path, what: str = "output file") -> None:
+    """BadInputError unless `path` is absent or a regular file: a folder, FIFO, device, socket or symbolic link
+    given as an output would be replaced by a regular file (or, for a FIFO, block), so it is refused. A symbolic
+    link is refused rather than followed: give its target. '-' and /dev/stdout are standard output (allowed)."""
+    if str(path) in STDOUT_PATHS:
+        return
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there (a parent that is no folder is said later)
+    except OSError as e:
+        raise BadInputError(f"cannot use {what} {path}: {e.strerror}") from None
+    kind = _kind(mode)
+    if kind == "a folder":
+        raise BadInputError(f"{what} {path} is a folder; give a file path")
+    if kind == "a symbolic link":
+        raise BadInputError(f"{what} {path} is a symbolic link, which benchbench does not write through; give "
+                            f"the path it points to ({os.path.realpath(path)}) or a new file")  # fmt: skip
+    if kind is not None:
+        raise BadInputError(f"{what} {path} is {kind}, not a regular file; give a file path (or - for "
+                            "standard output)")  # fmt: skip
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write a file atomically and durably: a temp file in the same folder, fsynced, renamed over `path`, the
-    folder fsynced; mode as the user's umask gives. A reader sees the old file or the new one, never half of one."""
+    folder fsynced; mode as the user's umask gives. A reader sees the old file or the new one, never half of one.
+    Only a regular file is ever replaced (see `refuse_special_output`); '-' and /dev/stdout are written through."""
+    if str(path) in STDOUT_PATHS:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return Path(path)
     path = Path(path)
-    if path.is_dir():
-        raise BadInputError(f"{path} is a folder; give a file path")
+    refuse_special_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_orphans(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -62,6 +104,7 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
             f.flush()
             os.fchmod(f.fileno(), FILE_MODE)
             os.fsync(f.fileno())
+        refuse_special_output(path)  # again: what was checked may have been swapped since
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -120,13 +163,16 @@ def _read_text(path: Path, fmt: str, what: str) -> str:
 
 
 def read_json(path: str | Path) -> Any:
-    """The parsed JSON of `path`; a missing, unreadable or malformed file is a one-line BadInputError."""
+    """The data of a JSON file, or one BadInputError line: missing, binary, not JSON, or nested too deeply for
+    this reader (a results file never is)."""
     path = Path(path)
     text = _read_text(path, "JSON", "results file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise BadInputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise BadInputError(f"{path}: JSON nested too deeply to be a benchbench file") from None
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from benchbench.core import inert
 from benchbench.measure.records import LayerRow, Shape
 
 _CONTAINERS = ("ModuleList", "ModuleDict")
@@ -88,7 +89,7 @@ def _label(b: _Block) -> str:
     name = b.first if count == 1 else f"{b.first}–{b.names[-1].rsplit('.', 1)[-1]}"
     kind = b.type if count == 1 else f"{b.type} ×{count}"
     macs = f"<br/>{fmt_count(b.macs)} MACs" if b.macs else ""
-    return f"{name}<br/>{kind}{macs}".replace('"', "'")
+    return inert.mermaid(f"{name}<br/>{kind}{macs}".replace('"', "'"))
 
 
 def _edges(blocks: list[_Block], root: LayerRow | None) -> list[tuple[str, str, list[Shape]]]:
@@ -129,7 +130,7 @@ def mermaid(rows: list[LayerRow], title: str | None = None) -> str:
     """Mermaid `flowchart TD` text for the layer rows of one model."""
     root = next((r for r in rows if r.depth == 0), None)
     blocks = _blocks(rows)
-    lines = [f"---\ntitle: {title}\n---"] if title else []
+    lines = [f"---\ntitle: {inert.mermaid(title)}\n---"] if title else []
     lines += ["flowchart TD", f'    {INPUT}(["input"])']
     lines += [f'    {b.node}["{_label(b)}"]' for b in blocks]
     lines.append(f'    {OUTPUT}(["output"])')

@@ -12,9 +12,10 @@ a curve in a lane to the right, one lane per skipping edge so that none overlap.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
+
+from benchbench.core.inert import html_text, one_line
 
 _NODE = re.compile(r'^\s*(?P<id>\w+)(?P<open>\(\[|\[)"(?P<label>.*)"(?:\]\)|\])\s*$')
 _EDGE = re.compile(r'^\s*(?P<src>\w+)\s*--\s*"(?P<label>.*)"\s*-->\s*(?P<dst>\w+)\s*$')
@@ -56,7 +57,7 @@ def parse_mermaid(text: str) -> Flowchart:
     title = None
     m = re.search(r"^---\s*\ntitle:\s*(.*?)\s*\n---\s*$", text, re.MULTILINE)
     if m:
-        title = m.group(1)
+        title = one_line(m.group(1))
     chart = Flowchart(title)
     for line in text.splitlines():
         if (e := _EDGE.match(line)) is not None:
@@ -110,7 +111,7 @@ def render_svg(text: str) -> str:
     ]
     if chart.title:
         parts.append(
-            f'<text x="{MARGIN}" y="{MARGIN + FONT}" font-weight="bold">{html.escape(chart.title)}</text>'
+            f'<text x="{MARGIN}" y="{MARGIN + FONT}" font-weight="bold">{html_text(chart.title)}</text>'
         )
     for src, dst, label in chart.edges:
         a, b = by_id.get(src), by_id.get(dst)
@@ -130,7 +131,7 @@ def render_svg(text: str) -> str:
             )
             if label:
                 parts.append(
-                    f'<text x="{lane_x + 4:.1f}" y="{(sy + ey) / 2:.1f}" fill="#666">{html.escape(label)}</text>'
+                    f'<text x="{lane_x + 4:.1f}" y="{(sy + ey) / 2:.1f}" fill="#666">{html_text(label)}</text>'
                 )
         else:
             parts.append(
@@ -138,7 +139,7 @@ def render_svg(text: str) -> str:
             )
             if label:
                 parts.append(
-                    f'<text x="{x0 + 8:.1f}" y="{(y0 + y1) / 2 + FONT / 3:.1f}" fill="#666">{html.escape(label)}</text>'
+                    f'<text x="{x0 + 8:.1f}" y="{(y0 + y1) / 2 + FONT / 3:.1f}" fill="#666">{html_text(label)}</text>'
                 )
     for n in chart.nodes:
         rx = n.h / 2 if n.rounded else 4
@@ -151,7 +152,7 @@ def render_svg(text: str) -> str:
             weight = ' font-weight="bold"' if i == 0 and not n.rounded else ""
             parts.append(
                 f'<text x="{n.x + n.w / 2:.1f}" y="{n.y + PAD / 2 + LINE_H * (i + 0.75):.1f}" text-anchor="middle"{weight}>'
-                f"{html.escape(line)}</text>"
+                f"{html_text(line)}</text>"
             )
     parts.append("</svg>")
     return "\n".join(parts)

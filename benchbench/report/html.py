@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+from benchbench.core import inert
 from benchbench.report.diagram_svg import render_svg
 from benchbench.report.document import MARKDOWN_SPECIALS, Code, Plot, Section, Table
 
@@ -33,22 +34,27 @@ def _inline(text: str) -> str:
     return "".join(_BACK.get(c, c) for c in t)
 
 
+def _cell(text: object) -> str:
+    """A table cell (or a title): one line of text, escaped."""
+    return html.escape(inert.one_line(text))
+
+
 def _table(t: Table) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    head = "".join(f"<th>{_cell(h)}</th>" for h in t.headers)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in t.rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _plot(p: Plot) -> str:
     svg = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>", "", p.svg)
-    return f'<figure class="plot" id="plot-{p.name}">{svg}<figcaption>{html.escape(p.title)}</figcaption></figure>'
+    return f'<figure class="plot" id="plot-{html.escape(p.name)}">{svg}<figcaption>{html.escape(p.title)}</figcaption></figure>'
 
 
 def render_sections(sections: list[Section]) -> str:
     """The sections as HTML fragments: headings, escaped paragraphs and tables, inline SVG plots and diagrams."""
     parts = []
     for s in sections:
-        parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
+        parts.append(f'<section id="{html.escape(s.id)}"><h2>{_cell(s.title)}</h2>')
         for b in s.blocks:
             if (
                 isinstance(b, Code) and b.lang == "mermaid"
@@ -62,16 +68,17 @@ def render_sections(sections: list[Section]) -> str:
                     if isinstance(b, Table)
                     else _plot(b)
                     if isinstance(b, Plot)
-                    else f"<p>{_inline(b)}</p>"
+                    else f"<p>{_inline(inert.one_line(b))}</p>"
                 )
         parts.append("</section>")
     return "\n".join(parts)
 
 
 def page(title: str, body: str, nav: list[tuple[str, str]] | None = None) -> str:
-    """A complete HTML page: the title, the stylesheet, a navigation bar of (id, title) links and `body`."""
-    links = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t in nav or [])
-    return (
+    """The whole page; no control character (ESC, NUL, a bidi override such as U+202E) is left in it: each is
+    shown as its escape (`core.inert.visible`), so outside text cannot reorder or hide what a table says."""
+    links = "".join(f'<a href="#{html.escape(i)}">{html.escape(t)}</a>' for i, t in nav or [])
+    return inert.visible(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><nav>{links}</nav>\n{body}\n</body></html>\n"
     )

@@ -1,7 +1,15 @@
-"""Render document sections as Markdown; plots become links to SVG files written beside the page."""
+"""Render document sections as Markdown; plots become links to SVG files written beside the page.
+
+Outside text cannot change the page's structure: titles and cells go through `core.inert.markdown` (one line,
+syntax escaped), paragraphs are kept to one line (a newline in them cannot start a heading), a code block's
+fence is longer than any run of backticks inside it, and no control character is left in the page.
+"""
 
 from __future__ import annotations
 
+import re
+
+from benchbench.core import inert
 from benchbench.report.document import Code, Plot, Section, Table, literal
 
 
@@ -12,7 +20,7 @@ def html_safe(text: str) -> str:
 
 def md_cell(text: object) -> str:
     """A table cell is data: shown as it is, one line, no Markdown or HTML of its own."""
-    return html_safe(literal(text))
+    return inert.markdown(text)
 
 
 def markdown_table(t: Table) -> str:
@@ -22,19 +30,26 @@ def markdown_table(t: Table) -> str:
     return "\n".join(lines)
 
 
+def _fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks in `text`, so the block cannot be closed from inside."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def render_markdown(title: str, sections: list[Section], plot_dir: str | None = None) -> str:
     """The page as Markdown; plots are linked as `plot_dir/NAME.svg` (written by the caller) or omitted."""
     lines = [f"# {md_cell(title)}", ""]
     for s in sections:
-        lines += [f"## {html_safe(s.title)}", ""]
+        lines += [f"## {md_cell(s.title)}", ""]
         for b in s.blocks:
             if isinstance(b, Table):
                 lines += [markdown_table(b), ""]
             elif isinstance(b, Code):
-                lines += [f"```{b.lang}", b.text.rstrip(), "```", ""]
+                fence = _fence(b.text)
+                lines += [f"{fence}{inert.one_line(b.lang)}", b.text.rstrip(), fence, ""]
             elif isinstance(b, Plot):
                 if plot_dir is not None:
-                    lines += [f"![{literal(b.title)}]({plot_dir}/{b.name}.svg)", ""]
+                    lines += [f"![{literal(inert.one_line(b.title))}]({plot_dir}/{b.name}.svg)", ""]
             else:
-                lines += [html_safe(b), ""]
-    return "\n".join(lines)
+                lines += [html_safe(" ".join(b.split())), ""]
+    return inert.visible("\n".join(lines))

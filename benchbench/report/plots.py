@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchbench.core import inert
 from benchbench.core.errors import one_line
 from benchbench.core.schema import write
 from benchbench.estimate.hardware import Hardware
@@ -29,12 +30,30 @@ def pyplot() -> Any:
     return plt
 
 
+def inert_texts(fig: Any) -> None:
+    """Every text the figure holds (titles, labels, legends, annotations: model names among them) on one line,
+    its control characters as escapes (`core.inert`) and a `$` shown as itself, not starting mathtext."""
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+
+    def clean(text: str) -> str:
+        return inert.one_line(text).replace("$", r"\$") if text else text
+
+    for t in fig.findobj(Text):
+        t.set_text(clean(t.get_text()))
+    for ax in fig.axes:  # tick labels given as strings are drawn later, from the formatter: wrapped to clean
+        for axis in (ax.xaxis, ax.yaxis):  # (numeric formatters, whose mathtext is meant, are left alone)
+            if isinstance(fmt := axis.get_major_formatter(), (FixedFormatter, FuncFormatter)):
+                axis.set_major_formatter(FuncFormatter(lambda x, pos, fmt=fmt: clean(str(fmt(x, pos)))))
+
+
 def _svg(fig: Any) -> str:
+    inert_texts(fig)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     pyplot().close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    return inert.visible(text[text.index("<svg") :])
 
 
 def sweep_series(run: RunResult) -> dict[str, list[SweepPoint]]:

@@ -119,7 +119,7 @@ class LocalExecutor:
 
     def _start(self, slot: _Slot) -> None:
         parent, child = self.ctx.Pipe()
-        slot.proc = self.ctx.Process(target=worker_main, args=(child, str(slot.log), slot.env, slot.threads),
+        slot.proc = self.ctx.Process(target=worker_main, args=(child, str(slot.log), slot.env, slot.threads, os.getpid()),
                                      name=f"benchbench-worker-{slot.index}", daemon=True)  # fmt: skip
         slot.proc.start()
         child.close()

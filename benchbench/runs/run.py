@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import shutil
 import signal
 import threading
 import time
@@ -22,10 +23,12 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from benchbench.core import inert
 from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
 from benchbench.core.noise import machine_state, run_noise
+from benchbench.core.results import Job
 from benchbench.core.schema import read, write
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.measure.records import ProfileResult
@@ -34,7 +37,8 @@ from benchbench.report.run_report import write_report
 from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
-from benchbench.runs.journal import MANIFEST, Journal
+from benchbench.runs.journal import MANIFEST, RETRIED_STATUSES, Journal, lock_run_dir
+from benchbench.runs.plan_check import check_plan
 
 Log = Callable[[str], None]
 
@@ -52,6 +56,7 @@ def start_run(settings: RunSettings, out: str | Path) -> Path:
     """Plan the jobs, take the snapshot (environment, git, ceilings) and write the manifest of a new run folder."""
     parse_device(settings.device)
     jobs = plan_jobs(settings)
+    check_plan(jobs, settings)
     env = capture_env(settings.device)
     run = RunResult(suite=settings.suite, device=settings.device, profiles=[], settings=settings, jobs=jobs,
                     ceilings=measure_ceilings(settings.device), git=git_state(), env=env, shard=settings.shard)  # fmt: skip
@@ -60,6 +65,7 @@ def start_run(settings: RunSettings, out: str | Path) -> Path:
         run_dir.mkdir(parents=True, exist_ok=False)
         write(run_dir / MANIFEST, run)
     except OSError as e:
+        shutil.rmtree(run_dir, ignore_errors=True)  # a folder without its manifest is no run: none is left
         raise _disk_error(e, run_dir) from None
     return run_dir
 
@@ -77,19 +83,48 @@ def load_manifest(run_dir: str | Path) -> RunResult:
     return run
 
 
+def check_resume_matches(
+    manifest: RunResult, run_dir: str | Path, device: str | None, out: str | None
+) -> None:
+    """`--resume` runs the rest with the run's own settings: a --device or --out that says otherwise is refused
+    (one line), never silently ignored."""
+    if device is not None and str(parse_device(device)) != manifest.device:
+        raise BadInputError(f"--device {device} differs from the run's device {manifest.device}; --resume runs the "
+                            "rest on the run's own device: drop --device")  # fmt: skip
+    if out is not None and Path(out).resolve() != Path(run_dir).resolve().parent:
+        raise BadInputError(f"--out {out} is not where the run folder {run_dir} is; --resume writes into the run's "
+                            "own folder: drop --out")  # fmt: skip
+
+
 def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> RunOutcome:
     """Run the jobs of `run_dir` its journal lacks, then write results.json and the reports."""
     run_dir = Path(run_dir)
-    manifest = load_manifest(run_dir)
+    with _stop_on_signals() as stopped:  # from the first moment to the last file written: a signal only stops
+        manifest = load_manifest(run_dir)
+        with lock_run_dir(run_dir):
+            return _execute_locked(run_dir, manifest, log, progress, stopped)
+
+
+def _todo(manifest: RunResult, journal: Journal, log: Log) -> list[Job]:
+    """The jobs to run: those the journal lacks (a damaged line's job among them), and once more those whose
+    only attempt crashed or timed out."""
+    done = {p.job: p for p in journal.read()}
+    if journal.damaged:
+        log(f"damaged journal line(s) {', '.join(map(str, journal.damaged))} skipped: their jobs run again")
+    retried = [k for k, p in done.items() if p.status in RETRIED_STATUSES and journal.failures[k] == 1]
+    if retried:
+        log(f"retrying once {len(retried)} job(s) that crashed or timed out: {', '.join(retried)}")
+    return [j for j in manifest.jobs if j.key not in done or j.key in retried]
+
+
+def _execute_locked(
+    run_dir: Path, manifest: RunResult, log: Log, progress: bool, stopped: threading.Event
+) -> RunOutcome:
     settings = manifest.settings
-    journal = Journal(run_dir)
-    done = {p.job for p in journal.read()}
-    todo = [j for j in manifest.jobs if j.key not in done]
+    journal = Journal(run_dir, manifest)
+    todo = _todo(manifest, journal, log)
     start = time.perf_counter()
-    with (
-        _stop_on_signals() as stopped,
-        _progress(progress, len(manifest.jobs), len(done), settings.suite) as advance,
-    ):
+    with _progress(progress, len(manifest.jobs), len(manifest.jobs) - len(todo), settings.suite) as advance:
 
         def on_result(profile: ProfileResult) -> None:
             try:
@@ -167,11 +202,14 @@ def _progress(show: bool, total: int, done: int, name: str) -> Iterator[Callable
     if not show:
         yield lambda profile: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(f"suite {name}", total=total, completed=done)
+        task = bar.add_task(inert.one_line(f"suite {name}"), total=total, completed=done)
 
-        def advance(profile: ProfileResult) -> None:
-            bar.update(task, advance=1, description=f"suite {name}: {profile.job} {profile.status}")
+        def advance(profile: ProfileResult) -> None:  # a job's name holds the user's file name: made inert
+            bar.update(
+                task, advance=1, description=inert.one_line(f"suite {name}: {profile.job} {profile.status}")
+            )
 
         yield advance

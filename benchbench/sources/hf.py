@@ -13,6 +13,7 @@ returns plain tensors (`benchbench.sources.hf_forward`).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ TASKS = {
 }
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")  # fmt: skip
+TRUST_FLAG = "--trust-remote-code"  # the CLI option that sets TRUST_ENV (cli/common.py)
+TRUST_ENV = "BENCHBENCH_TRUST_REMOTE_CODE"  # "1": a folder's own Python (config.json's auto_map) may run
 MEMORY_SHARE = 0.6  # refuse to build a model whose fp32 weights take more than this share of free memory
 
 
@@ -53,8 +56,11 @@ def import_transformers() -> Any:
     if torchvision_installed():
         import_torchvision()
     import transformers
+    import transformers.dynamic_module_utils as dynamic
 
     transformers.logging.set_verbosity_error()
+    if hasattr(dynamic, "TIME_OUT_REMOTE_CODE"):  # a call left undecided raises instead of asking on stdin
+        dynamic.TIME_OUT_REMOTE_CODE = 0
     return transformers
 
 
@@ -75,16 +81,49 @@ def _is_local_dir(name: str) -> bool:
     return Path(name).expanduser().is_dir()
 
 
+def trust_remote_code() -> bool:
+    """Whether the user allowed a model folder's own Python to run (`--trust-remote-code`, or TRUST_ENV=1)."""
+    return os.environ.get(TRUST_ENV) == "1"
+
+
+def _refuse_folder_code(transformers: Any, folder: Path, name: str) -> None:
+    """Refuse, before transformers sees it, a config.json that only the folder's own code could build: one with
+    an `auto_map`, or a `model_type` transformers does not know. Nothing of the folder is imported."""
+    try:
+        raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadInputError(f"hf:{name}: config.json cannot be read: {type(exc).__name__}") from None
+    if not isinstance(raw, dict):
+        raise BadInputError(f"hf:{name}: config.json is not a JSON object")
+    model_type = raw.get("model_type")
+    if raw.get("auto_map"):
+        if trust_remote_code():
+            return
+        raise BadInputError(
+            f"hf:{name}: config.json names the folder's own Python code (auto_map), which benchbench does not run "
+            f"unless you pass {TRUST_FLAG} (only for a folder you trust)"
+        )
+    if not isinstance(model_type, str) or model_type not in transformers.CONFIG_MAPPING:
+        raise BadInputError(
+            f"hf:{name}: config.json's model_type {model_type!r} is not a transformers model type; give a config "
+            "of a type transformers knows, such as bert, gpt2 or llama"
+        )
+
+
 def load_config(transformers: Any, name: str) -> tuple[Any, Path | None, str]:
-    """(config, local directory or None, where it came from)."""
+    """(config, local directory or None, where it came from). A folder's own code is never imported unless
+    `trust_remote_code()`; transformers never asks on standard input (trust_remote_code is always given)."""
     if _is_local_dir(name):
         folder = Path(name).expanduser()
         if not (folder / "config.json").is_file():
             raise BadInputError(
                 f"hf:{name} is a directory without config.json; save one with config.save_pretrained(DIR)"
             )
+        _refuse_folder_code(transformers, folder, name)
         try:
-            config = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True)
+            config = transformers.AutoConfig.from_pretrained(
+                str(folder), local_files_only=True, trust_remote_code=trust_remote_code()
+            )
         except Exception as exc:  # a malformed or unknown config
             raise BadInputError(
                 f"hf:{name}: config.json cannot be read: {type(exc).__name__}: {exc}"
@@ -116,7 +155,7 @@ def _free_bytes() -> int | None:
 def _check_fits(auto: Any, config: Any, name: str) -> int:
     """Parameters of the model, counted on the meta device; refuse one whose weights would not fit in memory."""
     with torch.device("meta"):
-        probe = auto.from_config(config)
+        probe = auto.from_config(config, trust_remote_code=trust_remote_code())
     n = sum(p.numel() for p in probe.parameters())
     free = _free_bytes()
     if free is not None and 4 * n > MEMORY_SHARE * free:
@@ -140,9 +179,11 @@ def hf_target(name: str, batch_size: int, seq_len: int | None, seed: int, task: 
         _check_fits(auto, config, name)
         torch.manual_seed(seed)
         if has_weights:
-            model = auto.from_pretrained(str(folder), config=config, local_files_only=True)
+            model = auto.from_pretrained(
+                str(folder), config=config, local_files_only=True, trust_remote_code=trust_remote_code()
+            )
         else:
-            model = auto.from_config(config)
+            model = auto.from_config(config, trust_remote_code=trust_remote_code())
     except BadInputError:
         raise
     except ValueError as exc:  # e.g. "Unrecognized configuration class ... for this kind of AutoModel"

@@ -134,3 +134,27 @@ def test_the_run_records_the_projects_commit_and_history_add_and_compare_find_ru
     assert main(["history", "add", str(run_dir), "--db", str(other)]) == 0
     assert len(query(other, "mlp")) == 1
     assert main(["compare", run.run_id, run.run_id[:16]]) == 0  # run ids found through the default history
+
+
+def test_a_locked_history_waits_then_says_so_and_the_run_says_how_to_add_it_later(tmp_path, monkeypatch):
+    import sqlite3
+
+    import benchbench.ci.history as history
+    from benchbench.core.errors import BadInputError
+    from benchbench.record.run import RunResult
+
+    db = tmp_path / "h.sqlite"
+    history.connect(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing
+    monkeypatch.setattr(history, "BUSY_TIMEOUT_S", 0.2)
+    run = RunResult("s", "cpu", [])
+    try:
+        with pytest.raises(BadInputError, match="is locked by another process"):
+            history.append_run(run, db, tmp_path)
+        line = history.append_run_or_say(run, db, tmp_path / "RUN")
+        assert "history row was not written" in line and f"benchbench history add {tmp_path / 'RUN'}" in line
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "appended to history" in history.append_run_or_say(run, db, tmp_path)  # free again: it goes in

@@ -163,6 +163,67 @@ def test_output_paths_that_cannot_be_written_are_refused_first(cli, tmp_path):
         assert "parameters" not in out  # nothing was measured
 
 
+def _special(tmp_path: Path, kind: str) -> Path:
+    """An output path that is not a regular file: a FIFO, a character device (a copy of /dev/null's node, made
+    here, so the system's own is never at risk), a symbolic link to a file, a socket."""
+    p = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "device":
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(p, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    elif kind == "symlink":
+        (tmp_path / "target.json").write_text("kept")
+        p.symlink_to(tmp_path / "target.json")
+    else:
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(p))
+        sock.close()
+    return p
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "symlink", "socket"])
+def test_an_output_that_is_not_a_regular_file_is_refused_and_left_as_it_is(cli, tmp_path, kind):
+    p = _special(tmp_path, kind)
+    before = os.lstat(p)
+    code, out, err = cli(["estimate", "mlp", "--hardware", "l4", "--json", str(p)])
+    assert code == 2 and ("not a regular file" in err or "symbolic link" in err), err
+    assert "hardware" not in out  # refused before the work
+    after = os.lstat(p)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino, before.st_rdev)
+    if kind == "symlink":
+        assert (tmp_path / "target.json").read_text() == "kept"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "symlink"])
+def test_the_atomic_writer_never_replaces_what_is_not_a_regular_file(tmp_path, kind):
+    from benchbench.core.errors import BadInputError
+    from benchbench.core.files import write_json
+
+    p = _special(tmp_path, kind)
+    before = os.lstat(p)
+    with pytest.raises(BadInputError):
+        write_json(p, {"a": 1})
+    assert os.lstat(p).st_ino == before.st_ino and not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("dest", ["-", "/dev/stdout"])
+def test_standard_output_is_written_through(cli, dest):
+    code, out, _ = cli(["estimate", "mlp", "--hardware", "l4", "--json", dest])
+    assert code == 0 and json.loads(out)["hardware"]["key"] == "l4"
+
+
+def test_gate_junit_and_summary_outputs_refuse_a_fifo(cli, tmp_path):
+    fifo = _special(tmp_path, "fifo")
+    budgets = _budgets(tmp_path, "[[budget]]\np50_ms = 5\n")
+    for option in ("--junit", "--summary"):
+        code, _, err = cli(["gate", str(_run(tmp_path, ["m"])), "--budgets", str(budgets), option, str(fifo)])
+        assert code == 2 and "FIFO" in err, err
+
+
 # ---- numbers ---------------------------------------------------------------------------------------------
 
 
@@ -209,11 +270,11 @@ def test_markup_and_html_in_names_are_shown_as_text_and_a_passing_gate_exits_0(c
         ["gate", str(run), "--budgets", str(budgets), "--junit", str(junit), "--summary", str(summary)]
     )
     assert code == 0 and "mynet[/data/v2]" in out
-    cases = ET.parse(junit).getroot().findall("testcase")  # well-formed, the control character removed
+    cases = ET.parse(junit).getroot().findall("testcase")  # well-formed, the control character shown escaped
     assert {c.get("classname") for c in cases} == {
         "mynet[/data/v2]",
         "<script>alert(1)</script>",
-        "badname <img src=x onerror=alert(1)>",
+        "bad\\x07name <img src=x onerror=alert(1)>",
     }
     text = summary.read_text()
     assert "<script>" not in text and "<img" not in text and "&lt;script&gt;" in text
@@ -226,15 +287,18 @@ def test_markup_and_html_in_names_are_shown_as_text_and_a_passing_gate_exits_0(c
 
 
 def test_files_are_written_with_the_users_umask(tmp_path):
-    old = os.umask(0o022)
+    """umask 002 (a shared group folder): every file of the run, its worker logs and the history database are
+    group-writable, as the user asked; none has a mode of its own."""
+    old = os.umask(0o002)
     try:
         script = "from benchbench.cli import main; raise SystemExit(main(['run', '--suite', 'smoke', '--models', 'mlp', '--out', 'o']))"
         subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True)
     finally:
         os.umask(old)
     (run_dir,) = (tmp_path / "o").iterdir()
-    files = [p for p in run_dir.rglob("*") if p.is_file()]
-    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in files), [
+    files = [p for p in run_dir.rglob("*") if p.is_file()] + [Path(os.environ["BENCHBENCH_HISTORY"])]
+    assert any(p.name == "worker-0.log" for p in files) and any(p.suffix == ".sqlite" for p in files)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o664 for p in files), [
         (p.name, oct(p.stat().st_mode)) for p in files]  # fmt: skip
 
 
@@ -266,6 +330,24 @@ def test_an_internal_error_is_one_line_with_a_log_and_exit_3(cli, tmp_path, monk
     assert code == 3 and "internal error: KeyError: 'a bug'" in err
     log = Path(err.split("traceback is in ")[1].split(" ")[0].rstrip(";"))
     assert "Traceback" in log.read_text() and "a bug" in log.read_text()
+
+
+def test_the_internal_error_log_never_takes_a_predictable_name(cli, tmp_path, monkeypatch):
+    """With the state folder unwritable, the log goes to a fresh mkstemp file of the temp folder: an attacker's
+    link planted at the old predictable name is not followed."""
+    import tempfile
+
+    import benchbench.cli.listing as listing
+
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the state folder should be")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(listing, "print_hardware", lambda as_json: {}["a bug"])
+    code, _, err = cli(["list", "--hardware"])
+    log = Path(err.split("traceback is in ")[1].split(" ")[0].rstrip(";"))
+    assert code == 3 and log.parent == tmp_path and "a bug" in log.read_text()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600 and not log.is_symlink()
 
 
 def test_ctrl_c_exits_130(cli, monkeypatch):

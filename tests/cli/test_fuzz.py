@@ -201,6 +201,17 @@ def test_any_results_file(command, content, tmp_path_factory):
     drive(f"{command} (results file)", FILE_COMMANDS[command](f, tmp))
 
 
+@pytest.mark.parametrize("command", sorted(FILE_COMMANDS))
+def test_a_deeply_nested_results_file_is_bad_input(command, tmp_path, capsys):
+    """'[' * 100000 overflows any recursive JSON reader: one line, exit 2, never a RecursionError (exit 3)."""
+    (tmp_path / "ok.toml").write_text("[[budget]]\np50_ms = 5\n")
+    f = tmp_path / "results.json"
+    f.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(FILE_COMMANDS[command](f, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and err.count("\n") == 1
+
+
 TOMLISH = st.one_of(st.binary(max_size=48), st.text(max_size=48).map(str.encode),
                     st.sampled_from([b"[[budget]]\np50_ms = nan\n", b"[[budget]]\nmodel = 3\n", b"budget = 1\n",
                                      b"[[budget]]\np50_ms = -1\n", b"[[budget]]\nonnx_ready = false\n",

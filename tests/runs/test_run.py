@@ -177,15 +177,21 @@ def test_user_models_mix_with_zoo_globs_and_get_a_card(tmp_path, monkeypatch):
         ('models = ["mlp"]\n[timing]\nwarmup = 1.5', "key timing.warmup must be an integer"),
         ('models = ["nosuch*"]', "matches no zoo model"),
         ("models = [", "not valid TOML"),
+        ('models = ["mlp"]\nsizes = ["gigantic"]', "unknown size for mlp: 'gigantic'; allowed: base, tiny"),
+        ('models = ["mlp"]\nbatch_sizes = [100000000000]', "is more than 1048576"),
+        ('models = ["$(touch x):f"]', "'$(touch x)' is not a module path"),
+        ('models = ["no_such_pkg_27.models:make"]', "no module 'no_such_pkg_27' can be found"),
     ],
 )
-def test_a_bad_suite_file_is_one_line_before_any_work(text, needle, tmp_path, capsys):
+def test_a_bad_suite_file_is_one_line_before_any_work(text, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where `$(touch x)` would have made x
     f = tmp_path / "suite.toml"
     f.write_text(text)
     assert main(["run", "--suite-file", str(f), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
     assert not (tmp_path / "out").exists()  # refused before a run folder was made
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_suite_file_sets_batch_sizes_dtypes_and_stages(tmp_path):
