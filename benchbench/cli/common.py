@@ -48,6 +48,7 @@ class _TrustRemoteCode(argparse.Action):
 
 
 def add_trust_argument(p: argparse.ArgumentParser) -> None:
+    """Add `--trust-remote-code`, the one flag that lets an hf:DIR folder's own code run."""
     p.add_argument(
         "--trust-remote-code", action=_TrustRemoteCode, nargs=0, default=False,
         help="let an hf:DIR folder's own Python code (config.json's auto_map) run; only for a folder you trust",

@@ -2,9 +2,8 @@ import pytest
 import torch
 
 from benchbench.core.errors import BadInputError
-from benchbench.kernels import get_kernel, list_kernels, use_kernels
-from benchbench.kernels.registry import active_kernel
-from benchbench.models import MODALITIES, get_model_spec, list_models
+from benchbench.kernels.registry import active_kernel, get_kernel, list_kernels, use_kernels
+from benchbench.models.registry import MODALITIES, get_model_spec, list_models
 
 
 def test_foundation_models_are_registered():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 
 HOSTILE_ERROR = "\x1b[2J\x1b[31mRED\x00\x07\u202eevil <script>alert(1)</script>"
 # a file name with a newline and a heading after it, ESC and a bidi override

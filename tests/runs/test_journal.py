@@ -16,9 +16,9 @@ import pytest
 from benchbench.cli import main
 from benchbench.core.errors import BadInputError
 from benchbench.core.results import Job
-from benchbench.core.schema import load_run, write
+from benchbench.core.schema import write
 from benchbench.measure.records import ProfileResult
-from benchbench.record.run import RunResult, RunSettings
+from benchbench.record.run import RunResult, RunSettings, load_run
 from benchbench.runs.journal import JOURNAL, LOCK, Journal, lock_run_dir
 
 JOBS = [Job("mlp", "tiny", b, "float32") for b in (1, 2, 3)]

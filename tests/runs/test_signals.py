@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchbench.core.schema import load_run
+from benchbench.record.run import load_run
 from benchbench.runs.journal import JOURNAL
 from benchbench.runs.worker import JOB_MARK
 
