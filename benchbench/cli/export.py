@@ -26,8 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch-size",
         type=positive_int,
-        default=2,
-        help="export batch size (>= 2; size-1 dims get specialised)",
+        default=None,
+        help="export batch size (default 2; >= 2, size-1 dims get specialised). A factory returning inputs at "
+        "one batch is exported at that batch, its batch axis fixed (another batch: its inputs repeated)",
     )
     p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument("--exporter", default="auto", choices=("auto", "dynamo", "torchscript"))
@@ -45,25 +46,31 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.core.errors import BadInputError
     from benchbench.core.results import ExportResult
     from benchbench.deploy.readiness import CLI_TIMING, ReadinessConfig, check_readiness
-    from benchbench.sources.target import load_target
+    from benchbench.sources.target import is_user_model, load_target
 
     check_output(args.json, what="--json file")
     check_output_dir(args.out, "--out folder")
     check_opset(args.opset, args.exporter)
-    if args.batch_size < 2:
-        raise BadInputError(
-            f"--batch-size must be >= 2 (a size-1 dim gets specialised at export), got {args.batch_size}"
-        )
-    probes = tuple(b for b in (1, args.batch_size + 3) if b != args.batch_size)
+    user = is_user_model(args.model)
+    if args.batch_size is not None and args.batch_size < 2 and not user:
+        raise BadInputError(_BATCH_TOO_SMALL.format(args.batch_size))
+    batch = args.batch_size or 2
+    probes = tuple(b for b in (1, batch + 3) if b != batch)
     dev = parse_device(args.device)
-    cfg = ReadinessConfig(export_batch_size=args.batch_size, probe_batch_sizes=probes, timing=CLI_TIMING,
+    cfg = ReadinessConfig(export_batch_size=batch, probe_batch_sizes=probes, timing=CLI_TIMING,
                           quantize=not args.no_quantize, exporter=args.exporter, opset=args.opset, device=str(dev))  # fmt: skip
-    target = load_target(args.model, args.size, 1, args.seq_len, task=args.task)
+    # A user factory is built at the batch given (None: the batch of its own inputs), the others at batch 1.
+    target = load_target(args.model, args.size, args.batch_size if user else 1, args.seq_len, task=args.task)
+    if target.fixed_batch is None and batch < 2:
+        raise BadInputError(_BATCH_TOO_SMALL.format(batch))
     target.model.to(dev)
     readiness = check_readiness(target, Path(args.out), cfg)
     print_readiness(target.name, target.size, readiness, console(args))
     emit_json(args.json, ExportResult(target.name, target.size, readiness, capture_env(dev)))
     return 1 if readiness.verdict == "not-ready" else 0
+
+
+_BATCH_TOO_SMALL = "--batch-size must be >= 2 (a size-1 dim gets specialised at export), got {}"
 
 
 def check_opset(opset: int | None, exporter: str) -> None:

@@ -282,7 +282,7 @@ def build_card(
     neighbours are profiled at `baseline_size` (default: the model's own zoo size, base for other models)."""
     if modality is not None and modality not in MODALITIES:
         raise unknown_name("modality", modality, MODALITIES)
-    target = load_target(model, size or default_size(model, "base"), 1, task=task)
+    target = load_target(model, size or default_size(model, "base"), None, task=task)  # a factory's own batch
     if modality is not None:  # a user's word on what the model is: it picks the baselines and the recipe
         target.modality = modality
     p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
