@@ -39,8 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from benchbench.core.device import check_dtype, parse_device
     from benchbench.core.dtypes import parse_dtype
+    from benchbench.core.noise import machine_state, measured_noise
     from benchbench.measure.memory import check_batch_fits
     from benchbench.measure.profile import profile_target
     from benchbench.measure.sweep import num_threads, parse_int_list, sweep
@@ -57,10 +60,13 @@ def run(args: argparse.Namespace) -> int:
         first = requested_batch(args.model, batch_sizes[0], 1)
         check_batch_fits(args.model, args.size, max(b or 1 for b in batch_sizes), seq_len, task=args.task)
         target = load_target(args.model, args.size, first, seq_len, task=args.task)
+        start = machine_state()
         r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
         if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
             r.sweeps = sweep(target, batch_sizes=[b or target.batch_size for b in batch_sizes], seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
                              device=args.device, threads=args.threads)  # fmt: skip
+        timed = [x for x in [r.latency] + [s.latency for s in r.sweeps or []] if x is not None]
+        r.noise = measured_noise(start, timed, torch.get_num_threads())
     print_profile(r, out)
     if (args.layers or args.depth is not None) and r.layers:
         out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
@@ -112,6 +118,8 @@ def print_profile(r: Any, out: Any) -> None:
         table.add_row("throughput", f"{fmt_count(lat.throughput_per_s)} samples/s")
     for e in r.errors:
         table.add_row(Text(f"failed: {e.stage}", style="red"), f"{e.type}: {e.error}")
+    if r.noise is not None:
+        table.add_row("noise", r.noise.line())
     out.print(table)
 
 

@@ -14,6 +14,8 @@ count and the run's own CI widths into `quiet`, `noisy` or `unusable` (THRESHOLD
   or torch's threads plus the other runnable threads exceed the usable CPUs, or the governor is known and
   not `performance` (frequency scaling);
 - quiet: none of these.
+
+A ratio measured in a run judged `unusable` is no finding: `shown_ratio` prints it as UNTRUSTED instead.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from benchbench.core.results import LatencyStats, NoiseVerdict, RunResult
+from benchbench.core.results import LatencyStats, NoiseVerdict, Readiness, RunResult
+from benchbench.core.stats import fmt_ratio
 
 THRESHOLDS: dict[str, float] = {
     "ci_rel_width_noisy": 0.05,
@@ -38,6 +41,7 @@ THRESHOLDS: dict[str, float] = {
     "load_per_cpu_unusable": 3.0,
 }
 VERDICTS = ("quiet", "noisy", "unusable")
+UNTRUSTED = "not trustworthy: noise verdict unusable"
 _CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
@@ -115,11 +119,36 @@ def run_latencies(run: RunResult) -> list[LatencyStats]:
         out += [x for x in (p.latency,) if x is not None]
         out += [s.latency for s in p.sweeps or [] if s.latency is not None]
         if p.export is not None:
-            out += [x for x in (p.export.ort_latency, p.export.eager_latency) if x is not None]
-            for q in (p.export.quantized, p.export.quantized_static):  # the int8 variants, dynamic and static
-                if q is not None and q.ort_latency is not None:
-                    out.append(q.ort_latency)
+            out += readiness_latencies(p.export)
     return out
+
+
+def readiness_latencies(export: Readiness) -> list[LatencyStats]:
+    """The latencies an export check measured: ORT and eager, and each int8 variant's (dynamic and static)."""
+    found = [x for x in (export.ort_latency, export.eager_latency) if x is not None]
+    for q in (export.quantized, export.quantized_static):
+        if q is not None and q.ort_latency is not None:
+            found.append(q.ort_latency)
+    return found
+
+
+def untrusted(noise: NoiseVerdict | None) -> bool:
+    """Whether a measurement's ratios are not findings: its noise verdict is `unusable`."""
+    return noise is not None and noise.verdict == "unusable"
+
+
+def shown_ratio(value: float | None, ci95: list[float] | None, noise: NoiseVerdict | None, **fmt: str) -> str:
+    """A ratio with its CI as `fmt_ratio` writes it, or UNTRUSTED when it was measured in an unusable run."""
+    if value is not None and untrusted(noise):
+        return UNTRUSTED
+    return fmt_ratio(value, ci95, **fmt)
+
+
+def measured_noise(
+    start: MachineState, latencies: Iterable[LatencyStats], threads: int | None
+) -> NoiseVerdict:
+    """The verdict of one command's measurements: the state at its start, steal time until now, its CIs."""
+    return noise_verdict(start, latencies, end=machine_state(), threads=threads)
 
 
 def noise_verdict(

@@ -379,6 +379,7 @@ class QuantizedVariant:
     quantized_weights: int | None = None  # weight elements stored as int8
     total_weights: int | None = None  # floating weight elements of the fp32 graph
     warnings: list[str] = field(default_factory=list)  # e.g. a small quantized share
+    arm_threads: dict[str, str] = field(default_factory=dict)  # timed arm ("eager", "int8", "fp32") → threads
 
 
 @dataclass
@@ -431,6 +432,7 @@ class Readiness:
     quantized: QuantizedVariant | None = None  # dynamic int8 (MatMul, Gemm)
     quantized_static: QuantizedVariant | None = None  # static QDQ int8, per-channel (Conv, MatMul, Gemm)
     stage_s: float | None = None  # wall time of the whole check in a run
+    arm_threads: dict[str, str] = field(default_factory=dict)  # timed arm ("eager", "ort") → its threads
 
 
 # ---- health ----------------------------------------------------------------------------------------
@@ -974,6 +976,7 @@ class ProfileResult:
     job: str | None = None  # the key of the run's job that measured it
     env: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
+    noise: NoiseVerdict | None = None  # `profile`'s own verdict (a run's is the run's)
 
     __derived__ = ("status",)
 
@@ -1115,6 +1118,7 @@ class ExportResult:
     size: str
     export: Readiness
     env: dict[str, Any] = field(default_factory=dict)
+    noise: NoiseVerdict | None = None  # how far this command's timings and ratios can be trusted
 
 
 @dataclass

@@ -407,6 +407,7 @@ def _latency(
     out.ort_latency, out.eager_latency, out.ratio = timed.ort, timed.eager, timed.ratio
     out.ratio_ci95, out.ratio_rounds = timed.ratio_ci95, timed.rounds
     out.latency_batch_size, out.threads, out.latency_unit = plan.lat_bs, timed.threads, plan.unit
+    out.arm_threads = timed.arm_threads or {}
 
 
 def _quantized(path, model, names, plan: _Plan, session, dev, cfg, providers, reinit, out: Readiness) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchbench.core.errors import BadInputError, unknown_name
 from benchbench.core.files import write_text
+from benchbench.core.noise import UNTRUSTED, shown_ratio, untrusted
 from benchbench.core.results import CompareRow, HealthReport, LatencyStats, ProfileResult, RunResult
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_count, fmt_ms, fmt_num
@@ -179,7 +180,7 @@ def readiness_section(run: RunResult) -> Section:
             continue
         par = ex.parity
         parity = "—" if par is None else {"ok": "strict", "fail": "failed"}.get(par.verdict, par.verdict)
-        rows.append([_model_label(p), ex.verdict, ex.exporter or "—", parity, fmt_ratio(ex.ratio, ex.ratio_ci95),
+        rows.append([_model_label(p), ex.verdict, ex.exporter or "—", parity, shown_ratio(ex.ratio, ex.ratio_ci95, run.noise),
                      "; ".join(ex.warnings) or ex.error or "—"])  # fmt: skip
     if not rows:
         return Section(
@@ -190,6 +191,9 @@ def readiness_section(run: RunResult) -> Section:
         "(below 1: ORT is faster; n.s.: the CI contains 1, no significant difference).",
         Table(["model", "verdict", "exporter", "parity", "ORT/eager [95% CI]", "warnings or error"], rows),
     ]
+    if untrusted(run.noise):  # no plot of ratios that are no findings
+        blocks.append(f"ORT/eager ratios are {UNTRUSTED} ({run.noise.line()}).")
+        return Section("readiness", "Deployment readiness (ONNX)", blocks)
     svg = ratio_ci_svg([(_model_label(p), p.export.ratio, p.export.ratio_ci95) for p in run.profiles if p.export],
                        "ONNX Runtime / eager (log scale; grey: no significant difference)", "ORT/eager with 95% CIs")  # fmt: skip
     if svg:
