@@ -8,6 +8,11 @@ A user factory (`pkg.module:factory` or `path/file.py:factory`) is a callable ta
 arguments (it is passed `batch_size` and `seq_len` when its signature names them) that returns either
 `(model, inputs)` or a model with an `example_inputs(batch_size)` method. Everything downstream sees a
 `Target`, whose `input_maker` gives inputs at other batch sizes for sweeps.
+
+Inputs a factory gives at one batch only (no example_inputs, no batch_size argument) keep their batch unless
+another is asked for; then they are repeated along their batch axis, found as the leading dim every tensor
+input shares (`repeat_maker`), or, where there is none, the batch is refused in one line. Export keeps such a
+model's batch axis fixed (`Target.fixed_batch`) and says so.
 """
 
 from __future__ import annotations
