@@ -19,7 +19,9 @@ from benchbench.cli.common import (
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("health", help="lint an architecture and probe its trainability")
     add_model_arguments(p)
-    p.add_argument("--batch-size", type=positive_int, default=8, help="per-device training batch size")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads (CPU)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="per-device training batch size (default 8; a factory returning inputs: theirs)")  # fmt: skip
     p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument(
         "--steps", type=positive_int, default=None, help="most probe steps per learning rate (default 30)"
@@ -53,22 +55,25 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.health.probe import ProbeConfig
     from benchbench.health.records import HealthResult
     from benchbench.measure.memory import check_batch_fits
-    from benchbench.sources.target import load_target
+    from benchbench.measure.sweep import num_threads
+    from benchbench.sources.target import load_target, requested_batch
 
     check_output(args.json, what="--json file")
     if args.steps is not None and args.steps < 2:
         raise BadInputError(f"--steps must be at least 2, got {args.steps}")
-    check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
-    target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
-    lint = LintConfig(dataset_size=args.dataset_size)
-    if args.max_params_per_sample is not None:
-        lint = dataclasses.replace(lint, max_params_per_sample=args.max_params_per_sample)
-    probe = ProbeConfig()
-    if args.steps is not None:
-        probe = dataclasses.replace(probe, steps=args.steps, min_steps=min(probe.min_steps, args.steps))
-    if args.budget is not None:
-        probe = dataclasses.replace(probe, budget_s=args.budget)
-    health = check_health(target, lint=lint, probe=probe, run_probe=not args.no_probe)
+    with num_threads(args.threads):
+        batch = requested_batch(args.model, args.batch_size, 8)
+        check_batch_fits(args.model, args.size, batch or 1, args.seq_len, task=args.task)
+        target = load_target(args.model, args.size, batch, args.seq_len, task=args.task)
+        lint = LintConfig(dataset_size=args.dataset_size)
+        if args.max_params_per_sample is not None:
+            lint = dataclasses.replace(lint, max_params_per_sample=args.max_params_per_sample)
+        probe = ProbeConfig()
+        if args.steps is not None:
+            probe = dataclasses.replace(probe, steps=args.steps, min_steps=min(probe.min_steps, args.steps))
+        if args.budget is not None:
+            probe = dataclasses.replace(probe, budget_s=args.budget)
+        health = check_health(target, lint=lint, probe=probe, run_probe=not args.no_probe)
     print_health(target.name, target.size, target.batch_size, health, console(args))
     emit_json(args.json, HealthResult(target.name, target.size, target.batch_size, health))
     problems = [f for f in health.lint if f.severity != "info"]

@@ -20,7 +20,9 @@ from benchbench.measure.records import SWEEP_MODES
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="profile one model: parameters, MACs, memory, layers, latency")
     add_model_arguments(p)
-    p.add_argument("--batch-size", default="1", help="one batch size, or a list to sweep: 1,8,32")
+    p.add_argument("--batch-size", default=None,
+                   help="one batch size, or a list to sweep: 1,8,32 (default 1; a factory returning inputs: "
+                        "their batch, other batches made by repeating them along their batch axis)")  # fmt: skip
     p.add_argument("--seq-len", default=None, help="sequence length(s) for sequence models: 128 or 128,512")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16, float16, or a list to sweep")
@@ -37,27 +39,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from benchbench.core.device import check_dtype, parse_device
     from benchbench.core.dtypes import parse_dtype
+    from benchbench.core.noise import machine_state, measured_noise
     from benchbench.measure.memory import check_batch_fits
     from benchbench.measure.profile import profile_target
     from benchbench.measure.sweep import num_threads, parse_int_list, sweep
-    from benchbench.sources.target import load_target
+    from benchbench.sources.target import load_target, requested_batch
 
     check_output(args.json, what="--json file")
-    batch_sizes = parse_int_list(args.batch_size, "--batch-size")
+    batch_sizes = parse_int_list(args.batch_size, "--batch-size") or [None]
     seq_lens = parse_int_list(args.seq_len, "--seq-len")
     dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()] or ["float32"]
     out = console(args)
     seq_len = seq_lens[0] if seq_lens else None
     check_dtype(parse_device(args.device), parse_dtype(dtypes[0]))
     with num_threads(args.threads):
-        check_batch_fits(args.model, args.size, max(batch_sizes), seq_len, task=args.task)
-        target = load_target(args.model, args.size, batch_sizes[0], seq_len, task=args.task)
+        first = requested_batch(args.model, batch_sizes[0], 1)
+        check_batch_fits(args.model, args.size, max(b or 1 for b in batch_sizes), seq_len, task=args.task)
+        target = load_target(args.model, args.size, first, seq_len, task=args.task)
+        start = machine_state()
         r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
         if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
-            r.sweeps = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
+            r.sweeps = sweep(target, batch_sizes=[b or target.batch_size for b in batch_sizes], seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
                              device=args.device, threads=args.threads)  # fmt: skip
+        timed = [x for x in [r.latency] + [s.latency for s in r.sweeps or []] if x is not None]
+        r.noise = measured_noise(start, timed, torch.get_num_threads())
     print_profile(r, out)
     if (args.layers or args.depth is not None) and r.layers:
         out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
@@ -109,6 +118,8 @@ def print_profile(r: Any, out: Any) -> None:
         table.add_row("throughput", f"{fmt_count(lat.throughput_per_s)} samples/s")
     for e in r.errors:
         table.add_row(Text(f"failed: {e.stage}", style="red"), f"{e.type}: {e.error}")
+    if r.noise is not None:
+        table.add_row("noise", r.noise.line())
     out.print(table)
 
 

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         p99_budget_ms=args.p99_ms, find_max=args.find_max_qps, max_probes=args.max_probes, batch_sizes=batch_sizes,
         seed=args.seed, threads=args.threads or default_threads(),
     )  # fmt: skip
-    target = load_target(args.model, args.size, 1, args.seq_len, task=args.task)
+    target = load_target(args.model, args.size, None, args.seq_len, task=args.task)  # a factory's own batch
     if device != "cpu":
         target.model.to(device)
     result = attach_costs(serve_target(target, backends, cfg, device=device), args.price_per_hour)

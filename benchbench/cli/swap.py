@@ -24,7 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     p.add_argument("--ops", required=True, help="comma-separated ops: attention,layernorm,rmsnorm,gelu,...")
     p.add_argument("--impl", default="triton", help="implementation to swap in (default triton)")
-    p.add_argument("--batch-size", type=positive_int, default=1)
+    p.add_argument(
+        "--batch-size", type=positive_int, default=None, help="default 1 (a factory returning inputs: theirs)"
+    )
     p.add_argument("--seq-len", type=positive_int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 (autocast)")
@@ -33,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "95%% CI is 5%% wide or 1 s has passed; default 8)")  # fmt: skip
     p.add_argument("--intercept", default="patch",
                    help="how direct SDPA calls are caught: patch (F and bound names; cheap) or mode (a TorchFunctionMode)")  # fmt: skip
+    p.add_argument("--threads", type=positive_int, default=None, help="torch intra-op threads (CPU)")
     p.add_argument("--no-mha-route", action="store_true",
                    help="leave nn.MultiheadAttention modules to their own code (SDPA calls inside them are still routed)")  # fmt: skip
     add_json_option(p)
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.kernelbench.swap_check import check_swap
     from benchbench.kernels.registry import get_kernel, get_op
     from benchbench.measure.memory import check_batch_fits
-    from benchbench.sources.target import load_target
+    from benchbench.measure.sweep import num_threads
+    from benchbench.sources.target import load_target, requested_batch
 
     check_output(args.json, what="--json file")
     device = parse_device(args.device)
@@ -58,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"--rounds must be >= 1, got {args.rounds}")
     for op in ops:
         get_kernel(get_op(op).name, args.impl)  # unknown op or implementation: one clear error
-    check_batch_fits(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
-    target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
-    result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
-                        intercept=args.intercept, mha=not args.no_mha_route)  # fmt: skip
+    batch = requested_batch(args.model, args.batch_size, 1)
+    with num_threads(args.threads):
+        check_batch_fits(args.model, args.size, batch or 1, args.seq_len, task=args.task)
+        target = load_target(args.model, args.size, batch, args.seq_len, task=args.task)
+        result = check_swap(target, ops, args.impl, device=str(device), dtype=dtype, rounds=args.rounds,
+                            intercept=args.intercept, mha=not args.no_mha_route)  # fmt: skip
     print_swap(result, console(args, width=120))
     emit_json(args.json, result)
     return 0 if result.ok else 1

@@ -14,6 +14,8 @@ count and the run's own CI widths into `quiet`, `noisy` or `unusable` (THRESHOLD
   or torch's threads plus the other runnable threads exceed the usable CPUs, or the governor is known and
   not `performance` (frequency scaling);
 - quiet: none of these.
+
+A ratio measured in a run judged `unusable` is no finding: `shown_ratio` prints it as UNTRUSTED instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 from benchbench.core.results import NoiseVerdict
 from benchbench.core.stage import STAGES
+from benchbench.core.stats import fmt_ratio
 
 THRESHOLDS: dict[str, float] = {
     "ci_rel_width_noisy": 0.05,
@@ -39,6 +42,7 @@ THRESHOLDS: dict[str, float] = {
     "load_per_cpu_unusable": 3.0,
 }
 VERDICTS = ("quiet", "noisy", "unusable")
+UNTRUSTED = "not trustworthy: noise verdict unusable"
 _CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
@@ -125,6 +129,23 @@ def run_latencies(run: Any) -> list[Any]:
             if latencies is not None and record is not None:
                 out += latencies(record)
     return out
+
+
+def untrusted(noise: NoiseVerdict | None) -> bool:
+    """Whether a measurement's ratios are not findings: its noise verdict is `unusable`."""
+    return noise is not None and noise.verdict == "unusable"
+
+
+def shown_ratio(value: float | None, ci95: list[float] | None, noise: NoiseVerdict | None, **fmt: str) -> str:
+    """A ratio with its CI as `fmt_ratio` writes it, or UNTRUSTED when it was measured in an unusable run."""
+    if value is not None and untrusted(noise):
+        return UNTRUSTED
+    return fmt_ratio(value, ci95, **fmt)
+
+
+def measured_noise(start: MachineState, latencies: Iterable[Any], threads: int | None) -> NoiseVerdict:
+    """The verdict of one command's measurements: the state at its start, steal time until now, its CIs."""
+    return noise_verdict(start, latencies, end=machine_state(), threads=threads)
 
 
 def noise_verdict(

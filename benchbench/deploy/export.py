@@ -214,72 +214,134 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
+    call = _Call(
+        model, inputs, path, input_names, _output_names(model, inputs, output_names), dynamic_axes, opset,
+        external=_param_bytes(model) > external_data_bytes,
+    )  # fmt: skip
+    ran = _run_exporters(call, exporter)
+    onnx.checker.check_model(str(path), full_check=True)  # by path: works past 2 GB with external data
+    proto = onnx.load(str(path), load_external_data=False)
+    graph_inputs = {vi.name: _dims(vi) for vi in proto.graph.input}
+    graph_outputs = [(o.name, _dims(o)) for o in proto.graph.output]
+    specialised = _specialised_inputs(dynamic_axes, graph_inputs) + _specialised_outputs(
+        output_axes, graph_outputs
+    )
+    data_files = list(
+        path.parent.glob(path.name + "*.data")
+    )  # weights beside the file: what the exporter did
+    return ExportInfo(
+        path=str(path), exporter=ran.exporter, capture_strategy=ran.strategy, opset=_opset(proto),
+        export_s=ran.seconds, file_bytes=path.stat().st_size + sum(p.stat().st_size for p in data_files),
+        external_data=bool(data_files), input_names=[n for n in call.tensor_names if n in graph_inputs],
+        output_names=[o.name for o in proto.graph.output], dynamic_axes=dynamic_axes, specialised_axes=specialised,
+        dropped_inputs=[n for n in call.tensor_names if n not in graph_inputs], none_inputs=call.none_names,
+        fallback_reason=ran.fallback_reason, shape_inference_ok=_shape_inference_ok(path),
+    )  # fmt: skip
+
+
+@dataclass
+class _Call:
+    """One export's arguments. A None input stays in its place in the call; only tensors become graph inputs,
+    so only they are named (naming the None would shift every later name onto the wrong tensor)."""
+
+    model: nn.Module
+    inputs: tuple
+    path: Path
+    input_names: list[str]
+    output_names: list[str]
+    axes: dict[str, dict[int, str]]
+    opset: int | None
+    external: bool
+
+    @property
+    def tensor_names(self) -> list[str]:
+        return [n for n, x in zip(self.input_names, self.inputs, strict=True) if isinstance(x, torch.Tensor)]
+
+    @property
+    def none_names(self) -> list[str]:
+        return [n for n, x in zip(self.input_names, self.inputs, strict=True) if x is None]
+
+
+@dataclass
+class _Ran:
+    exporter: str
+    strategy: str | None
+    seconds: float
+    fallback_reason: str | None
+
+
+def _output_names(model: nn.Module, inputs: tuple, wanted: tuple[str, ...] | list[str] | None) -> list[str]:
+    """`wanted` when it names each output once, else output_0, output_1, ..."""
     with torch.no_grad():
         n_out = len(output_leaves(model(*inputs)))
-    if output_names is None or len(output_names) != n_out or len(set(output_names)) != n_out:
-        output_names = [f"output_{i}" for i in range(n_out)]
-    output_names = list(output_names)
-    external = _param_bytes(model) > external_data_bytes
-    # A None input stays in its place in the call; only tensors become graph inputs, so only they are named
-    # (naming the None would shift every later name onto the wrong tensor).
-    tensor_names = [n for n, x in zip(input_names, inputs, strict=True) if isinstance(x, torch.Tensor)]
-    none_names = [n for n, x in zip(input_names, inputs, strict=True) if x is None]
-    strategy, fallback_reason, used, dynamo_exc = None, None, exporter, None
-    start = time.perf_counter()
+    if wanted is None or len(wanted) != n_out or len(set(wanted)) != n_out:
+        return [f"output_{i}" for i in range(n_out)]
+    return list(wanted)
+
+
+def _run_exporters(call: _Call, exporter: str) -> _Ran:
+    """Dynamo first (unless told otherwise), TorchScript as the recorded fallback; ExportError when both fail."""
+    fallback_reason, dynamo_exc = None, None
     if exporter in ("auto", "dynamo"):
+        start = time.perf_counter()
         try:
-            strategy = _export_dynamo(
-                model, inputs, path, input_names, tensor_names, output_names, dynamic_axes, opset, external
-            )
-            used = "dynamo"
+            strategy = _export_dynamo(call.model, call.inputs, call.path, call.input_names, call.tensor_names,
+                                      call.output_names, call.axes, call.opset, call.external)  # fmt: skip
+            return _Ran("dynamo", strategy, time.perf_counter() - start, None)
         except Exception as exc:
             if exporter == "dynamo":
                 raise
             fallback_reason, dynamo_exc = one_line(exc), exc
-    if used != "dynamo":
-        start = time.perf_counter()
-        try:
-            _export_torchscript(model, inputs, path, tensor_names, output_names, dynamic_axes, opset)
-        except Exception as exc:
-            if fallback_reason is None:
-                raise
-            raise ExportError(fallback_reason, one_line(exc), dynamo_exc, exc) from exc
-        used = "torchscript"
-    export_s = time.perf_counter() - start
-
-    onnx.checker.check_model(str(path), full_check=True)  # by path: works past 2 GB with external data
-    shape_ok = True
+    start = time.perf_counter()
     try:
-        onnx.shape_inference.infer_shapes_path(
-            str(path), str(path.with_suffix(".inferred.onnx")), strict_mode=True
-        )
-        path.with_suffix(".inferred.onnx").unlink(missing_ok=True)
+        _export_torchscript(call.model, call.inputs, call.path, call.tensor_names, call.output_names, call.axes,
+                            call.opset)  # fmt: skip
+    except Exception as exc:
+        if fallback_reason is None:
+            raise
+        raise ExportError(fallback_reason, one_line(exc), dynamo_exc, exc) from exc
+    return _Ran("torchscript", None, time.perf_counter() - start, fallback_reason)
+
+
+def _shape_inference_ok(path: Path) -> bool:
+    """Whether ONNX's strict shape inference passes on the file."""
+    inferred = path.with_suffix(".inferred.onnx")
+    try:
+        onnx.shape_inference.infer_shapes_path(str(path), str(inferred), strict_mode=True)
     except Exception:
-        shape_ok = False
-    proto = onnx.load(str(path), load_external_data=False)
-    graph_inputs = {vi.name: _dims(vi) for vi in proto.graph.input}
-    specialised = [
+        return False
+    finally:
+        inferred.unlink(missing_ok=True)
+    return True
+
+
+def _specialised_inputs(axes: dict[str, dict[int, str]], graph_inputs: dict[str, list]) -> list[str]:
+    """ "name[axis]=size" for each input axis asked dynamic that the file fixed."""
+    return [
         f"{name}[{axis}]={graph_inputs[name][axis]}"
-        for name, axes in dynamic_axes.items()
+        for name, wanted in axes.items()
         if name in graph_inputs
-        for axis in axes
+        for axis in wanted
         if isinstance(graph_inputs[name][axis], int)
     ]
-    graph_outputs = [(o.name, _dims(o)) for o in proto.graph.output]
-    specialised += [
-        f"{graph_outputs[i][0]}[{axis}]={graph_outputs[i][1][axis]}"
-        for i, axes in (output_axes or {}).items()
-        if i < len(graph_outputs)
-        for axis in axes
-        if axis < len(graph_outputs[i][1]) and isinstance(graph_outputs[i][1][axis], int)
-    ]
-    opset_used = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
-    external = any(path.parent.glob(path.name + "*.data"))  # what the exporter really did
-    file_bytes = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "*.data"))
-    return ExportInfo(
-        path=str(path), exporter=used, capture_strategy=strategy, opset=opset_used, export_s=export_s,
-        file_bytes=file_bytes, external_data=external, input_names=[n for n in tensor_names if n in graph_inputs],
-        output_names=[o.name for o in proto.graph.output], dynamic_axes=dynamic_axes,
-        specialised_axes=specialised, dropped_inputs=[n for n in tensor_names if n not in graph_inputs],
-        none_inputs=none_names, fallback_reason=fallback_reason, shape_inference_ok=shape_ok,
-    )  # fmt: skip
+
+
+def _specialised_outputs(
+    output_axes: dict[int, list[int]] | None, graph_outputs: list[tuple[str, list]]
+) -> list[str]:
+    """ "name[axis]=size" for each output axis that varies with the inputs but is fixed in the file."""
+    found = []
+    for i, wanted in (output_axes or {}).items():
+        if i >= len(graph_outputs):
+            continue
+        name, dims = graph_outputs[i]
+        found += [
+            f"{name}[{axis}]={dims[axis]}"
+            for axis in wanted
+            if axis < len(dims) and isinstance(dims[axis], int)
+        ]
+    return found
+
+
+def _opset(proto: onnx.ModelProto) -> int:
+    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)

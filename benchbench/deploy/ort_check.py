@@ -1,6 +1,12 @@
 """Run an exported model in ONNX Runtime: sessions on asserted providers, parity against eager PyTorch,
 and latency next to eager on the same inputs and thread count, timed in interleaved rounds
-(`benchbench.measure.interleave`) so that the ratio carries a 95% CI."""
+(`benchbench.measure.interleave`) so that the ratio carries a 95% CI.
+
+Thread isolation: ONNX Runtime's thread pools spin after each run by default (`session.intra_op.allow_spinning`
+and `session.inter_op.allow_spinning` are 1), and the spinning threads take cores from the next arm of an
+interleaved round: eager PyTorch measured right after ORT ran 2-4x slower than alone on a 2-core machine (issue
+27). Every session made here has spinning off and torch's intra-op thread count, so that no arm's threads run
+into another arm's time and both arms compute on the same number of threads; `session_threads` states it."""
 
 from __future__ import annotations
 
@@ -41,14 +47,19 @@ def make_session(
     *,
     threads: int | None = None,
     optimized_path: str | Path | None = None,
+    spinning: bool = False,
 ) -> tuple[ort.InferenceSession, float]:
     """An ORT session with all graph optimizations, saving the optimized model when asked; its creation time.
 
+    Its pools have `threads` intra-op threads (default: torch's count) and one inter-op thread, and do not spin
+    when idle unless `spinning` (ORT's own default, kept only to measure what it costs: see the module doc).
     Raises when ORT did not take the first provider asked for (a CUDA provider can fall back silently)."""
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.intra_op_num_threads = threads or torch.get_num_threads()
+    opts.intra_op_num_threads = threads or torch.get_num_threads()  # the same count as the eager arm's
     opts.inter_op_num_threads = 1
+    for pool in ("intra_op", "inter_op"):  # idle threads sleep instead of spinning into the next arm's time
+        opts.add_session_config_entry(f"session.{pool}.allow_spinning", "1" if spinning else "0")
     opts.log_severity_level = 4  # failures reach the caller as exceptions; keep ORT's own log quiet
     if optimized_path is not None:
         opts.optimized_model_filepath = str(optimized_path)
@@ -65,6 +76,17 @@ def make_session(
     if got[0] != providers[0]:
         raise RuntimeError(f"ORT did not use {providers[0]}: the session has {got}")
     return session, created_s
+
+
+def session_threads(session: ort.InferenceSession) -> str:
+    """The thread settings a session runs with, as a record states them: "ORT intra-op 2, inter-op 1, spinning
+    off"."""
+    opts = session.get_session_options()
+    spin = {opts.get_session_config_entry(f"session.{p}.allow_spinning") for p in ("intra_op", "inter_op")}
+    spinning = "off" if spin == {"0"} else "on"  # unset means ORT's default, 1
+    return (
+        f"ORT intra-op {opts.intra_op_num_threads}, inter-op {opts.inter_op_num_threads}, spinning {spinning}"
+    )
 
 
 def ort_feed(session: ort.InferenceSession, input_names: list[str], inputs: tuple) -> dict[str, np.ndarray]:
@@ -113,6 +135,7 @@ class LatencyPair:
     batch_size: int
     ratio_ci95: list[float] | None = None
     rounds: int = 0
+    arm_threads: dict[str, str] | None = None  # arm → its thread settings
 
 
 def time_sessions(
@@ -140,8 +163,9 @@ def time_sessions(
         arms[name] = lambda session=session, feed=feed: session.run(None, feed)
     # ORT's host-side run() returns finished outputs, so its arms are timed with the host clock.
     devices = {name: "cpu" for name in sessions}
+    threads = {name: session_threads(session) for name, session in sessions.items()}
     return interleave(arms, device=torch.device(device), devices=devices, config=config,
-                      ratios=ratios or [(name, "eager") for name in sessions])  # fmt: skip
+                      ratios=ratios or [(name, "eager") for name in sessions], arm_threads=threads)  # fmt: skip
 
 
 def latency_pair(
@@ -161,4 +185,5 @@ def latency_pair(
         ort=timed.stats("ort", batch_size).without_samples(),
         eager=timed.stats("eager", batch_size).without_samples(),
         ratio=r.value, threads=timed.threads, batch_size=batch_size, ratio_ci95=r.ci95, rounds=timed.rounds,
+        arm_threads=dict(timed.arm_threads),
     )  # fmt: skip

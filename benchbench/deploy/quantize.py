@@ -179,4 +179,5 @@ def int8_variant(
         quantized_weights=share.quantized_weights,
         total_weights=share.total_weights,
         warnings=[warning] if warning else [],
+        arm_threads=dict(timed.arm_threads),
     )

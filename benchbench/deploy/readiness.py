@@ -165,47 +165,62 @@ def check_readiness(target: Target, out_dir: str | Path, config: ReadinessConfig
     try:
         _check(target, Path(out_dir), cfg, out)
     except _StageError as err:
-        text = _full_text(err.exc)
-        out.verdict, out.stage_failed, out.error = "not-ready", err.stage, one_line(err.exc)
-        out.hint, out.failing_op = hint_for(text), failing_op(text)
-        if out.specialised_axes and err.stage == "parity":
-            out.hint = (f"axes {out.specialised_axes} were specialised (fixed) at export though they vary with the batch "
-                        "or sequence length: find the shape the code turns into a Python int or constant")  # fmt: skip
-            loop = _unrolled(target, cfg)
-            if loop is not None:
-                out.hint = (f"a Python loop over the sequence was unrolled at export: the traced graph has {loop[0]} ops "
-                            f"at length {loop[2]} and {loop[1]} at length {loop[3]}, so axes {out.specialised_axes} are "
-                            "fixed; write the recurrence as a scan (torch._higher_order_ops.scan, as models/mamba.py "
-                            "does while exporting) or a fused op that export keeps symbolic")  # fmt: skip
-
-        if isinstance(err.exc, ExportError):
-            out.fallback_reason = one_line(err.exc.dynamo_exc)
+        _record_failure(err, target, cfg, out)
         return out
-    if out.exporter != "dynamo":
-        out.warnings.append(
-            f"produced by the TorchScript fallback exporter (dynamo failed: {out.fallback_reason})"
-        )
-    if "Draft" in (out.capture_strategy or ""):
-        out.warnings.append(
-            "captured with torch.export.draft_export, which may be unsound where export failed"
-        )
-    if out.specialised_axes:
-        out.warnings.append(
-            f"axes fixed in the file though they vary with batch/sequence: {out.specialised_axes}"
-        )
-    if out.dropped_inputs:
-        out.warnings.append(f"inputs unused by the graph were dropped: {out.dropped_inputs}")
-    if out.parity is not None and not out.parity.ok:
-        loose = [o.name for o in out.parity.outputs if o.verdict == "loose"]
-        if loose:
-            out.warnings.append(f"parity only within the loose tolerance on {loose}")
-        if out.parity.verdict == "inconclusive":
-            out.warnings.append("parity inconclusive, no verdict could be given: "
-                                + "; ".join(inconclusive_reasons(out.parity)))  # fmt: skip
-    if out.shape_inference_ok is False:
-        out.warnings.append("ONNX strict shape inference failed")
+    out.warnings += _warnings(out)
     out.verdict = "ready-with-warnings" if out.warnings else "ready"
     return out
+
+
+def _record_failure(err: _StageError, target: Target, cfg: ReadinessConfig, out: Readiness) -> None:
+    """`not-ready`: the stage that failed, its error's essential line, the failing op and a hint."""
+    text = _full_text(err.exc)
+    out.verdict, out.stage_failed, out.error = "not-ready", err.stage, one_line(err.exc)
+    out.hint, out.failing_op = hint_for(text), failing_op(text)
+    if out.specialised_axes and err.stage == "parity":
+        out.hint = _specialised_hint(target, cfg, out.specialised_axes)
+    if isinstance(err.exc, ExportError):
+        out.fallback_reason = one_line(err.exc.dynamo_exc)
+
+
+def _specialised_hint(target: Target, cfg: ReadinessConfig, axes: list[str]) -> str:
+    loop = _unrolled(target, cfg)
+    if loop is None:
+        return (f"axes {axes} were specialised (fixed) at export though they vary with the batch "
+                "or sequence length: find the shape the code turns into a Python int or constant")  # fmt: skip
+    return (f"a Python loop over the sequence was unrolled at export: the traced graph has {loop[0]} ops "
+            f"at length {loop[2]} and {loop[1]} at length {loop[3]}, so axes {axes} are "
+            "fixed; write the recurrence as a scan (torch._higher_order_ops.scan, as models/mamba.py "
+            "does while exporting) or a fused op that export keeps symbolic")  # fmt: skip
+
+
+def _warnings(out: Readiness) -> list[str]:
+    """What makes a working export `ready-with-warnings` rather than `ready`."""
+    found = []
+    if out.exporter != "dynamo":
+        found.append(f"produced by the TorchScript fallback exporter (dynamo failed: {out.fallback_reason})")
+    if "Draft" in (out.capture_strategy or ""):
+        found.append("captured with torch.export.draft_export, which may be unsound where export failed")
+    if out.specialised_axes:
+        found.append(f"axes fixed in the file though they vary with batch/sequence: {out.specialised_axes}")
+    if out.dropped_inputs:
+        found.append(f"inputs unused by the graph were dropped: {out.dropped_inputs}")
+    found += _parity_warnings(out.parity)
+    if out.shape_inference_ok is False:
+        found.append("ONNX strict shape inference failed")
+    return found
+
+
+def _parity_warnings(p: Parity | None) -> list[str]:
+    if p is None or p.ok:
+        return []
+    found = []
+    loose = [o.name for o in p.outputs if o.verdict == "loose"]
+    if loose:
+        found.append(f"parity only within the loose tolerance on {loose}")
+    if p.verdict == "inconclusive":
+        found.append("parity inconclusive, no verdict could be given: " + "; ".join(inconclusive_reasons(p)))
+    return found
 
 
 @dataclass
@@ -220,14 +235,28 @@ class _Plan:
     lat_bs: int
     unit: str = "batch"
     graph: GraphLayout | None = None
+    export_batch: int | None = None  # None for a graph batch
+
+
+def _plan_for(target: Target, cfg: ReadinessConfig, model: torch.nn.Module, names: list[str], dev) -> _Plan:
+    """A graph batch, a factory's inputs at one batch (fixed batch axis), or inputs made at any batch."""
+    layout = graph_layout(target.inputs) if target.spec is None else None  # the zoo's GNNs batch whole graphs
+    if layout is not None:
+        return _graph_plan(layout, model, names, dev)
+    if target.fixed_batch is not None or target.input_maker is None:
+        return _fixed_plan(target, model, names, dev)
+    return _batch_plan(target, cfg, model, names, dev)
+
+
+def _fixed_plan(target: Target, model: torch.nn.Module, names: list[str], dev) -> _Plan:
+    """A factory's inputs at one batch: exported, checked and timed at that batch, every axis fixed. (Repeating
+    the inputs to vary the batch would guess the batch axis; a wrong guess would make a wrong file.)"""
+    inputs = to_device(target.inputs, dev)
+    batch = target.batch_size
+    return _Plan({}, inputs, {}, [({"batch_size": batch}, inputs)], inputs, batch, export_batch=batch)
 
 
 def _batch_plan(target: Target, cfg: ReadinessConfig, model: torch.nn.Module, names: list[str], dev) -> _Plan:
-    if target.input_maker is None:
-        raise _StageError(
-            "inputs", ValueError("the model gives inputs at one batch size only; export needs several")
-        )
-
     def make(bs: int, sl: int | None) -> tuple:
         return to_device(target.input_maker(bs, sl), dev)
 
@@ -245,7 +274,7 @@ def _batch_plan(target: Target, cfg: ReadinessConfig, model: torch.nn.Module, na
         )
     lat_bs = cfg.latency_batch_size or target.batch_size
     lat_inputs = _stage("inputs", lambda: _fresh(target, lat_bs, seq))
-    return _Plan(axes, export_inputs, out_axes, cases, lat_inputs, lat_bs)
+    return _Plan(axes, export_inputs, out_axes, cases, lat_inputs, lat_bs, export_batch=cfg.export_batch_size)
 
 
 def _graph_plan(layout: GraphLayout, model: torch.nn.Module, names: list[str], dev) -> _Plan:
@@ -262,18 +291,29 @@ def _graph_plan(layout: GraphLayout, model: torch.nn.Module, names: list[str], d
 
 
 def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) -> None:
+    """The stages in order; each records on `out` and raises `_StageError` to stop."""
     model = target.model.eval()
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))  # a run may have moved it
-    seq = target.seq_len
     names = default_input_names(target.input_names, len(target.inputs))
-    layout = graph_layout(target.inputs) if target.spec is None else None  # the zoo's GNNs batch whole graphs
-    plan = _graph_plan(layout, model, names, dev) if layout else _batch_plan(target, cfg, model, names, dev)
-    axes, out_axes, cases = plan.axes, plan.out_axes, plan.cases
+    plan = _plan_for(target, cfg, model, names, dev)
+    path, info = _export(target, out_dir, cfg, model, names, plan, out)
+    _axis_notes(target, model, names, plan, out)
+    session, providers = _session(path, cfg, out)
+    reinit = _Reinit(model, plan, path, names, cfg, target, info.exporter, providers)
+    _parity(session, model, names, plan, reinit, out)
+    _stale_axes(session, names, plan, path, out)
+    _latency(session, model, names, plan, cfg, dev, out)
+    if cfg.quantize:
+        _quantized(path, model, names, plan, session, dev, cfg, providers, reinit, out)
+
+
+def _export(target: Target, out_dir: Path, cfg: ReadinessConfig, model, names, plan: _Plan, out: Readiness):
+    """Export the file and record what the exporter did; the file's path and the export's record."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{_safe(target.name)}_{target.size}.onnx"
     torch.manual_seed(0)
-    info = _stage("export", lambda: export_onnx(model, plan.export_inputs, path, input_names=names, dynamic_axes=axes,
-                                                output_axes=out_axes, opset=cfg.opset, exporter=cfg.exporter,
+    info = _stage("export", lambda: export_onnx(model, plan.export_inputs, path, input_names=names, dynamic_axes=plan.axes,
+                                                output_axes=plan.out_axes, opset=cfg.opset, exporter=cfg.exporter,
                                                 output_names=target.output_names))  # fmt: skip
     out.exporter, out.capture_strategy, out.fallback_reason = (
         info.exporter,
@@ -289,28 +329,46 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
         out.notes.append(
             f"optional inputs given as None were kept in place and are not graph inputs: {info.none_inputs}"
         )
-    out.export_batch_size, out.seq_len = (None if layout else cfg.export_batch_size), seq
-    if layout is not None:
-        out.graph = {"nodes": layout.nodes, "edges": layout.edges}
-        out.notes.append(f"a graph batch: exported with node and edge axes {axes}, checked at "
-                         f"{[c[0] for c in cases]}, timed per {plan.unit}")  # fmt: skip
-    elif target.spec is None and seq is None:
-        varied = _stage("inputs", lambda: varied_fixed_axes(model, plan.export_inputs, names, axes))
+    out.export_batch_size, out.seq_len = plan.export_batch, target.seq_len
+    out.node_counts = node_counts(path)
+    return path, info
+
+
+def _axis_notes(target: Target, model, names: list[str], plan: _Plan, out: Readiness) -> None:
+    """Say which axes the file keeps fixed where the model varies them, and how they were chosen."""
+    if plan.graph is not None:
+        out.graph = {"nodes": plan.graph.nodes, "edges": plan.graph.edges}
+        out.notes.append(f"a graph batch: exported with node and edge axes {plan.axes}, checked at "
+                         f"{[c[0] for c in plan.cases]}, timed per {plan.unit}")  # fmt: skip
+        return
+    if not plan.axes:
+        out.warnings.append(
+            f"batch axis fixed at {plan.export_batch} in the file: the factory gives its inputs at one batch size; "
+            "for a dynamic batch axis, give the model an example_inputs(batch_size) method (or a factory taking "
+            "batch_size)"
+        )
+    if target.spec is None and target.seq_len is None:
+        varied = _stage("inputs", lambda: varied_fixed_axes(model, plan.export_inputs, names, plan.axes))
         if varied:
             out.warnings.append(f"axes fixed in the file at the example's size though the model runs at other sizes "
                                 f"on them: {varied}; give the length with --seq-len (a factory taking seq_len) to "
                                 "export them dynamic")  # fmt: skip
-    out.node_counts = node_counts(path)
 
+
+def _session(path: Path, cfg: ReadinessConfig, out: Readiness):
+    """The ORT session the checks run on (its optimized graph saved beside the file); and its providers."""
     providers = providers_for(cfg.device)
     optimized = path.with_name(path.stem + ".opt.onnx")
     session, created_s = _stage("session", lambda: make_session(path, providers, optimized_path=optimized))
     out.providers, out.session_s, out.optimized_file = session.get_providers(), created_s, str(optimized)
     if optimized.exists():
         out.optimized_node_counts = node_counts(optimized)
+    return session, providers
 
-    reinit = _Reinit(model, plan, path, names, cfg, target, info.exporter, providers)
-    out.parity = _stage("parity", lambda: parity(session, model, names, cases))
+
+def _parity(session, model, names: list[str], plan: _Plan, reinit: _Reinit, out: Readiness) -> None:
+    """ORT against eager on the plan's cases (again at a non-degenerate scale if inconclusive); a fail stops."""
+    out.parity = _stage("parity", lambda: parity(session, model, names, plan.cases))
     if (
         out.parity.verdict == "inconclusive"
     ):  # outputs too small or flat to judge: change the scale, check again
@@ -323,41 +381,54 @@ def _check(target: Target, out_dir: Path, cfg: ReadinessConfig, out: Readiness) 
         raise _StageError(
             "parity", AssertionError(f"outside the loose tolerance: {out.parity.reason}{where}")
         )
-    stale = _stage("parity", lambda: stale_output_axes(session, names, out.specialised_axes, cases))
-    if stale:  # declared fixed, computed at any size: the file's output types were wrong, not its graph
-        _stage("export", lambda: declare_symbolic(path, stale))
-        gone = {s.entry for s in stale}
-        out.specialised_axes = [a for a in out.specialised_axes if a not in gone]
-        out.notes.append(
-            "output axes declared fixed by the exporter though the graph computes them (ONNX Runtime returned "
-            + ", ".join(f"{s.output}[{s.axis}]={s.seen} at {s.case}" for s in stale)
-            + "); rewritten as symbols in the file. The exporter writes output types from its traced shapes, and "
-            "a shape function fixed these (torch's aten.lstm steps through the sequence)"
-        )
 
-    lat_bs, lat_inputs = plan.lat_bs, plan.lat_inputs
-    timed = _stage("latency", lambda: latency_pair(session, model, names, lat_inputs,
-                                                   batch_size=lat_bs, config=cfg.timing, device=dev))  # fmt: skip
+
+def _stale_axes(session, names: list[str], plan: _Plan, path: Path, out: Readiness) -> None:
+    """Output axes declared fixed though ONNX Runtime computes them: rewritten as symbols in the file."""
+    stale = _stage("parity", lambda: stale_output_axes(session, names, out.specialised_axes, plan.cases))
+    if not stale:
+        return
+    _stage("export", lambda: declare_symbolic(path, stale))
+    gone = {s.entry for s in stale}
+    out.specialised_axes = [a for a in out.specialised_axes if a not in gone]
+    out.notes.append(
+        "output axes declared fixed by the exporter though the graph computes them (ONNX Runtime returned "
+        + ", ".join(f"{s.output}[{s.axis}]={s.seen} at {s.case}" for s in stale)
+        + "); rewritten as symbols in the file. The exporter writes output types from its traced shapes, and "
+        "a shape function fixed these (torch's aten.lstm steps through the sequence)"
+    )
+
+
+def _latency(
+    session, model, names: list[str], plan: _Plan, cfg: ReadinessConfig, dev, out: Readiness
+) -> None:
+    """ORT and eager in interleaved rounds on the plan's latency inputs: the ratio with its CI."""
+    timed = _stage("latency", lambda: latency_pair(session, model, names, plan.lat_inputs,
+                                                   batch_size=plan.lat_bs, config=cfg.timing, device=dev))  # fmt: skip
     out.ort_latency, out.eager_latency, out.ratio = timed.ort, timed.eager, timed.ratio
     out.ratio_ci95, out.ratio_rounds = timed.ratio_ci95, timed.rounds
-    out.latency_batch_size, out.threads, out.latency_unit = lat_bs, timed.threads, plan.unit
+    out.latency_batch_size, out.threads, out.latency_unit = plan.lat_bs, timed.threads, plan.unit
+    out.arm_threads = timed.arm_threads or {}
 
-    if cfg.quantize:
-        feeds = [ort_feed(session, names, inputs) for _, inputs in cases]  # calibration: not the timed inputs
-        for method in ("dynamic", "static") if cfg.quantize_static else ("dynamic",):
-            q = _int8(
-                method, path, model, names, lat_inputs, lat_bs, session, dev, cfg, providers, feeds, reinit
-            )
-            if method == "dynamic":
-                out.quantized = q
-            else:
-                out.quantized_static = q
-            if q.error is not None:
-                out.notes.append(f"int8 {method} quantization failed: {q.error}")
-                continue
-            if q.parity is not None and not q.parity.ok:
-                out.notes.append(f"int8 {method} variant {q.parity.verdict} against its tolerance ({q.rule})")
-            out.notes += q.warnings
+
+def _quantized(path, model, names, plan: _Plan, session, dev, cfg, providers, reinit, out: Readiness) -> None:
+    """The int8 variants (informational: they never change the verdict)."""
+    feeds = [
+        ort_feed(session, names, inputs) for _, inputs in plan.cases
+    ]  # calibration: not the timed inputs
+    for method in ("dynamic", "static") if cfg.quantize_static else ("dynamic",):
+        q = _int8(method, path, model, names, plan.lat_inputs, plan.lat_bs, session, dev, cfg, providers, feeds,
+                  reinit)  # fmt: skip
+        if method == "dynamic":
+            out.quantized = q
+        else:
+            out.quantized_static = q
+        if q.error is not None:
+            out.notes.append(f"int8 {method} quantization failed: {q.error}")
+            continue
+        if q.parity is not None and not q.parity.ok:
+            out.notes.append(f"int8 {method} variant {q.parity.verdict} against its tolerance ({q.rule})")
+        out.notes += q.warnings
 
 
 class _Reinit:

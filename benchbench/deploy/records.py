@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchbench.core.results import Parity
+from benchbench.core.results import NoiseVerdict, Parity
 from benchbench.core.schema import record_kind
 from benchbench.measure.records import LatencyStats
 
@@ -38,6 +38,7 @@ class QuantizedVariant:
     quantized_weights: int | None = None  # weight elements stored as int8
     total_weights: int | None = None  # floating weight elements of the fp32 graph
     warnings: list[str] = field(default_factory=list)  # e.g. a small quantized share
+    arm_threads: dict[str, str] = field(default_factory=dict)  # timed arm ("eager", "int8", "fp32") → threads
 
 
 @dataclass
@@ -90,6 +91,15 @@ class Readiness:
     quantized: QuantizedVariant | None = None  # dynamic int8 (MatMul, Gemm)
     quantized_static: QuantizedVariant | None = None  # static QDQ int8, per-channel (Conv, MatMul, Gemm)
     stage_s: float | None = None  # wall time of the whole check in a run
+    arm_threads: dict[str, str] = field(default_factory=dict)  # timed arm ("eager", "ort") → its threads
+
+    def timed_latencies(self) -> list[LatencyStats]:
+        """The latencies the check timed: ORT and eager, and each int8 variant's ORT latency."""
+        found = [x for x in (self.ort_latency, self.eager_latency) if x is not None]
+        for q in (self.quantized, self.quantized_static):
+            if q is not None and q.ort_latency is not None:
+                found.append(q.ort_latency)
+        return found
 
 
 @record_kind("export")
@@ -101,3 +111,4 @@ class ExportResult:
     size: str
     export: Readiness
     env: dict[str, Any] = field(default_factory=dict)
+    noise: NoiseVerdict | None = None  # how far this command's timings and ratios can be trusted

@@ -4,7 +4,8 @@ Each rule reads the module structure and one traced forward pass (`benchbench.he
 returns findings with the module path, why it matters and the usual fix. Rules:
 
 - `small-batch-batchnorm`: BatchNorm with a per-device batch below `small_batch` (default 16).
-- `dropout-after-batchnorm`: a Dropout applied directly to a BatchNorm's output.
+- `dropout-after-batchnorm`: a Dropout of nonzero probability applied directly to a BatchNorm's output (a
+  `Dropout(p=0.0)`, as timm builds when drop_rate is 0, is no dropout and is not reported).
 - `deep-plain-stack`: more than `max_plain_depth` (default 10) weighted layers on one path and no skip connection;
   `max_normalised_depth` (20) when most of them feed a normalisation layer (PointNet, VGG with BatchNorm).
 - `params-per-sample`: more than `max_params_per_sample` parameters per training sample (needs a dataset size).
@@ -37,7 +38,12 @@ class LintConfig:
 
 
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+
+
+def drops_anything(module: nn.Module | None) -> bool:
+    """Whether a dropout module zeroes anything in training: its probability is above 0 (p=0 is the identity)."""
+    return module is not None and float(getattr(module, "p", 1.0)) > 0.0
 
 
 def check_small_batch_batchnorm(
@@ -66,9 +72,10 @@ def check_dropout_after_batchnorm(
     produced_by_bn = {
         t: c.name for c in trace.calls if c.type in {b.__name__ for b in _BATCHNORMS} for t in c.outputs
     }
+    modules = dict(model.named_modules())
     findings = []
     for c in trace.calls:
-        if c.type in {d.__name__ for d in _DROPOUTS}:
+        if c.type in {d.__name__ for d in _DROPOUTS} and drops_anything(modules.get(c.name)):
             source = next((produced_by_bn[t] for t in c.inputs if t in produced_by_bn), None)
             if source is not None:
                 findings.append(

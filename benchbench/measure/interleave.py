@@ -49,6 +49,7 @@ class Interleaved:
     stop_reason: str = "max_repeats"
     elapsed_s: float = 0.0
     devices: dict[str, str] = field(default_factory=dict)  # arm → device, where it differs from `device`
+    arm_threads: dict[str, str] = field(default_factory=dict)  # arm → the thread settings it ran with
 
     @property
     def rounds(self) -> int:
@@ -81,6 +82,11 @@ def _calls_per_round(
     return max(1, min(k, cfg.max_repeats // PLANNED_ROUNDS))
 
 
+def torch_threads() -> str:
+    """Torch's thread settings now, as a record states them: "torch intra-op 2, inter-op 2"."""
+    return f"torch intra-op {torch.get_num_threads()}, inter-op {torch.get_num_interop_threads()}"
+
+
 def _whole_turns(rounds: int, arms: int) -> int:
     """`rounds` rounded up to a multiple of `arms` (a whole turn of the rotation)."""
     return -(-rounds // arms) * arms
@@ -96,12 +102,16 @@ def interleave(
     devices: dict[str, str | torch.device] | None = None,
     contexts: dict[str, Context] | None = None,
     min_rounds: int = MIN_ROUNDS,
+    arm_threads: dict[str, str] | None = None,
 ) -> Interleaved:
     """Time the arms `fns` in interleaved rounds until every ratio in `ratios` (default: each arm over the first)
     has the CI asked for by `config`, or a cap is reached.
 
     `devices` overrides `device` per arm (its timer: CUDA events or the host clock); `contexts` gives an arm a
-    context entered around each of its blocks of calls (e.g. a swap paused), outside the timed calls."""
+    context entered around each of its blocks of calls (e.g. a swap paused), outside the timed calls.
+    `arm_threads` states the thread settings of arms that do not run on torch's threads (an ORT session's, from
+    `deploy.ort_check.session_threads`); the others are recorded with torch's. An arm that runs its own thread
+    pool must not leave it spinning into the next arm's time (ORT sessions are made with spinning off)."""
     if len(fns) < 2:
         raise ValueError(f"interleaved rounds need two or more arms, got {list(fns)}")
     cfg = config or TimingConfig()
@@ -118,7 +128,8 @@ def interleave(
     k = calls_per_round or _calls_per_round(once, ctx, cfg)
     out = Interleaved(names, str(dev), torch.get_num_threads(), k,
                       {n: [] for n in names}, {n: [] for n in names},
-                      devices={n: str(d) for n, d in devs.items() if d != dev})  # fmt: skip
+                      devices={n: str(d) for n, d in devs.items() if d != dev},
+                      arm_threads={n: (arm_threads or {}).get(n, torch_threads()) for n in names})  # fmt: skip
     m = len(names)
     min_rounds = _whole_turns(max(min_rounds, MIN_ROUNDS, math.ceil(cfg.min_repeats / k)), m)
     max_rounds = max(min_rounds, cfg.max_repeats // k)

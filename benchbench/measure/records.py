@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchbench.core.results import JobOutcome, StageError, now_iso
+from benchbench.core.results import JobOutcome, NoiseVerdict, StageError, now_iso
 from benchbench.core.schema import record_kind
 from benchbench.core.stage import STAGES
 from benchbench.core.stats import cv, median_ci, percentile, tukey_outliers
@@ -256,6 +256,7 @@ class ProfileResult:
     diagram: str | None = None  # Mermaid flowchart of the top-level blocks
     sweeps: list[SweepPoint] | None = None
     # stage name -> its record (benchbench.core.stage.STAGES); in JSON each is a top-level key of the profile
+    noise: NoiseVerdict | None = None  # `profile`'s own verdict (a run's is the run's)
     stages: dict[str, Any] = field(default_factory=dict)
     errors: list[StageError] = field(default_factory=list)
     outcome: JobOutcome | None = None  # set when the job's worker crashed or timed out

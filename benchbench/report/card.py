@@ -21,10 +21,11 @@ from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fm
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
-from benchbench.measure.profile import profile, profile_target
+from benchbench.measure.params import count_params
+from benchbench.measure.profile import profile_target
 from benchbench.measure.records import ProfileResult
 from benchbench.measure.timing import TimingConfig
-from benchbench.models.registry import MODALITIES, list_models
+from benchbench.models.registry import MODALITIES, get_model_spec, list_models
 from benchbench.report.document import NOT_MEASURED, Code, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
@@ -42,8 +43,29 @@ def _tiny_timing() -> Any:
     return TimingConfig(warmup=2, min_repeats=5, max_repeats=50, min_time_s=0.05)
 
 
-def _profile(name: str, size: str, layers: bool = True) -> ProfileResult:
-    return profile(name, size=size, batch_size=1, timing=_tiny_timing(), layers=layers, train_step_peak=False)
+def neighbour_profiles(target: Target, params: int | None, size: str) -> dict[str, ProfileResult]:
+    """The zoo models of the target's modality that the baselines table shows: those with fewer parameters than
+    the target (the others are built and counted, not profiled), each at the target's sequence length capped at
+    its own, without the FLOP counters' cross-checks (the table shows none).
+
+    Where the time went before (issue 27, `card hf:DIR --task causal-lm` on a small Qwen2, > 600 s): every text
+    model of the zoo was profiled at base size and its own length although none is smaller than the card's
+    model, Mamba base among them at 2048 tokens (its reference scan, a Python loop of 2048 steps in each of 24
+    layers, under three counters and the memory passes)."""
+    if target.modality not in MODALITIES:
+        return {}
+    found = {}
+    for name in list_models(modality=target.modality):
+        if name == target.name:
+            continue
+        own = (get_model_spec(name).seq_len or {}).get(size)
+        seq = None if target.seq_len is None or own is None else min(target.seq_len, own)
+        other = load_target(name, size, 1, seq)
+        if params is not None and count_params(other.model).total >= params:
+            continue
+        found[name] = profile_target(other, timing=_tiny_timing(), layers=False, train_step_peak=False,
+                                     flops_check=False)  # fmt: skip
+    return found
 
 
 def _shapes(t: Any) -> str:
@@ -155,8 +177,9 @@ def baselines_section(
             f"No zoo baseline: the modality of {literal(target.name)} is not known; give one of {', '.join(MODALITIES)} with "
             "--modality to compare it with the zoo models of that modality."])  # fmt: skip
     blocks: list[Any] = [
-        f"Zoo models of the same modality ({target.modality}) with fewer parameters, at size {size}, batch 1, "
-        f"on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
+        f"Zoo models of the same modality ({target.modality}) with fewer parameters, at size {size}, batch 1"
+        + (f", at most {target.seq_len} tokens (this model's length)" if target.seq_len else "")
+        + f", on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
     ]
     if len(rows) == 1:
         blocks.append(f"No simpler {target.modality} model in the zoo.")
@@ -291,13 +314,12 @@ def build_card(
     neighbours are profiled at `baseline_size` (default: the model's own zoo size, base for other models)."""
     if modality is not None and modality not in MODALITIES:
         raise unknown_name("modality", modality, MODALITIES)
-    target = load_target(model, size or default_size(model, "base"), 1, task=task)
+    target = load_target(model, size or default_size(model, "base"), None, task=task)  # a factory's own batch
     if modality is not None:  # a user's word on what the model is: it picks the baselines and the recipe
         target.modality = modality
     p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
     zoo_size = baseline_size or (target.size if target.library == "zoo" else "base")
-    neighbours = list_models(modality=target.modality) if target.modality in MODALITIES else []
-    others = {n: _profile(n, zoo_size, layers=False) for n in neighbours if n != model}
+    others = neighbour_profiles(target, p.params.total if p.params else None, zoo_size)
     recipe_sec, recipe, n = recipe_section(target, p, train_samples)
     if target.spec is None:
         scaling = no_scaling_section(target)

@@ -37,3 +37,8 @@ class Target:
     reference: Reference | None = None
     notes: list[str] = field(default_factory=list)
     task: str | None = None
+    # Set when the inputs come from a factory at one batch size (no example_inputs(batch_size), no batch_size
+    # argument): how other batches are made (repeating the inputs along their batch axis), or None where they
+    # cannot be. `fixed_batch` is that factory's own batch; export keeps its batch axis fixed there.
+    fixed_batch: int | None = None
+    batch_derivation: str | None = None

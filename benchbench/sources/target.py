@@ -8,6 +8,11 @@ A user factory (`pkg.module:factory` or `path/file.py:factory`) is a callable ta
 arguments (it is passed `batch_size` and `seq_len` when its signature names them) that returns either
 `(model, inputs)` or a model with an `example_inputs(batch_size)` method. Everything downstream sees a
 `Target`, whose `input_maker` gives inputs at other batch sizes for sweeps.
+
+Inputs a factory gives at one batch only (no example_inputs, no batch_size argument) keep their batch unless
+another is asked for; then they are repeated along their batch axis, found as the leading dim every tensor
+input shares (`repeat_maker`), or, where there is none, the batch is refused in one line. Export keeps such a
+model's batch axis fixed (`Target.fixed_batch`) and says so.
 """
 
 from __future__ import annotations
@@ -32,7 +37,15 @@ from benchbench.sources.hf_forward import is_hf_model, make_positional
 from benchbench.sources.registry import SOURCES, source_of
 from benchbench.sources.torchvision_ops import import_torchvision, torchvision_installed
 
-__all__ = ["SOURCES", "Target", "is_library_model", "is_user_model", "load_target", "make_inputs"]
+__all__ = [
+    "SOURCES",
+    "Target",
+    "is_library_model",
+    "is_user_model",
+    "load_target",
+    "make_inputs",
+    "requested_batch",
+]
 
 LIBRARY_SIZE = "default"  # the size a library model reports: the library's own configuration
 
@@ -44,6 +57,14 @@ def is_library_model(model: str) -> bool:
 
 def is_user_model(model: str) -> bool:
     return ":" in model and not is_library_model(model)
+
+
+def requested_batch(model: str, given: int | None, default: int) -> int | None:
+    """The batch a command asks for: the one given, else None for a user factory (its inputs' own batch), else
+    `default`."""
+    if given is not None:
+        return given
+    return None if is_user_model(model) else default
 
 
 def default_size(model: str, zoo_default: str) -> str | None:
@@ -118,59 +139,129 @@ def _as_inputs(inputs: Any, path: str) -> tuple:
     return inputs
 
 
-def _user_target(path: str, batch_size: int, seq_len: int | None, seed: int) -> Target:
-    """Build a user's model from `pkg.module:factory` (see the module docstring for what it may return)."""
+def _user_target(path: str, batch_size: int | None, seq_len: int | None, seed: int) -> Target:
+    """Build a user's model from `pkg.module:factory` (see the module docstring for what it may return).
+
+    `batch_size` None keeps the batch of the inputs the factory returns."""
     factory = _load_factory(path)
     torch.manual_seed(seed)
     try:
-        made = _call_sized(factory, batch_size, seq_len)
+        made = _call_sized(factory, batch_size or 1, seq_len)
     except BadInputError:
         raise
     except Exception as e:
         raise BadInputError(f"model {path!r}: the factory raised {one_line(e)}") from None
-
-    if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module):
-        net, inputs = made
-    elif isinstance(made, nn.Module):
-        net, inputs = made, None
-    else:
-        raise BadInputError(
-            f"factory {path!r} must return (model, inputs) or a model with example_inputs(batch_size); "
-            f"got {type(made).__name__}"
-        )
-    maker: Callable[[int, int | None], tuple] | None = None
-    if callable(getattr(net, "example_inputs", None)):
-
-        def maker(bs: int, seq: int | None) -> tuple:
-            torch.manual_seed(seed)
-            return _as_inputs(_call_sized(net.example_inputs, bs, seq, positional=True), path)
-
-    elif _accepts(factory, "batch_size"):
-
-        def maker(bs: int, seq: int | None) -> tuple:
-            torch.manual_seed(seed)
-            return _as_inputs(_call_sized(factory, bs, seq)[1], path)
-
-    if maker is not None and (
-        inputs is None or batch_size != _batch_of(_as_inputs(inputs, path), batch_size)
-    ):
-        try:
+    net, inputs = _model_and_inputs(made, path)
+    maker = _factory_maker(net, factory, path, seed)
+    fixed: int | None = None
+    derivation: str | None = None
+    if (
+        maker is None and inputs is not None
+    ):  # inputs at one batch: repeat them along their batch axis, or refuse
+        inputs = _as_inputs(inputs, path)
+        fixed = _batch_of(inputs, 1)
+        maker, derivation = repeat_maker(inputs, seq_len)
+        if batch_size is not None and batch_size != fixed:
+            if maker is None:
+                raise BadInputError(_no_batch_axis(path, inputs, batch_size, fixed))
             inputs = maker(batch_size, seq_len)
-        except BadInputError:
-            raise
-        except Exception as e:  # the user's example_inputs raised: that is their input, not our bug
-            raise BadInputError(f"model {path!r}: making its example inputs raised {one_line(e)}") from None
+    elif maker is not None and (
+        inputs is None or batch_size not in (None, _batch_of(_as_inputs(inputs, path), batch_size))
+    ):
+        inputs = _made_inputs(maker, batch_size or 1, seq_len, path)
     if inputs is None:
         raise BadInputError(
             f"model {path!r}: the factory returned a model without example_inputs(batch_size)"
         )
     inputs = _as_inputs(inputs, path)
-    notes: list[str] = []
+    notes: list[str] = [f"batch {_batch_of(inputs, 1)} made from the factory's batch {fixed} by {derivation}"] if (
+        derivation and _batch_of(inputs, 1) != fixed) else []  # fmt: skip
     if is_hf_model(net) and "forward" not in vars(net):  # ModelOutput and caches out, plain tensors in
         params = list(inspect.signature(net.forward).parameters)
-        notes = make_positional(net, tuple(params[: len(inputs)]))
-    return Target(path, "user", "user", net, inputs, _batch_of(inputs, batch_size), seq_len, None, maker,
-                  library="user", notes=notes)  # fmt: skip
+        notes += make_positional(net, tuple(params[: len(inputs)]))
+    return Target(path, "user", "user", net, inputs, _batch_of(inputs, batch_size or 1), seq_len, None, maker,
+                  library="user", notes=notes, fixed_batch=fixed, batch_derivation=derivation)  # fmt: skip
+
+
+def _model_and_inputs(made: Any, path: str) -> tuple[nn.Module, Any]:
+    """(model, inputs or None) from what a factory returned, or one line saying what it must return."""
+    if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module):
+        return made[0], made[1]
+    if isinstance(made, nn.Module):
+        return made, None
+    raise BadInputError(
+        f"factory {path!r} must return (model, inputs) or a model with example_inputs(batch_size); "
+        f"got {type(made).__name__}"
+    )
+
+
+def _factory_maker(net: nn.Module, factory: Callable, path: str, seed: int) -> Callable | None:
+    """Inputs at any batch from the user's own code: the model's example_inputs, or a factory taking batch_size."""
+    if callable(getattr(net, "example_inputs", None)):
+
+        def from_method(bs: int, seq: int | None) -> tuple:
+            torch.manual_seed(seed)
+            return _as_inputs(_call_sized(net.example_inputs, bs, seq, positional=True), path)
+
+        return from_method
+    if _accepts(factory, "batch_size"):
+
+        def from_factory(bs: int, seq: int | None) -> tuple:
+            torch.manual_seed(seed)
+            return _as_inputs(_call_sized(factory, bs, seq)[1], path)
+
+        return from_factory
+    return None
+
+
+def _made_inputs(maker: Callable, batch_size: int, seq_len: int | None, path: str) -> tuple:
+    try:
+        return maker(batch_size, seq_len)
+    except BadInputError:
+        raise
+    except Exception as e:  # the user's example_inputs raised: that is their input, not our bug
+        raise BadInputError(f"model {path!r}: making its example inputs raised {one_line(e)}") from None
+
+
+def batch_axis_size(inputs: tuple) -> int | None:
+    """The batch of inputs given at one batch size, found as the leading dim shared by every tensor input of rank
+    >= 1 (token ids and their mask, an image and its label map, ...); None when they disagree or none has one."""
+    leading = {int(x.shape[0]) for x in inputs if isinstance(x, torch.Tensor) and x.dim() >= 1}
+    return leading.pop() if len(leading) == 1 else None
+
+
+def repeat_maker(inputs: tuple, seq_len: int | None) -> tuple[Callable | None, str | None]:
+    """A maker giving `inputs` at another batch by repeating them along axis 0, and a phrase saying so; (None,
+    None) when no batch axis can be found (`batch_axis_size`). The sequence length cannot change this way."""
+    size = batch_axis_size(inputs)
+    if size is None:
+        return None, None
+
+    def repeated(bs: int, seq: int | None) -> tuple:
+        if seq not in (None, seq_len):
+            raise BadInputError(
+                f"the factory gives inputs at one sequence length only; for length {seq}, give the model an "
+                "example_inputs(batch_size, seq_len) method or a factory taking seq_len"
+            )
+        times = -(-bs // size)  # ceil: tile whole examples, then cut to the batch asked for
+        return tuple(
+            x.repeat(times, *([1] * (x.dim() - 1)))[:bs]
+            if isinstance(x, torch.Tensor) and x.dim() >= 1
+            else x
+            for x in inputs
+        )
+
+    return (
+        repeated,
+        f"repeating its inputs along axis 0 (the leading dim, {size}, shared by every tensor input)",
+    )
+
+
+def _no_batch_axis(path: str, inputs: tuple, batch_size: int, fixed: int) -> str:
+    shapes = [tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]
+    return (f"model {path!r}: its factory gives inputs at batch {fixed} only and no batch axis can be found to make "
+            f"batch {batch_size} (the tensor inputs {shapes} share no leading dim); give the model an "
+            "example_inputs(batch_size) method or a factory taking batch_size, or drop the batch size")  # fmt: skip
 
 
 def _batch_of(inputs: tuple, default: int) -> int:
@@ -181,14 +272,19 @@ def _batch_of(inputs: tuple, default: int) -> int:
 def load_target(
     model: str,
     size: str | None = "tiny",
-    batch_size: int = 1,
+    batch_size: int | None = 1,
     seq_len: int | None = None,
     seed: int = 0,
     task: str | None = None,
 ) -> Target:
     """Build `model` (zoo name, `torchvision:`/`timm:`/`hf:NAME`, or `pkg.module:factory`) with inputs for
-    `batch_size`; `size` picks a zoo preset (None: tiny), `task` an hf: model's head."""
-    if batch_size < 1:
+    `batch_size`; `size` picks a zoo preset (None: tiny), `task` an hf: model's head.
+
+    `batch_size` None: the model's own, 1 except for a factory returning inputs (theirs). A factory's inputs at
+    one batch are repeated along their batch axis for another (`repeat_maker`), or the batch is refused."""
+    if batch_size is None and not is_user_model(model):
+        batch_size = 1
+    if batch_size is not None and batch_size < 1:
         raise BadInputError(f"batch size must be >= 1, got {batch_size}")
     if seq_len is not None and seq_len < 1:
         raise BadInputError(f"sequence length must be >= 1, got {seq_len}")

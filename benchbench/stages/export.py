@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchbench.core.noise import UNTRUSTED, shown_ratio, untrusted
 from benchbench.core.stage import BudgetMetric, BudgetVerdict, StageContext, stage
-from benchbench.core.stats import fmt_ratio
 from benchbench.deploy.records import Readiness
-from benchbench.measure.records import LatencyStats, ProfileResult
+from benchbench.measure.records import ProfileResult
 from benchbench.record.run import RunResult
 from benchbench.report.document import NOT_MEASURED, Block, Plot, Section, Table
 from benchbench.report.plots import ratio_ci_svg
@@ -31,7 +31,7 @@ def readiness_section(run: RunResult) -> Section:
             continue
         par = ex.parity
         parity = "—" if par is None else {"ok": "strict", "fail": "failed"}.get(par.verdict, par.verdict)
-        rows.append([model_label(p), ex.verdict, ex.exporter or "—", parity, fmt_ratio(ex.ratio, ex.ratio_ci95),
+        rows.append([model_label(p), ex.verdict, ex.exporter or "—", parity, shown_ratio(ex.ratio, ex.ratio_ci95, run.noise),
                      "; ".join(ex.warnings) or ex.error or "—"])  # fmt: skip
     if not rows:
         return Section(
@@ -42,21 +42,14 @@ def readiness_section(run: RunResult) -> Section:
         "(below 1: ORT is faster; n.s.: the CI contains 1, no significant difference).",
         Table(["model", "verdict", "exporter", "parity", "ORT/eager [95% CI]", "warnings or error"], rows),
     ]
+    if untrusted(run.noise):  # no plot of ratios that are no findings
+        blocks.append(f"ORT/eager ratios are {UNTRUSTED} ({run.noise.line()}).")
+        return Section("readiness", "Deployment readiness (ONNX)", blocks)
     svg = ratio_ci_svg([(model_label(p), p.export.ratio, p.export.ratio_ci95) for p in run.profiles if p.export],
                        "ONNX Runtime / eager (log scale; grey: no significant difference)", "ORT/eager with 95% CIs")  # fmt: skip
     if svg:
         blocks.append(Plot("ort_ratio", "ORT/eager with 95% CIs", svg))
     return Section("readiness", "Deployment readiness (ONNX)", blocks)
-
-
-def export_latencies(ex: Readiness) -> list[LatencyStats]:
-    """The latencies the export stage timed: ORT and eager, and each int8 variant's ORT latency."""
-    out = [x for x in (ex.ort_latency, ex.eager_latency) if x is not None]
-    return out + [
-        q.ort_latency
-        for q in (ex.quantized, ex.quantized_static)
-        if q is not None and q.ort_latency is not None
-    ]
 
 
 def _onnx_ready(p: ProfileResult) -> float | None:
@@ -81,7 +74,7 @@ def _only_true(where: str, key: str, value: bool) -> None:
 
 
 @stage("export", record=Readiness, section=readiness_section, section_id="readiness", order=50,
-       suites=("default", "full"), latencies=export_latencies,
+       suites=("default", "full"), latencies=Readiness.timed_latencies,
        budgets={"onnx_ready": BudgetMetric(_onnx_ready, types=(bool,), validate=_only_true, check=_check_onnx_ready,
                                            fmt=lambda v: "ready" if v == 1.0 else "not ready")})  # fmt: skip
 def export_stage(target: Target, result: ProfileResult, ctx: StageContext) -> Readiness:

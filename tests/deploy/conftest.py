@@ -21,7 +21,7 @@ def readiness_of(tmp_path_factory):
         key = (model, tuple(sorted(config.items())))
         if key not in cache:
             cfg = ReadinessConfig(timing=FAST, **config)
-            cache[key] = check_readiness(load_target(model, "tiny", 1), out / str(len(cache)), cfg)
+            cache[key] = check_readiness(load_target(model, "tiny", None), out / str(len(cache)), cfg)
         return cache[key]
 
     return get

@@ -1,3 +1,5 @@
+import importlib.util
+
 import pytest
 import torch
 from torch import nn
@@ -131,3 +133,37 @@ def test_pointnet_through_its_t_nets_is_not_a_deep_plain_stack():
 
     target = load_target("pointnet", "tiny", batch_size=4)
     assert not rules(lint_model(target.model, target.inputs, batch_size=32), "deep-plain-stack")
+
+
+class LevitLikeHead(nn.Module):
+    """timm's LeViT head: BatchNorm1d, then `drop` = Dropout(p=drop_rate) (0.0 by default), then Linear."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.bn, self.drop, self.linear = nn.BatchNorm1d(8), nn.Dropout(p), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.linear(self.drop(self.bn(x)))
+
+
+@pytest.mark.parametrize("dropout", [nn.Dropout, nn.AlphaDropout, nn.FeatureAlphaDropout])
+def test_a_dropout_of_probability_zero_after_batchnorm_is_no_dropout(dropout):
+    head = LevitLikeHead(0.0)
+    head.drop = dropout(0.0)
+    assert not rules(lint_model(head, (torch.randn(32, 8),), batch_size=32), "dropout-after-batchnorm")
+    head.drop = dropout(0.2)  # the same place with a real probability is the pitfall
+    (f,) = rules(lint_model(head, (torch.randn(32, 8),), batch_size=32), "dropout-after-batchnorm")
+    assert f.module == "drop"
+
+
+@pytest.mark.slow  # building LeViT and tracing it: about 9 s on a loaded 2-core machine
+def test_timm_levit_head_dropout_of_zero_is_not_flagged():
+    from benchbench.sources.target import load_target  # imports torchvision's shims before timm does
+
+    if importlib.util.find_spec("timm") is None:
+        pytest.skip("timm is not installed")
+
+    target = load_target("timm:levit_128s", size=None, batch_size=32)
+    assert target.model.head.drop.p == 0.0  # what the issue's false alarm was about
+    findings = lint_model(target.model, target.inputs, batch_size=32)
+    assert not rules(findings, "dropout-after-batchnorm")

@@ -32,11 +32,13 @@ def test_model_with_example_inputs(spec, on_path):
     assert make_inputs(t, 7)[0].shape == (7, 12)
 
 
-def test_pair_factory_keeps_its_batch_and_refuses_a_sweep(on_path):
-    t = load_target("user_model:make_pair", batch_size=5)
-    assert t.batch_size == 3  # the factory's inputs decide
-    with pytest.raises(BadInputError, match="gives inputs for batch 3 only"):
-        make_inputs(t, 8)
+def test_pair_factory_keeps_its_batch_unless_asked_and_repeats_its_inputs_for_others(on_path):
+    t = load_target("user_model:make_pair", batch_size=None)
+    assert t.batch_size == 3 and t.fixed_batch == 3  # no batch asked: the factory's inputs decide
+    t = load_target("user_model:make_pair", batch_size=5)  # asked: made by repeating the 3 rows along axis 0
+    assert t.batch_size == 5 and t.fixed_batch == 3 and "repeating its inputs along axis 0" in t.notes[0]
+    assert torch.equal(t.inputs[0][3:], t.inputs[0][:2])
+    assert make_inputs(t, 8)[0].shape == (8, 12)
 
 
 def test_factory_taking_batch_size_sweeps(on_path):
