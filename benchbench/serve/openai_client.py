@@ -143,16 +143,31 @@ def probe_endpoint(ep: Endpoint, requests: list[Request], rate: float, cfg: LlmC
     return summarize(records, rate, cfg.slo, elapsed_s=elapsed, stop_reason=reason)
 
 
+def endpoint_start_rate(ep: Endpoint, cfg: LlmConfig) -> float:
+    """Where the search starts: the rate of one mean-sized request at a time (the first of two, a warm-up, is not
+    counted); the server's batching lets the search double from there. A failed request is one BadInputError."""
+    req = Request(0.0, [1] * round(cfg.prompt.mean), round(cfg.output.mean))
+    for _ in range(2):
+        rec = RequestRecord(time.perf_counter(), len(req.prompt), req.output_tokens)
+        stream_one(ep, req, rec, timeout_s=cfg.max_duration_s)
+        if rec.error is not None or not rec.token_times:
+            raise BadInputError(
+                f"--endpoint {ep.url} did not stream a completion: {rec.error or 'no tokens'}"
+            )
+    return 1.0 / max(rec.token_times[-1] - rec.due, 1e-3)
+
+
 def serve_llm_endpoint(
     ep: Endpoint, cfg: LlmConfig, *, price_per_hour: float | None = None
 ) -> LlmServeResult:
-    """Goodput of the endpoint: the search starts at 1 request/s."""
+    """Goodput of the endpoint, searched from `endpoint_start_rate` (or one probe at `cfg.qps`)."""
 
     def probe_at(rate: float) -> LlmProbe:
         return probe_endpoint(ep, draw_requests(cfg.probe_requests(rate), rate, cfg.prompt, cfg.output, PROMPT_VOCAB, cfg.seed),
                               rate, cfg)  # fmt: skip
 
-    result = run_llm(probe_at, 1.0, cfg, model=ep.model, target=ep.url, measured_on=f"endpoint {ep.url}",
+    start = endpoint_start_rate(ep, cfg) if cfg.qps is None else cfg.qps
+    result = run_llm(probe_at, start, cfg, model=ep.model, target=ep.url, measured_on=f"endpoint {ep.url}",
                      device="endpoint", price_per_hour=price_per_hour)  # fmt: skip
     result.notes.append(
         "tokens counted as server-sent events carrying text; energy not measured (remote device)"
