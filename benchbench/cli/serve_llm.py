@@ -54,8 +54,13 @@ def _in_process(args: argparse.Namespace, cfg: object) -> object:
     threads = args.threads or default_threads()
     torch.set_num_threads(threads)
     target = load_target(args.model, args.size, 1, None, task=args.task)
+    if target.library == "hf" and target.task != "causal-lm":
+        from benchbench.core.errors import BadInputError
+
+        raise BadInputError(f"--scenario llm needs next-token logits; {target.name} is the bare model: give "
+                            f"{target.name}:causal-lm or --task causal-lm")  # fmt: skip
     config = target.spec.config(target.size) if target.spec is not None else None
-    decoder = recompute_decoder(target.model, config)
+    decoder = recompute_decoder(target.model, config, target.input_names or ())
     return serve_llm_decoder(decoder, cfg, model=target.name, measured_on=measured_on(device, threads),
                              device=device, price_per_hour=args.price_per_hour,
                              meter_factory=lambda: energy_meter(device))  # fmt: skip

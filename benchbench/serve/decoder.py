@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import torch
 
+from benchbench.core.errors import BadInputError
+
 
 @dataclass
 class Sequence:
@@ -82,20 +84,42 @@ class RecomputeDecoder:
 
 
 POSITION_FIELDS = ("max_positions", "max_len", "n_positions", "max_position_embeddings")
+TOKEN_INPUTS = ("input_ids", "attention_mask")  # what a causal LM's positional forward may take, in order
 
 
-def recompute_decoder(model: torch.nn.Module, config: Any = None) -> RecomputeDecoder:
-    """A `RecomputeDecoder` over a causal LM taking input ids (a zoo decoder, or a transformers model, called with
-    its cache off): the vocabulary is the width of its logits, the positions its config's, when it names them."""
+def _positional_call(model: torch.nn.Module, names: tuple[str, ...]) -> Callable[[torch.Tensor], Any] | None:
+    """For a model whose forward takes `names` positionally (benchbench's `hf:` targets): ids, and a mask of ones
+    (right padding needs none: a causal position never sees what follows it). None for a plain ids → logits model."""
+    if not names or names == ("input_ids",):
+        return None
+    if names != TOKEN_INPUTS[: len(names)]:
+        raise BadInputError(f"--scenario llm needs a causal LM taking input_ids (and attention_mask); this model "
+                            f"takes {', '.join(names)}: give a causal LM (the zoo's gpt2, hf:NAME:causal-lm)")  # fmt: skip
+
+    def call(ids: torch.Tensor) -> Any:
+        return model(ids, torch.ones_like(ids))
+
+    return call
+
+
+def recompute_decoder(
+    model: torch.nn.Module, config: Any = None, input_names: tuple[str, ...] = ()
+) -> RecomputeDecoder:
+    """A `RecomputeDecoder` over a causal LM taking token ids (a zoo decoder; an `hf:` target, whose forward takes
+    `input_names` positionally): the vocabulary is the width of its logits, the positions its config's."""
     config = config if config is not None else getattr(model, "config", None)
-    call = None
-    if hasattr(getattr(model, "config", None), "use_cache"):
-
-        def call(ids: torch.Tensor) -> Any:
-            return model(input_ids=ids, use_cache=False)
-
+    call = _positional_call(model, tuple(input_names))
     model.eval()
-    with torch.inference_mode():
-        vocab = _logits((call or model)(torch.zeros(1, 1, dtype=torch.long))).shape[-1]
+    try:
+        with torch.inference_mode():
+            out = _logits((call or model)(torch.zeros(1, 2, dtype=torch.long)))
+    except Exception as exc:  # not a model of token ids: say so in one line
+        raise BadInputError(
+            f"--scenario llm needs a causal LM taking token ids; {type(model).__name__} failed on "
+            f"two tokens: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        ) from None
+    if not isinstance(out, torch.Tensor) or out.dim() != 3:
+        raise BadInputError(f"--scenario llm needs logits (batch, tokens, vocab); {type(model).__name__} returns "
+                            f"{getattr(out, 'shape', type(out).__name__)}: give it a causal-LM head (hf:NAME:causal-lm)")  # fmt: skip
     positions = next((int(getattr(config, k)) for k in POSITION_FIELDS if getattr(config, k, None)), None)
-    return RecomputeDecoder(model, int(vocab), positions, call)
+    return RecomputeDecoder(model, int(out.shape[-1]), positions, call)

@@ -98,3 +98,36 @@ def test_recompute_decoder_batches_like_one_at_a_time():
         dec.step(together)
     assert [s.tokens for s in together] == [s.tokens for s in alone]
     assert all(isinstance(s, Sequence) and s.generated == 4 for s in together)
+
+
+def test_hf_causal_lm_target_decodes_batched_like_alone(tmp_path):
+    pytest.importorskip("transformers")
+    from benchbench.sources.hf import import_transformers
+    from benchbench.sources.target import load_target
+
+    import_transformers().LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                      num_key_value_heads=2, vocab_size=50, max_position_embeddings=64,
+                                      ).save_pretrained(tmp_path)  # fmt: skip
+    t = load_target(f"hf:{tmp_path}:causal-lm", None, 1, None)
+    dec = recompute_decoder(t.model, None, t.input_names)
+    assert (dec.vocab_size, dec.max_positions) == (50, 64)
+    prompts = [[1, 2, 3, 4], [5], [6, 7]]
+    alone = [dec.prefill(p) for p in prompts]
+    for s in alone:
+        dec.step([s])
+        dec.step([s])
+    together = [dec.prefill(p) for p in prompts]
+    dec.step(together)
+    dec.step(together)
+    assert [s.tokens for s in together] == [s.tokens for s in alone]
+
+
+def test_a_model_that_is_not_a_causal_lm_is_refused():
+    from benchbench.core.errors import BadInputError
+    from benchbench.sources.target import load_target
+
+    t = load_target("mlp", "tiny", 1, None)
+    with pytest.raises(BadInputError, match="causal LM"):
+        recompute_decoder(t.model, None, t.input_names or ())
+    with pytest.raises(BadInputError, match="causal LM taking token ids"):
+        recompute_decoder(t.model)
