@@ -117,16 +117,8 @@ def serve_decoder(
             if clock() - start > max_duration_s:
                 reason = "time_cap"
                 break
-            if not batch.running and not waiting:
-                try:
-                    waiting.append(inbox.get(timeout=0.05)[0])
-                except queue.Empty:
-                    continue
-            while True:
-                try:
-                    waiting.append(inbox.get_nowait()[0])
-                except queue.Empty:
-                    break
+            if not _drain(inbox, waiting, block=not batch.running and not waiting):
+                continue
             while waiting and len(batch.running) < max_batch:
                 batch.admit(waiting.popleft())
             if batch.running:
@@ -142,6 +134,20 @@ def serve_decoder(
     energy = meter.stop() if meter is not None else None
     return summarize(records, rate, slo, elapsed_s=elapsed, stop_reason=reason,
                      mean_batch=float(np.mean(sizes)) if sizes else 0.0, energy=energy)  # fmt: skip
+
+
+def _drain(inbox: queue.SimpleQueue, waiting: deque[int], *, block: bool) -> bool:
+    """Move every issued request to `waiting`; with `block`, wait up to 50 ms for one. False if none came."""
+    if block:
+        try:
+            waiting.append(inbox.get(timeout=0.05)[0])
+        except queue.Empty:
+            return False
+    while True:
+        try:
+            waiting.append(inbox.get_nowait()[0])
+        except queue.Empty:
+            return True
 
 
 def _missed(records: list[RequestRecord], slo: Slo, now: float) -> int:

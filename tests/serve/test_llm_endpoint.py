@@ -71,6 +71,7 @@ def test_server_stops_by_itself_after_its_requests(decoder):
         assert not server.thread.is_alive()
 
 
+@pytest.mark.slow
 def test_cli_endpoint_goodput(cli, decoder, tmp_path):
     out = tmp_path / "ep.json"
     with StreamServer(decoder, max_requests=400, max_seconds=90) as server:

@@ -65,6 +65,7 @@ def test_goodput_search_brackets_a_decoder_of_known_step_time():
     assert res.cost.usd_per_million_output is None and res.cost.price_source.startswith("no price")
 
 
+@pytest.mark.slow
 def test_goodput_on_a_zoo_decoder(cli, tmp_path):
     out = tmp_path / "llm.json"
     code, text, _ = cli(["serve", "gpt2", "--size", "tiny", "--scenario", "llm", "--ttft-ms", "50", "--tpot-ms", "40",
