@@ -104,3 +104,24 @@ def test_too_big_to_run_is_refused_in_one_line(cli, tf, tmp_path):
     tf.LlamaConfig(num_hidden_layers=400).save_pretrained(tmp_path)  # about 80 B parameters
     code, _, err = cli(["profile", f"hf:{tmp_path}", "--no-memory"])
     assert code == 2 and "too big to run here" in err
+
+
+def test_torch_flop_counter_on_meta_counts_attention_that_the_cpu_kernel_hides(tf):
+    """FlopCounterMode runs on meta tensors, but SDPA there decomposes into bmm (counted) while a built CPU model
+    runs the fused kernel FlopCounterMode counts as 0; the dispatch counter (what count_decoder uses) counts SDPA
+    as one unit on both, so its counts agree (test above)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    config = tf.LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                            num_key_value_heads=2, vocab_size=97, max_position_embeddings=256)  # fmt: skip
+    counts = {}
+    for device in ("meta", "cpu"):
+        model = meta_model(tf.AutoModelForCausalLM, config) if device == "meta" else (
+            tf.AutoModelForCausalLM.from_config(config))  # fmt: skip
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(input_ids=torch.zeros(1, 7, dtype=torch.long, device=device), use_cache=True)
+        counts[device] = {str(k): v for k, v in counter.get_flop_counts()["Global"].items()}
+    assert counts["meta"]["aten.mm"] == counts["cpu"]["aten.mm"] > 0
+    attention_macs = 2 * 4 * 7 * 7 * 16 * 2  # layers × heads × Tq × Tk × (Dqk + Dv)
+    assert counts["meta"].get("aten.bmm", 0) == 2 * attention_macs
+    assert counts["cpu"].get("aten.bmm", 0) == 0
