@@ -74,8 +74,7 @@ def _decoder_plan(args: argparse.Namespace, say: Callable[..., None]) -> dict[st
 
     if not args.model.startswith("hf:") or (args.task not in (None, "causal-lm")):
         return None
-    from benchbench.core.errors import BadInputError
-    from benchbench.estimate.decoder_counts import count_decoder
+    from benchbench.estimate.decoder_counts import NotADecoder, count_decoder
     from benchbench.estimate.hardware import get_hardware, load_table
     from benchbench.estimate.planner import ASSUMPTIONS, plan_all
 
@@ -83,10 +82,8 @@ def _decoder_plan(args: argparse.Namespace, say: Callable[..., None]) -> dict[st
     try:
         c = count_decoder(args.model.removeprefix("hf:"), task=args.task, prompt_tokens=args.prompt_tokens,
                           context=args.context, dtype=dtype)  # fmt: skip
-    except BadInputError as exc:
-        if "not a decoder" in str(exc):
-            return None
-        raise
+    except NotADecoder:
+        return None
     table = {args.hardware: get_hardware(args.hardware, args.hardware_file)} if args.hardware else load_table(
         args.hardware_file, with_cpu=False)  # fmt: skip
     plans = plan_all(c, table, context=c.decode_context, prompt_tokens=args.prompt_tokens)

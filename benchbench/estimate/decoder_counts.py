@@ -31,6 +31,10 @@ DECODER_TYPES = frozenset({
 })  # fmt: skip
 
 
+class NotADecoder(BadInputError):
+    """The config is not a decoder-only transformer with attention: there is no KV cache to count."""
+
+
 @dataclass(frozen=True)
 class DecoderShape:
     """The figures of a decoder config that sizes follow from."""
@@ -50,7 +54,7 @@ class DecoderShape:
             layers, hidden = int(config.num_hidden_layers), int(config.hidden_size)
             heads = int(config.num_attention_heads)
         except (AttributeError, TypeError) as exc:
-            raise BadInputError(
+            raise NotADecoder(
                 f"{type(config).__name__} is not a decoder config with attention: {exc}"
             ) from None
         kv = getattr(config, "num_key_value_heads", None) or (
@@ -145,11 +149,11 @@ def count_decoder(
 
     if dtype not in DTYPE_BYTES:
         raise BadInputError(f"unknown dtype {dtype!r}; allowed: {', '.join(DTYPE_BYTES)}")
-    base, task = split_task(name, task if task not in (None, "model") else "causal-lm")
+    base, task = split_task(name, task)  # the default, the bare model, is a decoder only by its type
     transformers = import_transformers()
     config, _, source = load_config(transformers, base)
     if not is_decoder_config(config, task):
-        raise BadInputError(f"hf:{base} ({config.model_type}) is not a decoder-only transformer; KV and per-token "
+        raise NotADecoder(f"hf:{base} ({config.model_type}) is not a decoder-only transformer; KV and per-token "
                             f"counts apply to causal LMs such as {', '.join(sorted(DECODER_TYPES)[:5])}")  # fmt: skip
     shape = DecoderShape.from_config(config)
     context = context or min(shape.max_positions or 4096, 4096)

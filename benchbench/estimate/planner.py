@@ -8,8 +8,9 @@ follows from these assumptions, which the plan carries:
   `WORKSPACE_CHUNK` tokens (residual, q/k/v/o, two MLP intermediates: (6 × hidden + 2 × 4 × hidden) elements per
   token, and the chunk's logits: vocab per token), and the KV cache, which takes the rest;
 - tensor parallelism: the smallest power of two (1 to `MAX_TP`) whose share of the weights, the workspace and one
-  sequence's KV cache at the stated context fit; KV heads are split over the devices (replicated when fewer
-  KV heads than devices);
+  sequence's KV cache at the stated context fit; KV heads are split over the devices (replicated when fewer KV
+  heads than devices);
+- concurrency: the sequences whose KV cache fits at the stated context, at most `MAX_SEQS` per decode step;
 - TTFT (compute-bound): 2 × MACs per prefill token × prompt tokens / (TP × dense peak at the dtype), never below
   the time to read the weights once;
 - TPOT (bandwidth-bound): (weight bytes per device + KV bytes read per step per device) / memory bandwidth, never
@@ -29,6 +30,7 @@ from benchbench.estimate.hardware import Hardware
 USABLE_FRACTION = 0.9
 WORKSPACE_CHUNK = 2048
 MAX_TP = 8
+MAX_SEQS = 256  # sequences per decode step: vLLM's default max_num_seqs
 KIND = "estimated"  # never mixed with measured figures: every plan says so
 
 ASSUMPTIONS = {
@@ -36,6 +38,7 @@ ASSUMPTIONS = {
     "usable_memory": f"{USABLE_FRACTION:.0%} of device memory (vLLM's default gpu_memory_utilization)",
     "workspace": f"activations of one {WORKSPACE_CHUNK}-token prefill chunk: (14 × hidden + vocab) elements "
     "per token",
+    "concurrency": f"sequences that fit at the context, at most {MAX_SEQS} (vLLM's default max_num_seqs)",
     "tensor_parallel": f"smallest power of two up to {MAX_TP} fitting weights / TP + workspace + one sequence's KV",
     "ttft": "max(2 × MACs/prefill token × prompt / (TP × peak), weight bytes per device / bandwidth)",
     "tpot": "max((weight bytes per device + B × context × KV bytes per token per device) / bandwidth, "
@@ -127,7 +130,7 @@ def plan_gpu(c: DecoderCounts, hw: Hardware, *, context: int, prompt_tokens: int
                        None, None, note=f"does not fit on {MAX_TP} devices at context {context}")  # fmt: skip
     kv = kv_per_device(c, tp)
     capacity = _kv_room(c, hw, tp) // kv
-    batch = capacity // context
+    batch = min(capacity // context, MAX_SEQS)
     single = tpot_ms(c, hw, tp, 1, context)
     at_max = tpot_ms(c, hw, tp, batch, context)
     first = ttft_ms(c, hw, tp, prompt_tokens)

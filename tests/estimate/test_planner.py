@@ -7,6 +7,7 @@ import pytest
 from benchbench.estimate.decoder_counts import DecoderCounts, DecoderShape, kv_bytes_per_token
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.planner import (
+    MAX_SEQS,
     kv_per_device,
     min_tensor_parallel,
     plan_gpu,
@@ -73,3 +74,11 @@ def test_ttft_is_compute_bound_for_long_prompts():
     assert plan.ttft_ms == pytest.approx(
         2 * c.macs_per_prefill_token * 2048 / hw.peak_flops("bfloat16") * 1e3
     )
+
+
+def test_concurrency_is_capped_where_the_kv_cache_would_hold_more():
+    small = DecoderShape(
+        layers=12, hidden=768, heads=12, kv_heads=12, head_dim=64, vocab=50257, max_positions=1024
+    )
+    plan = plan_gpu(counts(small, 124_439_808), get_hardware("h100-sxm"), context=64, prompt_tokens=16)
+    assert plan.kv_capacity_tokens // 64 > MAX_SEQS and plan.max_concurrency == MAX_SEQS
