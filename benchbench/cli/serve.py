@@ -1,4 +1,5 @@
-"""`benchbench serve MODEL --scenario single|offline|server`: MLPerf-style serving scenarios and their cost."""
+"""`benchbench serve MODEL --scenario single|offline|server|llm`: MLPerf-style serving scenarios and their cost;
+`llm`: goodput of a decoder under TTFT and TPOT budgets, in this process or at an OpenAI-compatible `--endpoint`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from benchbench.cli.common import (
     check_output,
     console,
     emit_json,
+    fraction,
     nonnegative_float,
     nonnegative_int,
     positive_float,
@@ -22,9 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "serve", help="serve a model in MLPerf-style scenarios: latency, throughput, max QPS, cost"
     )
     add_model_arguments(p)
-    p.add_argument("--scenario", choices=("single", "offline", "server"), default="server",
+    p.add_argument("--scenario", choices=("single", "offline", "server", "llm"), default="server",
                    help="single: one query at a time (p90); offline: best throughput over batch sizes; "
-                   "server: Poisson arrivals with dynamic batching (p50/p90/p99)")  # fmt: skip
+                   "server: Poisson arrivals with dynamic batching (p50/p90/p99); llm: a decoder's goodput "
+                   "under --ttft-ms and --tpot-ms with continuous batching")  # fmt: skip
     p.add_argument(
         "--backend", default="eager", help="eager, ort, compile, or a list: eager,ort (default eager)"
     )
@@ -57,6 +60,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seq-len", type=positive_int, default=None, help="sequence length for sequence models")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the Poisson schedule (default 0)")
     p.add_argument("--device", default="cpu")
+    llm = p.add_argument_group("--scenario llm")
+    llm.add_argument(
+        "--ttft-ms", type=positive_float, help="TTFT budget per request, ms (arrival to first token)"
+    )
+    llm.add_argument(
+        "--tpot-ms", type=positive_float, help="TPOT budget per request, ms (mean later-token gap)"
+    )
+    llm.add_argument("--goodput-share", type=fraction, default=0.9,
+                     help="share of requests that must meet both budgets (default 0.9)")  # fmt: skip
+    llm.add_argument(
+        "--prompt-tokens", default="32:128", help="prompt length N or LO:HI uniform (default 32:128)"
+    )
+    llm.add_argument(
+        "--output-tokens", default="16:64", help="output length N or LO:HI uniform (default 16:64)"
+    )
+    llm.add_argument("--requests", type=positive_int, default=100, help="requests per probe (default 100)")
+    llm.add_argument(
+        "--endpoint", help="an OpenAI-compatible server, http://HOST:PORT/v1 (streamed completions)"
+    )
+    llm.add_argument(
+        "--endpoint-model", default=None, help="the model name the endpoint serves (default MODEL)"
+    )
+    llm.add_argument(
+        "--chat", action="store_true", help="endpoint: /v1/chat/completions instead of /v1/completions"
+    )
     add_json_option(p)
     p.set_defaults(func=run)
 
@@ -74,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.sources.target import load_target
 
     check_output(args.json, what="--json file")
+    if args.scenario == "llm":
+        from benchbench.cli.serve_llm import run_llm_scenario
+
+        return run_llm_scenario(args)
     backends = parse_backends(args.backend)
     device = str(parse_device(args.device))
     if args.max_probes < 2:

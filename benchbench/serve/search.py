@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from benchbench.core.stats import min_samples_for_quantile_ci
 from benchbench.serve.records import MaxQpsSearch, ServerProbe
@@ -29,29 +31,43 @@ MIN_QUERIES = min_samples_for_quantile_ci(0.99)  # 368
 MIN_RATE = 1e-3  # queries per second: below this the search gives up (nothing passes)
 
 
-def passes(p: ServerProbe) -> bool:
+class RateProbe(Protocol):
+    """What the search reads of a probe: the rate it offered and whether it met its budget."""
+
+    target_qps: float
+    within_budget: bool | None
+
+
+P = TypeVar("P", bound=RateProbe)
+
+
+@dataclass
+class Bracket(Generic[P]):
+    """The probes of a search, the highest passing one, the confirming probe above it, and why it stopped."""
+
+    probes: list[P]
+    best: P | None
+    above: P | None
+    lowest_failing_qps: float | None
+    stop_reason: str
+
+
+def passes(p: RateProbe) -> bool:
     return bool(p.within_budget)
 
 
-def find_max_qps(
-    probe: Callable[[float], ServerProbe],
-    start_qps: float,
-    budget_ms: float,
-    *,
-    max_probes: int = 12,
-    tolerance: float = 0.05,
-    check_factor: float = 1.2,
-    min_queries: int = MIN_QUERIES,
-    min_rate: float = MIN_RATE,
-) -> MaxQpsSearch:
-    """Search with `probe(rate) -> ServerProbe` (its budget set to `budget_ms`) from `start_qps`. Rates below
-    `min_rate` are not probed (their probes would outlast the time cap): the search stops there, "below_min_rate"."""
-    if not (start_qps > 0 and budget_ms > 0 and max_probes >= 2 and tolerance > 0 and check_factor > 1):
-        raise ValueError(
-            "need start_qps > 0, budget_ms > 0, max_probes >= 2, tolerance > 0, check_factor > 1"
-        )
-    probes: list[ServerProbe] = []
-    best: ServerProbe | None = None
+def bracket_rate(
+    probe: Callable[[float], P], start_qps: float, *, max_probes: int = 12, tolerance: float = 0.05,
+    check_factor: float = 1.2, min_rate: float = MIN_RATE,
+) -> Bracket[P]:  # fmt: skip
+    """The highest rate whose probe passes, for any probe with `target_qps` and `within_budget` (the server's p99,
+    the LLM scenario's goodput): double or halve from `start_qps` until a pass and a fail bracket the knee, bisect
+    (geometric mean) to `tolerance`, then probe `check_factor` × the answer once. Rates below `min_rate` are not
+    probed (their probes would outlast the time cap): the search stops there, "below_min_rate"."""
+    if not (start_qps > 0 and max_probes >= 2 and tolerance > 0 and check_factor > 1):
+        raise ValueError("need start_qps > 0, max_probes >= 2, tolerance > 0, check_factor > 1")
+    probes: list[P] = []
+    best: P | None = None
     lowest_fail: float | None = None
     rate = start_qps
     reason = "max_probes"
@@ -74,13 +90,33 @@ def find_max_qps(
             break
         else:
             rate = math.sqrt(best.target_qps * lowest_fail)
-    if best is None and reason in ("max_probes", "below_min_rate"):
-        reason = "none_passed" if reason == "max_probes" else reason
+    if best is None and reason == "max_probes":
+        reason = "none_passed"
     if best is not None and lowest_fail is None:
         reason = "no_failure_found"
     above = probe(best.target_qps * check_factor) if best is not None else None  # faster: never too long
+    return Bracket(probes, best, above, lowest_fail, reason)
+
+
+def find_max_qps(
+    probe: Callable[[float], ServerProbe],
+    start_qps: float,
+    budget_ms: float,
+    *,
+    max_probes: int = 12,
+    tolerance: float = 0.05,
+    check_factor: float = 1.2,
+    min_queries: int = MIN_QUERIES,
+    min_rate: float = MIN_RATE,
+) -> MaxQpsSearch:
+    """Search with `probe(rate) -> ServerProbe` (its budget set to `budget_ms`) from `start_qps`: `bracket_rate`,
+    recorded as a `MaxQpsSearch`."""
+    if not budget_ms > 0:
+        raise ValueError("need budget_ms > 0")
+    b = bracket_rate(probe, start_qps, max_probes=max_probes, tolerance=tolerance, check_factor=check_factor,
+                     min_rate=min_rate)  # fmt: skip
     return MaxQpsSearch(
-        budget_ms=budget_ms, probes=probes, max_qps=best.target_qps if best else None, at=best, above=above,
-        lowest_failing_qps=lowest_fail, stop_reason=reason, tolerance=tolerance, max_probes=max_probes,
-        check_factor=check_factor, min_queries=min_queries,
+        budget_ms=budget_ms, probes=b.probes, max_qps=b.best.target_qps if b.best else None, at=b.best,
+        above=b.above, lowest_failing_qps=b.lowest_failing_qps, stop_reason=b.stop_reason, tolerance=tolerance,
+        max_probes=max_probes, check_factor=check_factor, min_queries=min_queries,
     )  # fmt: skip

@@ -152,17 +152,31 @@ def _free_bytes() -> int | None:
     return None
 
 
+class TooBigToBuild(BadInputError):
+    """The model's weights would not fit in this machine's memory. Commands that only count (`estimate`) catch
+    it and count on the meta device instead (`meta_model`); commands that must run the model print its line."""
+
+    def __init__(self, message: str, params: int) -> None:
+        super().__init__(message)
+        self.params = params
+
+
+def meta_model(auto: Any, config: Any) -> Any:
+    """The model built on the meta device: every shape, no storage (a 70B config costs no memory)."""
+    with torch.device("meta"):
+        return auto.from_config(config, trust_remote_code=trust_remote_code())
+
+
 def _check_fits(auto: Any, config: Any, name: str) -> int:
     """Parameters of the model, counted on the meta device; refuse one whose weights would not fit in memory."""
-    with torch.device("meta"):
-        probe = auto.from_config(config, trust_remote_code=trust_remote_code())
-    n = sum(p.numel() for p in probe.parameters())
+    n = sum(p.numel() for p in meta_model(auto, config).parameters())
     free = _free_bytes()
     if free is not None and 4 * n > MEMORY_SHARE * free:
-        raise BadInputError(
+        raise TooBigToBuild(
             f"hf:{name} has {n / 1e9:.2f} B parameters ({4 * n / 2**30:.1f} GiB in float32), more than "
-            f"{MEMORY_SHARE:.0%} of this machine's {free / 2**30:.1f} GiB free: give a smaller config as a "
-            "directory, hf:DIR holding config.json"
+            f"{MEMORY_SHARE:.0%} of this machine's {free / 2**30:.1f} GiB free, too big to run here; "
+            "`benchbench estimate` counts it on the meta device, or give a smaller config as hf:DIR",
+            n,
         )
     return n
 
