@@ -30,7 +30,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2,
 
 # command name -> its module's `add_parser(subparsers)`, which sets `func(args) -> exit code`
 COMMANDS: Registry[Callable[[argparse._SubParsersAction], None]] = Registry("command")
-_NOT_COMMANDS = frozenset({"common"})  # modules of this package that are not commands
+_NOT_COMMANDS = frozenset({"common", "serve_llm"})  # modules of this package that are not commands
 _COMMAND_NAMES = {"listing": "list"}  # command module → command, where they differ
 
 
