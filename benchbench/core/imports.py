@@ -22,7 +22,7 @@ LAYERS = {
     "sources": 3,
     "measure": 4,
     "deploy": 5, "estimate": 5, "health": 5,
-    "kernelbench": 6, "serve": 6,
+    "kernelbench": 6, "serve": 6, "matrix": 6,
     "report": 7,
     "runs": 8, "ci": 8,
     "cli": 9,
