@@ -88,5 +88,11 @@ def print_matrix(m: Any, out: Any) -> None:
     for row in table.rows:
         t.add_row(*[Text(c, style=colour.get(c, "")) if i == 2 else Text(c) for i, c in enumerate(row)])
     out.print(t)
+    for r in m.rows:
+        if r.verdict == "not-ready":
+            out.print(Text.assemble(("  not-ready: ", "red"), f"{r.runtime} {r.precision}: {r.reason}"))
+        if r.over_budget:
+            out.print(Text.assemble(("  over the quality budget: ", "red"), f"{r.runtime} {r.precision}: drop "
+                                    f"{r.quality.drop:.3g} > {m.max_quality_drop:g} ({r.quality.proxy})"))  # fmt: skip
     out.print(f"  latency ratios: variant / eager fp32 in interleaved rounds (median of per-round ratios, 95% CI; "
               f"n.s.: no significant difference); took {m.stage_s:.1f} s")  # fmt: skip

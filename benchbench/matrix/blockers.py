@@ -14,6 +14,7 @@ from benchbench.deploy.readiness import failing_op
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\w+)\n\s*(.+)')
 _CAUSED = re.compile(r"Caused by: (.+?)\s+# (\S+):(\d+) in (\w+)")
+_CAUSED_AT = re.compile(r"Caused by: \((\S+\.py):(\d+) in (\w+)\)")  # non-strict export: the place, no code
 _LIBRARY = ("site-packages", "dist-packages", "/torch/", "<frozen", "/lib/python3")
 MAX_BLOCKERS = 8
 
@@ -38,12 +39,29 @@ def blockers_from_text(text: str) -> list[str]:
     for code, path, line, fn in _CAUSED.findall(text):
         if _user_file(path):
             found.append(f"{_short(path)}:{line} in {fn}: {code.strip()}")
+    for path, line, fn in _CAUSED_AT.findall(text):
+        if _user_file(path):
+            found.append(f"{_short(path)}:{line} in {fn}")
     return list(dict.fromkeys(found))[:MAX_BLOCKERS]
+
+
+def _file_names(report: Any) -> dict[int, str]:
+    """Index → file name for a draft report's frames: the report's own table, else torch's structured-log
+    intern table (the report's copy can miss files interned by an earlier export in the same process)."""
+    names: dict[int, str] = {}
+    try:
+        from torch._logging.structured import INTERN_TABLE
+
+        names.update({index: path for path, index in INTERN_TABLE.items()})
+    except ImportError:
+        pass
+    names.update(getattr(report, "str_to_filename", None) or {})
+    return names
 
 
 def draft_failures(report: Any) -> list[str]:
     """Each failure of a `torch.export.draft_export` report: its kind and the user frame it happened at."""
-    names = getattr(report, "str_to_filename", {}) or {}  # index → file name
+    names = _file_names(report)
     out = []
     for failure in getattr(report, "failures", []):
         data = failure.data if isinstance(failure.data, dict) else {}

@@ -59,6 +59,7 @@ class MatrixConfig:
     eval_fn: EvalFn | None = None
     eval_name: str | None = None
     calibration: int = 4
+    onnx: tuple[str, float, str] | None = None  # (path, export seconds, exporter) of an fp32 export to reuse
 
 
 def parse_list(text: str, kind: str, allowed: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -128,6 +129,8 @@ def run_matrix(target: Target, work_dir: str | Path, config: MatrixConfig | None
                            [draw(target, cfg.batch_size, CALIBRATION_SEED + i) for i in range(cfg.calibration)],
                            Path(work_dir), threads, cfg.runtimes)  # fmt: skip
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        if cfg.onnx is not None:
+            onnx_paths.reuse_onnx(ctx, *cfg.onnx)
         eager = _eager_call(target)
         for runtime, precision, applies in _cells(cfg):
             if not applies:

@@ -57,9 +57,15 @@ def onnx_export(ctx: BuildContext) -> OnnxExport:
         failure = NotReady(f"ONNX export failed: {one_line(exc)}", [f"op {op}"] if op else [])
         ctx.cache["onnx"] = failure
         raise failure from exc
-    found = OnnxExport(path, info.input_names, info.export_s, info.exporter)
+    found = OnnxExport(path, names, info.export_s, info.exporter)  # every name: a feed leaves dropped ones out
     ctx.cache["onnx"] = found
     return found
+
+
+def reuse_onnx(ctx: BuildContext, path: str | Path, export_s: float, exporter: str) -> None:
+    """Use an fp32 file exported already (the run's export stage) instead of exporting again."""
+    names = default_input_names(ctx.target.input_names, len(ctx.inputs))
+    ctx.cache["onnx"] = OnnxExport(Path(path), names, export_s, exporter)
 
 
 def _batch(inputs: tuple) -> int:
