@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     eval_fn = load_eval(args.eval) if args.eval else None
     target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     cfg = MatrixConfig(runtimes=runtimes, precisions=precisions, all_cells=args.precisions is not None,
+                       named_runtimes=runtimes if args.runtimes is not None else (),
                        batch_size=args.batch_size, samples=args.samples, threads=args.threads,
                        max_quality_drop=args.max_quality_drop, eval_fn=eval_fn, eval_name=args.eval)  # fmt: skip
     matrix = run_matrix(target, args.out, cfg)

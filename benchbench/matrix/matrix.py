@@ -50,6 +50,7 @@ class MatrixConfig:
 
     runtimes: tuple[str, ...] = RUNTIME_NAMES
     precisions: tuple[str, ...] = PRECISIONS
+    named_runtimes: tuple[str, ...] = ()  # runtimes the user named: opt-in ones are built only when named
     all_cells: bool = False  # also rows for precisions a runtime does not have (skipped, with the reason)
     batch_size: int = 4
     samples: int = 8
@@ -127,7 +128,7 @@ def run_matrix(target: Target, work_dir: str | Path, config: MatrixConfig | None
         out.quality_proxy = "user metric" if cfg.eval_fn else ref.proxy
         ctx = BuildContext(target, ref.draws[0],
                            [draw(target, cfg.batch_size, CALIBRATION_SEED + i) for i in range(cfg.calibration)],
-                           Path(work_dir), threads, cfg.runtimes)  # fmt: skip
+                           Path(work_dir), threads, cfg.named_runtimes)  # fmt: skip
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         if cfg.onnx is not None:
             onnx_paths.reuse_onnx(ctx, *cfg.onnx)
