@@ -20,12 +20,16 @@ from benchbench.cli.common import (
     positive_int,
 )
 
-RUNTIMES_HELP = "comma-separated: eager, compile, export, export-strict, aoti (opt-in, slow), ort, openvino, executorch"
+RUNTIMES_HELP = (
+    "comma-separated: eager, compile, export, export-strict, aoti (opt-in, slow), ort, openvino, executorch"
+)
 PRECISIONS_HELP = "comma-separated: fp32, fp16, bf16, int8-dynamic, int8-static, int8-weight, int4-weight"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("deploy", help="deployment matrix: every runtime × precision, its speed and quality cost")
+    p = sub.add_parser(
+        "deploy", help="deployment matrix: every runtime × precision, its speed and quality cost"
+    )
     add_model_arguments(p)
     p.add_argument("--runtimes", default=None, help=f"{RUNTIMES_HELP} (default: all but aoti, which is listed "
                    "as skipped)")  # fmt: skip
@@ -34,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "combination a runtime lacks is a skipped row)")  # fmt: skip
     p.add_argument("--batch-size", type=positive_int, default=4, help="batch of every draw (default 4)")
     p.add_argument("--seq-len", type=positive_int, default=None)
-    p.add_argument("--threads", type=positive_int, default=1, help="intra-op threads of every runtime (default 1)")
+    p.add_argument(
+        "--threads", type=positive_int, default=1, help="intra-op threads of every runtime (default 1)"
+    )
     p.add_argument("--samples", type=positive_int, default=8, help="fresh input draws scored (default 8)")
     p.add_argument("--eval", default=None, metavar="PKG.MOD:FN",
                    help="your metric: FN(callable model) -> number, higher is better; imported only with this flag")  # fmt: skip
@@ -54,8 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
     check_output(args.json, what="--json file")
     check_output_dir(args.out, "--out folder")
-    runtimes = parse_list(args.runtimes, "runtime", RUNTIME_NAMES) if args.runtimes is not None else RUNTIME_NAMES
-    precisions = parse_list(args.precisions, "precision", PRECISIONS) if args.precisions is not None else PRECISIONS
+    runtimes = (
+        parse_list(args.runtimes, "runtime", RUNTIME_NAMES) if args.runtimes is not None else RUNTIME_NAMES
+    )
+    precisions = (
+        parse_list(args.precisions, "precision", PRECISIONS) if args.precisions is not None else PRECISIONS
+    )
     if args.samples < 2 and args.eval is None:
         raise BadInputError(f"--samples must be >= 2 for a confidence interval, got {args.samples}")
     eval_fn = load_eval(args.eval) if args.eval else None

@@ -28,10 +28,16 @@ def executorch_runtime(ctx: BuildContext, precision: str) -> Variant:
             from executorch.exir import to_edge_transform_and_lower
             from executorch.runtime import Runtime
 
-            buffer = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch().buffer
+            buffer = (
+                to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+                .to_executorch()
+                .buffer
+            )
             method = Runtime.get().load_program(buffer).load_method("forward")
     except Exception as exc:
-        raise NotReady(f"ExecuTorch lowering failed: {one_line(exc)}", blockers_from_text(full_text(exc))) from exc
+        raise NotReady(
+            f"ExecuTorch lowering failed: {one_line(exc)}", blockers_from_text(full_text(exc))
+        ) from exc
     build_s = time.perf_counter() - start
     tensors = [i for i, x in enumerate(ctx.inputs) if isinstance(x, torch.Tensor)]
 

@@ -249,7 +249,9 @@ def _peak(variant: Variant, inputs: tuple) -> tuple[int | None, str | None]:
         from benchbench.measure.memory import peak_bytes_inference
 
         with contextlib.suppress(Exception):
-            return peak_bytes_inference(variant.module, _module_inputs(variant.module, inputs)), "live tensors"
+            return peak_bytes_inference(
+                variant.module, _module_inputs(variant.module, inputs)
+            ), "live tensors"
     before = _reset_peak_rss()
     variant.call(inputs)
     after = _status_bytes("VmHWM")

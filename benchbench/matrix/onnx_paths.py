@@ -57,7 +57,9 @@ def onnx_export(ctx: BuildContext) -> OnnxExport:
         failure = NotReady(f"ONNX export failed: {one_line(exc)}", [f"op {op}"] if op else [])
         ctx.cache["onnx"] = failure
         raise failure from exc
-    found = OnnxExport(path, names, info.export_s, info.exporter)  # every name: a feed leaves dropped ones out
+    found = OnnxExport(
+        path, names, info.export_s, info.exporter
+    )  # every name: a feed leaves dropped ones out
     ctx.cache["onnx"] = found
     return found
 
@@ -114,7 +116,10 @@ def ort_runtime(ctx: BuildContext, precision: str) -> Variant:
     wanted = {i.name for i in session.get_inputs()}
 
     def call(inputs: tuple) -> list[torch.Tensor]:
-        return [torch.from_numpy(np.asarray(o)) for o in session.run(None, _feed(exported.input_names, wanted, inputs))]
+        return [
+            torch.from_numpy(np.asarray(o))
+            for o in session.run(None, _feed(exported.input_names, wanted, inputs))
+        ]
 
     notes = [f"{exported.exporter} export"] + ([] if precision == "fp32" else
                                                [f"export {exported.export_s:.1f} s not counted"])  # fmt: skip

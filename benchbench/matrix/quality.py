@@ -59,7 +59,9 @@ def _logits(outputs: Outputs) -> torch.Tensor:
 
 def _perplexity(logits: torch.Tensor, ids: torch.Tensor) -> float:
     """exp of the mean next-token cross-entropy of `logits` on `ids` (position t predicts t + 1)."""
-    ce = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+    ce = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1)
+    )
     return float(torch.exp(ce))
 
 

@@ -47,7 +47,9 @@ class MatrixRow:
     latency_p50_ms: float | None = None
     rounds: int = 0
     peak_bytes: int | None = None
-    peak_kind: str | None = None  # "live tensors" (a lower bound) or "rss growth" (the process's resident set)
+    peak_kind: str | None = (
+        None  # "live tensors" (a lower bound) or "rss growth" (the process's resident set)
+    )
     artifact_bytes: int | None = None
     build_s: float | None = None  # time to compile, export or quantize
     graph_breaks: int | None = None

@@ -73,7 +73,9 @@ class BuildContext:
     work_dir: Path
     threads: int
     runtimes_asked: tuple[str, ...] = ()
-    cache: dict[str, Any] = field(default_factory=dict)  # e.g. the fp32 ONNX export, shared by ORT and OpenVINO
+    cache: dict[str, Any] = field(
+        default_factory=dict
+    )  # e.g. the fp32 ONNX export, shared by ORT and OpenVINO
 
 
 Builder = Callable[[BuildContext, str], Variant]
@@ -91,7 +93,9 @@ class Runtime:
 RUNTIMES: dict[str, Runtime] = {}
 
 
-def runtime(name: str, precisions: tuple[str, ...], *, opt_in: bool = False, description: str = "") -> Callable:
+def runtime(
+    name: str, precisions: tuple[str, ...], *, opt_in: bool = False, description: str = ""
+) -> Callable:
     """Register a builder for `name` at `precisions`."""
 
     def register(fn: Builder) -> Builder:

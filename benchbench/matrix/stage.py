@@ -54,4 +54,6 @@ def max_quality_drop(profile: Any) -> float | None:
 
 
 # {budget key: (extractor(profile) -> float | None, "max" or "min")}; the drop is a fraction (unitless).
-GATE_METRICS: dict[str, tuple[Callable[[Any], float | None], str]] = {"max_quality_drop": (max_quality_drop, "max")}
+GATE_METRICS: dict[str, tuple[Callable[[Any], float | None], str]] = {
+    "max_quality_drop": (max_quality_drop, "max")
+}

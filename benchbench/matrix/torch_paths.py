@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from benchbench.core.errors import one_line
+from benchbench.deploy.export import output_leaves
 from benchbench.matrix.blockers import blockers_from_text, draft_failures, full_text
 from benchbench.matrix.runtimes import (
     BuildContext,
@@ -32,7 +33,6 @@ from benchbench.matrix.runtimes import (
     quiet,
     runtime,
 )
-from benchbench.deploy.export import output_leaves
 
 
 def _need_compiler(what: str) -> None:
@@ -47,13 +47,17 @@ def graph_breaks(model: torch.nn.Module, inputs: tuple) -> tuple[int, list[str]]
     reasons = []
     for r in explained.break_reasons:
         frame = r.user_stack[-1] if r.user_stack else None
-        where = f" at {Path(frame.filename).name}:{frame.lineno}: {(frame.line or '').strip()}" if frame else ""
+        where = (
+            f" at {Path(frame.filename).name}:{frame.lineno}: {(frame.line or '').strip()}" if frame else ""
+        )
         reasons.append(f"{r.reason.splitlines()[0][:120]}{where}")
     torch._dynamo.reset()
     return explained.graph_break_count, list(dict.fromkeys(reasons))
 
 
-@runtime("compile", ("fp32",), description="torch.compile (inductor), graph breaks from torch._dynamo.explain")
+@runtime(
+    "compile", ("fp32",), description="torch.compile (inductor), graph breaks from torch._dynamo.explain"
+)
 def compile_runtime(ctx: BuildContext, precision: str) -> Variant:
     """torch.compile of the eager model; graph breaks listed as warnings, outputs checked like any row."""
     _need_compiler("torch.compile")
@@ -74,7 +78,9 @@ def compile_runtime(ctx: BuildContext, precision: str) -> Variant:
         raise Skipped(f"torch.compile failed: {one_line(exc)}") from exc
     build_s = time.perf_counter() - start
     first_frames = counters["frames"]["ok"]
-    found = [f"{breaks} graph break(s): " + "; ".join(reasons)] if breaks else reasons if breaks is None else []
+    found = (
+        [f"{breaks} graph break(s): " + "; ".join(reasons)] if breaks else reasons if breaks is None else []
+    )
     return Variant(module_call(compiled), build_s, None, warnings=found, graph_breaks=breaks,
                    recompiles=lambda: max(0, counters["frames"]["ok"] - first_frames))  # fmt: skip
 
@@ -141,7 +147,9 @@ def export_strict_runtime(ctx: BuildContext, precision: str) -> Variant:
 def aoti_runtime(ctx: BuildContext, precision: str) -> Variant:
     """AOTInductor: compile the non-strict ExportedProgram to a .pt2 package and load it."""
     if "aoti" not in ctx.runtimes_asked:
-        raise Skipped("opt-in: AOTInductor builds a C++ library (minutes on a small CPU); name it in --runtimes")
+        raise Skipped(
+            "opt-in: AOTInductor builds a C++ library (minutes on a small CPU); name it in --runtimes"
+        )
     _need_compiler("AOTInductor")
     program = export_program(ctx, strict=False)
     path = Path(ctx.work_dir) / "aoti.pt2"

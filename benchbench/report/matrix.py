@@ -6,8 +6,6 @@ card registries; `benchbench deploy` renders `matrix_table` in the terminal.
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchbench.core.results import RunResult
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes
@@ -60,7 +58,9 @@ def matrix_table(m: DeployMatrix) -> Table:
 
 def frontier_svg(m: DeployMatrix) -> str | None:
     """Latency ratio against quality drop, one point per measured row (CI bars both ways), log latency axis."""
-    rows = [r for r in m.rows if r.latency_ratio and r.quality is not None and r.verdict in USABLE + ("not-ready",)]
+    rows = [
+        r for r in m.rows if r.latency_ratio and r.quality is not None and r.verdict in (*USABLE, "not-ready")
+    ]
     if not rows:
         return None
     fig, ax = pyplot().subplots(figsize=(6.5, 4.0))
@@ -72,12 +72,16 @@ def frontier_svg(m: DeployMatrix) -> str | None:
                     xerr=[[q.drop - qlo], [qhi - q.drop]], fmt="o" if r.verdict in USABLE else "x", capsize=3,
                     markersize=5, label=f"{r.runtime} {r.precision}")  # fmt: skip
     if m.max_quality_drop is not None:
-        ax.axvline(m.max_quality_drop, color="tab:red", linewidth=0.8, linestyle=":", label="max quality drop")
+        ax.axvline(
+            m.max_quality_drop, color="tab:red", linewidth=0.8, linestyle=":", label="max quality drop"
+        )
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_yscale("log")
     ax.set_xlabel(f"quality drop vs eager fp32 ({m.quality_proxy})")
     ax.set_ylabel("latency / eager fp32 (lower is faster)")
-    ax.set_title(f"deployment frontier: {m.model} ({m.size}), batch {m.batch_size}, {m.threads} thread(s)", fontsize=9)
+    ax.set_title(
+        f"deployment frontier: {m.model} ({m.size}), batch {m.batch_size}, {m.threads} thread(s)", fontsize=9
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
     return _svg(fig)
@@ -90,8 +94,10 @@ def best_row(m: DeployMatrix, budget: float) -> MatrixRow | None:
     return min(fits, key=lambda r: r.latency_ratio, default=None)
 
 
-def _matrices(run: RunResult) -> list[tuple[Any, DeployMatrix]]:
-    return [(p, p.deploy_matrix) for p in run.profiles if isinstance(getattr(p, "deploy_matrix", None), DeployMatrix)]
+def _matrices(run: RunResult) -> list[DeployMatrix]:
+    """The matrices the run's profiles hold (the stage's record, field `deploy_matrix`)."""
+    found = [getattr(p, "deploy_matrix", None) for p in run.profiles]
+    return [m for m in found if isinstance(m, DeployMatrix)]
 
 
 def matrix_section(run: RunResult) -> Section | None:
@@ -102,7 +108,7 @@ def matrix_section(run: RunResult) -> Section | None:
     blocks: list = ["Every runtime × precision the deployment-matrix stage built, against eager fp32 on the same "
                     "inputs: parity on one draw, the quality drop over fresh draws (median, 95% CI), latency from "
                     "interleaved rounds (median of per-round ratios, 95% CI; *n.s.*: no significant difference)."]  # fmt: skip
-    for p, m in found:
+    for m in found:
         blocks.append(f"**{literal(m.model)}** ({literal(m.size)}), batch {m.batch_size}, {m.threads} thread(s), "
                       f"{m.samples} draws, quality proxy: {m.quality_proxy}")  # fmt: skip
         blocks.append(matrix_table(m))
@@ -121,9 +127,13 @@ def deployment_card_section(matrix: DeployMatrix | None, budget: float | None = 
     budget = budget if budget is not None else (matrix.max_quality_drop if matrix and matrix.max_quality_drop
                                                 is not None else CARD_QUALITY_BUDGET)  # fmt: skip
     if matrix is None:
-        return Section("deployment", "Deployment", ["Deployment matrix: not measured (benchbench deploy MODEL)."])
+        return Section(
+            "deployment", "Deployment", ["Deployment matrix: not measured (benchbench deploy MODEL)."]
+        )
     best = best_row(matrix, budget)
-    lines: list = [f"Quality budget: a drop of at most {budget:g} in {matrix.quality_proxy} against eager fp32."]
+    lines: list = [
+        f"Quality budget: a drop of at most {budget:g} in {matrix.quality_proxy} against eager fp32."
+    ]
     if best is None:
         lines.append("No runtime × precision measured here is both usable and within that budget.")
     else:
