@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -25,7 +24,7 @@ from benchbench.core.results import Tolerance
 from benchbench.deploy.export import output_leaves
 from benchbench.deploy.quantize import QUANT_REL_TOL
 from benchbench.matrix import executorch_path, onnx_paths, torch_paths  # noqa: F401 (they register runtimes)
-from benchbench.matrix.quality import EvalFn, choose_proxy, quality_delta, user_quality
+from benchbench.matrix.quality import EvalFn, as_model, choose_proxy, quality_delta, user_quality
 from benchbench.matrix.records import DeployMatrix, MatrixRow
 from benchbench.matrix.runtimes import PRECISIONS, RUNTIMES, BuildContext, NotReady, Skipped, Variant
 from benchbench.measure.interleave import interleave
@@ -160,14 +159,8 @@ def _reference(target: Target, cfg: MatrixConfig) -> _Reference:
     draws = [draw(target, cfg.batch_size, DRAW_SEED + i) for i in range(cfg.samples)]
     eager = _eager_call(target)
     outputs = [eager(x) for x in draws]
-    user = float(cfg.eval_fn(_as_model(eager))) if cfg.eval_fn else None
+    user = float(cfg.eval_fn(as_model(eager))) if cfg.eval_fn else None
     return _Reference(draws, outputs, choose_proxy(draws[0], outputs[0], target.task), user)
-
-
-def _as_model(call: Callable) -> Callable[..., Any]:
-    from benchbench.matrix.quality import as_model
-
-    return as_model(call)
 
 
 def _row(ctx: BuildContext, runtime: str, precision: str, ref: _Reference, eager: Callable,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,26 @@ def test_stage_builds_the_cheap_cells(tmp_path):  # also: ONNX Runtime's correct
     int8 = m.row("ort", "int8-dynamic")
     assert int8.parity.verdict in ("ok", "loose") and int8.quality.drop <= 0.05 and int8.latency_ratio_ci95
     assert m.stage_s is not None and (tmp_path / "deploy_matrix").is_dir()
+
+
+@pytest.mark.slow
+def test_cli_on_a_small_gpt2_config(cli, tmp_path, capsys):
+    # the command's own stderr is checked only on failure (transformers remarks on the small vocab's token ids)
+    transformers = pytest.importorskip("transformers")
+    config_dir = tmp_path / "gpt2"
+    transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=1000, n_positions=128).save_pretrained(
+        config_dir
+    )
+    json_path = tmp_path / "m.json"
+    code, _, _ = cli(["deploy", f"hf:{config_dir}", "--task", "causal-lm", "--seq-len", "16", "--runtimes",
+                        "eager,ort,openvino", "--precisions", "fp32,int8-dynamic", "--samples", "3",
+                        "--out", str(tmp_path / "out"), "--json", str(json_path)])  # fmt: skip
+    m = json.loads(json_path.read_text())
+    rows = {(r["runtime"], r["precision"]): r for r in m["rows"]}
+    assert m["quality_proxy"] == "tokens" and len(rows) == 6
+    assert rows[("ort", "int8-dynamic")]["verdict"] in ("ready", "ready-with-warnings")
+    assert "perplexity_change" in rows[("ort", "int8-dynamic")]["quality"]["extra"]
+    assert rows[("eager", "int8-dynamic")]["verdict"] == "skipped"
+    ov = rows[("openvino", "fp32")]
+    assert ov["verdict"] in ("ready", "ready-with-warnings") or "OpenVINO is not installed" in ov["reason"]
+    assert code == 0
