@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.samples < 2 and args.eval is None:
         raise BadInputError(f"--samples must be >= 2 for a confidence interval, got {args.samples}")
-    eval_fn = load_eval(args.eval) if args.eval else None
+    eval_fn = load_eval(args.eval) if args.eval is not None else None
     target = load_target(args.model, args.size, args.batch_size, args.seq_len, task=args.task)
     cfg = MatrixConfig(runtimes=runtimes, precisions=precisions, all_cells=args.precisions is not None,
                        named_runtimes=runtimes if args.runtimes is not None else (),
