@@ -78,9 +78,10 @@ def compile_runtime(ctx: BuildContext, precision: str) -> Variant:
         raise Skipped(f"torch.compile failed: {one_line(exc)}") from exc
     build_s = time.perf_counter() - start
     first_frames = counters["frames"]["ok"]
-    found = (
-        [f"{breaks} graph break(s): " + "; ".join(reasons)] if breaks else reasons if breaks is None else []
-    )
+    if breaks is None:  # explain failed: its reason is the warning
+        found = reasons
+    else:
+        found = [f"{breaks} graph break(s): " + "; ".join(reasons)] if breaks else []
     return Variant(module_call(compiled), build_s, None, warnings=found, graph_breaks=breaks,
                    recompiles=lambda: max(0, counters["frames"]["ok"] - first_frames))  # fmt: skip
 

@@ -1,6 +1,6 @@
 """The deployment matrix in reports, cards and the terminal: its table, the frontier plot (latency ratio against
 quality drop, one point per row) and the card's "deployment" section (the fastest row within a stated quality
-budget). Builders only: the lead registers `matrix_section` and `deployment_card_section` with the report and
+budget). Builders only: the lead registers `matrix_section` and `card_section` (or `deployment_card_section`) with the report and
 card registries; `benchbench deploy` renders `matrix_table` in the terminal.
 """
 
@@ -145,3 +145,9 @@ def deployment_card_section(matrix: DeployMatrix | None, budget: float | None = 
     if svg:
         lines.append(Plot("deployment_frontier", "latency against quality drop", svg))
     return Section("deployment", "Deployment", lines)
+
+
+def card_section(profile: object) -> Section:
+    """The card's "deployment" section from a profile holding the stage's record (field `deploy_matrix`)."""
+    matrix = getattr(profile, "deploy_matrix", None)
+    return deployment_card_section(matrix if isinstance(matrix, DeployMatrix) else None)

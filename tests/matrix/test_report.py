@@ -8,7 +8,13 @@ from benchbench.matrix.records import DeployMatrix, MatrixRow, QualityDelta
 from benchbench.matrix.stage import GATE_METRICS, max_quality_drop
 from benchbench.report.document import Plot, Table
 from benchbench.report.markdown import markdown_table
-from benchbench.report.matrix import best_row, deployment_card_section, matrix_section, matrix_table
+from benchbench.report.matrix import (
+    best_row,
+    card_section,
+    deployment_card_section,
+    matrix_section,
+    matrix_table,
+)
 
 
 def _matrix() -> DeployMatrix:
@@ -46,6 +52,11 @@ def test_sections_and_plot():
     assert section.id == "deploy_matrix" and any(isinstance(b, Table) for b in section.blocks)
     assert matrix_section(SimpleNamespace(profiles=[SimpleNamespace()])) is None
     assert "not measured" in deployment_card_section(None).blocks[0]
+    assert (
+        card_section(SimpleNamespace(deploy_matrix=m))
+        .blocks[1]
+        .startswith("Best within budget: **ort fp32**")
+    )
 
 
 def test_gate_metric():
