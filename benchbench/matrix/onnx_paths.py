@@ -10,6 +10,7 @@ from ONNX Runtime's own converter (`onnxruntime.transformers.float16`, inputs an
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,14 @@ from benchbench.matrix.runtimes import BuildContext, NotReady, Variant, quiet, r
 ORT_PRECISIONS = {"fp32": None, "fp16": None, "int8-dynamic": "dynamic", "int8-static": "static"}
 
 
+@dataclass
 class OnnxExport:
-    """The fp32 file, its input names and how long exporting took."""
+    """The fp32 file, every input name (in the call's order), how long exporting took and which exporter did."""
 
-    def __init__(self, path: Path, input_names: list[str], export_s: float, exporter: str) -> None:
-        self.path, self.input_names, self.export_s, self.exporter = path, input_names, export_s, exporter
+    path: Path
+    input_names: list[str]
+    export_s: float
+    exporter: str
 
 
 def onnx_export(ctx: BuildContext) -> OnnxExport:
