@@ -15,7 +15,8 @@ from benchbench.deploy.readiness import failing_op
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\w+)\n\s*(.+)')
 _CAUSED = re.compile(r"Caused by: (.+?)\s+# (\S+):(\d+) in (\w+)")
 _CAUSED_AT = re.compile(r"Caused by: \((\S+\.py):(\d+) in (\w+)\)")  # non-strict export: the place, no code
-_LIBRARY = ("site-packages", "dist-packages", "/torch/", "<frozen", "/lib/python3")
+# library frames, and benchbench's own wrappers around library models (the line to fix is never there)
+_LIBRARY = ("site-packages", "dist-packages", "/torch/", "<frozen", "/lib/python3", "benchbench/sources/")
 MAX_BLOCKERS = 8
 
 
