@@ -22,7 +22,7 @@ LAYERS = {
     "sources": 3,
     "measure": 4,
     "deploy": 5, "estimate": 5, "health": 5,
-    "kernelbench": 6, "serve": 6,
+    "kernelbench": 6, "serve": 6, "matrix": 6,
     "record": 6.5,  # the run's record (RunResult, RunSettings), assembled from every role's records
     "report": 7,
     "stages": 7.5,  # run stages: a measurement, its report section and budget keys (above report, below runs/ci)

@@ -1,0 +1,1 @@
+"""The deployment matrix: every runtime × precision a model can ship in, with what each costs in quality."""
