@@ -1155,6 +1155,9 @@ class KernelCompileRow:
     tensor_core: dict[str, int] = field(default_factory=dict)  # SASS mnemonic → count: HGMMA, HMMA, UTC*MMA
     problem: str = ""  # why it cannot launch, or the compile error
     compile_s: float = 0.0
+    spill_stores: int | None = None  # ptxas -v's "bytes spill stores" (None: no report; local memory judged)
+    tma_loads: int = 0  # SASS UTMALDG: tensor-memory-accelerator (TMA) loads
+    note: str = ""
 
     __derived__ = ("ok",)
 
