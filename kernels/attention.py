@@ -516,14 +516,17 @@ def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
     return [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s) for m, n, w, s in pairs]
 
 
-# GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages). Each autotuner first prunes the configs that
-# cannot launch on the device or spill (kernels/_resources.py, the rule `benchbench kernels check` reports by):
-# at head dim 128 in bf16 on sm_90, fwd (128, 64, 4, 3) and dK/dV (64, 64, 8, 3) and (128, 64, 8, 2) spill, and
-# are kept for head dim 64, where they do not. The last of each list is small enough for fp32 tiles at head dim
-# 128. Forward and dQ need BLOCK_M % BLOCK_N == 0.
-FWD_CONFIGS = _configs([(128, 64, 4, 3), (128, 64, 8, 3), (128, 128, 8, 2), (64, 64, 4, 4), (32, 32, 4, 1)])
-DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2), (128, 64, 8, 2), (32, 32, 4, 1)])
-DQ_CONFIGS = _configs([(64, 64, 4, 2), (64, 64, 8, 3), (64, 32, 4, 3), (128, 64, 8, 2), (32, 32, 4, 1)])
+# GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages), trimmed to what matters on Hopper: every config
+# is compiled once per autotune key (each attention shape is one), so a short list is a short first call. The
+# forward has the Triton tutorial's Hopper configs (128×128 with 8 warps at 3 stages; 128×64 with 4 warps at 3 and
+# 4 stages) and one 64×64; dK/dV takes 128-key blocks where they fit. Each autotuner prunes what cannot launch on
+# the device or spills (kernels/_resources.py, the rule `benchbench kernels check` reports by). FP32_CONFIG, small
+# enough for 4-byte tiles at head dim 128, is tuned only for fp32 inputs, the others only for 16-bit ones.
+# Forward and dQ need BLOCK_M % BLOCK_N == 0.
+FWD_CONFIGS = _configs([(128, 128, 8, 3), (128, 64, 4, 3), (128, 64, 4, 4), (64, 64, 4, 3)])
+DKDV_CONFIGS = _configs([(64, 128, 8, 2), (64, 64, 8, 2), (64, 64, 8, 3)])
+DQ_CONFIGS = _configs([(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 3)])
+FP32_CONFIG = (32, 32, 4, 1)
 # GPU with autotuning off, per kernel: 16-bit inputs (none spills at head dim 128 on sm_90), and fp32 (4-byte
 # tiles: smaller blocks to fit shared memory and registers).
 FIXED_CONFIGS = {
@@ -531,28 +534,51 @@ FIXED_CONFIGS = {
     "_attn_bwd_dkdv": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 8, "num_stages": 2},
     "_attn_bwd_dq": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2},
 }
-FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}
+FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}  # FP32_CONFIG
 # The interpreter runs one small config per kernel (its timings mean nothing); tests vary them.
 INTERPRETER_BLOCKS = {
     "_attn_fwd": {"BLOCK_M": 32, "BLOCK_N": 16},
     "_attn_bwd_dkdv": {"BLOCK_M": 16, "BLOCK_N": 32},
     "_attn_bwd_dq": {"BLOCK_M": 32, "BLOCK_N": 16},
 }
-DELTA_ELEMS = 2048  # the delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO (4096 spills 24 B on sm_100)
+DELTA_ELEMS = (
+    2048  # the delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO (4096 spills 24 B on sm_100)
+)
 
 # Sequence lengths enter the key rounded up to powers of two: a new length re-tunes only in a new octave.
 _TUNE_KEY = ["TQ_BUCKET", "TK_BUCKET", "D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW"]
 
 
+def _by_dtype(kernel):
+    """An early prune: the fp32 config for fp32 inputs, the 16-bit configs otherwise; then what can launch."""
+    launchable = prune_unlaunchable(kernel)
+
+    def prune(configs: list, named_args: dict, **kwargs) -> list:
+        fp32 = named_args["Q"].dtype == torch.float32
+        mine = [c for c in configs if ((c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages)
+                                       == FP32_CONFIG) == fp32]  # fmt: skip
+        return launchable(mine, named_args, **kwargs)
+
+    return prune
+
+
 def _tuned(kernel, configs: list[triton.Config]):
     return triton.autotune(
-        configs, key=_TUNE_KEY, prune_configs_by={"early_config_prune": prune_unlaunchable(kernel)}
+        [*configs, *_configs([FP32_CONFIG])],
+        key=_TUNE_KEY,
+        prune_configs_by={"early_config_prune": _by_dtype(kernel)},
     )(kernel)
 
 
 _fwd_tuned = _tuned(_attn_fwd, FWD_CONFIGS)
 _dkdv_tuned = _tuned(_attn_bwd_dkdv, DKDV_CONFIGS)
 _dq_tuned = _tuned(_attn_bwd_dq, DQ_CONFIGS)
+# 16-bit configs per kernel name: what one autotune key compiles on a GPU (gpu-check's plan counts them)
+TUNED_16BIT = {
+    "_attn_fwd": len(FWD_CONFIGS),
+    "_attn_bwd_dkdv": len(DKDV_CONFIGS),
+    "_attn_bwd_dq": len(DQ_CONFIGS),
+}
 
 
 def _launch(kernel, tuned, rows: int, heads: int, args: tuple, consts: dict) -> None:

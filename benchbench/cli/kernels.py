@@ -89,7 +89,9 @@ def run_check(args: argparse.Namespace) -> int:
     out = console(args, width=140)
     if args.compile_times:
         check_output(args.compile_times, what="--compile-times file")
-        os.environ["TRITON_ALWAYS_COMPILE"] = "1"  # inherited by the workers: every compile is timed, none cached
+        os.environ["TRITON_ALWAYS_COMPILE"] = (
+            "1"  # inherited by the workers: every compile is timed, none cached
+        )
     result = check_kernels(targets, ops=ops, subset=args.subset, jobs=args.jobs,
                            log=lambda m: out.print(m, markup=False))  # fmt: skip
     print_check(result, out, rows=args.rows)

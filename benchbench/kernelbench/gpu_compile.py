@@ -266,6 +266,15 @@ def _case_label(shape: dict) -> str:
     return ",".join(f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in _sizes(shape).items())
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (ptxas): a compile's cost whatever the machine's
+    load, where wall-clock time on a shared machine is several times longer."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
     """Compile one launch × config for one target and judge it."""
     import triton
@@ -273,10 +282,11 @@ def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
     from benchbench.kernels._resources import launch_problem, limits_for
 
     row = _row(job, launch)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     try:
         src, target, options = _specialise(launch, launch.configs[job.config][2], job.target)
         compiled = triton.compile(src, target=target, options=options.__dict__)
+        row.compile_cpu_s = cpu_seconds() - cpu
         res, tc, row.tma_loads = _resources(compiled.asm["cubin"], row.kernel)
     except Exception as exc:  # a config that does not compile is a row, not a crash
         row.problem = one_line(exc)
@@ -387,7 +397,9 @@ def warm_cache(cases: list[tuple[str, dict, str, tuple[str, ...]]], capability: 
     start = time.perf_counter()
     if cache_dir:
         os.environ["TRITON_CACHE_DIR"] = str(cache_dir)  # inherited by the spawned workers
-    keyed = [(op, tuple(sorted(_sizes(shape).items())), dtype, sources) for op, shape, dtype, sources in cases]
+    keyed = [
+        (op, tuple(sorted(_sizes(shape).items())), dtype, sources) for op, shape, dtype, sources in cases
+    ]
     errors: list[str] = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
         futures = [pool.submit(plan_case, op, shape, dtype, [capability], "full", sources)
@@ -408,13 +420,13 @@ def warm_cache(cases: list[tuple[str, dict, str, tuple[str, ...]]], capability: 
 
 
 def compile_seconds(rows: list[KernelCompileRow]) -> dict[str, dict[str, float]]:
-    """{"op/kernel": {config label: seconds}}: the longest compile of each kernel × config measured in `rows`
-    (duplicates compiled once carry 0 s and do not count)."""
+    """{"op/kernel": {config label: CPU seconds}}: the longest compile (triton.compile, ptxas included) of each
+    kernel × config measured in `rows` (duplicates compiled once carry nothing and do not count)."""
     table: dict[str, dict[str, float]] = {}
     for r in rows:
-        if r.compiled and r.compile_s > 0:
+        if r.compiled and r.compile_cpu_s:
             per = table.setdefault(f"{r.op}/{r.kernel}", {})
-            per[r.config] = round(max(per.get(r.config, 0.0), r.compile_s), 2)
+            per[r.config] = round(max(per.get(r.config, 0.0), r.compile_cpu_s), 2)
     return {k: dict(sorted(v.items())) for k, v in sorted(table.items())}
 
 
@@ -425,8 +437,9 @@ def compile_times_toml(check: KernelCheck, command: str) -> str:
     env = check.env
     versions = env.get("versions", {})
     lines = [
-        "# Seconds to compile each Triton kernel x config for one GPU target, measured by `benchbench kernels",
-        "# check` on a machine with no GPU (one compile per worker process). `benchbench gpu-check` plans its run",
+        "# CPU seconds (triton.compile with ptxas, without Triton's cache) to compile each Triton kernel x config",
+        "# for one GPU target, measured by `benchbench kernels check` on a machine with no GPU: CPU time, so the",
+        "# machine's load does not inflate it; on an idle machine wall time is about the same. gpu-check plans its run",
         "# from these (benchbench/runs/gpu_check_plan.py). Regenerate after changing a kernel or its configs:",
         f"#   {command}",
         "",
@@ -517,7 +530,7 @@ def check_kernels(
         row = done[unique[key]]
         if unique[key] != job:
             row = replace(row, case=f"{job.dtype} {_case_label(dict(job.shape))}", dtype=job.dtype, source=source,
-                          config=label, compile_s=0.0, tensor_core=dict(row.tensor_core))  # fmt: skip
+                          config=label, compile_s=0.0, compile_cpu_s=None, tensor_core=dict(row.tensor_core))  # fmt: skip
         rows.append(row)
     result = KernelCheck(targets=[f"sm_{t}" for t in targets], subset=subset, rows=rows, env=capture_env("cpu"),
                          elapsed_s=time.perf_counter() - start)  # fmt: skip
