@@ -32,7 +32,8 @@ def side_env(version: str) -> Path:
         [py, "-c", "import triton; print(triton.__version__)"], capture_output=True, text=True
     )
     if have.returncode or not _matches(have.stdout.strip(), version):
-        subprocess.run([py, "-m", "pip", "install", "-q", f"triton=={version}"], check=True)
+        # `wheel`: the venv's own setuptools (65 on Python 3.11) builds through it, as on the lent machine's image
+        subprocess.run([py, "-m", "pip", "install", "-q", f"triton=={version}", "wheel"], check=True)
     subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)],
                    check=True)  # fmt: skip
     return py

@@ -710,7 +710,7 @@ class GoalVerdict:
     goal: str
     op: str
     mode: str
-    metric: str  # "speedup_vs_flash" or "matmul_fraction"
+    metric: str  # "speedup_vs_flash", "tflops", "bwd_vs_fwd_rate", "copy_fraction", "speedup_vs_<impl>"
     shape: str
     threshold: float
     value: float | None
