@@ -15,8 +15,9 @@ code, so the compiled variants are exactly the ones a GPU run launches:
    Triton's metadata gives the dynamic shared memory; `nvdisasm` lists the instructions, of which the tensor-core
    ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05).
 4. **Judge.** `benchbench.kernels._resources.launch_problem` (the rule the autotuners prune by on a GPU) says
-   whether each config can launch. The check fails if a kernel has no launchable config without spills on a
-   target, or if the fused attention's 16-bit code for sm_90 has no HGMMA.
+   whether each config can launch; ptxas's own `-v` report says whether it spills (a stack frame is not a
+   spill). The check fails if a kernel has no launchable config without spills on a target, or if the fused
+   attention's 16-bit code for sm_90 has no HGMMA, or its forward no TMA loads (UTMALDG).
 
 The work runs in spawned worker processes with `TRITON_INTERPRET=0`: the interpreter replaces `@triton.jit`
 functions at import time, so a process that interprets (the test session) cannot compile.
@@ -40,8 +41,10 @@ from typing import Any
 from benchbench.core.errors import BadInputError, one_line
 from benchbench.core.results import KernelCheck, KernelCompileRow
 
-# Kernels whose 16-bit sm_90 code must use Hopper's tensor cores through wgmma (SASS HGMMA).
+# Kernels whose 16-bit sm_90 code must use Hopper's tensor cores through wgmma (SASS HGMMA), and those whose
+# loads must go through the tensor memory accelerator (SASS UTMALDG: the forward's tensor descriptors).
 HGMMA_KERNELS = ("_attn_fwd", "_attn_bwd_dkdv", "_attn_bwd_dq")
+TMA_KERNELS = ("_attn_fwd",)
 TMA_LOAD_RE = re.compile(r"\bUTMALDG\b")  # Hopper/Blackwell bulk tensor loads (PTX cp.async.bulk.tensor)
 TENSOR_CORE_RE = re.compile(r"\b((?:UTC|[HIDQB]G?)MMA|[A-Z]*GMMA|UTC[A-Z]*MMA)\b")
 _RESOURCE_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)\s+SHARED:(\d+)\s+LOCAL:(\d+)")
@@ -235,8 +238,13 @@ def ptxas_report(ptx: str, capability: int) -> dict[str, int]:
         log = subprocess.run([get_ptxas(capability).path, "-v", f"--gpu-name={sm_arch_from_capability(capability)}",
                               str(src), "-o", str(Path(tmp) / "k.cubin")], capture_output=True, text=True,
                              check=True, timeout=300)  # fmt: skip
+    return parse_ptxas_log(log.stdout + log.stderr)
+
+
+def parse_ptxas_log(text: str) -> dict[str, int]:
+    """The largest stack frame, spill stores and spill loads (bytes) over the functions of a `ptxas -v` log."""
     totals = {"stack_frame": 0, "spill_stores": 0, "spill_loads": 0}
-    for m in _PTXAS_SPILL_RE.finditer(log.stdout + log.stderr):
+    for m in _PTXAS_SPILL_RE.finditer(text):
         for key, value in zip(totals, m.groups()):
             totals[key] = max(totals[key], int(value))
     return totals
@@ -543,7 +551,7 @@ def check_kernels(
 
 def judge(rows: list[KernelCompileRow], targets: list[int]) -> list[str]:
     """One line per failure: a kernel with no launchable config free of spills on a target; attention's 16-bit
-    sm_90 code without HGMMA."""
+    sm_90 code without HGMMA, its forward's without TMA loads."""
     failures = []
     kernels = sorted({(r.op, r.kernel) for r in rows})
     for cap in targets:
@@ -560,4 +568,10 @@ def judge(rows: list[KernelCompileRow], targets: list[int]) -> list[str]:
             mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
             if mine and not any(r.launchable and r.tensor_core.get("HGMMA") for r in mine):
                 failures.append(f"attention/{kernel}: no launchable 16-bit sm_90 config uses HGMMA (wgmma)")
+        for kernel in TMA_KERNELS:
+            mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
+            if mine and not any(r.launchable and r.tma_loads for r in mine):
+                failures.append(
+                    f"attention/{kernel}: no launchable 16-bit sm_90 config loads through TMA (UTMALDG)"
+                )
     return failures
