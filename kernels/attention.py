@@ -551,12 +551,14 @@ def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
 # GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages), trimmed to what matters on Hopper: every config
 # is compiled once per autotune key (each attention shape is one), so a short list is a short first call. The
 # forward has the Triton tutorial's Hopper configs (128×128 with 8 warps at 3 stages; 128×64 with 4 warps at 3 and
-# 4 stages) and one 64×64; dK/dV takes 128-key blocks where they fit. Each autotuner prunes what cannot launch on
-# the device or spills (kernels/_resources.py, the rule `benchbench kernels check` reports by). FP32_CONFIG, small
-# enough for 4-byte tiles at head dim 128, is tuned only for fp32 inputs, the others only for 16-bit ones.
+# 4 stages) and one 64×64: none spills at head dim 128 in bf16 on sm_90 (ptxas -v). dK/dV with 128-key blocks does
+# not fit at head dim 128 (64×128×8 warps: 1768 B of spill stores, 2884 B causal), and 64×64 spills 12 B when
+# causal, so 32×64 is in the list. Each autotuner prunes what cannot launch on the device or spills
+# (kernels/_resources.py, the rule `benchbench kernels check` reports by). FP32_CONFIG, small enough for 4-byte
+# tiles at head dim 128, is tuned only for fp32 inputs, the others only for 16-bit ones.
 # Forward and dQ need BLOCK_M % BLOCK_N == 0.
 FWD_CONFIGS = _configs([(128, 128, 8, 3), (128, 64, 4, 3), (128, 64, 4, 4), (64, 64, 4, 3)])
-DKDV_CONFIGS = _configs([(64, 128, 8, 2), (64, 64, 8, 2), (64, 64, 8, 3)])
+DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2)])
 DQ_CONFIGS = _configs([(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 3)])
 FP32_CONFIG = (32, 32, 4, 1)
 # GPU with autotuning off, per kernel: 16-bit inputs (none spills at head dim 128 on sm_90), and fp32 (4-byte

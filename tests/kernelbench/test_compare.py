@@ -17,7 +17,7 @@ from benchbench.kernelbench.compare import compare_op, parse_shape
 from benchbench.kernels import registry
 from benchbench.kernels.registry import OpSpec, get_op, register_kernel, register_op
 from benchbench.report.plots import write_compare
-from benchbench.runs.campaign import CampaignConfig, judge_goals, run_campaign
+from benchbench.runs.campaign import ATTENTION_GOALS, CampaignConfig, judge_goals, run_campaign
 
 CEILINGS = Ceilings("cpu", "float32", matmul_tflops=1.0, copy_gbs=10.0, matmul_n=8, copy_bytes=8)
 
@@ -170,11 +170,11 @@ def test_campaign_code_path_on_the_cpu(dummy_op, tmp_path):
     assert camp.notes == ["test run"] and camp.ceilings is not None and camp.goal_timings and camp.comparisons
     (swapped,) = camp.swaps
     assert swapped.run.ok and swapped.run.swap.swapped_sites == 2 and swapped.status == "interpreted"
-    assert len(camp.goals) == 3 and all(g.met is None for g in camp.goals)  # interpreted: not judged
+    assert len(camp.goals) == len(ATTENTION_GOALS) and all(g.met is None for g in camp.goals)  # interpreted: not judged
     checks = [r for r in camp.checks if r.op == "attention" and r.impl == "triton"]
     assert checks and all(c.ok for c in checks)
     assert any(r.impl == "wrong" and r.ok is False for r in camp.checks)
-    assert (tmp_path / "targets.md").read_text().count("| not measured |") == 3
+    assert (tmp_path / "targets.md").read_text().count("| not measured |") == len(ATTENTION_GOALS)
     assert (tmp_path / "kernels_dummy.png").exists() and (tmp_path / "kernels_attention.json").exists()
     saved = read(
         tmp_path / "campaign.json", kinds=("campaign",)
