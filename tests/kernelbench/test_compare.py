@@ -170,7 +170,9 @@ def test_campaign_code_path_on_the_cpu(dummy_op, tmp_path):
     assert camp.notes == ["test run"] and camp.ceilings is not None and camp.goal_timings and camp.comparisons
     (swapped,) = camp.swaps
     assert swapped.run.ok and swapped.run.swap.swapped_sites == 2 and swapped.status == "interpreted"
-    assert len(camp.goals) == len(ATTENTION_GOALS) and all(g.met is None for g in camp.goals)  # interpreted: not judged
+    assert len(camp.goals) == len(ATTENTION_GOALS) and all(
+        g.met is None for g in camp.goals
+    )  # interpreted: not judged
     checks = [r for r in camp.checks if r.op == "attention" and r.impl == "triton"]
     assert checks and all(c.ok for c in checks)
     assert any(r.impl == "wrong" and r.ok is False for r in camp.checks)
