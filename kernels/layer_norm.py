@@ -64,11 +64,9 @@ def _ln_fwd(X, W, B, Y, MEAN, RSTD, N, eps, HAS_W: tl.constexpr, HAS_B: tl.const
 def _ln_bwd(
     X, W, DY, DX, DW, DB, MEAN, RSTD, M, N, ROWS_PER_PROG, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr
 ):
-    """dx per row, and this program's sums of dw, db over its ROWS_PER_PROG rows added into DW, DB with atomics.
+    """dx per row, and this program's partial sums of dw, db over its ROWS_PER_PROG rows.
 
-    X, DY, DX (M, N) contiguous; W (N,); DW, DB (N,) fp32, zeroed; MEAN, RSTD (M,) fp32. The rows of a program
-    are one contiguous range with no per-row branch, so the loop is software-pipelined; the weight gradients
-    never make an fp32 (programs, N) round trip through memory: one atomic add per column per program."""
+    X, DY, DX (M, N) contiguous; W (N,); DW, DB (programs, N) fp32 partials; MEAN, RSTD (M,) fp32."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_N)
     mask = cols < N
@@ -78,25 +76,24 @@ def _ln_bwd(
         w = tl.where(mask, 1.0, 0.0)
     dw = tl.zeros((BLOCK_N,), dtype=tl.float32)
     db = tl.zeros((BLOCK_N,), dtype=tl.float32)
-    first = pid.to(tl.int64) * ROWS_PER_PROG
-    for i in tl.range(0, tl.minimum(first + ROWS_PER_PROG, M) - first, num_stages=2):
-        row = first + i
-        base = row * N
-        x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
-        dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
-        mean = tl.load(MEAN + row)
-        rstd = tl.load(RSTD + row)
-        xhat = tl.where(mask, (x - mean) * rstd, 0.0)
-        g = dy * w
-        c1 = tl.sum(xhat * g, axis=0) / N
-        c2 = tl.sum(g, axis=0) / N
-        dx = (g - (xhat * c1 + c2)) * rstd
-        tl.store(DX + base + cols, dx.to(DX.dtype.element_ty), mask=mask)
-        dw += dy * xhat
-        db += dy
-    if HAS_W:
-        tl.atomic_add(DW + cols, dw, mask=mask, sem="relaxed")
-    tl.atomic_add(DB + cols, db, mask=mask, sem="relaxed")
+    for i in range(0, ROWS_PER_PROG):
+        row = pid * ROWS_PER_PROG + i
+        if row < M:
+            base = row.to(tl.int64) * N
+            x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
+            dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
+            mean = tl.load(MEAN + row)
+            rstd = tl.load(RSTD + row)
+            xhat = tl.where(mask, (x - mean) * rstd, 0.0)
+            g = dy * w
+            c1 = tl.sum(xhat * g, axis=0) / N
+            c2 = tl.sum(g, axis=0) / N
+            dx = (g - (xhat * c1 + c2)) * rstd
+            tl.store(DX + base + cols, dx.to(DX.dtype.element_ty), mask=mask)
+            dw += dy * xhat
+            db += dy
+    tl.store(DW + pid * N + cols, dw, mask=mask)  # stage 1: partial sums per row block
+    tl.store(DB + pid * N + cols, db, mask=mask)
 
 
 class _LayerNormFn(torch.autograd.Function):
@@ -127,8 +124,9 @@ class _LayerNormFn(torch.autograd.Function):
         dx = torch.empty_like(x2)
         rpp = triton.cdiv(m, reduction_programs(m, x2.device))  # a few programs per SM, each over rpp rows
         progs = max(1, triton.cdiv(m, rpp))
-        dw_acc = torch.zeros(n, device=x2.device, dtype=torch.float32)  # every program adds its rows' sums
-        db_acc = torch.zeros(n, device=x2.device, dtype=torch.float32)
+        # every program writes its whole partial row (zeros if it has no rows): no zero-fill needed
+        dw_part = torch.empty(progs, n, device=x2.device, dtype=torch.float32)  # (P, N)
+        db_part = torch.empty(progs, n, device=x2.device, dtype=torch.float32)
         block, warps = row_block(n)
         w = weight.contiguous() if weight is not None else x2
         _ln_bwd[(progs,)](
@@ -136,8 +134,8 @@ class _LayerNormFn(torch.autograd.Function):
             w,
             dy2,
             dx,
-            dw_acc,
-            db_acc,
+            dw_part,
+            db_part,
             mean,
             rstd,
             m,
@@ -147,8 +145,8 @@ class _LayerNormFn(torch.autograd.Function):
             block,
             num_warps=warps,
         )
-        dw = dw_acc.to(weight.dtype) if weight is not None else None
-        db = db_acc.to(bias.dtype) if bias is not None else None
+        dw = dw_part.sum(0).to(weight.dtype) if weight is not None else None  # stage 2
+        db = db_part.sum(0).to(bias.dtype) if bias is not None else None
         return dx.reshape(ctx.shape), dw, db, None
 
 
@@ -184,9 +182,7 @@ def layer_norm_bytes(shape: dict, dtype: torch.dtype) -> float:
 def layer_norm_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
     """Backward: read x and dy (M·N each) and w (N), write dx (M·N), dw and db (N each): 3·M·N + 3·N elements.
 
-    Not 2× the forward: y is not read back. Saved statistics are not counted, as in the forward. As executed, dw
-    and db are summed by atomic adds into N-element fp32 buffers (zeroed, then cast once: 16·N bytes more, 1/M of
-    the traffic), not through (programs, N) fp32 partials written and read back."""
+    Not 2× the forward: y is not read back. Saved statistics are not counted, as in the forward."""
     e = torch.empty(0, dtype=dtype).element_size()
     return float(e * (3 * shape["M"] * shape["N"] + 3 * shape["N"]))
 

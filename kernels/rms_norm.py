@@ -67,12 +67,9 @@ def _rms_fwd(X, W, Y, RSTD, N, eps, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr):
 
 @triton.jit
 def _rms_bwd(X, W, DY, DX, DW, RSTD, M, N, ROWS_PER_PROG, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr):
-    """dx per row, and this program's sum of dw over its ROWS_PER_PROG rows added into DW with atomics.
+    """dx per row, and this program's partial sum of dw over its ROWS_PER_PROG rows.
 
-    X, DY, DX (M, N) contiguous; W (N,); DW (N,) fp32, zeroed; RSTD (M,) fp32. The rows of a program are one
-    contiguous range with no per-row branch, so the loop is software-pipelined (the next row's loads are in
-    flight while this one is reduced); the weight gradient never makes an fp32 (programs, N) round trip through
-    memory: one atomic add per column per program, resolved in L2."""
+    X, DY, DX (M, N) contiguous; W (N,); DW (programs, N) fp32 partials; RSTD (M,) fp32."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_N)
     mask = cols < N
@@ -81,21 +78,20 @@ def _rms_bwd(X, W, DY, DX, DW, RSTD, M, N, ROWS_PER_PROG, HAS_W: tl.constexpr, B
     else:
         w = tl.where(mask, 1.0, 0.0)
     dw = tl.zeros((BLOCK_N,), dtype=tl.float32)
-    first = pid.to(tl.int64) * ROWS_PER_PROG
-    for i in tl.range(0, tl.minimum(first + ROWS_PER_PROG, M) - first, num_stages=2):
-        row = first + i
-        base = row * N
-        x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
-        dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
-        rstd = tl.load(RSTD + row)
-        xhat = x * rstd
-        g = dy * w
-        c = tl.sum(xhat * g, axis=0) / N
-        dx = (g - xhat * c) * rstd
-        tl.store(DX + base + cols, dx.to(DX.dtype.element_ty), mask=mask)
-        dw += dy * xhat
-    if HAS_W:
-        tl.atomic_add(DW + cols, dw, mask=mask, sem="relaxed")
+    for i in range(0, ROWS_PER_PROG):
+        row = pid * ROWS_PER_PROG + i
+        if row < M:
+            base = row.to(tl.int64) * N
+            x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
+            dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
+            rstd = tl.load(RSTD + row)
+            xhat = x * rstd
+            g = dy * w
+            c = tl.sum(xhat * g, axis=0) / N
+            dx = (g - xhat * c) * rstd
+            tl.store(DX + base + cols, dx.to(DX.dtype.element_ty), mask=mask)
+            dw += dy * xhat
+    tl.store(DW + pid * N + cols, dw, mask=mask)  # stage 1: partial sums per row block
 
 
 class _RMSNormFn(torch.autograd.Function):
@@ -122,13 +118,14 @@ class _RMSNormFn(torch.autograd.Function):
         dx = torch.empty_like(x2)
         rpp = triton.cdiv(m, reduction_programs(m, x2.device))  # a few programs per SM, each over rpp rows
         progs = max(1, triton.cdiv(m, rpp))
-        dw_acc = torch.zeros(n, device=x2.device, dtype=torch.float32)  # every program adds its rows' sum
+        # every program writes its whole partial row (zeros if it has no rows): no zero-fill needed
+        dw_part = torch.empty(progs, n, device=x2.device, dtype=torch.float32)  # (P, N)
         block, warps = row_block(n)
         w = weight.contiguous() if weight is not None else x2
         _rms_bwd[(progs,)](
-            x2, w, dy2, dx, dw_acc, rstd, m, n, rpp, weight is not None, block, num_warps=warps
+            x2, w, dy2, dx, dw_part, rstd, m, n, rpp, weight is not None, block, num_warps=warps
         )
-        dw = dw_acc.to(weight.dtype) if weight is not None else None
+        dw = dw_part.sum(0).to(weight.dtype) if weight is not None else None  # stage 2
         return dx.reshape(ctx.shape), dw, None
 
 

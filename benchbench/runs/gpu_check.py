@@ -469,8 +469,8 @@ def run_gpu_check(device: str, out_dir: str | Path, budget_s: float = DEFAULT_BU
 
     plan = plan or plan_for(device)
     workers = workers or planning.default_workers()
-    steps = estimated_plan(plan, workers)
     times = planning.load_compile_times()
+    steps = estimated_plan(plan, workers, times)
     write_text(
         Path(out_dir) / PLAN_NAME, "\n".join(planning.format_plan(steps, budget_s, times, workers)) + "\n"
     )
