@@ -96,7 +96,7 @@ def test_dry_run_prints_a_plan_that_fits_without_a_gpu(cli):
 
 
 def test_a_cpu_run_records_every_step_in_the_out_folder(tmp_path):
-    """A budget spent at once: every step is recorded (as skipped), and plan.txt, gpu_check.json and
+    """A budget spent at once: every step is recorded (all but env, which may start in time, as skipped), and plan.txt, gpu_check.json and
     gpu_check.log are all in the folder. (The slow test_gpu_check.py::test_cpu_run_end_to_end runs them.)"""
     proc = subprocess.run([sys.executable, "-m", "benchbench", "gpu-check", "--device", "cpu", "--budget", "0.001",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=300,
@@ -104,9 +104,11 @@ def test_a_cpu_run_records_every_step_in_the_out_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = read(tmp_path / JSON_NAME, kinds=("gpu_check",))
     assert [s.name for s in record.steps] == [s.name for s in plan_steps(CPU_PLAN)]
-    assert all(s.status == "skipped" and s.note == "time budget spent" for s in record.steps)
+    # env may start inside the millisecond; nothing after it can
+    assert record.steps[0].status in ("done", "skipped")
+    assert all(s.status == "skipped" and s.note == "time budget spent" for s in record.steps[1:])
     assert record.status == "budget spent"
     plan = (tmp_path / PLAN_NAME).read_text()
     assert "estimate" in plan and "kernels:attention" in plan
     log = (tmp_path / LOG_NAME).read_text()
-    assert "step env: skipped" in log and "step goals: skipped" in log
+    assert "step env: " in log and "step goals: skipped" in log
