@@ -162,14 +162,20 @@ def _attn_fwd_blocks(
     offs_m, offs_n, offs_d, m_ok, d_ok,
     skn, skd, svn, svd, smm, smn, Tk, qk_scale, lo, hi,
     CAUSAL_MASK: tl.constexpr, CHECK_N: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
-    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr,
+    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr, USE_TMA: tl.constexpr = False,
 ):  # fmt: skip
     """Online softmax over key blocks [lo, hi): returns the updated (acc, l_i, m_i). Only blocks on the causal
-    diagonal (CAUSAL_MASK) pay for the per-element causal test, only the edge block (CHECK_N) for bounds."""
+    diagonal (CAUSAL_MASK) pay for the per-element causal test, only the edge block (CHECK_N) for bounds.
+    With USE_TMA, k_base and v_base are tensor descriptors (TMA loads, zero-padded past the edges)."""
     for start_n in range(lo, hi, BLOCK_N):
         cols = start_n + offs_n
         n_ok = cols < Tk
-        kt = _load_tile(k_base + cols[None, :] * skn + offs_d[:, None] * skd, d_ok, n_ok, CHECK_D, CHECK_N)
+        if USE_TMA:
+            kt = tl.trans(k_base.load([start_n, 0]))
+        else:
+            kt = _load_tile(
+                k_base + cols[None, :] * skn + offs_d[:, None] * skd, d_ok, n_ok, CHECK_D, CHECK_N
+            )
         qk = tl.dot(q, kt, input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N) raw scores q·k
         if HAS_MASK:  # s = qk · scale · log2 e + mask · log2 e
             if MASK_ROW:  # one mask row for all queries (key padding): a (BLOCK_N,) vector, broadcast
@@ -200,7 +206,10 @@ def _attn_fwd_blocks(
             p = tl.math.exp2(qk * qk_scale - m_safe[:, None])
         alpha = tl.math.exp2(m_i - m_safe)
         l_i = l_i * alpha + tl.sum(p, 1)
-        v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
+        if USE_TMA:
+            v = v_base.load([start_n, 0])
+        else:
+            v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
         acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_D)
         m_i = m_new
     return acc, l_i, m_i
@@ -218,8 +227,10 @@ def _attn_fwd(
     TQ_BUCKET, TK_BUCKET,  # Tq and Tk rounded up to powers of two: the autotune key, unused by the kernel
     D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
     DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    USE_TMA: tl.constexpr,
 ):  # fmt: skip
-    """One program: BLOCK_M queries of one (batch, head) against all (causal: the earlier) keys."""
+    """One program: BLOCK_M queries of one (batch, head) against all (causal: the earlier) keys. With USE_TMA,
+    Q, K, V and Out move through tensor descriptors (Hopper's TMA: cp.async.bulk.tensor), else pointer loads."""
     tl.static_assert(BLOCK_M % BLOCK_N == 0, "the causal split needs BLOCK_M to be a multiple of BLOCK_N")
     start_m = tl.program_id(0)
     bh = tl.program_id(1)
@@ -231,13 +242,29 @@ def _attn_fwd(
     offs_d = tl.arange(0, BLOCK_D)
     m_ok = offs_m < Tq
     d_ok = offs_d < D
-    q = _load_tile(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd, m_ok, d_ok, True,
-                   D != BLOCK_D)  # fmt: skip
+    if USE_TMA:  # one descriptor per (batch, head): rows past Tq / Tk and columns past D read as zeros
+        q = tl.make_tensor_descriptor(
+            Q + b * sqb + h * sqh, shape=[Tq, D], strides=[sqm, 1], block_shape=[BLOCK_M, BLOCK_D]
+        ).load([start_m * BLOCK_M, 0])
+        k_base = tl.make_tensor_descriptor(
+            K + b * skb + hk * skh, shape=[Tk, D], strides=[skn, 1], block_shape=[BLOCK_N, BLOCK_D]
+        )
+        v_base = tl.make_tensor_descriptor(
+            V + b * svb + hk * svh, shape=[Tk, D], strides=[svn, 1], block_shape=[BLOCK_N, BLOCK_D]
+        )
+    else:
+        q = _load_tile(
+            Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd,
+            m_ok,
+            d_ok,
+            True,
+            D != BLOCK_D,
+        )
+        k_base = K + b * skb + hk * skh
+        v_base = V + b * svb + hk * svh  # fmt: skip
     m_i = tl.full((BLOCK_M,), float("-inf"), dtype=tl.float32)  # running row max (base 2)
     l_i = tl.zeros((BLOCK_M,), dtype=tl.float32)  # running row sum of exp2
     acc = tl.zeros((BLOCK_M, BLOCK_D), dtype=tl.float32)
-    k_base = K + b * skb + hk * skh
-    v_base = V + b * svb + hk * svh
     mask_base = MASK + b * smb + h * smh
     full = (Tk // BLOCK_N) * BLOCK_N  # key blocks below this need no bounds test
     if IS_CAUSAL:
@@ -247,32 +274,37 @@ def _attn_fwd(
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, mid,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
         )  # fmt: skip
         # the diagonal blocks (and a partial block where the keys end first): both tests
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, mid, tl.minimum(diag + BLOCK_M, Tk),
-            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
         )  # fmt: skip
     else:
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, full,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
         )  # fmt: skip
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, full, Tk,
-            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
+            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
         )  # fmt: skip
     empty = l_i == 0.0  # fully masked row: output 0, and an infinite LSE so its backward is 0
     o = acc / tl.where(empty, 1.0, l_i)[:, None]
     lse = tl.where(empty, float("inf"), m_i + tl.math.log2(tl.where(empty, 1.0, l_i)))
-    tl.store(
-        Out + b * sob + h * soh + offs_m[:, None] * som + offs_d[None, :] * sod,
-        o.to(Out.dtype.element_ty), mask=m_ok[:, None] & d_ok[None, :],
-    )  # fmt: skip
+    if USE_TMA:  # the store clips rows past Tq and columns past D
+        tl.make_tensor_descriptor(
+            Out + b * sob + h * soh, shape=[Tq, D], strides=[som, 1], block_shape=[BLOCK_M, BLOCK_D]
+        ).store([start_m * BLOCK_M, 0], o.to(Out.dtype.element_ty))
+    else:
+        tl.store(
+            Out + b * sob + h * soh + offs_m[:, None] * som + offs_d[None, :] * sod,
+            o.to(Out.dtype.element_ty), mask=m_ok[:, None] & d_ok[None, :],
+        )  # fmt: skip
     tl.store(LSE + bh.to(tl.int64) * Tq + offs_m, lse, mask=m_ok)
 
 
@@ -516,14 +548,19 @@ def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
     return [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s) for m, n, w, s in pairs]
 
 
-# GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages). Each autotuner first prunes the configs that
-# cannot launch on the device or spill (kernels/_resources.py, the rule `benchbench kernels check` reports by):
-# at head dim 128 in bf16 on sm_90, fwd (128, 64, 4, 3) and dK/dV (64, 64, 8, 3) and (128, 64, 8, 2) spill, and
-# are kept for head dim 64, where they do not. The last of each list is small enough for fp32 tiles at head dim
-# 128. Forward and dQ need BLOCK_M % BLOCK_N == 0.
-FWD_CONFIGS = _configs([(128, 64, 4, 3), (128, 64, 8, 3), (128, 128, 8, 2), (64, 64, 4, 4), (32, 32, 4, 1)])
-DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2), (128, 64, 8, 2), (32, 32, 4, 1)])
-DQ_CONFIGS = _configs([(64, 64, 4, 2), (64, 64, 8, 3), (64, 32, 4, 3), (128, 64, 8, 2), (32, 32, 4, 1)])
+# GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages), trimmed to what matters on Hopper: every config
+# is compiled once per autotune key (each attention shape is one), so a short list is a short first call. The
+# forward has the Triton tutorial's Hopper configs (128×128 with 8 warps at 3 stages; 128×64 with 4 warps at 3 and
+# 4 stages) and one 64×64: none spills at head dim 128 in bf16 on sm_90 (ptxas -v). dK/dV with 128-key blocks does
+# not fit at head dim 128 (64×128×8 warps: 1768 B of spill stores, 2884 B causal), and 64×64 spills 12 B when
+# causal, so 32×64 is in the list. Each autotuner prunes what cannot launch on the device or spills
+# (kernels/_resources.py, the rule `benchbench kernels check` reports by). FP32_CONFIG, small enough for 4-byte
+# tiles at head dim 128, is tuned only for fp32 inputs, the others only for 16-bit ones.
+# Forward and dQ need BLOCK_M % BLOCK_N == 0.
+FWD_CONFIGS = _configs([(128, 128, 8, 3), (128, 64, 4, 3), (128, 64, 4, 4), (64, 64, 4, 3)])
+DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2)])
+DQ_CONFIGS = _configs([(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 3)])
+FP32_CONFIG = (32, 32, 4, 1)
 # GPU with autotuning off, per kernel: 16-bit inputs (none spills at head dim 128 on sm_90), and fp32 (4-byte
 # tiles: smaller blocks to fit shared memory and registers).
 FIXED_CONFIGS = {
@@ -531,28 +568,51 @@ FIXED_CONFIGS = {
     "_attn_bwd_dkdv": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 8, "num_stages": 2},
     "_attn_bwd_dq": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2},
 }
-FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}
+FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}  # FP32_CONFIG
 # The interpreter runs one small config per kernel (its timings mean nothing); tests vary them.
 INTERPRETER_BLOCKS = {
     "_attn_fwd": {"BLOCK_M": 32, "BLOCK_N": 16},
     "_attn_bwd_dkdv": {"BLOCK_M": 16, "BLOCK_N": 32},
     "_attn_bwd_dq": {"BLOCK_M": 32, "BLOCK_N": 16},
 }
-DELTA_ELEMS = 4096  # the delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO
+DELTA_ELEMS = (
+    2048  # the delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO (4096 spills 24 B on sm_100)
+)
 
 # Sequence lengths enter the key rounded up to powers of two: a new length re-tunes only in a new octave.
 _TUNE_KEY = ["TQ_BUCKET", "TK_BUCKET", "D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW"]
 
 
-def _tuned(kernel, configs: list[triton.Config]):
+def _by_dtype(kernel):
+    """An early prune: the fp32 config for fp32 inputs, the 16-bit configs otherwise; then what can launch."""
+    launchable = prune_unlaunchable(kernel)
+
+    def prune(configs: list, named_args: dict, **kwargs) -> list:
+        fp32 = named_args["Q"].dtype == torch.float32
+        mine = [c for c in configs if ((c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps, c.num_stages)
+                                       == FP32_CONFIG) == fp32]  # fmt: skip
+        return launchable(mine, named_args, **kwargs)
+
+    return prune
+
+
+def _tuned(kernel, configs: list[triton.Config], key: list[str] = _TUNE_KEY):
     return triton.autotune(
-        configs, key=_TUNE_KEY, prune_configs_by={"early_config_prune": prune_unlaunchable(kernel)}
+        [*configs, *_configs([FP32_CONFIG])],
+        key=key,
+        prune_configs_by={"early_config_prune": _by_dtype(kernel)},
     )(kernel)
 
 
-_fwd_tuned = _tuned(_attn_fwd, FWD_CONFIGS)
+_fwd_tuned = _tuned(_attn_fwd, FWD_CONFIGS, [*_TUNE_KEY, "USE_TMA"])
 _dkdv_tuned = _tuned(_attn_bwd_dkdv, DKDV_CONFIGS)
 _dq_tuned = _tuned(_attn_bwd_dq, DQ_CONFIGS)
+# 16-bit configs per kernel name: what one autotune key compiles on a GPU (gpu-check's plan counts them)
+TUNED_16BIT = {
+    "_attn_fwd": len(FWD_CONFIGS),
+    "_attn_bwd_dkdv": len(DKDV_CONFIGS),
+    "_attn_bwd_dq": len(DQ_CONFIGS),
+}
 
 
 def _launch(kernel, tuned, rows: int, heads: int, args: tuple, consts: dict) -> None:
@@ -567,6 +627,31 @@ def _launch(kernel, tuned, rows: int, heads: int, args: tuple, consts: dict) -> 
         kernel[(triton.cdiv(rows, fixed[block]), heads)](*args, **consts, **fixed)
     else:
         tuned[lambda meta: (triton.cdiv(rows, meta[block]), heads)](*args, **consts)
+
+
+# The forward moves Q, K, V and O through tensor descriptors (TMA on Hopper and later) wherever it can; a switch
+# for the tests, which run both paths in the interpreter.
+TMA = {"on": True}
+
+
+def tma_ok(*tensors: Tensor) -> bool:
+    """Whether the forward can use tensor descriptors for these (B, H, T, D) tensors: this Triton has device-side
+    descriptors, the GPU is Hopper or later (or the interpreter / the compile check), the last dim is contiguous,
+    and every other stride and the base address are multiples of 16 bytes (TMA's rule)."""
+    if not TMA["on"] or not hasattr(tl, "make_tensor_descriptor"):
+        return False
+    t0 = tensors[0]
+    if t0.is_cuda and torch.cuda.get_device_capability(t0.device)[0] < 9:
+        return False
+    for t in tensors:
+        e = t.element_size()
+        if t.stride(-1) != 1 or any((s * e) % 16 for s in t.stride()[:-1]) or t.data_ptr() % 16:
+            return False
+    return True
+
+
+def _tma_scratch(size: int, alignment: int, stream) -> Tensor:
+    return torch.empty(size, dtype=torch.int8, device="cuda")
 
 
 def _strides(t: Tensor | None) -> tuple[int, ...]:
@@ -601,7 +686,10 @@ class _FlashAttentionFn(torch.autograd.Function):
             args = (q, k, v, o, lse, mask if mask is not None else q,
                     *q.stride(), *k.stride(), *v.stride(), *o.stride(), *_strides(mask),
                     H, H // Hkv, Tq, Tk, scale * LOG2E, *_buckets(Tq, Tk))  # fmt: skip
-            _launch(_attn_fwd, _fwd_tuned, Tq, B * H, args, consts)
+            use_tma = tma_ok(q, k, v, o)
+            if use_tma and q.is_cuda:
+                triton.set_allocator(_tma_scratch)  # device-side descriptors need a little global scratch
+            _launch(_attn_fwd, _fwd_tuned, Tq, B * H, args, {**consts, "USE_TMA": use_tma})
         ctx.save_for_backward(q, k, v, o, lse, mask)
         ctx.is_causal, ctx.scale = is_causal, scale
         return o

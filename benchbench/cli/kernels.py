@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from benchbench.cli.common import JSON_HELP, check_output, console, emit_json, output_file
@@ -49,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--rows", action="store_true", help="print every kernel × config row, not only the summary"
     )
     k.add_argument("--json", metavar="FILE", type=output_file, help=JSON_HELP)
+    k.add_argument("--compile-times", metavar="FILE",
+                   help="compile without Triton's cache and write each kernel × config's seconds as TOML (the "
+                        "data gpu-check plans from: benchbench/data/kernel_compile_times.toml)")  # fmt: skip
     k.set_defaults(func=run_check)
 
 
@@ -88,10 +92,22 @@ def run_check(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise BadInputError(f"--jobs must be >= 1, got {args.jobs}")
     out = console(args, width=140)
+    if args.compile_times:
+        check_output(args.compile_times, what="--compile-times file")
+        os.environ["TRITON_ALWAYS_COMPILE"] = (
+            "1"  # inherited by the workers: every compile is timed, none cached
+        )
     result = check_kernels(targets, ops=ops, subset=args.subset, jobs=args.jobs,
                            log=lambda m: out.print(m, markup=False))  # fmt: skip
     print_check(result, out, rows=args.rows)
     emit_json(args.json, result)
+    if args.compile_times:
+        from benchbench.core.files import write_text
+        from benchbench.kernelbench.gpu_compile import compile_times_toml
+
+        command = "benchbench kernels check --target " + ",".join(result.targets) + f" --subset {args.subset}"
+        write_text(args.compile_times, compile_times_toml(result, command + " --compile-times FILE"))
+        out.print(f"wrote {args.compile_times}")
     if args.json and args.json != "-":
         out.print(f"wrote {args.json}")
     return 0 if result.ok else 1
@@ -119,6 +135,8 @@ def check_summary(result: Any) -> list[dict[str, Any]]:
             "spilling": sum(r.spills for r in mine), "registers": (min(regs), max(regs)) if regs else None,
             "shared_bytes": (min(shared), max(shared)) if shared else None,
             "max_local_bytes": max((r.local_bytes or 0 for r in built), default=None),
+            "max_spill_stores": max((r.spill_stores or 0 for r in built), default=None),
+            "tma_rows": sum(1 for r in built if r.tma_loads),
             "tensor_core": tc,
         })  # fmt: skip
     return out
@@ -130,12 +148,13 @@ def print_check(result: Any, out: Any, rows: bool = False) -> None:
     table = Table(title=f"Triton kernels compiled for {', '.join(result.targets)} ({result.subset}), "
                   f"{len(result.rows)} kernel × config rows in {result.elapsed_s:.0f} s")  # fmt: skip
     for col in ("op", "kernel", "target", "launchable / rows", "no spill", "registers", "shared bytes",
-                "max local B", "tensor-core (rows using)"):  # fmt: skip
+                "max local B", "spill stores B", "TMA rows", "tensor-core (rows using)"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for s in check_summary(result):
         tc = ", ".join(f"{k} {v}" for k, v in sorted(s["tensor_core"].items())) or "none"
         table.add_row(s["op"], s["kernel"], s["target"], f"{s['launchable']} / {s['rows']}", str(s["clean"]),
-                      _range(s["registers"]), _range(s["shared_bytes"]), str(s["max_local_bytes"]), tc)  # fmt: skip
+                      _range(s["registers"]), _range(s["shared_bytes"]), str(s["max_local_bytes"]),
+                      str(s["max_spill_stores"]), str(s["tma_rows"]), tc)  # fmt: skip
     out.print(table)
     if rows:
         t = Table(title="every kernel × config")

@@ -108,22 +108,47 @@ def cuda_info(device: torch.device) -> dict[str, Any]:
     }
 
 
-CLOCK_QUERY = ("clocks.sm", "clocks.max.sm", "clocks.mem", "clocks.max.mem", "power.draw", "power.limit",
-               "temperature.gpu", "persistence_mode", "clocks_throttle_reasons.active")  # fmt: skip
+CLOCK_FIELDS = ("clocks.sm", "clocks.max.sm", "clocks.mem", "clocks.max.mem", "power.draw", "power.limit",
+                "temperature.gpu", "persistence_mode")  # fmt: skip
+# Why the clocks are below their maximum: `clocks_event_reasons.active` since the 535 drivers, which still accept
+# the deprecated `clocks_throttle_reasons.active`; a driver that rejects one gets the other, one that rejects both
+# still gives the clocks.
+REASON_FIELDS = ("clocks_event_reasons.active", "clocks_throttle_reasons.active", None)
+
+
+def _query_gpu(index: int, fields: tuple[str, ...]) -> dict[str, str]:
+    out = subprocess.run(
+        ["nvidia-smi", f"--id={index}", f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"],
+        capture_output=True, text=True, timeout=10, check=True,
+    )  # fmt: skip
+    values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
+    if len(values) != len(fields):
+        raise ValueError(
+            f"nvidia-smi gave {len(values)} values for {len(fields)} fields: {out.stdout.strip()!r}"
+        )
+    return dict(zip(fields, values))
 
 
 def gpu_clocks(device: torch.device) -> dict[str, Any]:
-    """The GPU's current and maximum clocks, power and temperature from nvidia-smi (MHz, W, °C), or why not."""
+    """The GPU's current and maximum clocks, power, temperature (MHz, W, °C) and the active clock-event reasons
+    (bitmask) from nvidia-smi, or why not. The reasons field is tried under its current name, then its old one,
+    then left out (noted under "reasons_error"), so a driver that rejects a name never costs the clocks."""
     index = device.index if device.index is not None else torch.cuda.current_device()
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", f"--id={index}", f"--query-gpu={','.join(CLOCK_QUERY)}", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError) as exc:
-        return {"error": f"nvidia-smi: {type(exc).__name__}: {exc}"}
-    values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
-    return dict(zip(CLOCK_QUERY, values))
+    errors = []
+    for reason in REASON_FIELDS:
+        fields = (*CLOCK_FIELDS, reason) if reason else CLOCK_FIELDS
+        try:
+            got: dict[str, Any] = _query_gpu(index, fields)
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
+            said = (getattr(exc, "stderr", None) or "").strip() or str(exc)  # nvidia-smi names the bad field
+            errors.append(f"{reason or 'clocks'}: {type(exc).__name__}: {said[:200]}")
+            if isinstance(exc, OSError):  # no nvidia-smi at all
+                break
+            continue
+        if errors:
+            got["reasons_error"] = "; ".join(errors)
+        return got
+    return {"error": "nvidia-smi: " + "; ".join(errors)}
 
 
 def capture_env(device: str | torch.device = "cpu") -> dict[str, Any]:

@@ -15,8 +15,9 @@ code, so the compiled variants are exactly the ones a GPU run launches:
    Triton's metadata gives the dynamic shared memory; `nvdisasm` lists the instructions, of which the tensor-core
    ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05).
 4. **Judge.** `benchbench.kernels._resources.launch_problem` (the rule the autotuners prune by on a GPU) says
-   whether each config can launch. The check fails if a kernel has no launchable config without spills on a
-   target, or if the fused attention's 16-bit code for sm_90 has no HGMMA.
+   whether each config can launch; ptxas's own `-v` report says whether it spills (a stack frame is not a
+   spill). The check fails if a kernel has no launchable config without spills on a target, or if the fused
+   attention's 16-bit code for sm_90 has no HGMMA, or its forward no TMA loads (UTMALDG).
 
 The work runs in spawned worker processes with `TRITON_INTERPRET=0`: the interpreter replaces `@triton.jit`
 functions at import time, so a process that interprets (the test session) cannot compile.
@@ -40,10 +41,15 @@ from typing import Any
 from benchbench.core.errors import BadInputError, one_line
 from benchbench.kernelbench.records import KernelCheck, KernelCompileRow
 
-# Kernels whose 16-bit sm_90 code must use Hopper's tensor cores through wgmma (SASS HGMMA).
+# Kernels whose 16-bit sm_90 code must use Hopper's tensor cores through wgmma (SASS HGMMA), and those whose
+# loads must go through the tensor memory accelerator (SASS UTMALDG: the forward's tensor descriptors).
 HGMMA_KERNELS = ("_attn_fwd", "_attn_bwd_dkdv", "_attn_bwd_dq")
+TMA_KERNELS = ("_attn_fwd",)
+TMA_LOAD_RE = re.compile(r"\bUTMALDG\b")  # Hopper/Blackwell bulk tensor loads (PTX cp.async.bulk.tensor)
 TENSOR_CORE_RE = re.compile(r"\b((?:UTC|[HIDQB]G?)MMA|[A-Z]*GMMA|UTC[A-Z]*MMA)\b")
 _RESOURCE_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)\s+SHARED:(\d+)\s+LOCAL:(\d+)")
+# ptxas -v: "Function properties for NAME / N bytes stack frame, N bytes spill stores, N bytes spill loads"
+_PTXAS_SPILL_RE = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
 
 
 def parse_targets(text: str) -> list[int]:
@@ -201,8 +207,9 @@ def _specialise(launch: Launch, config: dict, capability: int) -> tuple[Any, Any
     return ASTSource(fn, signature, constexprs, attrs), target, options
 
 
-def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int]]:
-    """(REG/STACK/SHARED/LOCAL from cuobjdump, tensor-core mnemonic counts from nvdisasm) of a cubin."""
+def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int], int]:
+    """(REG/STACK/SHARED/LOCAL from cuobjdump, tensor-core mnemonic counts and TMA loads from nvdisasm) of a
+    cubin."""
     import triton
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,7 +223,31 @@ def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int]]
     if m is None:
         raise RuntimeError(f"cuobjdump printed no resource line for {name}: {usage[:200]!r}")
     res = dict(zip(("REG", "STACK", "SHARED", "LOCAL"), (int(g) for g in m.groups())))
-    return res, count_tensor_core(sass)
+    return res, count_tensor_core(sass), len(TMA_LOAD_RE.findall(sass))
+
+
+def ptxas_report(ptx: str, capability: int) -> dict[str, int]:
+    """ptxas's own verdict on spilling: {"stack_frame", "spill_stores", "spill_loads"} in bytes, from `ptxas -v`
+    on the PTX Triton made, for the arch Triton compiles it for (sm_90a, sm_100a). A stack frame without spill
+    stores is not a spill: sm_100 code keeps small frames (8-24 B) for reasons other than register pressure."""
+    from triton.backends.nvidia.compiler import get_ptxas, sm_arch_from_capability
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "k.ptx"
+        src.write_text(ptx)
+        log = subprocess.run([get_ptxas(capability).path, "-v", f"--gpu-name={sm_arch_from_capability(capability)}",
+                              str(src), "-o", str(Path(tmp) / "k.cubin")], capture_output=True, text=True,
+                             check=True, timeout=300)  # fmt: skip
+    return parse_ptxas_log(log.stdout + log.stderr)
+
+
+def parse_ptxas_log(text: str) -> dict[str, int]:
+    """The largest stack frame, spill stores and spill loads (bytes) over the functions of a `ptxas -v` log."""
+    totals = {"stack_frame": 0, "spill_stores": 0, "spill_loads": 0}
+    for m in _PTXAS_SPILL_RE.finditer(text):
+        for key, value in zip(totals, m.groups()):
+            totals[key] = max(totals[key], int(value))
+    return totals
 
 
 def count_tensor_core(sass: str) -> dict[str, int]:
@@ -243,6 +274,15 @@ def _case_label(shape: dict) -> str:
     return ",".join(f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in _sizes(shape).items())
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (ptxas): a compile's cost whatever the machine's
+    load, where wall-clock time on a shared machine is several times longer."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
     """Compile one launch × config for one target and judge it."""
     import triton
@@ -250,27 +290,35 @@ def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
     from benchbench.kernels._resources import launch_problem, limits_for
 
     row = _row(job, launch)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     try:
         src, target, options = _specialise(launch, launch.configs[job.config][2], job.target)
         compiled = triton.compile(src, target=target, options=options.__dict__)
-        res, tc = _resources(compiled.asm["cubin"], row.kernel)
+        row.compile_cpu_s = cpu_seconds() - cpu
+        res, tc, row.tma_loads = _resources(compiled.asm["cubin"], row.kernel)
     except Exception as exc:  # a config that does not compile is a row, not a crash
         row.problem = one_line(exc)
         row.compile_s = time.perf_counter() - start
         return row
     row.compile_s = time.perf_counter() - start
     row.compiled = True
-    # spilled registers live in the stack frame (STACK), local arrays in LOCAL: both are local memory, and their
-    # sum is what the driver reports as a function's local size (Triton's n_spills on a GPU)
+    # local memory per thread = the stack frame (STACK) + local arrays (LOCAL): what the driver reports as a
+    # function's local size. Whether registers spilled is ptxas's own count of spill stores, not the frame size.
     row.registers, row.local_bytes, row.stack_bytes = res["REG"], res["LOCAL"] + res["STACK"], res["STACK"]
     row.shared_bytes = int(compiled.metadata.shared)
     row.num_warps = int(compiled.metadata.num_warps)
     row.tensor_core = tc
-    row.spills = row.local_bytes > 0
+    try:
+        report = ptxas_report(compiled.asm["ptx"], job.target)
+        row.spill_stores = report["spill_stores"]
+    except Exception as exc:  # no report: judge by local memory, as the driver would count it
+        row.spill_stores, row.note = None, f"no ptxas report ({one_line(exc)}); spills judged by local memory"
+    row.spills = row.local_bytes > 0 if row.spill_stores is None else row.spill_stores > 0
     problem = launch_problem(row.shared_bytes, row.registers, row.num_warps, limits_for(job.target))
     row.launchable = problem is None
-    row.problem = problem or (f"spills: {row.local_bytes} B of local memory per thread" if row.spills else "")
+    spilled = f"spills: {row.spill_stores} B of spill stores per thread (ptxas)" if row.spill_stores else (
+        f"spills: {row.local_bytes} B of local memory per thread")  # fmt: skip
+    row.problem = problem or (spilled if row.spills else "")
     return row
 
 
@@ -294,14 +342,15 @@ def _launches(op: str, shape: tuple, dtype: str) -> list[Launch]:
     return _RECORDED[key]
 
 
-def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str = "full"
-              ) -> list[tuple[Job, str, str, str]]:  # fmt: skip
+def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str = "full",
+              sources: tuple[str, ...] | None = None) -> list[tuple[Job, str, str, str]]:  # fmt: skip
     """The compile jobs of one case as (job, key, source, config label); the key is equal for identical compiles
-    (they run once). The CI subset leaves out the autotuners' configs: it compiles what runs with autotuning off."""
+    (they run once). The CI subset leaves out the autotuners' configs: it compiles what runs with autotuning off.
+    `sources` keeps only configs of those sources ("autotune", "fixed", "host")."""
     jobs = []
     for i, launch in enumerate(_launches(op, shape, dtype)):
         for j, (source, label, config) in enumerate(launch.configs):
-            if subset == "ci" and source == "autotune":
+            if (subset == "ci" and source == "autotune") or (sources is not None and source not in sources):
                 continue
             for cap in targets:
                 try:
@@ -315,6 +364,108 @@ def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str
 
 def run_jobs(jobs: list[Job]) -> list[KernelCompileRow]:
     return [compile_job(job, _launches(job.op, job.shape, job.dtype)[job.launch]) for job in jobs]
+
+
+def warm_jobs(jobs: list[Job]) -> list[tuple[str, float]]:
+    """Compile each job into Triton's cache (no inspection): (kernel name or error line, seconds) per job."""
+    import triton
+
+    done = []
+    for job in jobs:
+        launch = _launches(job.op, job.shape, job.dtype)[job.launch]
+        start = time.perf_counter()
+        try:
+            src, target, options = _specialise(launch, launch.configs[job.config][2], job.target)
+            triton.compile(src, target=target, options=options.__dict__)
+            what = launch.fn.__name__
+        except Exception as exc:  # the GPU run compiles it again and reports the error where it matters
+            what = f"error: {launch.fn.__name__}: {one_line(exc)}"
+        done.append((what, time.perf_counter() - start))
+    return done
+
+
+@dataclass
+class WarmResult:
+    """What `warm_cache` compiled into Triton's cache, and how long it took."""
+
+    cases: int
+    compiles: int
+    seconds: float  # wall clock
+    compile_s: float  # summed over workers
+    workers: int
+    errors: list[str]
+
+
+def warm_cache(cases: list[tuple[str, dict, str, tuple[str, ...]]], capability: int, *, workers: int,
+               cache_dir: str | None = None) -> WarmResult:  # fmt: skip
+    """Compile the launches of `cases` ((op, shape, dtype name, config sources)) for `capability` in `workers`
+    spawned processes, into Triton's on-disk cache (`cache_dir`, else Triton's own), so that a GPU process that
+    then launches the same kernels (and an autotuner that compiles its configs) loads them instead of compiling
+    one after another. The cache key is the one `JITFunction.run` computes: the same binder and `_pack_args`."""
+    start = time.perf_counter()
+    if cache_dir:
+        os.environ["TRITON_CACHE_DIR"] = str(cache_dir)  # inherited by the spawned workers
+    keyed = [
+        (op, tuple(sorted(_sizes(shape).items())), dtype, sources) for op, shape, dtype, sources in cases
+    ]
+    errors: list[str] = []
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
+        futures = [pool.submit(plan_case, op, shape, dtype, [capability], "full", sources)
+                   for op, shape, dtype, sources in keyed]  # fmt: skip
+        unique: dict[str, Job] = {}
+        for (op, shape, dtype, _), fut in zip(keyed, futures):
+            try:
+                for job, key, _, _ in fut.result():
+                    unique.setdefault(key, job)
+            except Exception as exc:  # the host code failed: the GPU run meets the same error and records it
+                errors.append(f"{op} {dtype} {_case_label(dict(shape))}: {one_line(exc)}")
+        todo = list(unique.values())
+        chunks = [todo[i::workers] for i in range(min(len(todo), workers))]
+        results = [r for fut in [pool.submit(warm_jobs, c) for c in chunks] for r in fut.result()]
+    errors += [what for what, _ in results if what.startswith("error:")]
+    return WarmResult(len(cases), len(todo), time.perf_counter() - start, sum(s for _, s in results), workers,
+                      errors)  # fmt: skip
+
+
+def compile_seconds(rows: list[KernelCompileRow]) -> dict[str, dict[str, float]]:
+    """{"op/kernel": {config label: CPU seconds}}: the longest compile (triton.compile, ptxas included) of each
+    kernel × config measured in `rows` (duplicates compiled once carry nothing and do not count)."""
+    table: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r.compiled and r.compile_cpu_s:
+            per = table.setdefault(f"{r.op}/{r.kernel}", {})
+            per[r.config] = round(max(per.get(r.config, 0.0), r.compile_cpu_s), 2)
+    return {k: dict(sorted(v.items())) for k, v in sorted(table.items())}
+
+
+def compile_times_toml(check: KernelCheck, command: str) -> str:
+    """The measured compile seconds of a check as the TOML data file gpu-check plans from."""
+    import json
+
+    env = check.env
+    versions = env.get("versions", {})
+    lines = [
+        "# CPU seconds (triton.compile with ptxas, without Triton's cache) to compile each Triton kernel x config",
+        "# for one GPU target, measured by `benchbench kernels check` on a machine with no GPU: CPU time, so the",
+        "# machine's load does not inflate it; on an idle machine wall time is about the same. gpu-check plans its run",
+        "# from these (benchbench/runs/gpu_check_plan.py). Regenerate after changing a kernel or its configs:",
+        f"#   {command}",
+        "",
+        "[measured]",
+        f"targets = {json.dumps(check.targets)}",
+        f"triton = {json.dumps(versions.get('triton') or '')}",
+        f"torch = {json.dumps(versions.get('torch') or '')}",
+        f"cpu = {json.dumps(env.get('cpu_model', ''))}",
+        f"cpu_cores = {env.get('cpu_cores') or 0}",
+        f"load_1min = {(env.get('machine') or {}).get('load1') or 0}",
+        f"measured_at = {json.dumps(check.created_at)}",
+        "",
+    ]
+    for kernel, per in compile_seconds(check.rows).items():
+        lines.append(f"[seconds.{json.dumps(kernel)}]")
+        lines += [f"{json.dumps(label)} = {secs}" for label, secs in per.items()]
+        lines.append("")
+    return "\n".join(lines)
 
 
 # ---- the check ---------------------------------------------------------------------------------------------
@@ -387,7 +538,7 @@ def check_kernels(
         row = done[unique[key]]
         if unique[key] != job:
             row = replace(row, case=f"{job.dtype} {_case_label(dict(job.shape))}", dtype=job.dtype, source=source,
-                          config=label, compile_s=0.0, tensor_core=dict(row.tensor_core))  # fmt: skip
+                          config=label, compile_s=0.0, compile_cpu_s=None, tensor_core=dict(row.tensor_core))  # fmt: skip
         rows.append(row)
     result = KernelCheck(targets=[f"sm_{t}" for t in targets], subset=subset, rows=rows, env=capture_env("cpu"),
                          elapsed_s=time.perf_counter() - start)  # fmt: skip
@@ -400,7 +551,7 @@ def check_kernels(
 
 def judge(rows: list[KernelCompileRow], targets: list[int]) -> list[str]:
     """One line per failure: a kernel with no launchable config free of spills on a target; attention's 16-bit
-    sm_90 code without HGMMA."""
+    sm_90 code without HGMMA, its forward's without TMA loads."""
     failures = []
     kernels = sorted({(r.op, r.kernel) for r in rows})
     for cap in targets:
@@ -417,4 +568,10 @@ def judge(rows: list[KernelCompileRow], targets: list[int]) -> list[str]:
             mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
             if mine and not any(r.launchable and r.tensor_core.get("HGMMA") for r in mine):
                 failures.append(f"attention/{kernel}: no launchable 16-bit sm_90 config uses HGMMA (wgmma)")
+        for kernel in TMA_KERNELS:
+            mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
+            if mine and not any(r.launchable and r.tma_loads for r in mine):
+                failures.append(
+                    f"attention/{kernel}: no launchable 16-bit sm_90 config loads through TMA (UTMALDG)"
+                )
     return failures

@@ -126,7 +126,7 @@ class GoalVerdict:
     goal: str
     op: str
     mode: str
-    metric: str  # "speedup_vs_flash" or "matmul_fraction"
+    metric: str  # "speedup_vs_flash", "tflops", "bwd_vs_fwd_rate", "copy_fraction", "speedup_vs_<impl>"
     shape: str
     threshold: float
     value: float | None
@@ -194,6 +194,10 @@ class KernelCompileRow:
     tensor_core: dict[str, int] = field(default_factory=dict)  # SASS mnemonic → count: HGMMA, HMMA, UTC*MMA
     problem: str = ""  # why it cannot launch, or the compile error
     compile_s: float = 0.0
+    compile_cpu_s: float | None = None  # CPU seconds of triton.compile (ptxas included): load-independent
+    spill_stores: int | None = None  # ptxas -v's "bytes spill stores" (None: no report; local memory judged)
+    tma_loads: int = 0  # SASS UTMALDG: tensor-memory-accelerator (TMA) loads
+    note: str = ""
 
     __derived__ = ("ok",)
 

@@ -24,11 +24,11 @@ SWAP_VERDICT_WORDS = {
 
 
 def goals_table(goals: list[GoalVerdict]) -> Table:
-    """The fused attention's performance goals: per shape, the value (a speed-up with its 95% CI) against its
-    threshold, and the verdict."""
-    return Table(["shape", "goal", "value [95% CI]", "threshold", "verdict", "note"],
-                 [[g.shape, g.goal, fmt_ratio(g.value, g.value_ci95), f"{g.threshold:g}", fmt_met(g.met), g.note]
-                  for g in goals])  # fmt: skip
+    """The fused kernels' performance goals: per shape, the yardstick, the value (with its 95% CI where it is a
+    speed-up) against its threshold, and the verdict."""
+    return Table(["shape", "goal", "yardstick", "value [95% CI]", "threshold", "verdict", "note"],
+                 [[g.shape, g.goal, g.yardstick or "—", fmt_ratio(g.value, g.value_ci95), f"{g.threshold:g}",
+                   fmt_met(g.met), g.note] for g in goals])  # fmt: skip
 
 
 def speedup_cell(run: SwapRun) -> str:

@@ -1,25 +1,31 @@
-"""`benchbench gpu-check`: one prepared command for a lent GPU, within a time budget (default 300 s).
+"""`benchbench gpu-check`: one prepared command for a lent GPU, within a time budget (default 480 s).
 
-Steps, in order of what a GPU is scarce for if time runs short:
+Steps, in order of value if time runs short (the plan and its time estimate: `runs/gpu_check_plan.py`,
+`benchbench gpu-check --dry-run`):
 
 1. **env**: versions, the device, its clocks and power state (nvidia-smi), SDPA's enabled backends.
 2. **ceilings**: the measured bf16 matmul rate and copy bandwidth every percentage is relative to.
-3. **target:<shape>**: the four attention targets (T=4096, D ∈ {64, 128}, causal and not; D=128 first) for the
-   Triton kernel, SDPA's flash backend and SDPA's cuDNN backend, each checked against the fp32 reference, then
-   timed by all three GPU timers (benchbench.measure.gpu_timers), with the backend that actually ran read from
-   the GPU kernels' names.
-4. **norms:<op>**: LayerNorm and RMSNorm at 4096×8192 bf16, Triton against PyTorch's fused op and the eager one.
-5. **kernels:<op>**: every Triton kernel once with autotuning off, at a small and an awkward shape, in bf16, fp16
+3. **warm**: the kernels of the timed steps (every 16-bit autotune config at each target's autotune key, the
+   norms', decode's) compiled for this GPU in parallel worker processes into Triton's cache, so the timed steps
+   load them instead of compiling one config after another.
+4. **target:<shape>**: the four attention targets (T=4096, D ∈ {64, 128}, causal and not; D=128 first) for the
+   Triton kernel, SDPA's flash and cuDNN backends (and torch.compile of the reference at the first), each checked
+   against the fp32 reference, then timed by all three GPU timers (benchbench.measure.gpu_timers), with the SDPA
+   backend that actually ran read from the GPU kernels' names.
+5. **norms:<op>**: LayerNorm and RMSNorm at 4096×8192 bf16: Triton against PyTorch's fused op, torch.compile of
+   the reference and the eager one.
+6. **decode:<shape>**: split-KV decode attention (one query token, long paged KV cache, GQA) against SDPA.
+7. **kernels:<op>**: every Triton kernel once with autotuning off, at a small and an awkward shape, in bf16, fp16
    and fp32, forward and backward, against the fp32 reference (a NaN or infinity fails, as a wrong value does).
-6. **fused:<op>**: the other fused kernels against the eager op they replace, at their largest sweep shape.
-7. **goals**: the performance goals judged on what was measured (attention forward at D=128 ≥ 1.3× flash and
-   ≥ 60% of the bf16 matmul rate; norms ≥ 85% of copy bandwidth; each fused kernel faster than the eager op);
-   they are also re-judged after every timed step, so a run cut short keeps its verdicts.
+8. **fused:<op>**: the other fused kernels against PyTorch's fused op, torch.compile and the eager op.
+9. **goals**: the goals (`runs/gpu_check_goals.py`), each naming its yardstick, re-judged after every timed step
+   so a run cut short keeps its verdicts.
 
-The JSON (`gpu_check.json`, kind `gpu_check`) is rewritten atomically after every step, so a timeout or a kill
-leaves a valid file with the steps done; a step starts only while budget remains, and those that cannot are
-recorded as skipped. On a CPU (`--device cpu`) the same steps run at small shapes, the Triton kernels in the
-interpreter (rows marked interpreted: checked, not timed), the rest with the CPU timer; no goal is judged.
+Everything lands in the `--out` folder as it happens (on a lent machine: `$OUT`, the one folder that comes
+back): `plan.txt` first, `gpu_check.json` (kind `gpu_check`) rewritten atomically after every step, and
+`gpu_check.log`, one line per event. A step starts only while budget remains; those that cannot are recorded as
+skipped. On a CPU (`--device cpu`) the same steps run at small shapes, the Triton kernels in the interpreter
+(rows marked interpreted: checked, not timed), the rest with the CPU timer; nothing is warmed, no goal judged.
 
 Nothing here imports fvcore, onnx or the zoo: it runs with a GPU machine's own torch and triton.
 """
@@ -41,16 +47,19 @@ from benchbench.core.schema import write
 from benchbench.estimate.ceilings import measure_ceilings
 from benchbench.kernelbench.compare import compare_op, shape_label
 from benchbench.kernelbench.gpu_check_records import GpuCheck, GpuCheckStep, TimedCall
-from benchbench.kernelbench.records import CompareRow, GoalVerdict
+from benchbench.kernelbench.records import CompareRow
 from benchbench.kernels._common import autotune
 from benchbench.kernels.registry import KernelImpl, get_kernel, get_op, list_kernels, list_ops
 from benchbench.measure import gpu_timers
 from benchbench.measure.records import TimerReading
 from benchbench.measure.timing import TimingConfig, measure
+from benchbench.runs import gpu_check_plan as planning
+from benchbench.runs.gpu_check_goals import PRIMARY_TIMER, judge
 
-DEFAULT_BUDGET_S = 300.0
+DEFAULT_BUDGET_S = 480.0  # covers the whole GPU plan by its estimate (tests/runs/test_gpu_check_plan.py)
 JSON_NAME = "gpu_check.json"
-PRIMARY_TIMER = "batched"  # the one rates and goals are computed from; all three are reported
+LOG_NAME = "gpu_check.log"
+PLAN_NAME = "plan.txt"
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,14 @@ class Plan:
     target_impls: tuple[str, ...]
     norm_shape: dict
     norm_impls: tuple[str, ...]
-    fused: dict[str, dict]  # op -> shape, against its eager op
+    fused: dict[str, dict]  # op -> shape
+    fused_impls: tuple[str, ...] = ("triton", "torch", "compile", "eager")  # those an op has run
+    compile_targets: int = 1  # the first this many targets also time torch.compile of the reference
+    norm_ops: tuple[str, ...] = ("layernorm", "rmsnorm")
+    decode_op: str = "decode_attention"
+    decode_shapes: tuple[dict, ...] = ()
+    decode_impls: tuple[str, ...] = ("triton", "sdpa")
+    warm: bool = True  # compile the timed steps' kernels in parallel before they run (a GPU)
     dtype: torch.dtype = torch.bfloat16  # what the timed steps run in
     timers: gpu_timers.GpuTimerConfig = field(default_factory=gpu_timers.GpuTimerConfig)
     cpu_timing: TimingConfig = field(default_factory=lambda: TimingConfig(warmup=1, min_repeats=3, max_repeats=20,
@@ -80,14 +96,18 @@ GPU_PLAN = Plan(
         "gelu": ({"M": 64, "N": 1024}, {"M": 37, "N": 1000}),
         "swiglu": ({"M": 64, "N": 1024}, {"M": 37, "N": 1000}),
         "selective_scan": ({"B": 1, "D": 64, "L": 256, "N": 16}, {"B": 2, "D": 17, "L": 129, "N": 13}),
+        "decode_attention": ({"B": 1, "H": 2, "T": 64, "D": 64, "page": 16},
+                             {"B": 3, "H": 6, "Hkv": 2, "T": 1031, "D": 80, "page": 7}),
     },
     check_dtypes=(torch.bfloat16, torch.float16, torch.float32),
     targets=tuple({"B": 2, "H": 16, "T": 4096, "D": d, "causal": c} for d in (64, 128) for c in (False, True)),
     target_impls=("triton", "sdpa_flash", "sdpa_cudnn"),
     norm_shape={"M": 4096, "N": 8192},
-    norm_impls=("triton", "torch", "eager"),
+    norm_impls=("triton", "torch", "compile", "eager"),
     fused={"softmax": {"M": 4096, "N": 8192}, "gelu": {"M": 4096, "N": 8192}, "swiglu": {"M": 4096, "N": 8192},
            "selective_scan": {"B": 2, "D": 768, "L": 2048, "N": 16}},
+    decode_shapes=({"B": 8, "H": 32, "Hkv": 8, "T": 8192, "D": 128, "page": 64},
+                   {"B": 1, "H": 32, "Hkv": 8, "T": 32768, "D": 128, "page": 64}),
 )  # fmt: skip
 
 CPU_PLAN = Plan(
@@ -100,6 +120,8 @@ CPU_PLAN = Plan(
         "gelu": ({"M": 4, "N": 64}, {"M": 3, "N": 17}),
         "swiglu": ({"M": 4, "N": 64}, {"M": 3, "N": 17}),
         "selective_scan": ({"B": 1, "D": 4, "L": 16, "N": 4}, {"B": 1, "D": 3, "L": 17, "N": 5}),
+        "decode_attention": ({"B": 1, "H": 2, "T": 16, "D": 16, "page": 4},
+                             {"B": 2, "H": 6, "Hkv": 2, "T": 37, "D": 24, "page": 5}),
     },
     check_dtypes=(torch.bfloat16, torch.float16, torch.float32),
     targets=tuple({"B": 1, "H": 2, "T": 32, "D": d, "causal": c} for d in (64, 128) for c in (False, True)),
@@ -108,6 +130,10 @@ CPU_PLAN = Plan(
     norm_impls=("triton", "torch", "eager"),
     fused={"softmax": {"M": 32, "N": 256}, "gelu": {"M": 32, "N": 256}, "swiglu": {"M": 32, "N": 256},
            "selective_scan": {"B": 1, "D": 8, "L": 32, "N": 4}},
+    fused_impls=("triton", "torch", "eager"),  # torch.compile: minutes of C++ compilation on a small CPU
+    compile_targets=0,
+    decode_shapes=({"B": 2, "H": 4, "Hkv": 2, "T": 37, "D": 16, "page": 8},),
+    warm=False,
     dtype=torch.float32,
 )  # fmt: skip
 
@@ -278,164 +304,182 @@ def time_impls(op: str, impls: tuple[str, ...], shape: dict, dtype: torch.dtype,
     return timed
 
 
-# ---- the goals --------------------------------------------------------------------------------------------
+# ---- the steps, in order of value --------------------------------------------------------------------------
 
 
-def _find(rows: list[TimedCall], op: str, impl: str, shape: str, mode: str) -> TimedCall | None:
-    return next((r for r in rows if (r.op, r.impl, r.shape, r.mode) == (op, impl, shape, mode)), None)
+def _has_triton(op: str) -> bool:
+    return op in list_ops() and any(k.name == "triton" for k in list_kernels(op))
 
 
-def _verdict(goal: str, op: str, mode: str, metric: str, shape: str, threshold: float, value: float | None,
-             ours: TimedCall | None, ref: TimedCall | None = None, cuda: bool = True, **kw: Any
-             ) -> GoalVerdict:  # fmt: skip
-    note = ""
-    if not cuda:
-        note = "not judged: measured only on a GPU"
-    elif value is None:
-        missing = [r for r in (ours, ref) if r is None or r.p50(PRIMARY_TIMER) is None]
-        note = "; ".join(
-            f"{r.impl} {r.mode}: {r.status} {r.note}".strip() if r else "not run" for r in missing
+def plan_steps(plan: Plan) -> list[planning.PlannedStep]:
+    """Every step of the check in the order it runs: the scarcest measurements first."""
+    step = planning.PlannedStep
+    steps = [step("env", "env"), step("ceilings", "ceilings")]
+    if plan.warm:
+        steps.append(step("warm", "warm"))
+    for i, shape in enumerate(sorted(plan.targets, key=lambda s: -s["D"])):
+        impls = plan.target_impls + (("compile",) if i < plan.compile_targets else ())
+        steps.append(step(f"target:{shape_label(shape)}", "target", "attention", shape, impls))
+    steps += [step(f"norms:{op}", "norms", op, plan.norm_shape, plan.norm_impls) for op in plan.norm_ops]
+    if _has_triton(plan.decode_op):
+        steps += [step(f"decode:{shape_label(s)}", "decode", plan.decode_op, s, plan.decode_impls)
+                  for s in plan.decode_shapes]  # fmt: skip
+    steps += [
+        step(f"kernels:{op}", "kernels", op)
+        for op in list_ops()
+        if _has_triton(op) and op in plan.check_shapes
+    ]
+    for op, shape in plan.fused.items():
+        known = {k.name for k in list_kernels(op)}
+        steps.append(
+            step(f"fused:{op}", "fused", op, shape, tuple(i for i in plan.fused_impls if i in known))
         )
-    wrong = ours is not None and ours.ok is False
-    met = None if value is None else bool(value >= threshold and not wrong)
-    return GoalVerdict(goal=goal, op=op, mode=mode, metric=metric, shape=shape, threshold=threshold, value=value,
-                       met=met, ours_p50_ms=ours.p50(PRIMARY_TIMER) if ours else None,
-                       yardstick=ref.impl if ref else kw.get("yardstick", ""),
-                       yardstick_p50_ms=ref.p50(PRIMARY_TIMER) if ref else None,
-                       ours_tflops=ours.tflops if ours else None, matmul_tflops=kw.get("matmul_tflops"),
-                       note=note)  # fmt: skip
+    steps.append(step("goals", "goals"))
+    return steps
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a and b else None
+def estimated_plan(plan: Plan, workers: int, times: planning.CompileTimes | None = None
+                   ) -> list[planning.PlannedStep]:  # fmt: skip
+    """The steps with their estimated seconds on an H100-class GPU (from the recorded compile times)."""
+    return planning.estimate(plan_steps(plan), plan, times or planning.load_compile_times(), workers)
 
 
-def judge(record: GpuCheck, plan: Plan) -> list[GoalVerdict]:
-    """The goals on what was measured with the primary timer; on a CPU (nothing timed on a GPU) none is met."""
-    rows, c = record.timings, record.ceilings
-    cuda = torch.device(record.device).type == "cuda"
-    out = []
-    for shape in plan.targets:
-        if shape["D"] != 128 or shape["T"] < 4096:
-            continue
-        label = shape_label(shape)
-        ours = _find(rows, "attention", "triton", label, "fwd")
-        flash = _find(rows, "attention", "sdpa_flash", label, "fwd")
-        speed = _ratio(flash and flash.p50(PRIMARY_TIMER), ours and ours.p50(PRIMARY_TIMER)) if cuda else None
-        out.append(_verdict("attention forward >= 1.3x SDPA flash", "attention", "fwd", "speedup_vs_flash", label,
-                            1.3, speed, ours, flash, cuda))  # fmt: skip
-        frac = _ratio(ours and ours.tflops, c and c.matmul_tflops) if cuda else None
-        out.append(_verdict("attention forward >= 60% of bf16 matmul", "attention", "fwd", "matmul_fraction",
-                            label, 0.60, frac, ours, cuda=cuda, matmul_tflops=c.matmul_tflops if c else None))  # fmt: skip
-    for op in ("layernorm", "rmsnorm"):
-        label = shape_label(plan.norm_shape)
-        for mode in ("fwd", "bwd"):
-            ours = _find(rows, op, "triton", label, mode)
-            frac = _ratio(ours and ours.gbps, c and c.copy_gbs) if cuda else None
-            out.append(_verdict(f"{op} {mode} >= 85% of copy bandwidth", op, mode, "copy_fraction", label, 0.85,
-                                frac, ours, cuda=cuda))  # fmt: skip
-    fused = [(op, shape_label(plan.norm_shape)) for op in ("layernorm", "rmsnorm")]
-    fused += [(op, shape_label(s)) for op, s in plan.fused.items()]
-    for op, label in fused:
-        for mode in ("fwd", "bwd"):
-            ours, eager = _find(rows, op, "triton", label, mode), _find(rows, op, "eager", label, mode)
-            if ours is None or ours.status == "unsupported":
-                continue
-            speed = _ratio(eager and eager.p50(PRIMARY_TIMER), ours.p50(PRIMARY_TIMER)) if cuda else None
-            out.append(_verdict(f"{op} {mode} faster than eager", op, mode, "speedup_vs_eager", label, 1.0, speed,
-                                ours, eager, cuda))  # fmt: skip
-    return out
+def warm_cases(steps: list[planning.PlannedStep], plan: Plan) -> list[tuple[str, dict, str, tuple[str, ...]]]:
+    """What the warm step compiles: each timed step's Triton launches at its shape (every autotune config), and
+    each check step's at its shapes and dtypes with autotuning off (the fixed configs)."""
+    cases = []
+    for s in steps:
+        if s.kind in ("target", "norms", "decode") and "triton" in s.impls:
+            cases.append((s.op, s.shape, dtype_name(plan.dtype), ("autotune", "host")))
+        elif s.kind == "kernels":
+            cases += [(s.op, shape, dtype_name(d), ("fixed", "host")) for d in plan.check_dtypes
+                      for shape in plan.check_shapes[s.op]]  # fmt: skip
+    return cases
 
 
-# ---- the check --------------------------------------------------------------------------------------------
+class GpuCheckRun:
+    """One gpu-check: its record, journal, log and plan; one method per kind of step."""
 
+    def __init__(self, device: str, out_dir: Path, budget_s: float, plan: Plan, log: Callable[[str], None],
+                 workers: int) -> None:  # fmt: skip
+        self.device, self.plan, self.workers = device, plan, workers
+        self.cuda = torch.device(device).type == "cuda"
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.out_dir / LOG_NAME
+        self.log_path.write_text("")
+        self._log = log
+        self.record = GpuCheck(device=str(device), budget_s=budget_s, interpreted=not self.cuda)
+        if not self.cuda:
+            self.record.notes.append("CPU run: the code path only. Triton kernels run in the interpreter (rows "
+                                     "marked interpreted: checked, not timed), shapes are small, GPU timers do not "
+                                     "run, no goal is judged.")  # fmt: skip
+        self.journal = Journal(self.record, self.out_dir / JSON_NAME, budget_s)
 
-def run_gpu_check(device: str, out_dir: str | Path, budget_s: float = DEFAULT_BUDGET_S, plan: Plan | None = None,
-                  log: Callable[[str], None] = print) -> GpuCheck:  # fmt: skip
-    """Run every step on `device` within `budget_s`, rewriting `out_dir/gpu_check.json` after each step."""
-    plan = plan or plan_for(device)
-    cuda = torch.device(device).type == "cuda"
-    record = GpuCheck(device=str(device), budget_s=budget_s, interpreted=not cuda)
-    if not cuda:
-        record.notes.append("CPU run: the code path only. Triton kernels run in the interpreter (rows marked "
-                            "interpreted: checked, not timed), shapes are small, GPU timers do not run, "
-                            "no goal is judged.")  # fmt: skip
-    journal = Journal(record, Path(out_dir) / JSON_NAME, budget_s)
+    def say(self, msg: str) -> None:
+        """A progress line: to the caller's log and appended (flushed) to gpu_check.log in the out folder."""
+        line = f"[{self.journal.elapsed():5.0f}s] {msg}"
+        self._log(line)
+        with self.log_path.open("a") as f:
+            f.write(line + "\n")
 
-    def say(msg: str) -> None:
-        log(f"[{journal.elapsed():5.0f}s] {msg}")
+    # -- the steps
 
-    def env() -> None:
-        record.env = capture_env(device)
+    def env(self, step: planning.PlannedStep) -> None:
+        record = self.record
+        record.env = capture_env(self.device)
+        cuda = self.cuda
         record.device_name = (
-            torch.cuda.get_device_name(torch.device(device)) if cuda else record.env["cpu_model"]
+            torch.cuda.get_device_name(torch.device(self.device)) if cuda else record.env["cpu_model"]
         )
-        record.clocks = gpu_clocks(torch.device(device)) if cuda else {}
+        record.clocks = gpu_clocks(torch.device(self.device)) if cuda else {}
         record.env["sdpa_backends_enabled"] = {
             "flash": torch.backends.cuda.flash_sdp_enabled(), "cudnn": torch.backends.cuda.cudnn_sdp_enabled(),
             "efficient": torch.backends.cuda.mem_efficient_sdp_enabled(),
             "math": torch.backends.cuda.math_sdp_enabled(),
         }  # fmt: skip
-        say(f"{record.device_name}: torch {torch.__version__}, triton {record.env['versions'].get('triton')}")
-
-    def ceilings() -> None:
-        record.ceilings = measure_ceilings(device, plan.dtype)
-        say(f"ceilings: {record.ceilings.dtype} matmul {record.ceilings.matmul_tflops:.3g} TFLOP/s, copy "
-            f"{record.ceilings.copy_gbs:.3g} GB/s")  # fmt: skip
-
-    def kernels(op: str) -> Callable[[], str]:
-        def run() -> str:
-            impl = get_kernel(op, "triton")
-            with autotune(False):
-                for dtype in plan.check_dtypes:
-                    res = compare_op(op, impls=["triton"], shapes=list(plan.check_shapes[op]), device=device,
-                                     dtype=dtype, backward=impl.backward, deadline=journal.deadline,
-                                     time_it=False)  # fmt: skip
-                    record.checks += [r for r in res.rows if not r.baseline]
-            mine = [r for r in record.checks if r.op == op]
-            bad = [r for r in mine if r.ok is False]
-            say(f"kernels {op}: {len(mine) - len(bad)} of {len(mine)} rows right"
-                + (f"; WRONG: {bad[0].dtype} {bad[0].shape} {bad[0].mode} {bad[0].note}" if bad else ""))  # fmt: skip
-            return "failed" if bad else "done"
-
-        return run
-
-    def timed(op: str, impls: tuple[str, ...], shape: dict, dtype: torch.dtype) -> str:
-        rows = time_impls(op, impls, shape, dtype, device, plan, journal.deadline)
-        record.timings += rows
-        record.goals = judge(record, plan)
-        for r in rows:
-            p50 = r.p50(PRIMARY_TIMER) if cuda else r.p50("cpu")
-            shown = f"{p50:.4g} ms" if p50 else r.status
-            spread = f", timers spread {r.spread:.2f}x" if r.spread and cuda else ""
-            say(
-                f"  {op}/{r.impl} {r.mode} {r.shape}: {shown}{spread}{' [' + r.backend + ']' if r.backend else ''}"
-            )
-        return "failed" if any(r.ok is False for r in rows) else "done"
-
-    # Order: what a GPU is scarce for first (the timed targets, the D=128 goal shapes before D=64), then the
-    # correctness of every kernel at small shapes (compile-heavy), then the rest; goals are re-judged after every
-    # timed step, so a run cut short still says what it measured.
-    journal.step("env", env)
-    journal.step("ceilings", ceilings)
-    for shape in sorted(plan.targets, key=lambda s: -s["D"]):
-        journal.step(f"target:{shape_label(shape)}",
-                     lambda shape=shape: timed("attention", plan.target_impls, shape, plan.dtype))  # fmt: skip
-    for op in ("layernorm", "rmsnorm"):
-        journal.step(f"norms:{op}", lambda op=op: timed(op, plan.norm_impls, plan.norm_shape, plan.dtype))
-    for op in list_ops():
-        if any(k.name == "triton" for k in list_kernels(op)) and op in plan.check_shapes:
-            journal.step(f"kernels:{op}", kernels(op))
-    for op, shape in plan.fused.items():
-        journal.step(
-            f"fused:{op}", lambda op=op, shape=shape: timed(op, ("triton", "eager"), shape, plan.dtype)
+        self.say(
+            f"{record.device_name}: torch {torch.__version__}, triton {record.env['versions'].get('triton')}"
         )
 
-    def goals() -> None:
-        record.goals = judge(record, plan)
-        judged = [g for g in record.goals if g.met is not None]
-        say(f"goals: {sum(g.met for g in judged)} of {len(judged)} judged met ({len(record.goals) - len(judged)} "
-            "not measured)")  # fmt: skip
+    def ceilings(self, step: planning.PlannedStep) -> None:
+        c = self.record.ceilings = measure_ceilings(self.device, self.plan.dtype)
+        self.say(f"ceilings: {c.dtype} matmul {c.matmul_tflops:.3g} TFLOP/s, copy {c.copy_gbs:.3g} GB/s")
 
-    journal.step("goals", goals)
-    return journal.finish()
+    def warm(self, step: planning.PlannedStep) -> str:
+        from benchbench.kernelbench.gpu_compile import warm_cache
+
+        major, minor = torch.cuda.get_device_capability(torch.device(self.device))
+        cases = warm_cases(self.steps, self.plan)
+        res = warm_cache(cases, 10 * major + minor, workers=self.workers)
+        self.record.notes.append(f"warm: {res.compiles} kernel compiles for sm_{major}{minor} in {res.seconds:.0f} s "
+                                 f"on {res.workers} processes ({res.compile_s:.0f} s of compiling)")  # fmt: skip
+        self.say(
+            self.record.notes[-1] + (f"; {len(res.errors)} failed: {res.errors[0]}" if res.errors else "")
+        )
+        return "done"
+
+    def timed(self, step: planning.PlannedStep) -> str:
+        rows = time_impls(step.op, step.impls, step.shape, self.plan.dtype, self.device, self.plan,
+                          self.journal.deadline)  # fmt: skip
+        self.record.timings += rows
+        self.record.goals = judge(self.record, self.plan)
+        for r in rows:
+            ms = r.p50(PRIMARY_TIMER) if self.cuda else r.p50("cpu")
+            shown = f"{ms:.4g} ms" if ms else r.status
+            spread = f", timers spread {r.spread:.2f}x" if r.spread and self.cuda else ""
+            backend = f" [{r.backend}]" if r.backend else ""
+            self.say(f"  {step.op}/{r.impl} {r.mode} {r.shape}: {shown}{spread}{backend}")
+        return "failed" if any(r.ok is False for r in rows) else "done"
+
+    def kernels(self, step: planning.PlannedStep) -> str:
+        op = step.op
+        impl = get_kernel(op, "triton")
+        with autotune(False):
+            for dtype in self.plan.check_dtypes:
+                res = compare_op(op, impls=["triton"], shapes=list(self.plan.check_shapes[op]), device=self.device,
+                                 dtype=dtype, backward=impl.backward, deadline=self.journal.deadline,
+                                 time_it=False)  # fmt: skip
+                self.record.checks += [r for r in res.rows if not r.baseline]
+        mine = [r for r in self.record.checks if r.op == op]
+        bad = [r for r in mine if r.ok is False]
+        wrong = f"; WRONG: {bad[0].dtype} {bad[0].shape} {bad[0].mode} {bad[0].note}" if bad else ""
+        self.say(f"kernels {op}: {len(mine) - len(bad)} of {len(mine)} rows right{wrong}")
+        return "failed" if bad else "done"
+
+    def goals(self, step: planning.PlannedStep) -> None:
+        self.record.goals = judge(self.record, self.plan)
+        judged = [g for g in self.record.goals if g.met is not None]
+        self.say(f"goals: {sum(g.met for g in judged)} of {len(judged)} judged met "
+                 f"({len(self.record.goals) - len(judged)} not measured)")  # fmt: skip
+
+    # -- the run
+
+    def run(self, steps: list[planning.PlannedStep]) -> GpuCheck:
+        self.steps = steps
+        handlers = {"env": self.env, "ceilings": self.ceilings, "warm": self.warm, "target": self.timed,
+                    "norms": self.timed, "decode": self.timed, "kernels": self.kernels, "fused": self.timed,
+                    "goals": self.goals}  # fmt: skip
+        for step in steps:
+            self.journal.step(step.name, lambda step=step: handlers[step.kind](step))
+            done = self.record.steps[-1]
+            self.say(f"step {done.name}: {done.status} in {done.elapsed_s:.1f} s (estimated {step.estimate_s:.1f} s)"
+                     f"{' ' + done.note if done.note else ''}")  # fmt: skip
+        return self.journal.finish()
+
+
+def run_gpu_check(device: str, out_dir: str | Path, budget_s: float = DEFAULT_BUDGET_S, plan: Plan | None = None,
+                  log: Callable[[str], None] = print, workers: int | None = None) -> GpuCheck:  # fmt: skip
+    """Run every step on `device` within `budget_s`; the out folder gets plan.txt first, then gpu_check.json
+    rewritten after each step and gpu_check.log line by line."""
+    from benchbench.core.files import write_text
+
+    plan = plan or plan_for(device)
+    workers = workers or planning.default_workers()
+    times = planning.load_compile_times()
+    steps = estimated_plan(plan, workers, times)
+    write_text(
+        Path(out_dir) / PLAN_NAME, "\n".join(planning.format_plan(steps, budget_s, times, workers)) + "\n"
+    )
+    check = GpuCheckRun(device, Path(out_dir), budget_s, plan, log, workers)
+    return check.run(steps)

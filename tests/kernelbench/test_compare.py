@@ -17,7 +17,7 @@ from benchbench.kernelbench.records import CompareRow
 from benchbench.kernels import registry
 from benchbench.kernels.registry import OpSpec, get_op, register_kernel, register_op
 from benchbench.report.plots import write_compare
-from benchbench.runs.campaign import CampaignConfig, judge_goals, run_campaign
+from benchbench.runs.campaign import ATTENTION_GOALS, CampaignConfig, judge_goals, run_campaign
 
 CEILINGS = Ceilings("cpu", "float32", matmul_tflops=1.0, copy_gbs=10.0, matmul_n=8, copy_bytes=8)
 
@@ -133,19 +133,26 @@ def _row(impl: str, mode: str, p50: float, tflops: float | None = None, ok: bool
 
 
 def test_judge_goals_met_and_missed():
-    ceil = Ceilings("cuda", "bfloat16", matmul_tflops=100.0, copy_gbs=1000.0, matmul_n=8192, copy_bytes=1)
-    rows = [_row("triton", "fwd", 1.0, tflops=70.0), _row("sdpa_flash", "fwd", 1.1),
-            _row("triton", "bwd", 2.0), _row("sdpa_flash", "bwd", 1.5)]  # fmt: skip
+    ceil = Ceilings("cuda", "bfloat16", matmul_tflops=800.0, copy_gbs=1000.0, matmul_n=8192, copy_bytes=1)
+    rows = [_row("triton", "fwd", 1.0, tflops=500.0), _row("sdpa_flash", "fwd", 1.4),
+            _row("triton", "bwd", 2.0, tflops=375.0), _row("sdpa_flash", "bwd", 1.5)]  # fmt: skip
     got = {g.goal: g for g in judge_goals(rows, {"T": 2048}, "sdpa_flash", ceil)}
-    assert got["forward >= 1.0x SDPA flash"].met and got["forward >= 1.0x SDPA flash"].value == pytest.approx(
-        1.1
+    speed = got["forward >= 1.3x SDPA flash"]
+    assert speed.met and speed.value == pytest.approx(1.4) and speed.yardstick == "sdpa_flash"
+    assert (
+        got["forward >= 470 TFLOP/s"].met
+        and got["forward >= 470 TFLOP/s"].yardstick == "Triton tutorial on Hopper"
     )
-    assert got["forward >= 60% of bf16 matmul rate"].met
-    assert got["backward >= 0.8x SDPA flash"].met is False  # 1.5 / 2.0 = 0.75
-    wrong = judge_goals([_row("triton", "fwd", 0.5, 90.0, ok=False), _row("sdpa_flash", "fwd", 1.0)],
+    assert got["forward >= 600 TFLOP/s (stretch)"].met is False
+    bwd = got["backward >= 0.8x the forward's rate"]
+    assert (
+        bwd.met is False and bwd.value == pytest.approx(0.75) and bwd.yardstick == "triton fwd"
+    )  # 375 / 500
+    wrong = judge_goals([_row("triton", "fwd", 0.5, 900.0, ok=False), _row("sdpa_flash", "fwd", 1.0)],
                         {"T": 2048}, "sdpa_flash", ceil)  # fmt: skip
     assert wrong[0].met is False and "WRONG" in wrong[0].note  # fast but wrong is a miss
-    assert wrong[2].met is None  # no backward measured
+    assert wrong[1].met is False  # 900 TFLOP/s, but wrong
+    assert wrong[3].met is None and "triton bwd: not run" in wrong[3].note  # no backward measured
 
 
 def _tiny_campaign() -> CampaignConfig:
@@ -163,11 +170,13 @@ def test_campaign_code_path_on_the_cpu(dummy_op, tmp_path):
     assert camp.notes == ["test run"] and camp.ceilings is not None and camp.goal_timings and camp.comparisons
     (swapped,) = camp.swaps
     assert swapped.run.ok and swapped.run.swap.swapped_sites == 2 and swapped.status == "interpreted"
-    assert len(camp.goals) == 3 and all(g.met is None for g in camp.goals)  # interpreted: not judged
+    assert len(camp.goals) == len(ATTENTION_GOALS) and all(
+        g.met is None for g in camp.goals
+    )  # interpreted: not judged
     checks = [r for r in camp.checks if r.op == "attention" and r.impl == "triton"]
     assert checks and all(c.ok for c in checks)
     assert any(r.impl == "wrong" and r.ok is False for r in camp.checks)
-    assert (tmp_path / "targets.md").read_text().count("| not measured |") == 3
+    assert (tmp_path / "targets.md").read_text().count("| not measured |") == len(ATTENTION_GOALS)
     assert (tmp_path / "kernels_dummy.png").exists() and (tmp_path / "kernels_attention.json").exists()
     saved = read(
         tmp_path / "campaign.json", kinds=("campaign",)

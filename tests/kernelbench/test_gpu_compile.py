@@ -88,12 +88,19 @@ def _row(kernel: str, **kw) -> KernelCompileRow:
 
 
 def test_judge_fails_a_kernel_without_a_clean_config_and_attention_without_hgmma():
-    ok = [_row("_attn_fwd", tensor_core={"HGMMA": 8}), _row("_attn_fwd", launchable=False, problem="shared")]
+    ok = [
+        _row("_attn_fwd", tensor_core={"HGMMA": 8}, tma_loads=9),
+        _row("_attn_fwd", launchable=False, problem="x"),
+    ]
     assert gpu_compile.judge(ok, [90]) == []
-    spilling = [_row("_attn_fwd", tensor_core={"HGMMA": 8}, spills=True, problem="spills: 64 B")]
+    no_tma = [_row("_attn_fwd", tensor_core={"HGMMA": 8})]
+    assert gpu_compile.judge(no_tma, [90]) == [
+        "attention/_attn_fwd: no launchable 16-bit sm_90 config loads through TMA (UTMALDG)"
+    ]
+    spilling = [_row("_attn_fwd", tensor_core={"HGMMA": 8}, tma_loads=9, spills=True, problem="spills: 64 B")]
     (f,) = gpu_compile.judge(spilling, [90])
     assert f.startswith("attention/_attn_fwd: no launchable config without spills on sm_90 (spills: 64 B")
-    mma_only = [_row("_attn_fwd", tensor_core={"HMMA": 64}), _row("_attn_fwd", dtype="float32")]
+    mma_only = [_row("_attn_fwd", tensor_core={"HMMA": 64}, tma_loads=9), _row("_attn_fwd", dtype="float32")]
     assert gpu_compile.judge(mma_only, [90]) == [
         "attention/_attn_fwd: no launchable 16-bit sm_90 config uses HGMMA (wgmma)"
     ]
@@ -103,7 +110,8 @@ def test_judge_fails_a_kernel_without_a_clean_config_and_attention_without_hgmma
 def test_ci_cases_cover_every_triton_kernel():
     cases = gpu_compile.compile_cases(subset="ci")
     ops = {op for op, _, _ in cases}
-    assert ops == {"attention", "layernorm", "rmsnorm", "softmax", "gelu", "swiglu", "selective_scan"}
+    assert ops == {"attention", "layernorm", "rmsnorm", "softmax", "gelu", "swiglu", "selective_scan",
+                   "decode_attention"}  # fmt: skip
     assert ("attention", (("B", 1), ("D", 128), ("H", 2), ("T", 256), ("causal", False)), "bfloat16") in cases
     full = gpu_compile.compile_cases(subset="full")
     assert {dt for op, _, dt in full if op == "attention"} == {"float32", "float16", "bfloat16"}
@@ -123,10 +131,37 @@ def test_ci_subset_compiles_every_kernel_for_sm90(tmp_path, capsys):
     kernels = {r.kernel for r in result.rows}
     assert {"_attn_fwd", "_attn_bwd_delta", "_attn_bwd_dkdv", "_attn_bwd_dq", "_ln_fwd", "_ln_bwd", "_rms_fwd",
             "_rms_bwd", "_softmax_fwd", "_softmax_fwd_online", "_softmax_bwd_looped", "_gelu_fwd", "_gelu_bwd",
-            "_swiglu_fwd", "_swiglu_bwd", "_scan_fwd"} <= kernels  # fmt: skip
+            "_swiglu_fwd", "_swiglu_bwd", "_scan_fwd", "_decode_split", "_decode_combine"} <= kernels  # fmt: skip
     for r in result.rows:
         assert r.compiled and r.registers > 0 and r.shared_bytes is not None and r.target == "sm_90", r
     fwd = [r for r in result.rows if r.kernel == "_attn_fwd"]
     assert fwd and all(r.tensor_core.get("HGMMA", 0) > 0 for r in fwd)  # bf16 at head dim 128: wgmma
+    assert all(r.tma_loads > 0 and r.spill_stores == 0 for r in fwd)  # tensor descriptors: TMA, and no spill
     assert "_attn_fwd" in printed and "HGMMA" in printed
     json.loads(out.read_text())  # plain JSON for other tools too
+
+
+@needs_toolchain
+def test_ptxas_reports_spill_stores_apart_from_the_stack_frame():
+    """A kernel that spills says so in ptxas -v; one with no spill stores reports 0 whatever its frame."""
+    ptx = """
+.version 8.0
+.target sm_90a
+.address_size 64
+.visible .entry k(.param .u64 p) { .reg .b64 %rd<2>; ld.param.u64 %rd1, [p]; st.global.u32 [%rd1], 1; ret; }
+"""
+    report = gpu_compile.ptxas_report(ptx, 90)
+    assert report == {"stack_frame": 0, "spill_stores": 0, "spill_loads": 0}
+    log = """ptxas info    : Compiling entry function '_attn_fwd' for 'sm_100a'
+ptxas info    : Function properties for _attn_fwd
+    8 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Function properties for _attn_bwd_delta
+    24 bytes stack frame, 24 bytes spill stores, 24 bytes spill loads
+"""
+    assert gpu_compile.parse_ptxas_log(log) == {"stack_frame": 24, "spill_stores": 24, "spill_loads": 24}
+    assert (
+        gpu_compile.parse_ptxas_log(log.split("ptxas info    : Function properties for _attn_bwd")[0])[
+            "spill_stores"
+        ]
+        == 0
+    )  # an 8 B frame alone is no spill

@@ -236,3 +236,31 @@ def test_compiled_kernel_on_cuda_awkward(case, tuned):
     assert _rel_err(out, ref) <= tol
     for got, want in zip(grads, ref_grads):
         assert _rel_err(got, want) <= tol
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize(
+    "case", [CASES[1], CASES[3], CASES[7]], ids=["fp32-D80-causal", "fp16-gqa-129", "fp16-Tq>Tk"]
+)
+def test_tensor_descriptor_and_pointer_paths_agree(case, monkeypatch):
+    """The forward's TMA path (tensor descriptors, zero-padded edges) and its pointer path give one answer."""
+    from benchbench.kernels import attention
+
+    q, k, v, mask, causal = _inputs(case, seed=7)
+    assert attention.tma_ok(q, k, v)  # 16-byte strides: the descriptor path is the one these shapes take
+    with_tma = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    monkeypatch.setitem(attention.TMA, "on", False)
+    without = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    torch.testing.assert_close(with_tma, without, atol=TOL[q.dtype], rtol=TOL[q.dtype])
+    ref = attention_ref(*(t.detach().float() for t in (q, k, v)), attn_mask=mask, is_causal=causal)
+    assert _rel_err(with_tma, ref) < TOL[q.dtype] * 4
+
+
+def test_descriptors_need_16_byte_strides():
+    from benchbench.kernels.attention import tma_ok
+
+    assert tma_ok(torch.zeros(1, 2, 8, 64, dtype=torch.float16))
+    assert not tma_ok(torch.zeros(1, 2, 8, 12, dtype=torch.float16))  # 24-byte rows: pointer loads
+    assert not tma_ok(
+        torch.zeros(1, 2, 8, 64, dtype=torch.float16).transpose(-1, -2)
+    )  # last dim not contiguous

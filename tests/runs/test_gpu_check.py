@@ -20,7 +20,15 @@ from benchbench.core.schema import read
 from benchbench.kernelbench.gpu_check_records import GpuCheck
 from benchbench.measure import gpu_timers
 from benchbench.measure.records import TimerReading
-from benchbench.runs.gpu_check import JSON_NAME, Journal, sdpa_backend
+from benchbench.runs.gpu_check import (
+    CPU_PLAN,
+    JSON_NAME,
+    LOG_NAME,
+    PLAN_NAME,
+    Journal,
+    plan_steps,
+    sdpa_backend,
+)
 
 
 class _Clock:
@@ -116,8 +124,10 @@ def test_cpu_run_end_to_end(tmp_path):
     assert proc.returncode == 0, err[-2000:]
     record = read(tmp_path / JSON_NAME, kinds=("gpu_check",))
     names = [s.name for s in record.steps]
+    assert names == [s.name for s in plan_steps(CPU_PLAN)]  # every planned step, in order, done or skipped
     assert names[:2] == ["env", "ceilings"] and names[-1] == "goals"
-    assert {"kernels:attention", "norms:layernorm", "fused:softmax"} <= set(names)
+    assert {"kernels:attention", "norms:layernorm", "fused:softmax", "kernels:decode_attention"} <= set(names)
+    assert (tmp_path / PLAN_NAME).is_file() and "step env: done" in (tmp_path / LOG_NAME).read_text()
     assert sum(n.startswith("target:") for n in names) == 4
     assert record.status in ("done", "budget spent") and record.elapsed_s > 0
     assert record.interpreted and record.env["versions"]["torch"] == torch.__version__
@@ -135,7 +145,7 @@ def test_cpu_run_end_to_end(tmp_path):
         if t.status == "timed":  # on a CPU: the CPU timer only, never a GPU timer
             assert [r.timer for r in t.timers] == ["cpu"] and t.timers[0].p50_ms > 0 and t.ok
         if t.impl == "triton" and t.status != "skipped":
-            if (t.op, t.mode) == ("selective_scan", "bwd"):
+            if t.mode == "bwd" and t.op in ("selective_scan", "decode_attention"):  # forward-only kernels
                 assert t.status == "unsupported" and "no backward" in t.note
             else:
                 assert t.status == "interpreted" and not t.timers and t.ok

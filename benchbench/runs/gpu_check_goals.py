@@ -1,0 +1,154 @@
+"""The goals `benchbench gpu-check` judges, each against a named yardstick measured in the same run.
+
+- attention forward at D=128, T >= 4096 (bf16): >= 1.3x SDPA's flash backend; >= 470 TFLOP/s (the Triton
+  tutorial's level on Hopper), 600 as the stretch; backward >= 0.8x the forward's rate (TFLOP/s).
+- LayerNorm and RMSNorm, forward and backward: >= 90% of the measured copy bandwidth; faster than PyTorch's fused
+  op (`F.layer_norm`, `F.rms_norm`) and than torch.compile of the eager reference.
+- decode attention at T >= 8192: >= 80% of the measured copy bandwidth.
+- the other fused kernels: faster than PyTorch's fused op where one exists (else the eager composition), and
+  than torch.compile of the reference.
+
+Each verdict is met, missed, or not measured (with why); on a CPU none is judged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchbench.kernelbench.compare import shape_label
+from benchbench.kernelbench.gpu_check_records import GpuCheck, TimedCall
+from benchbench.kernelbench.records import GoalVerdict
+
+PRIMARY_TIMER = "batched"  # the timer rates and goals are computed from; all three are reported
+ATTENTION_SPEEDUP, ATTENTION_TFLOPS, ATTENTION_STRETCH, BWD_VS_FWD = 1.3, 470.0, 600.0, 0.8
+NORM_COPY_FRACTION, DECODE_COPY_FRACTION = 0.90, 0.80
+
+
+def find(rows: list[TimedCall], op: str, impl: str, shape: str, mode: str) -> TimedCall | None:
+    return next((r for r in rows if (r.op, r.impl, r.shape, r.mode) == (op, impl, shape, mode)), None)
+
+
+def p50(row: TimedCall | None) -> float | None:
+    return row.p50(PRIMARY_TIMER) if row else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def _missing(*rows: tuple[str, TimedCall | None]) -> str:
+    """Why a value is missing: the rows that did not time, by name."""
+    out = []
+    for name, r in rows:
+        if r is None:
+            out.append(f"{name}: not run")
+        elif p50(r) is None:
+            out.append(f"{name} {r.mode}: {r.status} {r.note}".strip())
+    return "; ".join(out)
+
+
+def verdict(goal: str, ours: TimedCall | None, metric: str, threshold: float, value: float | None, *,
+            yardstick: str, ref: TimedCall | None = None, cuda: bool = True, **extra: Any) -> GoalVerdict:  # fmt: skip
+    """One goal: met when the value reaches the threshold and our output was right; None when not measured."""
+    if not cuda:
+        value, note = None, "not judged: measured only on a GPU"
+    else:
+        note = "" if value is not None else _missing(("ours", ours), *((("yardstick", ref),) if ref else ()))
+    wrong = ours is not None and ours.ok is False
+    if wrong:
+        note = (note + "; " if note else "") + "our output is WRONG"
+    return GoalVerdict(
+        goal=goal, op=ours.op if ours else extra.get("op", ""), mode=ours.mode if ours else extra.get("mode", ""),
+        metric=metric, shape=ours.shape if ours else extra.get("shape", ""), threshold=threshold, value=value,
+        met=None if value is None else bool(value >= threshold and not wrong), ours_p50_ms=p50(ours),
+        yardstick=yardstick, yardstick_p50_ms=p50(ref), ours_tflops=ours.tflops if ours else None,
+        matmul_tflops=extra.get("matmul_tflops"), note=note,
+    )  # fmt: skip
+
+
+def faster_than(rows: list[TimedCall], op: str, label: str, mode: str, impl: str, what: str, cuda: bool
+                ) -> GoalVerdict | None:  # fmt: skip
+    """Ours faster than `impl` (speed-up = its p50 / ours), or None where `impl` was not planned."""
+    ref = find(rows, op, impl, label, mode)
+    if ref is None:
+        return None
+    ours = find(rows, op, "triton", label, mode)
+    return verdict(f"{op} {mode} faster than {what}", ours, f"speedup_vs_{impl}", 1.0, ratio(p50(ref), p50(ours)),
+                   yardstick=impl, ref=ref, cuda=cuda, op=op, mode=mode, shape=label)  # fmt: skip
+
+
+def attention_goals(
+    rows: list[TimedCall], label: str, cuda: bool, matmul_tflops: float | None
+) -> list[GoalVerdict]:
+    """The forward against SDPA flash and in TFLOP/s, the backward against the forward's rate."""
+    fwd, bwd = (
+        find(rows, "attention", "triton", label, "fwd"),
+        find(rows, "attention", "triton", label, "bwd"),
+    )
+    flash = find(rows, "attention", "sdpa_flash", label, "fwd")
+    kw = {"cuda": cuda, "op": "attention", "shape": label, "matmul_tflops": matmul_tflops}
+    rate = fwd.tflops if fwd and p50(fwd) else None
+    return [
+        verdict(f"attention fwd >= {ATTENTION_SPEEDUP}x SDPA flash", fwd, "speedup_vs_sdpa_flash", ATTENTION_SPEEDUP,
+                ratio(p50(flash), p50(fwd)), yardstick="sdpa_flash", ref=flash, mode="fwd", **kw),
+        verdict(f"attention fwd >= {ATTENTION_TFLOPS:g} TFLOP/s", fwd, "tflops", ATTENTION_TFLOPS, rate,
+                yardstick="Triton tutorial on Hopper", mode="fwd", **kw),
+        verdict(f"attention fwd >= {ATTENTION_STRETCH:g} TFLOP/s (stretch)", fwd, "tflops", ATTENTION_STRETCH, rate,
+                yardstick="FlashAttention-3 / cuDNN level", mode="fwd", **kw),
+        verdict(f"attention bwd >= {BWD_VS_FWD}x the forward's rate", bwd, "bwd_vs_fwd_rate", BWD_VS_FWD,
+                ratio(bwd.tflops if bwd and p50(bwd) else None, rate), yardstick="triton fwd", ref=fwd, mode="bwd",
+                **kw),
+    ]  # fmt: skip
+
+
+def bandwidth_goal(rows: list[TimedCall], op: str, label: str, mode: str, fraction: float, copy_gbs: float | None,
+                   cuda: bool) -> GoalVerdict:  # fmt: skip
+    ours = find(rows, op, "triton", label, mode)
+    value = ratio(ours.gbps if ours else None, copy_gbs)
+    return verdict(f"{op} {mode} >= {fraction:.0%} of copy bandwidth", ours, "copy_fraction", fraction, value,
+                   yardstick="measured copy", cuda=cuda, op=op, mode=mode, shape=label)  # fmt: skip
+
+
+def norm_goals(
+    rows: list[TimedCall], op: str, label: str, copy_gbs: float | None, cuda: bool
+) -> list[GoalVerdict]:
+    out = []
+    for mode in ("fwd", "bwd"):
+        out.append(bandwidth_goal(rows, op, label, mode, NORM_COPY_FRACTION, copy_gbs, cuda))
+        for impl, what in (("torch", "PyTorch's fused op"), ("compile", "torch.compile of the reference")):
+            g = faster_than(rows, op, label, mode, impl, what, cuda)
+            out += [g] if g else []
+    return out
+
+
+def fused_goals(rows: list[TimedCall], op: str, label: str, cuda: bool) -> list[GoalVerdict]:
+    out = []
+    for mode in ("fwd", "bwd"):
+        ours = find(rows, op, "triton", label, mode)
+        if ours is None or ours.status == "unsupported":
+            continue
+        fused = faster_than(rows, op, label, mode, "torch", "PyTorch's fused op", cuda)
+        out += [fused or faster_than(rows, op, label, mode, "eager", "the eager op", cuda)]
+        g = faster_than(rows, op, label, mode, "compile", "torch.compile of the reference", cuda)
+        out += [g] if g else []
+    return [g for g in out if g is not None]
+
+
+def judge(record: GpuCheck, plan: Any) -> list[GoalVerdict]:
+    """Every goal on what was measured with the primary timer; on a CPU none is judged."""
+    rows, c = record.timings, record.ceilings
+    cuda = record.device.startswith("cuda")
+    copy = c.copy_gbs if c else None
+    out = []
+    for shape in plan.targets:
+        if shape["D"] == 128 and shape["T"] >= 4096:
+            out += attention_goals(rows, shape_label(shape), cuda, c.matmul_tflops if c else None)
+    for op in plan.norm_ops:
+        out += norm_goals(rows, op, shape_label(plan.norm_shape), copy, cuda)
+    for shape in plan.decode_shapes:
+        if shape["T"] >= 8192:
+            out.append(bandwidth_goal(rows, plan.decode_op, shape_label(shape), "fwd", DECODE_COPY_FRACTION, copy,
+                                      cuda))  # fmt: skip
+    for op, shape in plan.fused.items():
+        out += fused_goals(rows, op, shape_label(shape), cuda)
+    return out
