@@ -42,7 +42,7 @@ def dummy_op():
     ))  # fmt: skip
     yield "dummy"
     registry._KERNELS.pop("dummy", None)
-    registry._OPS.pop("dummy", None)
+    registry._OPS.remove("dummy")
     registry._DEFAULTS.pop("dummy", None)
 
 
