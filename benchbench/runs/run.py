@@ -35,6 +35,7 @@ from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.journal import MANIFEST, Journal
+from benchbench.stages import load_plugins
 
 Log = Callable[[str], None]
 
@@ -82,6 +83,7 @@ def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> 
     run_dir = Path(run_dir)
     manifest = load_manifest(run_dir)
     settings = manifest.settings
+    load_plugins(settings.plugins)  # the stages of outside modules the run was started with (`--resume` too)
     journal = Journal(run_dir)
     done = {p.job for p in journal.read()}
     todo = [j for j in manifest.jobs if j.key not in done]

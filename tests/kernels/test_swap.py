@@ -233,7 +233,7 @@ def wrong_attention():
 
     registry.register_kernel("attention", "wrong", description="doubled scale (a test)")(doubled_scale)
     yield "wrong"
-    registry._KERNELS["attention"].pop("wrong", None)
+    registry._KERNELS["attention"].remove("wrong")
 
 
 @pytest.mark.parametrize("impl, verdict", [("eager", "ok"), ("wrong", "fail")])
