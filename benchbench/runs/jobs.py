@@ -54,12 +54,12 @@ def plan_jobs(settings: RunSettings) -> list[Job]:
 
 def run_job(job: Job, settings: RunSettings, out_dir: Path) -> ProfileResult:
     """Build, profile and apply the stages to one job; failures are recorded on the result, never raised."""
-    load_plugins(settings.plugins)
     ctx = StageContext(out_dir=out_dir, device=settings.device, dtype=job.dtype)
     size = (
         None if job.size in (USER_SIZE, LIBRARY_SIZE) else job.size
     )  # library and user models have no presets
     try:
+        load_plugins(settings.plugins)  # a worker imports the modules of the run's outside stages once
         check_batch_fits(job.model, size, job.batch_size)
         target = load_target(job.model, size, job.batch_size)
     except Exception as exc:

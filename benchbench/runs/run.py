@@ -39,6 +39,7 @@ from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.journal import MANIFEST, RETRIED_STATUSES, Journal, lock_run_dir
 from benchbench.runs.plan_check import check_plan
+from benchbench.stages import load_plugins
 
 Log = Callable[[str], None]
 
@@ -121,6 +122,7 @@ def _execute_locked(
     run_dir: Path, manifest: RunResult, log: Log, progress: bool, stopped: threading.Event
 ) -> RunOutcome:
     settings = manifest.settings
+    load_plugins(settings.plugins)  # the stages of outside modules the run was started with (`--resume` too)
     journal = Journal(run_dir, manifest)
     todo = _todo(manifest, journal, log)
     start = time.perf_counter()

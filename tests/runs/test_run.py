@@ -204,4 +204,4 @@ def test_a_suite_file_sets_batch_sizes_dtypes_and_stages(tmp_path):
         (1, "float32"),
         (3, "float32"),
     ]
-    assert run.settings.timing["min_repeats"] == 3 and run.settings.job_timeout_s == 120
+    assert run.settings.timing.min_repeats == 3 and run.settings.job_timeout_s == 120
