@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
@@ -34,6 +32,7 @@ from benchbench.runs.campaign import CampaignConfig, run_campaign
 from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.journal import MANIFEST, Journal
+from benchbench.runs.progress import run_progress
 
 Log = Callable[[str], None]
 
@@ -87,7 +86,7 @@ def execute(run_dir: str | Path, *, log: Log = print, progress: bool = True) -> 
     start = time.perf_counter()
     with (
         _stop_on_signals() as stopped,
-        _progress(progress, len(manifest.jobs), len(done), settings.suite) as advance,
+        run_progress(progress, len(manifest.jobs), len(done), settings.suite, run_dir / "logs") as advance,
     ):
 
         def on_result(profile: ProfileResult) -> None:
@@ -159,18 +158,3 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-@contextmanager
-def _progress(show: bool, total: int, done: int, name: str) -> Iterator[Callable[[ProfileResult], None]]:
-    if not show:
-        yield lambda profile: None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(f"suite {name}", total=total, completed=done)
-
-        def advance(profile: ProfileResult) -> None:
-            bar.update(task, advance=1, description=f"suite {name}: {profile.job} {profile.status}")
-
-        yield advance
