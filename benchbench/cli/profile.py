@@ -9,6 +9,7 @@ from benchbench.cli.common import (
     add_json_option,
     add_model_arguments,
     check_output,
+    check_output_dir,
     console,
     emit_json,
     nonnegative_int,
@@ -32,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=nonnegative_int, default=None, help="layer table depth (implies --layers)")
     p.add_argument("--diagram", action="store_true", help="print the Mermaid diagram of the top-level blocks")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    p.add_argument("--trace", metavar="DIR", default=None,
+                   help="also write a Chrome/Perfetto trace of 3 forward passes (and a CUDA memory snapshot on GPUs) into DIR")  # fmt: skip
     add_json_option(p)
     p.set_defaults(func=run)
 
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.sources.target import load_target
 
     check_output(args.json, what="--json file")
+    check_output_dir(args.trace, what="--trace folder")
     batch_sizes = parse_int_list(args.batch_size, "--batch-size")
     seq_lens = parse_int_list(args.seq_len, "--seq-len")
     dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()] or ["float32"]
@@ -58,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
             r.sweeps = sweep(target, batch_sizes=batch_sizes, seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
                              device=args.device, threads=args.threads)  # fmt: skip
+        if args.trace:
+            from benchbench.measure.trace import capture_trace
+
+            r.trace = capture_trace(target, args.trace, device=args.device, dtype=dtypes[0])
     print_profile(r, out)
     if (args.layers or args.depth is not None) and r.layers:
         out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
@@ -65,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         out.print(r.diagram, markup=False, highlight=False)
     if r.sweeps:
         print_sweeps(r.sweeps, out)
+    if getattr(r, "trace", None):
+        print_trace(r.trace, out)
     emit_json(args.json, r)
     return 0 if r.ok else 1
 
@@ -110,6 +120,21 @@ def print_profile(r: Any, out: Any) -> None:
     for e in r.errors:
         table.add_row(Text(f"failed: {e.stage}", style="red"), f"{e.type}: {e.error}")
     out.print(table)
+
+
+def print_trace(t: Any, out: Any) -> None:
+    """Where the trace is, and the ops with the most self time in it."""
+    from rich.table import Table
+
+    out.print(f"trace of {t.steps} forward passes: {t.path} (open in ui.perfetto.dev)", soft_wrap=True)
+    table = Table(title="ops with the most self time in the trace")
+    for col in ("op", "calls", "self time ms"):
+        table.add_column(col)
+    for op in t.top_ops[:5]:
+        table.add_row(op.name, str(op.calls), f"{op.self_time_ms:.3f}")
+    out.print(table)
+    if t.memory_snapshot:
+        out.print(f"CUDA memory snapshot: {t.memory_snapshot} (open in pytorch.org/memory_viz)", soft_wrap=True)
 
 
 def print_sweeps(points: list, out: Any) -> None:
