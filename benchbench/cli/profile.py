@@ -134,7 +134,9 @@ def print_trace(t: Any, out: Any) -> None:
         table.add_row(op.name, str(op.calls), f"{op.self_time_ms:.3f}")
     out.print(table)
     if t.memory_snapshot:
-        out.print(f"CUDA memory snapshot: {t.memory_snapshot} (open in pytorch.org/memory_viz)", soft_wrap=True)
+        out.print(
+            f"CUDA memory snapshot: {t.memory_snapshot} (open in pytorch.org/memory_viz)", soft_wrap=True
+        )
 
 
 def print_sweeps(points: list, out: Any) -> None:
