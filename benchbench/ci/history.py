@@ -129,38 +129,49 @@ def append_run(run: RunResult, path: str | Path | None = None, results: str | Pa
     """Append `run` (idempotent per run_id) and return the database path. The commit recorded is the one of the
     repository the run was started in (the user's project), with whether it had uncommitted changes; `results`
     is where its folder is, so that `compare` can find the run by its id."""
+    return append_runs([(run, results)], path)
+
+
+def append_runs(runs: list[tuple[RunResult, str | Path | None]], path: str | Path | None = None) -> Path:
+    """Append each (run, results folder) of `runs` in one transaction (see `append_run`)."""
     target = db_path(path)
-    git = run.git
     with connect(target) as con:
-        con.execute(
-            "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
-            "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run.run_id, run.suite, run.device, run.created_at, run.shard, git.commit if git else None,
-             json.dumps(run.env, default=str), None if git is None or git.dirty is None else int(git.dirty),
-             git.repo if git else None, run.env.get("fingerprint"), str(Path(results).resolve()) if results else None),
-        )  # fmt: skip
-        for p in run.profiles:
-            lat = p.latency
-            ci = lat.ci95_ms if lat and lat.ci95_ms else (None, None)
-            con.execute(
-                "INSERT OR REPLACE INTO profiles (run_id, model, size, batch_size, device, dtype, ok, p50_ms, p90_ms, "
-                "p99_ms, mean_ms, n, peak_memory_bytes, params, macs, status, fingerprint, p50_ci_lo, p50_ci_hi, "
-                "samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run.run_id, p.model, p.size, p.batch_size, p.device, p.dtype, int(p.ok),
-                 *((lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.mean_ms, lat.n) if lat else (None,) * 5),
-                 p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
-                 p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint"), *ci,
-                 json.dumps(lat.samples_ms) if lat and lat.samples_ms else None),
-            )  # fmt: skip
-        con.execute("DELETE FROM kernels WHERE run_id = ?", (run.run_id,))
-        con.executemany(
-            "INSERT INTO kernels (run_id, op, impl, baseline, device, dtype, shape, mode, status, p50_ms, p50_ci_lo, "
-            "p50_ci_hi, tflops, gbps, speedup) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run.run_id, r.op, r.impl, int(r.baseline), r.device, r.dtype, r.shape, r.mode, r.status, r.p50_ms,
-              *(r.ci95_ms or (None, None)), r.tflops, r.gbps, r.speedup) for r in kernel_rows(run)],
-        )  # fmt: skip
+        for run, results in runs:
+            _insert_run(con, run, results)
     con.close()
     return target
+
+
+def _insert_run(con: sqlite3.Connection, run: RunResult, results: str | Path | None) -> None:
+    """The rows of one run: the run, its profiles (with their p50 CI and samples) and its timed kernels."""
+    git = run.git
+    con.execute(
+        "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
+        "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (run.run_id, run.suite, run.device, run.created_at, run.shard, git.commit if git else None,
+         json.dumps(run.env, default=str), None if git is None or git.dirty is None else int(git.dirty),
+         git.repo if git else None, run.env.get("fingerprint"), str(Path(results).resolve()) if results else None),
+    )  # fmt: skip
+    for p in run.profiles:
+        lat = p.latency
+        ci = lat.ci95_ms if lat and lat.ci95_ms else (None, None)
+        con.execute(
+            "INSERT OR REPLACE INTO profiles (run_id, model, size, batch_size, device, dtype, ok, p50_ms, p90_ms, "
+            "p99_ms, mean_ms, n, peak_memory_bytes, params, macs, status, fingerprint, p50_ci_lo, p50_ci_hi, "
+            "samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.run_id, p.model, p.size, p.batch_size, p.device, p.dtype, int(p.ok),
+             *((lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.mean_ms, lat.n) if lat else (None,) * 5),
+             p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
+             p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint"), *ci,
+             json.dumps(lat.samples_ms) if lat and lat.samples_ms else None),
+        )  # fmt: skip
+    con.execute("DELETE FROM kernels WHERE run_id = ?", (run.run_id,))
+    con.executemany(
+        "INSERT INTO kernels (run_id, op, impl, baseline, device, dtype, shape, mode, status, p50_ms, p50_ci_lo, "
+        "p50_ci_hi, tflops, gbps, speedup) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run.run_id, r.op, r.impl, int(r.baseline), r.device, r.dtype, r.shape, r.mode, r.status, r.p50_ms,
+          *(r.ci95_ms or (None, None)), r.tflops, r.gbps, r.speedup) for r in kernel_rows(run)],
+    )  # fmt: skip
 
 
 def kernel_rows(run: RunResult) -> list:

@@ -25,8 +25,9 @@ LAYERS = {
     "kernelbench": 6, "serve": 6,
     "report": 7,
     "runs": 8, "ci": 8,
-    "cli": 9,
-    "__main__": 10,
+    "site": 9,
+    "cli": 10,
+    "__main__": 11,
 }  # fmt: skip
 TOP = -1  # the `benchbench` package itself: its __init__ may import only core
 
