@@ -15,7 +15,7 @@ h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-to
 .table-wrap{overflow-x:auto;margin:.6em 0;max-width:100%}
 table{border-collapse:separate;border-spacing:0;font-size:.82em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word;max-width:22em}
-th{background:#f3f3f3}td{background:#fff}tr:nth-child(even) td{background:#fafafa}
+th{background:#f3f3f3}td{background:#fff}td.s{white-space:nowrap}tr:nth-child(even) td{background:#fafafa}
 th:first-child,td:first-child{position:sticky;left:0;z-index:1;box-shadow:1px 0 0 #ccc}figure{margin:.8em 0}figure svg{max-width:100%;height:auto}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.78em}figcaption{font-size:.8em;color:#555}nav a{margin-right:1em}p{line-height:1.4}
 """
@@ -35,9 +35,17 @@ def _inline(text: str) -> str:
     return "".join(_BACK.get(c, c) for c in t)
 
 
+SHORT_CELL = 18  # characters: a cell this short (a number with its unit, a CI) never wraps; longer text wraps
+
+
+def _cell(text: str) -> str:
+    cls = ' class="s"' if len(text) <= SHORT_CELL else ""
+    return f"<td{cls}>{html.escape(text)}</td>"
+
+
 def _table(t: Table) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in t.rows)
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
