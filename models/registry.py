@@ -107,7 +107,7 @@ class ModelSpec:
 _REGISTRY: Registry[ModelSpec] = Registry("model")
 
 # Modules of this package that are not model families.
-_NOT_FAMILIES = frozenset({"registry", "layers"})
+_NOT_FAMILIES = frozenset({"registry", "layers", "zoo_index"})
 
 
 def register_model(

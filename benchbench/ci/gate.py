@@ -29,7 +29,14 @@ from benchbench.core.noise import run_noise
 from benchbench.core.results import NoiseVerdict
 from benchbench.core.schema import is_pytest_benchmark, load_pytest_benchmark
 from benchbench.core.stage import BudgetMetric, stage_budgets
-from benchbench.core.stats import DEFAULT_ALPHA, compare_samples, median_ci, percentile, tukey_outliers
+from benchbench.core.stats import (
+    DEFAULT_ALPHA,
+    Comparison,
+    compare_samples,
+    median_ci,
+    percentile,
+    tukey_outliers,
+)
 from benchbench.measure.records import LatencyStats, ProfileResult
 from benchbench.record.run import RunResult, load_run
 from benchbench.report.document import Table
@@ -188,6 +195,11 @@ def check_budgets(run: RunResult, budgets: list[Budget]) -> list[Check]:
     return checks
 
 
+def regressed(comp: Comparison, max_regression_pct: float, alpha: float = DEFAULT_ALPHA) -> bool:
+    """The gate's verdict on a baseline comparison: slower by more than the threshold AND significant."""
+    return comp.ratio > 1 + max_regression_pct / 100 and comp.significant(alpha)
+
+
 def check_regressions(
     run: RunResult, baseline: RunResult, max_regression_pct: float, alpha: float = DEFAULT_ALPHA
 ) -> list[Check]:
@@ -202,14 +214,13 @@ def check_regressions(
             continue
         comp = compare_samples(old_s, new_s)
         limit = 1 + max_regression_pct / 100
-        over = comp.ratio > limit
         sig = comp.significant(alpha)
         ci = comp.ratio_ci95
         ci_text = f", 95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
         checks.append(
             Check(
                 model=p.model, metric="p50 vs baseline", value=comp.ratio, budget=limit,
-                passed=not (over and sig), margin=f"{(limit - comp.ratio) / limit:+.1%}", config=_config(p),
+                passed=not regressed(comp, max_regression_pct, alpha), margin=f"{(limit - comp.ratio) / limit:+.1%}", config=_config(p),
                 note=f"p={comp.p_value:.2g}" + (" significant" if sig else " not significant") + ci_text,
                 noisy=ci is not None and ci[0] <= limit <= ci[1],
             )

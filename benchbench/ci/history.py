@@ -20,7 +20,8 @@ from benchbench.record.run import RunResult
 ENV_VAR = "BENCHBENCH_HISTORY"
 DEFAULT_DB = Path("results") / "history.sqlite"
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's lock on the database
-SCHEMA_VERSION = 2  # 1: the first database (user_version 0); 2: project git state, status and fingerprints
+SCHEMA_VERSION = 3  # 1: the first database (user_version 0); 2: project git state, status and fingerprints;
+# 3: each profile's p50 CI and raw latency samples (for trends with bands and the gate's regression test), kernel rows
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -31,12 +32,21 @@ CREATE TABLE IF NOT EXISTS profiles (
     run_id TEXT REFERENCES runs(run_id), model TEXT, size TEXT, batch_size INTEGER, device TEXT, dtype TEXT,
     ok INTEGER, p50_ms REAL, p90_ms REAL, p99_ms REAL, mean_ms REAL, n INTEGER,
     peak_memory_bytes INTEGER, params INTEGER, macs INTEGER, status TEXT, fingerprint TEXT,
+    p50_ci_lo REAL, p50_ci_hi REAL, samples TEXT,
     PRIMARY KEY (run_id, model, size, batch_size, device, dtype)
+);
+CREATE TABLE IF NOT EXISTS kernels (
+    run_id TEXT REFERENCES runs(run_id), op TEXT, impl TEXT, baseline INTEGER, device TEXT, dtype TEXT,
+    shape TEXT, mode TEXT, status TEXT, p50_ms REAL, p50_ci_lo REAL, p50_ci_hi REAL, tflops REAL, gbps REAL,
+    speedup REAL
 );
 """
 # Columns each version added, so an older database is brought up to date with ALTER TABLE.
 _ADDED = {2: {"runs": ("git_dirty INTEGER", "git_repo TEXT", "fingerprint TEXT", "results_path TEXT"),
-              "profiles": ("status TEXT", "fingerprint TEXT")}}  # fmt: skip
+              "profiles": ("status TEXT", "fingerprint TEXT")},
+          3: {"profiles": ("p50_ci_lo REAL", "p50_ci_hi REAL", "samples TEXT")}}  # fmt: skip
+# Tables a version added whole (CREATE TABLE IF NOT EXISTS in _TABLES makes them).
+_NEW_TABLES = {3: ("kernels",)}
 _V1_COLUMNS = {"runs": {"run_id", "suite", "device", "created_at", "shard", "git_commit", "env"},
                "profiles": {"run_id", "model", "size", "batch_size", "device", "dtype", "ok", "p50_ms", "p90_ms",
                             "p99_ms", "mean_ms", "n", "peak_memory_bytes", "params", "macs"}}  # fmt: skip
@@ -68,6 +78,8 @@ def _migrate(con: sqlite3.Connection, path: Path) -> None:
         if not tables:
             con.executescript(_TABLES)
         else:
+            if any(_NEW_TABLES.get(v) for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)):
+                con.executescript(_TABLES)  # IF NOT EXISTS: creates only the tables this database lacks
             for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
                 for table, columns in _ADDED.get(v, {}).items():
                     have = _columns(con, table)
@@ -131,10 +143,17 @@ def append_run(run: RunResult, path: str | Path | None = None, results: str | Pa
     """Append `run` (idempotent per run_id) and return the database path. The commit recorded is the one of the
     repository the run was started in (the user's project), with whether it had uncommitted changes; `results`
     is where its folder is, so that `compare` can find the run by its id."""
+    return append_runs([(run, results)], path)
+
+
+def append_runs(runs: list[tuple[RunResult, str | Path | None]], path: str | Path | None = None) -> Path:
+    """Append each (run, results folder) of `runs` in one transaction (see `append_run`)."""
     target = db_path(path)
     con = connect(target)
     try:
-        _insert(con, run, results)
+        with con:
+            for run, results in runs:
+                _insert(con, run, results)
     except sqlite3.Error as e:
         raise database_error(e, target) from None
     finally:
@@ -153,26 +172,48 @@ def append_run_or_say(run: RunResult, path: str | Path | None, run_dir: str | Pa
 
 
 def _insert(con: sqlite3.Connection, run: RunResult, results: str | Path | None) -> None:
+    """The rows of one run: the run, its profiles (with their p50 CI and samples) and its timed kernels."""
     git = run.git
-    with con:
+    con.execute(
+        "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
+        "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (run.run_id, run.suite, run.device, run.created_at, run.shard, git.commit if git else None,
+         json.dumps(run.env, default=str), None if git is None or git.dirty is None else int(git.dirty),
+         git.repo if git else None, run.env.get("fingerprint"), str(Path(results).resolve()) if results else None),
+    )  # fmt: skip
+    for p in run.profiles:
+        lat = p.latency
+        ci = lat.ci95_ms if lat and lat.ci95_ms else (None, None)
         con.execute(
-            "INSERT OR REPLACE INTO runs (run_id, suite, device, created_at, shard, git_commit, env, git_dirty, "
-            "git_repo, fingerprint, results_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run.run_id, run.suite, run.device, run.created_at, run.shard, git.commit if git else None,
-             json.dumps(run.env, default=str), None if git is None or git.dirty is None else int(git.dirty),
-             git.repo if git else None, run.env.get("fingerprint"), str(Path(results).resolve()) if results else None),
+            "INSERT OR REPLACE INTO profiles (run_id, model, size, batch_size, device, dtype, ok, p50_ms, p90_ms, "
+            "p99_ms, mean_ms, n, peak_memory_bytes, params, macs, status, fingerprint, p50_ci_lo, p50_ci_hi, "
+            "samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.run_id, p.model, p.size, p.batch_size, p.device, p.dtype, int(p.ok),
+             *((lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.mean_ms, lat.n) if lat else (None,) * 5),
+             p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
+             p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint"), *ci,
+             json.dumps(lat.samples_ms) if lat and lat.samples_ms else None),
         )  # fmt: skip
-        for p in run.profiles:
-            lat = p.latency
-            con.execute(
-                "INSERT OR REPLACE INTO profiles (run_id, model, size, batch_size, device, dtype, ok, p50_ms, p90_ms, "
-                "p99_ms, mean_ms, n, peak_memory_bytes, params, macs, status, fingerprint) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run.run_id, p.model, p.size, p.batch_size, p.device, p.dtype, int(p.ok),
-                 *((lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.mean_ms, lat.n) if lat else (None,) * 5),
-                 p.memory.peak_bytes_inference if p.memory else None, p.params.total if p.params else None,
-                 p.flops.macs if p.flops else None, p.status, p.env.get("fingerprint")),
-            )  # fmt: skip
+    con.execute("DELETE FROM kernels WHERE run_id = ?", (run.run_id,))
+    con.executemany(
+        "INSERT INTO kernels (run_id, op, impl, baseline, device, dtype, shape, mode, status, p50_ms, p50_ci_lo, "
+        "p50_ci_hi, tflops, gbps, speedup) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run.run_id, r.op, r.impl, int(r.baseline), r.device, r.dtype, r.shape, r.mode, r.status, r.p50_ms,
+          *(r.ci95_ms or (None, None)), r.tflops, r.gbps, r.speedup) for r in kernel_rows(run)],
+    )  # fmt: skip
+
+
+def kernel_rows(run: RunResult) -> list:
+    """The timed kernel rows of a run's campaign (comparisons and goal timings), each once."""
+    if run.campaign is None:
+        return []
+    rows, seen = [], set()
+    for r in [*run.campaign.comparisons, *run.campaign.goal_timings]:
+        key = (r.op, r.impl, r.device, r.dtype, r.shape, r.mode)
+        if r.status == "timed" and r.p50_ms is not None and key not in seen:
+            seen.add(key)
+            rows.append(r)
+    return rows
 
 
 @dataclass

@@ -10,7 +10,6 @@ Triton cannot compile for CUDA here.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
@@ -233,8 +232,9 @@ def print_compare(result: Any, out: Any) -> None:
 _SHORT = {"torch.float32": "fp32", "torch.float16": "fp16", "torch.bfloat16": "bf16"}
 
 
-def print_kernels(as_json: bool = False) -> int:
-    """`benchbench list --kernels`: every op and implementation with devices, dtypes and backward support."""
+def print_kernels(as_json: bool = False, dest: str = "-") -> int:
+    """`benchbench list --kernels`: every op and implementation with devices, dtypes and backward support
+    (as JSON to `dest`, a file or '-', with `as_json`)."""
     from rich.table import Table
 
     from benchbench.kernels.registry import active_kernel, list_kernels, list_ops
@@ -243,7 +243,7 @@ def print_kernels(as_json: bool = False) -> int:
     defaults = {op: active_kernel(op).name for op in list_ops()}
     if as_json:
         rows = [{**k.to_dict(), "default": defaults.get(k.op) == k.name} for k in impls]
-        print(json.dumps({"kernels": rows}, indent=2))
+        emit_json(dest, {"kernels": rows})
         return 0
     table = Table(title="benchbench kernels (* baseline, → default)")
     for col in ("op", "impl", "devices", "dtypes", "backward", "on cpu", "description"):

@@ -9,6 +9,7 @@ from benchbench.cli.common import (
     add_json_option,
     add_model_arguments,
     check_output,
+    check_output_dir,
     console,
     emit_json,
     nonnegative_int,
@@ -34,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=nonnegative_int, default=None, help="layer table depth (implies --layers)")
     p.add_argument("--diagram", action="store_true", help="print the Mermaid diagram of the top-level blocks")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    p.add_argument("--trace", metavar="DIR", default=None,
+                   help="also write a Chrome/Perfetto trace of 3 forward passes (and a CUDA memory snapshot on GPUs) into DIR")  # fmt: skip
     add_json_option(p)
     p.set_defaults(func=run)
 
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from benchbench.sources.target import load_target, requested_batch
 
     check_output(args.json, what="--json file")
+    check_output_dir(args.trace, what="--trace folder")
     batch_sizes = parse_int_list(args.batch_size, "--batch-size") or [None]
     seq_lens = parse_int_list(args.seq_len, "--seq-len")
     dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()] or ["float32"]
@@ -67,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
                              device=args.device, threads=args.threads)  # fmt: skip
         timed = [x for x in [r.latency] + [s.latency for s in r.sweeps or []] if x is not None]
         r.noise = measured_noise(start, timed, torch.get_num_threads())
+        if args.trace:
+            from benchbench.measure.trace import capture_trace
+
+            r.trace = capture_trace(target, args.trace, device=args.device, dtype=dtypes[0])
     print_profile(r, out)
     if (args.layers or args.depth is not None) and r.layers:
         out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
@@ -74,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         out.print(r.diagram, markup=False, highlight=False)
     if r.sweeps:
         print_sweeps(r.sweeps, out)
+    if getattr(r, "trace", None):
+        print_trace(r.trace, out)
     emit_json(args.json, r)
     return 0 if r.ok else 1
 
@@ -121,6 +131,23 @@ def print_profile(r: Any, out: Any) -> None:
     if r.noise is not None:
         table.add_row("noise", r.noise.line())
     out.print(table)
+
+
+def print_trace(t: Any, out: Any) -> None:
+    """Where the trace is, and the ops with the most self time in it."""
+    from rich.table import Table
+
+    out.print(f"trace of {t.steps} forward passes: {t.path} (open in ui.perfetto.dev)", soft_wrap=True)
+    table = Table(title="ops with the most self time in the trace")
+    for col in ("op", "calls", "self time ms"):
+        table.add_column(col)
+    for op in t.top_ops[:5]:
+        table.add_row(op.name, str(op.calls), f"{op.self_time_ms:.3f}")
+    out.print(table)
+    if t.memory_snapshot:
+        out.print(
+            f"CUDA memory snapshot: {t.memory_snapshot} (open in pytorch.org/memory_viz)", soft_wrap=True
+        )
 
 
 def print_sweeps(points: list, out: Any) -> None:

@@ -27,8 +27,9 @@ LAYERS = {
     "report": 7,
     "stages": 7.5,  # run stages: a measurement, its report section and budget keys (above report, below runs/ci)
     "runs": 8, "ci": 8,
-    "cli": 9,
-    "__main__": 10,
+    "site": 9,
+    "cli": 10,
+    "__main__": 11,
 }  # fmt: skip
 TOP = -1  # the `benchbench` package itself: its __init__ may import only core
 

@@ -9,6 +9,7 @@ from benchbench.core.device import check_dtype, parse_device
 from benchbench.core.dtypes import parse_dtype
 from benchbench.core.env import capture_env
 from benchbench.core.forward import autocast_context, forward_fn, to_device
+from benchbench.core.progress import announce_stage
 from benchbench.core.results import StageError
 from benchbench.measure.diagram import mermaid
 from benchbench.measure.flops import count_flops
@@ -22,6 +23,7 @@ from benchbench.sources.target import Target, load_target
 
 def run_stage(result: ProfileResult, stage: str, fn: Callable[[], Any]) -> Any:
     """Run `fn`; on failure record the stage and error on `result` and return None."""
+    announce_stage(stage)
     try:
         return fn()
     except Exception as exc:  # a stage failing is a result, not a crash

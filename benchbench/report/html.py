@@ -13,9 +13,11 @@ from benchbench.report.document import MARKDOWN_SPECIALS, Code, Plot, Section, T
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.82em;margin:.6em 0;display:block;overflow-x:auto}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;white-space:nowrap}th{background:#f3f3f3}
-tr:nth-child(even) td{background:#fafafa}figure{margin:.8em 0}figure svg{max-width:100%;height:auto}
+.table-wrap{overflow-x:auto;margin:.6em 0;max-width:100%}
+table{border-collapse:separate;border-spacing:0;font-size:.82em}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word;max-width:22em}
+th{background:#f3f3f3}td{background:#fff}td.s{white-space:nowrap}tr:nth-child(even) td{background:#fafafa}
+th:first-child,td:first-child{position:sticky;left:0;z-index:1;box-shadow:1px 0 0 #ccc}figure{margin:.8em 0}figure svg{max-width:100%;height:auto}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.78em}figcaption{font-size:.8em;color:#555}nav a{margin-right:1em}p{line-height:1.4}
 """
 
@@ -34,15 +36,24 @@ def _inline(text: str) -> str:
     return "".join(_BACK.get(c, c) for c in t)
 
 
+SHORT_CELL = 18  # characters: a cell this short (a number with its unit, a CI) never wraps; longer text wraps
+
+
 def _cell(text: object) -> str:
     """A table cell (or a title): one line of text, escaped."""
     return html.escape(inert.one_line(text))
 
 
+def _td(text: object) -> str:
+    """A body cell: short ones (a number with its unit, a CI) never wrap."""
+    cell = _cell(text)
+    return f'<td class="s">{cell}</td>' if len(cell) <= SHORT_CELL else f"<td>{cell}</td>"
+
+
 def _table(t: Table) -> str:
     head = "".join(f"<th>{_cell(h)}</th>" for h in t.headers)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in t.rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in t.rows)
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _plot(p: Plot) -> str:

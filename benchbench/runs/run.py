@@ -21,9 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from benchbench.core import inert
 from benchbench.core.device import parse_device
 from benchbench.core.env import capture_env, git_state
 from benchbench.core.errors import BadInputError
@@ -39,6 +36,7 @@ from benchbench.runs.executors import make_executor
 from benchbench.runs.jobs import plan_jobs
 from benchbench.runs.journal import MANIFEST, RETRIED_STATUSES, Journal, lock_run_dir
 from benchbench.runs.plan_check import check_plan
+from benchbench.runs.progress import run_progress
 from benchbench.stages import load_plugins
 
 Log = Callable[[str], None]
@@ -126,7 +124,9 @@ def _execute_locked(
     journal = Journal(run_dir, manifest)
     todo = _todo(manifest, journal, log)
     start = time.perf_counter()
-    with _progress(progress, len(manifest.jobs), len(manifest.jobs) - len(todo), settings.suite) as advance:
+    with run_progress(
+        progress, len(manifest.jobs), len(manifest.jobs) - len(todo), settings.suite, run_dir / "logs"
+    ) as advance:
 
         def on_result(profile: ProfileResult) -> None:
             try:
@@ -197,21 +197,3 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-@contextmanager
-def _progress(show: bool, total: int, done: int, name: str) -> Iterator[Callable[[ProfileResult], None]]:
-    if not show:
-        yield lambda profile: None
-        return
-    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(inert.one_line(f"suite {name}"), total=total, completed=done)
-
-        def advance(profile: ProfileResult) -> None:  # a job's name holds the user's file name: made inert
-            bar.update(
-                task, advance=1, description=inert.one_line(f"suite {name}: {profile.job} {profile.status}")
-            )
-
-        yield advance

@@ -63,15 +63,18 @@ def worker_main(
     import torch
 
     from benchbench.core.files import to_jsonable
+    from benchbench.core.progress import announce_job, announce_to
     from benchbench.runs.jobs import run_job
 
     if threads:
         torch.set_num_threads(threads)
+    announce_to(Path(log_path).with_suffix(".status"))
     while True:
         request = conn.recv()
         if request is None:
             return
         job, settings, out_dir = request
         print(f"{JOB_MARK}{job.key}", flush=True)
+        announce_job(job.key)
         result = run_job(job, settings, Path(out_dir))
         conn.send(to_jsonable(result))

@@ -90,7 +90,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(write_run, tmp_path
     con.close()
     append_run(load_run(write_run("new", {"mlp": (2.0, 0.02)})), db)
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
     assert next(r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY created_at")) == "old-run"
     assert {r[0] for r in con.execute("SELECT status FROM profiles")} == {None, "ok"}  # old rows: no status
     assert next(r.git_commit for r in query(db, "mlp")) == "abc123"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchbench.cli import main
+from benchbench.core.progress import read_status
 from benchbench.record.run import load_run
 from benchbench.report.run_report import write_report
 from benchbench.runs.journal import JOURNAL, MANIFEST
@@ -111,9 +112,12 @@ def test_ctrl_c_keeps_what_is_done_says_how_to_resume_and_exits_130(tmp_path):
 def test_two_workers_run_side_by_side_with_the_same_records(tmp_path):
     assert main(["run", "--suite", "smoke", "--workers", "2", "--out", str(tmp_path / "two")]) == 0
     run_dir = _run_dir(tmp_path / "two")
-    assert sorted(p.name for p in (run_dir / "logs").iterdir()) == ["worker-0.log", "worker-1.log"]
+    assert sorted(p.name for p in (run_dir / "logs").glob("*.log")) == ["worker-0.log", "worker-1.log"]
     run = load_run(run_dir)
     assert [p.model for p in run.profiles] == ["mlp", "resnet18", "bert"] and all(p.ok for p in run.profiles)
+    # each worker said which job and stage it was in: what the progress display shows
+    statuses = [read_status(p) for p in (run_dir / "logs").glob("*.status")]
+    assert statuses and all(s is not None and s.job in {p.job for p in run.profiles} for s in statuses)
     assert {p.latency.threads for p in run.profiles} == {max(1, (os.cpu_count() or 1) // 2)}
 
 

@@ -1,0 +1,44 @@
+"""`--trace DIR` writes torch.profiler's Chrome/Perfetto trace: a file Perfetto's JSON importer reads."""
+
+import json
+
+from benchbench.measure.trace import trace_file_name
+
+
+def _perfetto_events(path) -> list[dict]:
+    """The trace-event JSON as Perfetto's importer needs it: an object with a list `traceEvents` whose complete
+    events ("X") carry a name, a phase, a start `ts` and a duration `dur` in microseconds, and pid/tid."""
+    data = json.loads(path.read_text())
+    events = data["traceEvents"]
+    assert isinstance(events, list) and events
+    complete = [e for e in events if e.get("ph") == "X"]
+    assert complete
+    for e in complete:
+        assert (
+            isinstance(e["name"], str)
+            and isinstance(e["ts"], (int, float))
+            and isinstance(e["dur"], (int, float))
+        )
+        assert "pid" in e and "tid" in e
+    return complete
+
+
+def test_profile_trace_of_a_cpu_job_opens_as_a_perfetto_trace(cli, tmp_path):
+    code, out, _ = cli(["profile", "resnet18", "--size", "tiny", "--no-memory", "--trace", str(tmp_path)])
+    assert code == 0
+    (path,) = tmp_path.glob("*.trace.json")
+    assert path.name == "resnet18-tiny-bs1-float32.trace.json" and str(path) in out.replace("\n", "")
+    names = {e["name"] for e in _perfetto_events(path)}
+    assert "aten::conv2d" in names  # the model's own ops are in it, not only the profiler's frame
+
+
+def test_a_trace_file_name_is_safe_whatever_the_model_name():
+    name = trace_file_name("../x/evil\n# model:make", "user", 2, "float32")
+    assert "/" not in name and "\n" not in name and name.endswith(".trace.json")
+
+
+def test_trace_into_a_file_is_refused(cli, tmp_path):
+    f = tmp_path / "f"
+    f.write_text("x")
+    code, _, err = cli(["profile", "mlp", "--trace", str(f)])
+    assert code == 2 and "--trace" in err
