@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         if args.trace:
             from benchbench.measure.trace import capture_trace
 
-            r.trace = capture_trace(target, args.trace, device=args.device, dtype=dtypes[0])
+            r.stages["trace"] = capture_trace(target, args.trace, device=args.device, dtype=dtypes[0])
     print_profile(r, out)
     if (args.layers or args.depth is not None) and r.layers:
         out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         out.print(r.diagram, markup=False, highlight=False)
     if r.sweeps:
         print_sweeps(r.sweeps, out)
-    if getattr(r, "trace", None):
-        print_trace(r.trace, out)
+    if r.stages.get("trace") is not None:
+        print_trace(r.stages["trace"], out)
     emit_json(args.json, r)
     return 0 if r.ok else 1
 

@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "rewritten after every step")  # fmt: skip
     p.add_argument("--db", help="history database (default $BENCHBENCH_HISTORY or results/history.sqlite)")
     p.add_argument("--no-history", action="store_true", help="do not append the run to the history")
+    p.add_argument("--trace", action="store_true",
+                   help="also write a Chrome/Perfetto trace of each job under RUN/traces/, linked from the report")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -69,9 +71,12 @@ def settings_from_args(args: argparse.Namespace):  # -> RunSettings
         raise BadInputError("--models is empty; give e.g. --models 'resnet*,my_pkg.models:make_model'")
     if models:
         resolve_models(models)  # a pattern matching nothing fails here, before anything is measured
-    return suite.settings(device=str(dev), workers=workers, executor=args.executor, ray_address=args.ray_address,
-                          shard=Shard.parse(args.shard) if args.shard is not None else None, models=models, job_timeout_s=args.job_timeout,
-                          campaign_budget_s=args.budget)  # fmt: skip
+    settings = suite.settings(device=str(dev), workers=workers, executor=args.executor, ray_address=args.ray_address,
+                              shard=Shard.parse(args.shard) if args.shard is not None else None, models=models,
+                              job_timeout_s=args.job_timeout, campaign_budget_s=args.budget)  # fmt: skip
+    if args.trace and "trace" not in settings.stages:
+        settings.stages = [*settings.stages, "trace"]
+    return settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     db = None if args.no_history else check_db(db_path(args.db))
     if args.resume:
-        for flag in ("models", "shard", "workers", "ray_address", "job_timeout", "budget"):
+        for flag in ("models", "shard", "workers", "ray_address", "job_timeout", "budget", "trace"):
             if getattr(args, flag) is not None:
                 raise BadInputError(
                     f"--resume runs the rest with the run's own settings; drop --{flag.replace('_', '-')}"

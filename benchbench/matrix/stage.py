@@ -1,4 +1,5 @@
-"""The deployment matrix as a run stage, and its gate metric; the lead registers both (HELPERS.md).
+"""What the `deploy_matrix` run stage measures (registered in `benchbench/stages/deploy_matrix.py`), and the value
+its `max_quality_drop` budget reads.
 
 The stage builds the cheap cells only (eager fp32, ONNX Runtime fp32 and dynamic int8, at batch 2, one
 thread, 4 draws, short interleaved timing), reusing the export stage's ONNX file when that stage ran first, so
@@ -8,7 +9,6 @@ that it adds a few seconds per tiny model to the default CPU suite.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,8 @@ def stage_config(onnx: tuple[str, float, str] | None = None) -> MatrixConfig:
                         timing=STAGE_TIMING, calibration=0, onnx=onnx)  # fmt: skip
 
 
-def deploy_matrix_stage(target: Target, result: Any, ctx: Any) -> DeployMatrix:
-    """The stage `deploy_matrix`: `fn(target, result, ctx)` like those in runs/stages.py; files under
+def stage_matrix(target: Target, result: Any, ctx: Any) -> DeployMatrix:
+    """The stage's cells for `target`, reusing the export stage's ONNX file when it ran; files under
     `ctx.out_dir/deploy_matrix/<model>_<size>/`."""
     start = time.perf_counter()
     readiness = getattr(result, "export", None)
@@ -51,9 +51,3 @@ def max_quality_drop(profile: Any) -> float | None:
         return None
     drops = [r.quality.drop for r in matrix.rows if r.quality is not None]
     return max(drops, default=None)
-
-
-# {budget key: (extractor(profile) -> float | None, "max" or "min")}; the drop is a fraction (unitless).
-GATE_METRICS: dict[str, tuple[Callable[[Any], float | None], str]] = {
-    "max_quality_drop": (max_quality_drop, "max")
-}

@@ -27,12 +27,15 @@ _BACK = {v: k for k, v in _HELD.items()}
 
 
 def _inline(text: str) -> str:
-    """Escape, then render **bold** and `code` from the Markdown-flavoured paragraphs; a backslash-escaped
+    """Escape, then render **bold**, `code` and [relative](links) from the Markdown-flavoured paragraphs; a backslash-escaped
     character (user text, see `document.literal`) is shown as itself and starts no markup."""
     t = re.sub(r"\\(.)", lambda m: _HELD.get(m.group(1), m.group(0)), text)
     t = html.escape(t)
     t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
     t = re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+    t = re.sub(
+        r"\[([^\]]+)\]\(([A-Za-z0-9._/-]+)\)", r'<a href="\2">\1</a>', t
+    )  # a relative link, nothing else
     return "".join(_BACK.get(c, c) for c in t)
 
 

@@ -42,3 +42,18 @@ def test_trace_into_a_file_is_refused(cli, tmp_path):
     f.write_text("x")
     code, _, err = cli(["profile", "mlp", "--trace", str(f)])
     assert code == 2 and "--trace" in err
+
+
+def test_run_trace_writes_a_trace_per_job_linked_from_the_report(cli, tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text('models = ["mlp"]\nstages = []\njob_timeout_s = 300\n')
+    code, _, _ = cli(
+        ["run", "--suite-file", str(suite), "--trace", "--out", str(tmp_path / "out"), "--no-history"]
+    )
+    assert code == 0
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    (trace,) = (run_dir / "traces").glob("*.trace.json")
+    _perfetto_events(trace)
+    rel = f"traces/{trace.name}"
+    assert f'<a href="{rel}">' in (run_dir / "report.html").read_text()
+    assert f"]({rel})" in (run_dir / "report.md").read_text()
