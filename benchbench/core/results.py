@@ -23,10 +23,12 @@ from typing import Any
 
 
 def now_iso() -> str:
+    """The current UTC time as ISO 8601 with seconds, the timestamp of every record."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_run_id() -> str:
+    """A new run id: the UTC time and six random hex digits, sortable by time."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
@@ -49,6 +51,8 @@ class Tolerance:
 
 @dataclass
 class WorstElement:
+    """One of the elements farthest from the reference: its index, both values and the errors."""
+
     index: list[int]
     got: float | None
     want: float | None
@@ -116,15 +120,18 @@ class Parity:
 
     @property
     def is_inconclusive(self) -> bool:
+        """Whether the check could not judge (too small or flat an output), rather than pass or fail."""
         return self.verdict == "inconclusive"
 
     @property
     def max_abs(self) -> float | None:
+        """The largest absolute error over the checked tensors (None when none was compared)."""
         values = [o.max_abs for o in self.outputs if o.max_abs is not None]
         return max(values) if values else None
 
     @property
     def max_rel(self) -> float | None:
+        """The largest relative error over the checked tensors (None when none was compared)."""
         values = [o.max_rel for o in self.outputs if o.max_rel is not None]
         return max(values) if values else None
 
@@ -142,6 +149,7 @@ class StageError:
 
     @classmethod
     def from_exception(cls, stage: str, exc: BaseException) -> StageError:
+        """The error of `stage` from `exc`: its type and one-line message."""
         from benchbench.core.errors import one_line
 
         return cls(stage=stage, error=one_line(exc, with_type=False), type=type(exc).__name__)
@@ -171,6 +179,7 @@ class Job:
 
     @property
     def key(self) -> str:
+        """The job's key in the journal and the manifest: "model size bsN dtype"."""
         return f"{self.model} {self.size} bs{self.batch_size} {self.dtype}"
 
 

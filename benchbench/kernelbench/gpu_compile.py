@@ -553,25 +553,36 @@ def judge(rows: list[KernelCompileRow], targets: list[int]) -> list[str]:
     """One line per failure: a kernel with no launchable config free of spills on a target; attention's 16-bit
     sm_90 code without HGMMA, its forward's without TMA loads."""
     failures = []
-    kernels = sorted({(r.op, r.kernel) for r in rows})
     for cap in targets:
-        t = f"sm_{cap}"
-        for op, kernel in kernels:
-            mine = [r for r in rows if r.op == op and r.kernel == kernel and r.target == t]
-            if mine and not any(r.ok for r in mine):
-                why = sorted({r.problem for r in mine if r.problem})[:2]
-                failures.append(
-                    f"{op}/{kernel}: no launchable config without spills on {t} ({'; '.join(why)})"
-                )
-    if 90 in targets:
-        for kernel in HGMMA_KERNELS:
-            mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
-            if mine and not any(r.launchable and r.tensor_core.get("HGMMA") for r in mine):
-                failures.append(f"attention/{kernel}: no launchable 16-bit sm_90 config uses HGMMA (wgmma)")
-        for kernel in TMA_KERNELS:
-            mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
-            if mine and not any(r.launchable and r.tma_loads for r in mine):
-                failures.append(
-                    f"attention/{kernel}: no launchable 16-bit sm_90 config loads through TMA (UTMALDG)"
-                )
+        failures += _spill_failures(rows, f"sm_{cap}")
+    return failures + (_sm90_failures(rows) if 90 in targets else [])
+
+
+def _spill_failures(rows: list[KernelCompileRow], target: str) -> list[str]:
+    """Kernels with no launchable config free of spills on `target`."""
+    failures = []
+    for op, kernel in sorted({(r.op, r.kernel) for r in rows}):
+        mine = [r for r in rows if r.op == op and r.kernel == kernel and r.target == target]
+        if mine and not any(r.ok for r in mine):
+            why = sorted({r.problem for r in mine if r.problem})[:2]
+            failures.append(
+                f"{op}/{kernel}: no launchable config without spills on {target} ({'; '.join(why)})"
+            )
+    return failures
+
+
+def _sm90_failures(rows: list[KernelCompileRow]) -> list[str]:
+    """Attention kernels whose 16-bit sm_90 code lacks HGMMA, or (the forward) TMA loads."""
+    failures = []
+    sixteen = [r for r in rows if r.target == "sm_90" and r.dtype != "float32" and r.launchable]
+    for kernel in HGMMA_KERNELS:
+        mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
+        if mine and not any(r.tensor_core.get("HGMMA") for r in sixteen if r.kernel == kernel):
+            failures.append(f"attention/{kernel}: no launchable 16-bit sm_90 config uses HGMMA (wgmma)")
+    for kernel in TMA_KERNELS:
+        mine = [r for r in rows if r.kernel == kernel and r.target == "sm_90" and r.dtype != "float32"]
+        if mine and not any(r.tma_loads for r in sixteen if r.kernel == kernel):
+            failures.append(
+                f"attention/{kernel}: no launchable 16-bit sm_90 config loads through TMA (UTMALDG)"
+            )
     return failures

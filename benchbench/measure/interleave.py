@@ -136,32 +136,44 @@ def interleave(
     start = time.perf_counter()
     next_check = min_rounds
     while True:
-        r = out.rounds
-        order = names[r % len(names) :] + names[: r % len(names)]  # rotate: each arm leads in turn
-        for n in order:
-            t = once[n]
-            with ctx[n]():
-                block = [t() for _ in range(k)]
-            out.samples[n] += block
-            out.round_medians[n].append(percentile(sorted(block), 50))
-        r += 1
+        _one_round(out, names, once, ctx, k)
         out.elapsed_s = time.perf_counter() - start
-        if r % m:  # stop only after whole turns, so that every arm has led as many rounds as the others
-            continue
-        if r >= max_rounds:
-            out.stop_reason = "max_repeats"
-            break
-        if r < min_rounds or out.elapsed_s < cfg.min_time_s:
-            continue
-        if cfg.target_ci is None:
-            out.stop_reason = "min_effort"
-            break
-        if r >= next_check:
-            if all(out.ratio(a, b).relative_width <= cfg.target_ci for a, b in wanted):
-                out.stop_reason = "ci_target"
-                break
-            next_check = r + max(m, r // 4)
-        if out.elapsed_s >= cfg.max_time_s:
-            out.stop_reason = "time_cap"
-            break
-    return out
+        reason, next_check = _stop_reason(out, m, min_rounds, max_rounds, cfg, wanted, next_check)
+        if reason is not None:
+            out.stop_reason = reason
+            return out
+
+
+def _one_round(out: Interleaved, names: list[str], once: dict, ctx: dict[str, Context], k: int) -> None:
+    """One round: every arm's block of `k` calls, the arms rotated so that each leads in turn."""
+    r = out.rounds
+    for n in names[r % len(names) :] + names[: r % len(names)]:
+        t = once[n]
+        with ctx[n]():
+            block = [t() for _ in range(k)]
+        out.samples[n] += block
+        out.round_medians[n].append(percentile(sorted(block), 50))
+
+
+def _stop_reason(
+    out: Interleaved, m: int, min_rounds: int, max_rounds: int, cfg: TimingConfig,
+    wanted: list[tuple[str, str]], next_check: int,
+) -> tuple[str | None, int]:  # fmt: skip
+    """Why to stop after this round (None: go on), and the round at which the ratios' CIs are next checked.
+    Stops come only after whole turns, so that every arm has led as many rounds as the others."""
+    r = out.rounds
+    if r % m:
+        return None, next_check
+    if r >= max_rounds:
+        return "max_repeats", next_check
+    if r < min_rounds or out.elapsed_s < cfg.min_time_s:
+        return None, next_check
+    if cfg.target_ci is None:
+        return "min_effort", next_check
+    if r >= next_check:
+        if all(out.ratio(a, b).relative_width <= cfg.target_ci for a, b in wanted):
+            return "ci_target", next_check
+        next_check = r + max(m, r // 4)
+    if out.elapsed_s >= cfg.max_time_s:
+        return "time_cap", next_check
+    return None, next_check

@@ -386,6 +386,7 @@ class GpuCheckRun:
     # -- the steps
 
     def env(self, step: planning.PlannedStep) -> None:
+        """Step "env": the device, its clocks and the versions, recorded and said."""
         record = self.record
         record.env = capture_env(self.device)
         cuda = self.cuda
@@ -403,10 +404,12 @@ class GpuCheckRun:
         )
 
     def ceilings(self, step: planning.PlannedStep) -> None:
+        """Step "ceilings": the device's matmul rate and copy bandwidth, measured once."""
         c = self.record.ceilings = measure_ceilings(self.device, self.plan.dtype)
         self.say(f"ceilings: {c.dtype} matmul {c.matmul_tflops:.3g} TFLOP/s, copy {c.copy_gbs:.3g} GB/s")
 
     def warm(self, step: planning.PlannedStep) -> str:
+        """Step "warm": every kernel the later steps launch, compiled into Triton's cache in parallel."""
         from benchbench.kernelbench.gpu_compile import warm_cache
 
         major, minor = torch.cuda.get_device_capability(torch.device(self.device))
@@ -420,6 +423,7 @@ class GpuCheckRun:
         return "done"
 
     def timed(self, step: planning.PlannedStep) -> str:
+        """A timed step: each implementation of the step's op at its shape, then the goals judged again."""
         rows = time_impls(step.op, step.impls, step.shape, self.plan.dtype, self.device, self.plan,
                           self.journal.deadline)  # fmt: skip
         self.record.timings += rows
@@ -433,6 +437,7 @@ class GpuCheckRun:
         return "failed" if any(r.ok is False for r in rows) else "done"
 
     def kernels(self, step: planning.PlannedStep) -> str:
+        """A correctness step: the op's Triton kernel against its reference on awkward shapes, every dtype."""
         op = step.op
         impl = get_kernel(op, "triton")
         with autotune(False):
@@ -448,6 +453,7 @@ class GpuCheckRun:
         return "failed" if bad else "done"
 
     def goals(self, step: planning.PlannedStep) -> None:
+        """Step "goals": every goal judged from the timings, and how many were met."""
         self.record.goals = judge(self.record, self.plan)
         judged = [g for g in self.record.goals if g.met is not None]
         self.say(f"goals: {sum(g.met for g in judged)} of {len(judged)} judged met "
@@ -456,6 +462,7 @@ class GpuCheckRun:
     # -- the run
 
     def run(self, steps: list[planning.PlannedStep]) -> GpuCheck:
+        """Run `steps` in order, each journalled to the out folder as it ends; the finished record."""
         self.steps = steps
         handlers = {"env": self.env, "ceilings": self.ceilings, "warm": self.warm, "target": self.timed,
                     "norms": self.timed, "decode": self.timed, "kernels": self.kernels, "fused": self.timed,

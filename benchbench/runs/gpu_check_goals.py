@@ -25,14 +25,17 @@ NORM_COPY_FRACTION, DECODE_COPY_FRACTION = 0.90, 0.80
 
 
 def find(rows: list[TimedCall], op: str, impl: str, shape: str, mode: str) -> TimedCall | None:
+    """The timing of `impl` of `op` at `shape` and `mode`, or None."""
     return next((r for r in rows if (r.op, r.impl, r.shape, r.mode) == (op, impl, shape, mode)), None)
 
 
 def p50(row: TimedCall | None) -> float | None:
+    """The row's median in ms on the primary timer, or None when not timed."""
     return row.p50(PRIMARY_TIMER) if row else None
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is unknown or b is not positive."""
     return a / b if a and b else None
 
 
@@ -103,6 +106,7 @@ def attention_goals(
 
 def bandwidth_goal(rows: list[TimedCall], op: str, label: str, mode: str, fraction: float, copy_gbs: float | None,
                    cuda: bool) -> GoalVerdict:  # fmt: skip
+    """The goal that `op`'s Triton kernel reaches `fraction` of the measured copy bandwidth."""
     ours = find(rows, op, "triton", label, mode)
     value = ratio(ours.gbps if ours else None, copy_gbs)
     return verdict(f"{op} {mode} >= {fraction:.0%} of copy bandwidth", ours, "copy_fraction", fraction, value,
@@ -112,6 +116,7 @@ def bandwidth_goal(rows: list[TimedCall], op: str, label: str, mode: str, fracti
 def norm_goals(
     rows: list[TimedCall], op: str, label: str, copy_gbs: float | None, cuda: bool
 ) -> list[GoalVerdict]:
+    """A norm's goals per direction: its share of copy bandwidth, and faster than the fused op and torch.compile."""
     out = []
     for mode in ("fwd", "bwd"):
         out.append(bandwidth_goal(rows, op, label, mode, NORM_COPY_FRACTION, copy_gbs, cuda))
@@ -122,6 +127,7 @@ def norm_goals(
 
 
 def fused_goals(rows: list[TimedCall], op: str, label: str, cuda: bool) -> list[GoalVerdict]:
+    """A fused op's goals per direction: faster than PyTorch's fused op (else eager) and torch.compile."""
     out = []
     for mode in ("fwd", "bwd"):
         ours = find(rows, op, "triton", label, mode)

@@ -53,6 +53,7 @@ class CompileTimes:
     measured: dict[str, Any] = field(default_factory=dict)
 
     def kernels(self, op: str) -> list[str]:
+        """The recorded kernels of `op` ("op/kernel"), sorted."""
         return sorted(k for k in self.seconds if k.split("/", 1)[0] == op)
 
     def worst(self, kernel: str) -> float:
@@ -62,6 +63,7 @@ class CompileTimes:
 
 
 def data_file() -> Path:
+    """The packaged compile-time data, benchbench/data/kernel_compile_times.toml."""
     return Path(str(resources.files("benchbench.data") / "kernel_compile_times.toml"))
 
 
@@ -87,6 +89,7 @@ class PlannedStep:
 
     @property
     def estimate_s(self) -> float:
+        """The step's estimated seconds: its compiles plus its timed work."""
         return self.compile_s + self.work_s
 
 
@@ -195,4 +198,5 @@ def format_plan(steps: list[PlannedStep], budget_s: float, times: CompileTimes, 
 
 
 def total_estimate(steps: list[PlannedStep]) -> float:
+    """The whole plan's estimated seconds."""
     return math.fsum(s.estimate_s for s in steps)
