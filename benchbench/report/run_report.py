@@ -81,10 +81,9 @@ def _ci_ms(lat: LatencyStats | None) -> str:
 
 
 def models_section(run: RunResult) -> Section:
-    """One row per profile: size, parameters, MACs/FLOPs, latency with its CI, throughput, memory and status."""
-    headers = ["model", "modality", "size", "batch", "dtype", "params", "MACs", "FLOPs", "p50 ms", "p50 95% CI",
-               "CV", "p90 ms", "p99 ms", "throughput /s", "train activations", "inference peak", "status"]  # fmt: skip
-    rows = []
+    """Two tables of one row per profile, so that each fits a page: what the model is and costs (size,
+    parameters, MACs/FLOPs, memory, status), then how fast it ran (latency with its CI, throughput)."""
+    what, speed = [], []
     for p in run.profiles:
         lat, mem, flops = p.latency, p.memory, p.flops
         status = (
@@ -93,16 +92,24 @@ def models_section(run: RunResult) -> Section:
             else f"{p.status}: "
             + (p.outcome.detail if p.outcome else "; ".join(f"{e.stage}: {e.error}" for e in p.errors))
         )
-        rows.append([
+        what.append([
             p.model, p.modality, p.size, str(p.batch_size), p.dtype, fmt_count(p.params.total if p.params else None),
             fmt_count(flops.macs if flops else None), fmt_count(flops.flops if flops else None),
-            fmt_ms(lat.p50_ms if lat else None), _ci_ms(lat), fmt_num(lat.cv if lat else None),
-            fmt_ms(lat.p90_ms if lat else None),
-            fmt_ms(lat.p99_ms if lat else None), fmt_count(lat.throughput_per_s if lat else None),
             fmt_bytes(mem.activation_bytes_train if mem else None), fmt_bytes(mem.peak_bytes_inference if mem else None),
             status,
         ])  # fmt: skip
-    blocks: list[Block] = [Table(headers, rows)] if rows else [NOT_MEASURED]
+        speed.append([
+            model_label(p), fmt_ms(lat.p50_ms if lat else None), _ci_ms(lat), fmt_num(lat.cv if lat else None),
+            fmt_ms(lat.p90_ms if lat else None), fmt_ms(lat.p99_ms if lat else None),
+            fmt_count(lat.throughput_per_s if lat else None),
+        ])  # fmt: skip
+    if not what:
+        return Section("models", "Models", [f"Models: {NOT_MEASURED}: the run holds no finished job."])
+    blocks: list[Block] = [
+        Table(["model", "modality", "size", "batch", "dtype", "params", "MACs", "FLOPs", "train activations",
+               "inference peak", "status"], what),
+        Table(["model", "p50 ms", "p50 95% CI", "CV", "p90 ms", "p99 ms", "throughput /s"], speed),
+    ]  # fmt: skip
     svg = latency_distribution_svg(run)
     if svg:
         blocks.append(Plot("latency_distribution", "latency distribution per model", svg))
@@ -113,7 +120,9 @@ def latency_section(run: RunResult) -> Section:
     """The batch sweeps: latency and throughput against batch size, as plots and a table."""
     series = sweep_series(run)
     if not series:
-        return Section("latency", "Latency and throughput vs batch size", [f"Batch sweeps: {NOT_MEASURED}."])
+        return Section("latency", "Latency and throughput vs batch size", [
+            f"Batch sweeps: {NOT_MEASURED}: each job of this run times one batch size (`benchbench profile MODEL "
+            "--batch-size 1,8,32` sweeps them, as does a suite file listing several `batch_sizes`)."])  # fmt: skip
     blocks: list[Block] = []
     for name, title, fn in (("latency_vs_batch", "p50 latency vs batch size", latency_vs_batch_svg),
                             ("throughput", "throughput vs batch size", throughput_svg)):  # fmt: skip
@@ -193,7 +202,9 @@ def kernels_section(run: RunResult) -> Section:
     """The kernel campaign: ceilings, the performance goals, the checks and comparisons, and the swaps into zoo models."""
     c = run.campaign
     if c is None:
-        return Section("kernels", "Kernel comparison", [f"Kernel comparisons: {NOT_MEASURED}."])
+        return Section("kernels", "Kernel comparison", [
+            f"Kernel comparisons: {NOT_MEASURED}: the kernel campaign runs in the `gpu` suite on a CUDA device "
+            "(`benchbench run --suite gpu --device cuda`, or `benchbench gpu-check` on a lent GPU)."])  # fmt: skip
     blocks: list[Block] = list(c.notes)
     if c.ceilings is not None:
         blocks.append(f"Ceilings measured in this run: {c.ceilings.dtype} matmul {c.ceilings.matmul_tflops:.3g} "

@@ -41,7 +41,7 @@ def trace_section(run: RunResult) -> Section | None:
     return Section("traces", "Traces", [intro, *blocks])
 
 
-@stage("trace", record=TraceRecord, section=trace_section, order=95)
+@stage("trace", record=TraceRecord, section=trace_section, section_id="traces", order=95)
 def trace_stage(target: Target, result: ProfileResult, ctx: StageContext) -> TraceRecord:
     """The trace of `target` under `ctx.out_dir/traces/`, its paths relative to the run folder."""
     record = capture_trace(target, Path(ctx.out_dir) / TRACES, device=ctx.device, dtype=ctx.dtype)
