@@ -20,9 +20,6 @@ FOLDERS = ("benchbench", "models", "kernels")
 LIMIT = 30  # the top of radon's grade D (21-30); E starts at 31
 
 
-
-
-
 def scores(source: str) -> dict[str, int]:
     """{function name: cyclomatic complexity} for every function, method (`Class.method`) and closure of a module."""
     blocks = radon_complexity.add_inner_blocks(radon_complexity.cc_visit(source))
