@@ -34,31 +34,36 @@ def test_bad_input_is_one_line_and_exit_2(cli, argv, says):
 
 @pytest.mark.slow  # a search of about ten probes on resnet18: a minute on two loaded cores
 def test_find_max_qps_on_resnet18_brackets_the_knee(cli, tmp_path):
-    """The issue's command. On a loaded 2-core machine the p99 of a real model moves with the load of others; the
-    1.2× probe is the command's own and, should it pass, it is re-probed (other seeds) at most twice: one of the
-    three must exceed the budget."""
+    """The issue's command, with its 20 ms budget unless this machine is too slow for it now: then the budget is
+    the serving stage's own, 5× the batch-1 p50 timed here (a loaded machine must not fail the test by being
+    slow). On a loaded 2-core machine the p99 of a real model moves with the load of others; the 1.2× probe is
+    the command's own and, should it pass, it is re-probed (other seeds) at most twice: one of the three must
+    exceed the budget."""
+    from benchbench.sources.target import load_target
+    from benchbench.stages.serving import serving_p99_budget_ms
+
+    budget = max(20.0, round(serving_p99_budget_ms(load_target("resnet18", "tiny", 1))))
     out = tmp_path / "r18.json"
     code, text, _ = cli(["serve", "resnet18", "--size", "tiny", "--scenario", "server", "--find-max-qps",
-                         "--p99-ms", "20", "--json", str(out)])  # fmt: skip
+                         "--p99-ms", f"{budget:g}", "--json", str(out)])  # fmt: skip
     assert code == 0, text
     data = json.loads(out.read_text())
     assert data["kind"] == "serve"
     r = read(out)
     s = r.backends[0].search
-    assert s.max_qps and s.max_qps > 0 and s.at.latency.p99_ms <= 20
-    assert "max QPS with p99 <= 20 ms" in text
+    assert s.max_qps and s.max_qps > 0 and s.at.latency.p99_ms <= budget
+    assert f"max QPS with p99 <= {budget:g} ms" in text
     checks = [s.above]
     if s.above.within_budget:
         from benchbench.serve.backends import make_runner
         from benchbench.serve.scenarios import query_pool
         from benchbench.serve.server import Batching, serve_poisson
-        from benchbench.sources.target import load_target
 
         target = load_target("resnet18", "tiny", 1)
         runner = make_runner("eager", target, tmp_path, 1)
         payloads = [runner.prepare(q) for q in query_pool(target)]
         for seed in (1, 2):
-            checks.append(serve_poisson(runner, payloads, rate=1.2 * s.max_qps, queries=1024, budget_ms=20.0,
+            checks.append(serve_poisson(runner, payloads, rate=1.2 * s.max_qps, queries=1024, budget_ms=budget,
                                         batching=Batching(8, 2.0), seed=seed))  # fmt: skip
             if not checks[-1].within_budget:
                 break
