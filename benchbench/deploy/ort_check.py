@@ -22,6 +22,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from benchbench.core.files import FILE_MODE
 from benchbench.core.parity import check_outputs, merge_cases
 from benchbench.core.results import Parity
 from benchbench.deploy.export import output_leaves
@@ -72,6 +73,12 @@ def make_session(
     start = time.perf_counter()
     session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     created_s = time.perf_counter() - start
+    if (
+        optimized_path is not None
+    ):  # ORT writes it with a fixed mode: give it the user's umask like every file
+        for f in (Path(optimized_path), Path(str(optimized_path) + ".data")):
+            if f.is_file():
+                f.chmod(FILE_MODE)
     got = session.get_providers()
     if got[0] != providers[0]:
         raise RuntimeError(f"ORT did not use {providers[0]}: the session has {got}")

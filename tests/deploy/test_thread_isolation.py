@@ -170,3 +170,19 @@ def test_the_run_report_shows_no_ratio_from_an_unusable_run():
         (table,) = [b for b in blocks if isinstance(b, Table)]
         assert table.rows[0][4] == shown
         assert any(isinstance(b, Plot) for b in blocks) == (verdict == "quiet")
+
+
+def test_the_optimized_onnx_file_follows_the_users_umask(tmp_path):
+    """ORT writes its optimized copy with a fixed mode; the session maker gives it the umask's, as every file."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, pathlib, torch; os.umask(0o002)\n"
+        "from benchbench.deploy.ort_check import make_session\n"
+        f"d = pathlib.Path({str(tmp_path)!r}); m = torch.nn.Linear(4, 2)\n"
+        "torch.onnx.export(m, (torch.randn(2, 4),), str(d / 'm.onnx'), dynamo=False)\n"
+        "make_session(d / 'm.onnx', ['CPUExecutionProvider'], optimized_path=d / 'm.opt.onnx')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    assert (tmp_path / "m.opt.onnx").stat().st_mode & 0o777 == 0o664
