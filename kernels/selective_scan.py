@@ -51,7 +51,9 @@ def _chunked_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> 
     chunks = -(-length // size)
     pad = chunks * size - length
     # step within the chunk first, so that each step of the loops below is one contiguous block
-    delta, u = (F.pad(t, (0, pad)).reshape(batch, channels, chunks, size).permute(3, 0, 1, 2) for t in (delta, u))
+    delta, u = (
+        F.pad(t, (0, pad)).reshape(batch, channels, chunks, size).permute(3, 0, 1, 2) for t in (delta, u)
+    )
     B, C = (F.pad(t, (0, pad)).reshape(batch, 1, -1, chunks, size).permute(4, 0, 1, 3, 2) for t in (B, C))
     A = A[:, None, :]  # (D, 1, N)
     a = torch.exp(delta[..., None] * A).contiguous()  # (size, B, D, chunks, N)

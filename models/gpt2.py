@@ -44,7 +44,9 @@ class GPT2Block(nn.Module):
         x = x + self.drop(self.attn(self.ln_1(x)))
         return x + self.drop(self.mlp(self.ln_2(x)))
 
-    def forward_cached(self, x: Tensor, past: tuple[Tensor, Tensor] | None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward_cached(
+        self, x: Tensor, past: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """`forward` over the new positions x (B, T, C) attending to the cached keys and values too."""
         y, kv = cached_attention(self.attn, self.ln_1(x), past)
         x = x + self.drop(y)

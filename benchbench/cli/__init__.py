@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2,
 # Command modules of this package, in the order `--help` lists them; each has `add_parser(subparsers)`,
 # which sets `func(args) -> exit code`.
 COMMANDS = ("listing", "profile", "export", "swap", "kernels", "gpu_check", "estimate", "card", "health", "serve", "run",
-            "report", "gate", "history", "compare", "merge")  # fmt: skip
+            "report", "gate", "history", "compare", "merge", "generate")  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,7 +21,7 @@ LAYERS = {
     "models": 2,
     "sources": 3,
     "measure": 4,
-    "deploy": 5, "estimate": 5, "health": 5,
+    "deploy": 5, "estimate": 5, "health": 5, "generate": 5,
     "kernelbench": 6, "serve": 6,
     "report": 7,
     "runs": 8, "ci": 8,

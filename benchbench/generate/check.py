@@ -63,7 +63,9 @@ def check_cache(decoder: Decoder, prompt: torch.Tensor, gen_len: int) -> CacheCh
     return CacheCheck(trace.tokens.tolist(), oracle.tolist(), positions, seen, held)
 
 
-def cache_figures(decoder: Decoder, account: CacheAccount, contexts: list[int], device: str = "cpu") -> CacheFigures:
+def cache_figures(
+    decoder: Decoder, account: CacheAccount, contexts: list[int], device: str = "cpu"
+) -> CacheFigures:
     """Bytes the cache of one sequence holds after prefilling each context length, beside the analytic figure."""
     measured = []
     with torch.no_grad():
@@ -72,4 +74,6 @@ def cache_figures(decoder: Decoder, account: CacheAccount, contexts: list[int], 
             _, cache = decoder.forward(ids, None)
             measured.append([ctx, cache_bytes(cache)])
     agrees = all(abs(held - account.bytes_at(ctx)) <= 0.01 * account.bytes_at(ctx) for ctx, held in measured)
-    return CacheFigures(account.family, account.formula, account.bytes_per_token, account.state_bytes, measured, agrees)
+    return CacheFigures(
+        account.family, account.formula, account.bytes_per_token, account.state_bytes, measured, agrees
+    )

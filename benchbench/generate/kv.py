@@ -59,7 +59,9 @@ def _attention(config: Any, bpe: int) -> CacheAccount | None:
         kv_heads = 1
     head_dim = _first(config, "head_dim") or width // heads
     per_token = attention_bytes_per_token(layers, kv_heads, head_dim, bpe)
-    shape = "MHA" if kv_heads == heads else ("MQA" if kv_heads == 1 else f"GQA ({heads // kv_heads} q per kv)")
+    shape = (
+        "MHA" if kv_heads == heads else ("MQA" if kv_heads == 1 else f"GQA ({heads // kv_heads} q per kv)")
+    )
     return CacheAccount(
         "attention", per_token, 0,
         f"{shape}: 2 × {layers} layers × {kv_heads} kv heads × {head_dim} head dim × {bpe} B = {per_token:,} B/token",

@@ -41,7 +41,9 @@ def peak_request_bytes(decoder: Decoder, prompt: torch.Tensor, gen_len: int) -> 
         base = torch.cuda.memory_allocated(prompt.device)
         torch.cuda.reset_peak_memory_stats(prompt.device)
         run_request(decoder, prompt, gen_len)
-        return torch.cuda.max_memory_allocated(prompt.device) - base, "torch.cuda.max_memory_allocated above the weights"
+        return torch.cuda.max_memory_allocated(
+            prompt.device
+        ) - base, "torch.cuda.max_memory_allocated above the weights"
     from benchbench.measure.memory import LiveBytesTracker
 
     with LiveBytesTracker() as tracker:
@@ -69,10 +71,16 @@ def measure_point(
 ) -> GenerationPoint:  # fmt: skip
     """`repeats` timed requests (after one warm-up) of a fresh random prompt each."""
     sync = synchronizer(device)
-    run_request(decoder, random_prompt(decoder.vocab_size, batch_size, prompt_len, seed, device), gen_len, sync=sync)
+    run_request(
+        decoder, random_prompt(decoder.vocab_size, batch_size, prompt_len, seed, device), gen_len, sync=sync
+    )
     traces = [
-        run_request(decoder, random_prompt(decoder.vocab_size, batch_size, prompt_len, seed + 1 + i, device),
-                    gen_len, sync=sync)  # fmt: skip
+        run_request(
+            decoder,
+            random_prompt(decoder.vocab_size, batch_size, prompt_len, seed + 1 + i, device),
+            gen_len,
+            sync=sync,
+        )  # fmt: skip
         for i in range(repeats)
     ]
     ttft = estimate([t.ttft_s for t in traces], "ms", 1e3)
@@ -80,7 +88,9 @@ def measure_point(
     tpot = estimate(steps, "ms", 1e3) if steps else None
     peak, method = (None, "not measured")
     if memory:
-        peak, method = peak_request_bytes(decoder, random_prompt(decoder.vocab_size, batch_size, prompt_len, seed, device), gen_len)
+        peak, method = peak_request_bytes(
+            decoder, random_prompt(decoder.vocab_size, batch_size, prompt_len, seed, device), gen_len
+        )
     return GenerationPoint(
         backend=backend, batch_size=batch_size, prompt_len=prompt_len, gen_len=gen_len, repeats=repeats,
         ttft_ms=ttft, tpot_ms=tpot, e2e_ms=estimate([t.e2e_s for t in traces], "ms", 1e3),

@@ -68,6 +68,29 @@ class GenerationRecord:
     device: str
     points: list[GenerationPoint]
     cache: CacheFigures | None
+    cache_check_ok: bool = True  # greedy tokens with the cache equal recomputation, one token per decode step
     skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
     env: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+KIND = "generate"
+
+
+def to_json(record: GenerationRecord) -> dict[str, Any]:
+    """The record as versioned JSON (the schema layer's version, kind "generate")."""
+    from benchbench.core.files import to_jsonable
+    from benchbench.core.schema import SCHEMA_VERSION
+
+    return {"schema_version": SCHEMA_VERSION, "kind": KIND, **to_jsonable(record)}
+
+
+def from_json(data: Any, source: str) -> GenerationRecord:
+    """A "generate" JSON object back to its record, validated field by field (one-line error when wrong)."""
+    from benchbench.core.errors import BadInputError
+    from benchbench.core.schema import SCHEMA_VERSION, validate
+
+    if not isinstance(data, dict) or data.get("kind") != KIND or data.get("schema_version") != SCHEMA_VERSION:
+        raise BadInputError(f"{source}: not a benchbench generate result of schema version {SCHEMA_VERSION}")
+    body = {k: v for k, v in data.items() if k not in ("schema_version", "kind")}
+    return validate(GenerationRecord, body, source)
