@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(record, say) -> None:  # noqa: ANN001
+def _print(record, say) -> None:
     from benchbench.report.generation import cache_line, fmt_estimate
 
     say(

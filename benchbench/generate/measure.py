@@ -80,7 +80,7 @@ def measure_point(
             random_prompt(decoder.vocab_size, batch_size, prompt_len, seed + 1 + i, device),
             gen_len,
             sync=sync,
-        )  # fmt: skip
+        )
         for i in range(repeats)
     ]
     ttft = estimate([t.ttft_s for t in traces], "ms", 1e3)

@@ -43,7 +43,7 @@ def compiled(decoder: Decoder) -> tuple[Decoder | None, str | None]:
         with torch.no_grad():
             _, cache = fn(torch.zeros(1, 2, dtype=torch.long, device=_device_of(decoder)), None)
             fn(torch.zeros(1, 1, dtype=torch.long, device=_device_of(decoder)), cache)
-    except Exception as exc:  # noqa: BLE001 — any failure of the compiler is a reason to skip, said in one line
+    except Exception as exc:
         return (
             None,
             f"torch.compile failed here: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}",

@@ -5,10 +5,10 @@ step embeds one token per sequence, never the prompt again."""
 import pytest
 import torch
 
+from benchbench.core.errors import BadInputError
 from benchbench.generate.build import build_decoder
 from benchbench.generate.check import check_cache
 from benchbench.generate.decoder import as_decoder, cache_positions
-from benchbench.core.errors import BadInputError
 
 PROMPT, GEN = 7, 6
 

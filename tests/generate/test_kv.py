@@ -3,12 +3,12 @@
 import pytest
 import torch
 
+from benchbench.core.errors import BadInputError
 from benchbench.generate.build import build_decoder, decoder_account
 from benchbench.generate.check import cache_figures
 from benchbench.generate.kv import attention_bytes_per_token, cache_account
 from benchbench.models.registry import get_model_spec
 from benchbench.sources.hf import import_transformers
-from benchbench.core.errors import BadInputError
 
 
 def test_published_configs_bytes_per_token():
