@@ -12,10 +12,12 @@ from benchbench.core.dtypes import parse_dtype
 from benchbench.generate.build import build_decoder, decoder_account
 from benchbench.generate.check import cache_figures, check_cache
 from benchbench.generate.decoder import Decoder
+from benchbench.generate.kv import CacheAccount
 from benchbench.generate.measure import measure_point, random_prompt
-from benchbench.generate.records import GenerationRecord
+from benchbench.generate.records import CacheFigures, GenerationRecord
 
 BACKENDS = ("eager", "compile")
+CHECK_PROMPT, CHECK_TOKENS = 16, 5  # the cache check's prompt (at most) and tokens
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,14 @@ def generate(
         seed=settings.seed,
     )
     dtype = parse_dtype(settings.dtype)
-    check = check_cache(decoder, random_prompt(decoder.vocab_size, 1, min(settings.prompt_lens), 0, settings.device),
-                        min(4, settings.gen_len) + 1)  # fmt: skip
+    check_len = min(CHECK_PROMPT, *settings.prompt_lens)  # correctness needs no long prompt
+    check = check_cache(
+        decoder, random_prompt(decoder.vocab_size, 1, check_len, 0, settings.device), CHECK_TOKENS
+    )
     notes = [f"cache check: greedy tokens with the cache {'equal' if check.same_tokens else 'DIFFER FROM'} "
              f"recomputation; decode steps embed {sorted(set(check.tokens_seen[1:]))} token(s) per call"]  # fmt: skip
     account = decoder_account(decoder, dtype)
-    contexts = sorted({1, *settings.prompt_lens, max(settings.prompt_lens) + settings.gen_len})
+    contexts = sorted({1, check_len, 2 * check_len})  # more contexts come from the timed requests' caches
     figures = cache_figures(decoder, account, contexts, settings.device) if account else None
     record = GenerationRecord(
         model=target.name, size=target.size, decoder=decoder.kind, dtype=settings.dtype, device=settings.device,
@@ -95,4 +99,18 @@ def generate(
                     runner, backend=backend, batch_size=bs, prompt_len=plen, gen_len=settings.gen_len,
                     repeats=settings.repeats, device=settings.device, seed=settings.seed, memory=settings.memory,
                 ))  # fmt: skip
+    if figures is not None and account is not None:
+        add_request_caches(figures, account, record)
     return record
+
+
+def add_request_caches(figures: CacheFigures, account: CacheAccount, record: GenerationRecord) -> None:
+    """The bytes each timed point's cache held at its end (per sequence), beside the analytic figure."""
+    for p in record.points:
+        ctx = p.prompt_len + p.gen_len - 1  # the last token is never fed back
+        if [ctx, p.cache_bytes_end // p.batch_size] not in figures.measured:
+            figures.measured.append([ctx, p.cache_bytes_end // p.batch_size])
+    figures.measured.sort()
+    figures.agrees = all(
+        abs(b - account.bytes_at(c)) <= 0.01 * account.bytes_at(c) for c, b in figures.measured
+    )

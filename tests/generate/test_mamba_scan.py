@@ -47,7 +47,10 @@ def test_final_state_equals_the_loops_last_state():
     delta = torch.nn.functional.softplus(delta)
     h = torch.zeros(2, 3, 4)
     for t in range(u.shape[-1]):
-        h = torch.exp(delta[:, :, t, None] * A) * h + (delta[:, :, t] * u[:, :, t])[..., None] * B[:, None, :, t]
+        h = (
+            torch.exp(delta[:, :, t, None] * A) * h
+            + (delta[:, :, t] * u[:, :, t])[..., None] * B[:, None, :, t]
+        )
     torch.testing.assert_close(scan_final_state(u, delta, A, B), h, atol=1e-5, rtol=1e-5)
 
 
