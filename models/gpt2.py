@@ -57,10 +57,18 @@ def cached_attention(
     attn: MultiHeadAttention, x: Tensor, past: tuple[Tensor, Tensor] | None
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """Causal self-attention of the new positions x (B, T, C) over past + new keys; returns (y, (k, v)) with k, v
-    (B, H, past + T, D): the KV cache, grown by T positions. New position i sees every past position and the new
-    positions up to i, as in the full causal forward."""
+    (B, H, past + T, D): the KV cache, grown by T positions."""
+    return cached_self_attention((attn.q, attn.k, attn.v, attn.out), attn.heads, x, past)
+
+
+def cached_self_attention(
+    projections: tuple[nn.Module, nn.Module, nn.Module, nn.Module], heads: int, x: Tensor,
+    past: tuple[Tensor, Tensor] | None,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # fmt: skip
+    """`cached_attention` over any attention's (q, k, v, out) projections. New position i sees every past position
+    and the new positions up to i, as in the full causal forward."""
     B, T, C = x.shape
-    q, k, v = (proj(x).view(B, T, attn.heads, -1).transpose(1, 2) for proj in (attn.q, attn.k, attn.v))
+    q, k, v = (proj(x).view(B, T, heads, -1).transpose(1, 2) for proj in projections[:3])
     if past is not None:
         k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
     offset = k.shape[2] - T
@@ -68,7 +76,7 @@ def cached_attention(
     if T > 1:  # a single new position sees everything; several see a causal band shifted by the past
         mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(diagonal=offset)
     y = attention(q, k, v, attn_mask=mask)
-    return attn.out(y.transpose(1, 2).reshape(B, T, C)), (k, v)
+    return projections[3](y.transpose(1, 2).reshape(B, T, C)), (k, v)
 
 
 class GPT2(nn.Module):

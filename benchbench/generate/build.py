@@ -12,9 +12,10 @@ from benchbench.core.dtypes import parse_dtype
 from benchbench.core.errors import BadInputError
 from benchbench.generate.decoder import Decoder, as_decoder
 from benchbench.generate.kv import CacheAccount, cache_account
+from benchbench.generate.whisper import WHISPER_MODELS, whisper_decoder
 from benchbench.sources.target import Target, is_user_model, load_target
 
-ZOO_DECODERS = ("gpt2", "lstm_lm", "mamba")
+ZOO_DECODERS = ("gpt2", "lstm_lm", "mamba", *WHISPER_MODELS)
 
 
 def _task_for(model: str, task: str | None) -> str | None:
@@ -44,15 +45,24 @@ def build_decoder(
         )
     target = load_target(model, size=size, batch_size=1, seed=seed, task=_task_for(model, task))
     net = target.model.eval().to(device=dev, dtype=dt)
+    if target.name in WHISPER_MODELS:  # the text decoder, over one clip's encoding
+        target.inputs = tuple(
+            t.to(device=dev, dtype=dt) if t.is_floating_point() else t for t in target.inputs
+        )
+        net = whisper_decoder(target)
+        return as_decoder(target.name, net, net.config), target
     config = target.spec.config(target.size) if target.spec is not None else getattr(net, "config", None)
     return as_decoder(target.name, net, config), target
 
 
 def decoder_account(decoder: Decoder, dtype: torch.dtype) -> CacheAccount | None:
     """The analytic cache of one sequence in `dtype`, or None when the config names no known family."""
+    element = torch.empty(0, dtype=dtype).element_size()
+    own = getattr(decoder.model, "cache_account", None)
+    if callable(own):  # a decoder that sizes its own cache (Whisper's: self- and cross-attention)
+        return own(element)
     if decoder.config is None:
         return None
-    element = torch.empty(0, dtype=dtype).element_size()
     # the zoo's Mamba keeps its scan state in fp32 (as its scan computes); transformers' keeps the model's dtype
     ssm = 4 if decoder.kind == "step" else element
     try:

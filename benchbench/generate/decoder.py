@@ -97,7 +97,7 @@ def _hf_style(model: nn.Module, arg: str) -> Callable[[Tensor, Any], tuple[Tenso
 
 def _vocab_size(model: nn.Module, config: Any) -> int:
     for key in ("vocab_size", "padded_vocab"):
-        value = getattr(config, key, None)
+        value = config.get(key) if isinstance(config, dict) else getattr(config, key, None)
         if isinstance(value, int):
             return value
     emb = input_embedding(model)
@@ -162,7 +162,7 @@ def cache_positions(cache: Any) -> int | None:
             return int(getter())
         except ValueError:  # transformers 5: a cache of recurrent ("linear attention") layers only
             return None
-    if isinstance(cache, list) and cache and isinstance(cache[0], tuple) and len(cache[0]) == 2:
+    if isinstance(cache, list) and cache and isinstance(cache[0], tuple) and len(cache[0]) >= 2:
         k = cache[0][0]
         if isinstance(k, Tensor) and k.dim() == 4:
             return int(k.shape[2])

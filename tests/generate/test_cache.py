@@ -41,6 +41,13 @@ def test_recurrent_state_keeps_its_size(name):
     assert len(set(check.bytes_held)) == 1 and check.bytes_held[0] > 0
 
 
+def test_whisper_decoder_cache_equals_recompute():
+    """Whisper's text decoder over a fixed clip: self-attention KV grows, cross-attention KV is computed once."""
+    _, check = _check("whisper_tiny")
+    assert check.same_tokens and check.ok
+    assert check.positions == list(range(PROMPT, PROMPT + GEN))
+
+
 def test_hf_llama_gqa_cache_equals_recompute(llama_gqa_dir):
     decoder, check = _check(f"hf:{llama_gqa_dir}", size=None)
     assert decoder.kind == "hf" and decoder.config.num_key_value_heads < decoder.config.num_attention_heads
