@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from benchbench.core.stats import median_ci, percentile
+from benchbench.core.stats import median_ci_ranks, percentile
 from benchbench.generate.decoder import Decoder, cache_bytes
 from benchbench.generate.records import Estimate, GenerationPoint, PositionTPOT
 from benchbench.generate.request import RequestTrace, run_request, synchronizer
@@ -18,14 +18,15 @@ POSITION_BINS = 4  # TPOT is reported for this many equal spans of context posit
 def estimate(values: Sequence[float], unit: str, scale: float = 1.0) -> Estimate:
     """Median and 95% CI of `values` × scale."""
     s = sorted(v * scale for v in values)
-    lo, hi = median_ci(s, presorted=True)
-    return Estimate(percentile(s, 50), [lo, hi], len(s), unit)
+    lo, hi, coverage = median_ci_ranks(len(s))
+    return Estimate(percentile(s, 50), [s[lo], s[hi]], len(s), unit, round(coverage, 4))
 
 
 def rate(latency: Estimate, items: int, unit: str) -> Estimate:
     """items per second from a latency in ms: a monotone map, so the median's CI maps to the rate's (swapped)."""
     lo, hi = latency.ci95
-    return Estimate(1e3 * items / latency.median, [1e3 * items / hi, 1e3 * items / lo], latency.n, unit)
+    return Estimate(1e3 * items / latency.median, [1e3 * items / hi, 1e3 * items / lo], latency.n, unit,
+                    latency.coverage)  # fmt: skip
 
 
 def random_prompt(vocab: int, batch_size: int, prompt_len: int, seed: int, device: str) -> torch.Tensor:

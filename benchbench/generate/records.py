@@ -8,12 +8,14 @@ from typing import Any
 
 @dataclass
 class Estimate:
-    """A median with its distribution-free 95% CI and the number of samples it comes from."""
+    """A median with its distribution-free 95% CI and the number of samples it comes from; `coverage` is the
+    interval's exact coverage, below 0.95 only when n < 6 (then the interval is the sample's range)."""
 
     median: float
     ci95: list[float]
     n: int
     unit: str
+    coverage: float = 0.95
 
 
 @dataclass

@@ -20,7 +20,8 @@ def fmt_estimate(e: Estimate | None, spec: str = ".3g") -> str:
     if e is None:
         return NOT_MEASURED
     lo, hi = e.ci95
-    return f"{e.median:{spec}} [{lo:{spec}}, {hi:{spec}}] (n={e.n})"
+    cover = "" if e.coverage >= 0.95 else f", CI covers {e.coverage:.0%}"
+    return f"{e.median:{spec}} [{lo:{spec}}, {hi:{spec}}] (n={e.n}{cover})"
 
 
 def generation_table(record: GenerationRecord) -> Table:

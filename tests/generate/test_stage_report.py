@@ -15,7 +15,7 @@ def test_stage_section_gate_metrics(tmp_path):
     start = time.perf_counter()
     record = generation_stage(target, None, ctx)
     assert time.perf_counter() - start < 60  # generous: a bound on the work, not a timing test
-    assert record.points and record.cache_check_ok and record.points[0].ttft_ms.n == 5
+    assert record.points and record.cache_check_ok and record.points[0].ttft_ms.n == 6
     assert generation_stage(load_target("mlp", size="tiny"), None, ctx) is None  # not a decoder
 
     profile = SimpleNamespace(generation=record)
@@ -32,7 +32,7 @@ def test_stage_section_gate_metrics(tmp_path):
     section = cost_per_token_section(SimpleNamespace(profiles=[profile, SimpleNamespace()]))
     assert isinstance(section, Section) and section.title == "Cost per token"
     table = next(b for b in section.blocks if isinstance(b, Table))
-    assert len(table.rows) == len(record.points) and "(n=5)" in table.rows[0][4]
+    assert len(table.rows) == len(record.points) and "(n=6)" in table.rows[0][4]
     assert cost_per_token_section(SimpleNamespace(profiles=[SimpleNamespace()])) is None
     assert "not measured" in card_cost_per_token_section(None).blocks[0]
     assert [p.name for p in generation_plots(record)] == [
