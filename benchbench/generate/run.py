@@ -83,7 +83,8 @@ def generate(
     figures = cache_figures(decoder, account, contexts, settings.device) if account else None
     record = GenerationRecord(
         model=target.name, size=target.size, decoder=decoder.kind, dtype=settings.dtype, device=settings.device,
-        points=[], cache=figures, notes=notes + list(target.notes), cache_check_ok=check.ok,
+        points=[], cache=figures, notes=notes + [n for n in target.notes if "use_cache" not in n],
+        cache_check_ok=check.ok,
         env={"torch": torch.__version__, "threads": torch.get_num_threads()},
     )  # fmt: skip
     for backend in settings.backends:
