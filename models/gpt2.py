@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from benchbench.models.layers import MultiHeadAttention
+from benchbench.models.layers import MultiHeadAttention, attention
 from benchbench.models.registry import Reference, register_model
 
 
@@ -44,6 +44,40 @@ class GPT2Block(nn.Module):
         x = x + self.drop(self.attn(self.ln_1(x)))
         return x + self.drop(self.mlp(self.ln_2(x)))
 
+    def forward_cached(
+        self, x: Tensor, past: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """`forward` over the new positions x (B, T, C) attending to the cached keys and values too."""
+        y, kv = cached_attention(self.attn, self.ln_1(x), past)
+        x = x + self.drop(y)
+        return x + self.drop(self.mlp(self.ln_2(x))), kv
+
+
+def cached_attention(
+    attn: MultiHeadAttention, x: Tensor, past: tuple[Tensor, Tensor] | None
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """Causal self-attention of the new positions x (B, T, C) over past + new keys; returns (y, (k, v)) with k, v
+    (B, H, past + T, D): the KV cache, grown by T positions."""
+    return cached_self_attention((attn.q, attn.k, attn.v, attn.out), attn.heads, x, past)
+
+
+def cached_self_attention(
+    projections: tuple[nn.Module, nn.Module, nn.Module, nn.Module], heads: int, x: Tensor,
+    past: tuple[Tensor, Tensor] | None,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # fmt: skip
+    """`cached_attention` over any attention's (q, k, v, out) projections. New position i sees every past position
+    and the new positions up to i, as in the full causal forward."""
+    B, T, C = x.shape
+    q, k, v = (proj(x).view(B, T, heads, -1).transpose(1, 2) for proj in projections[:3])
+    if past is not None:
+        k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+    offset = k.shape[2] - T
+    mask = None
+    if T > 1:  # a single new position sees everything; several see a causal band shifted by the past
+        mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(diagonal=offset)
+    y = attention(q, k, v, attn_mask=mask)
+    return projections[3](y.transpose(1, 2).reshape(B, T, C)), (k, v)
+
 
 class GPT2(nn.Module):
     """Token + position embeddings, causal blocks, final LN, logits through the tied embedding."""
@@ -65,6 +99,21 @@ class GPT2(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.lm_head(self.ln_f(x))
+
+    def forward_cached(
+        self, input_ids: Tensor, cache: list[tuple[Tensor, Tensor]] | None = None
+    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        """Incremental decoding: input_ids (B, T) are the positions after those in `cache` (one (k, v) pair per
+        block, each (B, heads, past, head_dim)); returns logits (B, T, vocab) and the cache grown by T positions.
+        `forward_cached(ids)` then `forward_cached(next, cache)` gives the logits `forward` gives on the whole."""
+        past = 0 if cache is None else cache[0][0].shape[2]
+        pos = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
+        x = self.drop(self.wte(input_ids) + self.wpe(pos))
+        grown = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block.forward_cached(x, None if cache is None else cache[i])
+            grown.append(kv)
+        return self.lm_head(self.ln_f(x)), grown
 
 
 def lm_inputs(cfg, batch_size: int, seq_len: int | None, gen: torch.Generator) -> tuple[Tensor]:

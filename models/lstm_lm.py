@@ -39,6 +39,14 @@ class LSTMLM(nn.Module):
         y, _ = self.lstm(self.drop(self.embedding(input_ids)))  # (B, T, H)
         return self.decoder(self.drop(y))
 
+    def forward_cached(
+        self, input_ids: Tensor, cache: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Incremental decoding: the LSTM continues from `cache` = (h, c), each (layers, B, hidden), the state after
+        the earlier tokens (None: zeros); returns logits (B, T, vocab) and the state after input_ids."""
+        y, state = self.lstm(self.drop(self.embedding(input_ids)), cache)
+        return self.decoder(self.drop(y)), state
+
 
 def lstm_macs(cfg: LSTMConfig, batch_size: int, seq_len: int | None) -> int:
     """Per layer and step the four gate matmuls, 4·H·(H_in + H); plus the decoder T·H·V."""

@@ -82,6 +82,63 @@ class MambaMixer(nn.Module):
         )  # (B, E, L)
         return self.out_proj(y.transpose(1, 2))
 
+    def forward_cached(self, x: Tensor, state: MambaState | None) -> tuple[Tensor, MambaState]:
+        """`forward` that also returns the recurrent state after x, or continues from `state` one step at a time."""
+        if state is not None:
+            outs = []
+            for t in range(x.shape[1]):
+                y, state = self.step(x[:, t], state)
+                outs.append(y)
+            return torch.stack(outs, dim=1), state
+        length = x.shape[1]
+        pre, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)  # (B, E, L) each
+        d_conv = self.conv1d.kernel_size[0]
+        conv_state = F.pad(pre, (max(0, d_conv - length), 0))[..., -d_conv:]  # the last d_conv conv inputs
+        u = self.act(self.conv1d(pre)[..., :length])
+        dt, b, c = self.x_proj(u.transpose(1, 2)).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        delta = F.linear(dt, self.dt_proj.weight).transpose(1, 2)
+        A = -torch.exp(self.A_log.float())
+        y = dispatch("selective_scan")(
+            u, delta, A, b.transpose(1, 2), c.transpose(1, 2), self.D.float(), z=z,
+            delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
+        )  # fmt: skip
+        delta = F.softplus(delta.float() + self.dt_proj.bias.float()[None, :, None])
+        h = scan_final_state(u.float(), delta, A, b.transpose(1, 2).float())
+        return self.out_proj(y.transpose(1, 2)), MambaState(conv_state, h)
+
+    def step(self, x: Tensor, state: MambaState) -> tuple[Tensor, MambaState]:
+        """One token: x (B, d_model) and the state before it → (B, d_model) and the state after it (Algorithm 2's
+        recurrence, h = exp(ΔA)·h + ΔB·u, y = C·h + D·u, gated by silu(z))."""
+        u, z = self.in_proj(x).chunk(2, dim=-1)  # (B, E) each
+        conv_state = torch.cat([state.conv[..., 1:], u[..., None]], dim=-1)
+        u = self.act((conv_state * self.conv1d.weight[:, 0]).sum(-1) + self.conv1d.bias)
+        dt, b, c = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        delta = F.softplus(self.dt_proj(dt).float())  # (B, E)
+        A = -torch.exp(self.A_log.float())
+        h = torch.exp(delta[..., None] * A) * state.ssm + (delta * u.float())[..., None] * b.float()[:, None]
+        y = (h * c.float()[:, None]).sum(-1) + self.D.float() * u.float()
+        y = y * F.silu(z.float())
+        return self.out_proj(y.to(x.dtype)), MambaState(conv_state, h)
+
+
+@dataclass
+class MambaState:
+    """A Mamba layer's recurrent state: the last d_conv inputs of the conv (B, E, d_conv), in the model's dtype,
+    and the scan's state h (B, E, d_state), in fp32 as the scan computes it. Its size does not grow with context."""
+
+    conv: Tensor
+    ssm: Tensor
+
+
+def scan_final_state(u: Tensor, delta: Tensor, A: Tensor, B: Tensor) -> Tensor:
+    """The scan's state after the last position, h_L = Σ_s exp(A·Σ_{t>s} Δ_t)·Δ_s·B_s·u_s, from h_0 = 0.
+
+    u, delta (B, E, L) with Δ already biased and softplussed; A (E, N); B (B, N, L) → (B, E, N). The decay
+    exponent sums Δ from the end backwards, so the recent positions that weigh most are summed most exactly."""
+    after = delta.flip(-1).cumsum(-1).flip(-1) - delta  # Σ_{t>s} Δ_t, (B, E, L)
+    weight = torch.exp(after[..., None] * A[:, None, :])  # (B, E, L, N)
+    return torch.einsum("beln,bel,bnl->ben", weight, delta * u, B)
+
 
 class MambaBlock(nn.Module):
     """x += Mixer(RMSNorm(x))."""
@@ -93,6 +150,10 @@ class MambaBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.mixer(self.norm(x))
+
+    def forward_cached(self, x: Tensor, state: MambaState | None) -> tuple[Tensor, MambaState]:
+        y, state = self.mixer.forward_cached(self.norm(x), state)
+        return x + y, state
 
 
 class Mamba(nn.Module):
@@ -112,6 +173,19 @@ class Mamba(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return self.lm_head(self.norm_f(x))
+
+    def forward_cached(
+        self, input_ids: Tensor, cache: list[MambaState] | None = None
+    ) -> tuple[Tensor, list[MambaState]]:
+        """Incremental decoding: input_ids (B, T) after the tokens summarised by `cache` (one MambaState per layer;
+        None: start of the sequence); returns logits (B, T, padded_vocab) and the states after input_ids. The
+        prompt runs through the parallel scan, later tokens through the recurrent step."""
+        x = self.embedding(input_ids)
+        states = []
+        for i, layer in enumerate(self.layers):
+            x, state = layer.forward_cached(x, None if cache is None else cache[i])
+            states.append(state)
+        return self.lm_head(self.norm_f(x)), states
 
 
 def mamba_macs(cfg: MambaConfig, batch_size: int, seq_len: int | None) -> int:

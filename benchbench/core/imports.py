@@ -21,7 +21,7 @@ LAYERS = {
     "models": 2,
     "sources": 3,
     "measure": 4,
-    "deploy": 5, "estimate": 5, "health": 5,
+    "deploy": 5, "estimate": 5, "health": 5, "generate": 5,
     "kernelbench": 6, "serve": 6, "matrix": 6,
     "record": 6.5,  # the run's record (RunResult, RunSettings), assembled from every role's records
     "report": 7,

@@ -1,6 +1,6 @@
 """The built-in run stages, one module each, and the loading of third-party ones.
 
-Importing this package registers every built-in stage (`export`, `deploy_matrix`, `health`, `swap`, `serving`, `trace`) in
+Importing this package registers every built-in stage (`export`, `deploy_matrix`, `health`, `generation`, `swap`, `serving`, `trace`) in
 `benchbench.core.stage.STAGES`, and those of installed distributions. Stages of other packages are registered by importing their module: those an
 installed distribution names in the entry-point group `benchbench.stages`, and those named on the command line
 (`benchbench --plugin MODULE ...`) or recorded in a run's settings. See `benchbench/runs/ADD_STAGE.md`.
@@ -12,7 +12,15 @@ import importlib
 from importlib.metadata import entry_points
 
 from benchbench.core.errors import BadInputError, one_line
-from benchbench.stages import deploy_matrix, export, health, serving, swap, trace  # noqa: F401  (registers the built-in stages)
+from benchbench.stages import (  # noqa: F401  (registers the built-in stages)
+    deploy_matrix,
+    export,
+    generation,
+    health,
+    serving,
+    swap,
+    trace,
+)
 
 ENTRY_POINT_GROUP = "benchbench.stages"
 _loaded: set[str] = set()

@@ -144,7 +144,7 @@ def test_missing_runtime_is_skipped_with_the_reason(tmp_path, monkeypatch):
 def test_stage_builds_the_cheap_cells(tmp_path):  # also: ONNX Runtime's correct int8 passes the checks
     from types import SimpleNamespace
 
-    from benchbench.matrix.stage import deploy_matrix_stage
+    from benchbench.stages.deploy_matrix import deploy_matrix_stage
 
     target = load_target("tests.matrix.models:classifier", batch_size=1)
     m = deploy_matrix_stage(target, SimpleNamespace(export=None), SimpleNamespace(out_dir=tmp_path))

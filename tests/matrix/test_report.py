@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from benchbench.matrix.records import DeployMatrix, MatrixRow, QualityDelta
-from benchbench.matrix.stage import GATE_METRICS, max_quality_drop
+from benchbench.matrix.stage import max_quality_drop
 from benchbench.report.document import Plot, Table
 from benchbench.report.markdown import markdown_table
 from benchbench.report.matrix import (
@@ -60,7 +60,11 @@ def test_sections_and_plot():
 
 
 def test_gate_metric():
-    extractor, direction = GATE_METRICS["max_quality_drop"]
+    import benchbench.stages  # noqa: F401  (registers the built-in stages)
+    from benchbench.core.stage import STAGES
+
+    metric = STAGES.get("deploy_matrix").budgets["max_quality_drop"]
+    extractor, direction = metric.extract, metric.direction
     assert direction == "max" and extractor is max_quality_drop
     assert extractor(SimpleNamespace(deploy_matrix=_matrix())) == 0.2
     assert extractor(SimpleNamespace()) is None

@@ -40,7 +40,11 @@ def _parse(path) -> _Collect:
     return c
 
 
-OPTIONAL_SECTIONS = {"deploy_matrix", "traces"}  # left out of a run whose stages did not make them
+OPTIONAL_SECTIONS = {
+    "deploy_matrix",
+    "traces",
+    "cost-per-token",
+}  # left out of a run whose stages did not make them
 
 
 def test_html_has_every_section_and_plot(small_run, tmp_path):
