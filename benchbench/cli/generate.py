@@ -75,6 +75,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory request")
     p.add_argument("--plots", metavar="DIR", help="write TTFT/TPOT/cache-bytes plots (SVG) into DIR")
+    p.add_argument("--trace", metavar="DIR",
+                   help="also write a Chrome/Perfetto trace of one request (prefill and every decode step) into DIR")  # fmt: skip
     add_json_option(p)
     p.set_defaults(func=run)
 
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output(args.json, suffixes=(".json",), what="--json file")
     check_output_dir(args.plots, what="--plots folder")
+    check_output_dir(args.trace, what="--trace folder")
     say = print if args.json != "-" else (lambda *a: print(*a, file=sys.stderr))
     settings = GenerateSettings(
         prompt_lens=tuple(args.prompt_lens), gen_len=args.gen_len, batch_sizes=tuple(args.batch_sizes),
@@ -106,9 +109,36 @@ def run(args: argparse.Namespace) -> int:
 
         for path in write_generation_plots(record, args.plots):
             say(f"plot: {path}")
+    if args.trace:
+        trace = trace_request(args.model, settings, args.trace)
+        say(f"trace of one request ({settings.prompt_lens[0]} prompt tokens, {settings.gen_len} generated): "
+            f"{trace.path} (open in ui.perfetto.dev)")  # fmt: skip
     if not record.cache_check_ok:
         raise CheckFailedError(f"{record.model}: greedy tokens with the cache differ from recomputation")
     return 0
+
+
+def trace_request(model: str, settings, out_dir: str):
+    """torch.profiler's trace of one request of the first prompt length and batch size, prefill and decode."""
+    import torch
+
+    from benchbench.generate.build import build_decoder
+    from benchbench.generate.measure import random_prompt
+    from benchbench.generate.request import run_request
+    from benchbench.measure.trace import trace_calls, trace_file_name
+
+    decoder, target = build_decoder(model, size=settings.size, dtype=settings.dtype, device=settings.device,
+                                    task=settings.task, seed=settings.seed)  # fmt: skip
+    prompt = random_prompt(
+        decoder.vocab_size, settings.batch_sizes[0], settings.prompt_lens[0], 0, settings.device
+    )
+
+    def one_request() -> None:
+        with torch.no_grad():
+            run_request(decoder, prompt, settings.gen_len)
+
+    name = trace_file_name(f"{target.name}-generate", target.size, settings.batch_sizes[0], settings.dtype)
+    return trace_calls(one_request, f"{out_dir}/{name}", device=settings.device, steps=1)
 
 
 def _print(record, say) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -56,11 +58,21 @@ def capture_trace(
 ) -> TraceRecord:
     """Trace `steps` forward passes of `target` and write the trace (and, on CUDA, a memory snapshot) under
     `out_dir`."""
-    from torch.profiler import ProfilerActivity, profile
-
     dev, dt = torch.device(device), parse_dtype(dtype)
     model = target.model.to(dev).eval()
     run = forward_fn(model, to_device(target.inputs, dev), dev, dt)
+    name = trace_file_name(target.name, target.size, target.batch_size, str(dt).removeprefix("torch."))
+    return trace_calls(run, Path(out_dir) / name, device=device, steps=steps)
+
+
+def trace_calls(
+    run: Callable[[], Any], path: str | Path, *, device: str = "cpu", steps: int = 3
+) -> TraceRecord:
+    """Trace `steps` calls of `run` (after one warm-up call) into the Chrome trace `path` (a `.trace.json`), and on
+    CUDA a memory snapshot beside it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    dev, path = torch.device(device), Path(path)
     cuda = dev.type == "cuda"
     run()  # warm-up: lazy initialisation stays out of the trace
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
@@ -72,15 +84,15 @@ def capture_trace(
             run()
         if cuda:
             torch.cuda.synchronize(dev)
-    out = Path(out_dir)
-    name = trace_file_name(target.name, target.size, target.batch_size, str(dt).removeprefix("torch."))
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "trace.json"
         prof.export_chrome_trace(str(raw))
         data = raw.read_bytes()
-    path = write_bytes(out / name, data)
-    snapshot = _memory_snapshot(out / name.replace(".trace.json", ".memory.pickle")) if cuda else None
-    return TraceRecord(path=str(path), steps=steps, device=str(dev), events=data.count(b'"ph"'),
+    written = write_bytes(path, data)
+    snapshot = (
+        _memory_snapshot(path.with_name(path.name.replace(".trace.json", ".memory.pickle"))) if cuda else None
+    )
+    return TraceRecord(path=str(written), steps=steps, device=str(dev), events=data.count(b'"ph"'),
                        top_ops=_top_ops(prof, cuda), memory_snapshot=snapshot)  # fmt: skip
 
 

@@ -57,3 +57,12 @@ def test_run_trace_writes_a_trace_per_job_linked_from_the_report(cli, tmp_path):
     rel = f"traces/{trace.name}"
     assert f'<a href="{rel}">' in (run_dir / "report.html").read_text()
     assert f"]({rel})" in (run_dir / "report.md").read_text()
+
+
+def test_generate_trace_holds_one_request(cli, tmp_path):
+    code, _, _ = cli(["generate", "gpt2", "--size", "tiny", "--prompt-lens", "8", "--gen-len", "3", "--repeats", "2",
+                      "--no-memory", "--trace", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    (trace,) = tmp_path.glob("*.trace.json")
+    assert trace.name == "gpt2-generate-tiny-bs1-float32.trace.json"
+    assert any(e["name"].startswith("aten::") for e in _perfetto_events(trace))
