@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "rewritten after every step")  # fmt: skip
     p.add_argument("--db", help="history database (default $BENCHBENCH_HISTORY or results/history.sqlite)")
     p.add_argument("--no-history", action="store_true", help="do not append the run to the history")
-    p.add_argument("--trace", action="store_true",
+    p.add_argument("--trace", action="store_true", default=None,
                    help="also write a Chrome/Perfetto trace of each job under RUN/traces/, linked from the report")  # fmt: skip
     p.set_defaults(func=run)
 

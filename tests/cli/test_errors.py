@@ -325,7 +325,7 @@ def test_an_internal_error_is_one_line_with_a_log_and_exit_3(cli, tmp_path, monk
     import benchbench.cli.listing as listing
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    monkeypatch.setattr(listing, "print_hardware", lambda as_json: {}["a bug"])
+    monkeypatch.setattr(listing, "print_hardware", lambda **kw: {}["a bug"])
     code, _, err = cli(["list", "--hardware"])
     assert code == 3 and "internal error: KeyError: 'a bug'" in err
     log = Path(err.split("traceback is in ")[1].split(" ")[0].rstrip(";"))
@@ -343,7 +343,7 @@ def test_the_internal_error_log_never_takes_a_predictable_name(cli, tmp_path, mo
     blocked.write_text("a file where the state folder should be")
     monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(listing, "print_hardware", lambda as_json: {}["a bug"])
+    monkeypatch.setattr(listing, "print_hardware", lambda **kw: {}["a bug"])
     code, _, err = cli(["list", "--hardware"])
     log = Path(err.split("traceback is in ")[1].split(" ")[0].rstrip(";"))
     assert code == 3 and log.parent == tmp_path and "a bug" in log.read_text()
@@ -353,7 +353,7 @@ def test_the_internal_error_log_never_takes_a_predictable_name(cli, tmp_path, mo
 def test_ctrl_c_exits_130(cli, monkeypatch):
     import benchbench.cli.listing as listing
 
-    def interrupted(as_json):
+    def interrupted(**kw):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(listing, "print_hardware", interrupted)

@@ -47,7 +47,7 @@ def counted_eager(monkeypatch):
         calls.append(args[0].shape)
         return eager.fn(*args, **kwargs) + nudge["by"]
 
-    monkeypatch.setitem(_KERNELS["attention"], "eager", dataclasses.replace(eager, fn=fn))
+    monkeypatch.setitem(_KERNELS["attention"]._entries, "eager", dataclasses.replace(eager, fn=fn))
     return calls, nudge
 
 
