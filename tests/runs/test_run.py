@@ -96,7 +96,10 @@ def test_kill_9_then_resume_runs_each_job_exactly_once(tmp_path):
 
 def test_ctrl_c_keeps_what_is_done_says_how_to_resume_and_exits_130(tmp_path):
     out = tmp_path / "out"
-    proc = _start(["run", "--suite", "smoke", "--models", "mlp,resnet18,bert,tabnet,gcn,pointnet", "--out", str(out)], ROOT)
+    proc = _start(
+        ["run", "--suite", "smoke", "--models", "mlp,resnet18,bert,tabnet,gcn,pointnet", "--out", str(out)],
+        ROOT,
+    )
     run_dir = _wait_for_journal(out, 1, proc)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
