@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchbench.core.results import Parity
+from benchbench.core.schema import record_kind
 
 ROW_VERDICTS = ("ready", "ready-with-warnings", "not-ready", "skipped")
 
@@ -57,6 +58,7 @@ class MatrixRow:
     over_budget: bool | None = None  # quality drop above the matrix's max_quality_drop (None: no budget)
 
 
+@record_kind("deploy")
 @dataclass
 class DeployMatrix:
     """Every row of one model's deployment matrix, and how it was measured."""

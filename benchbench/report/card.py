@@ -21,6 +21,7 @@ from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fm
 from benchbench.estimate.cost import estimate, facts_from_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
+from benchbench.matrix.records import DeployMatrix
 from benchbench.measure.params import count_params
 from benchbench.measure.profile import profile_target
 from benchbench.measure.records import ProfileResult
@@ -29,6 +30,7 @@ from benchbench.models.registry import MODALITIES, get_model_spec, list_models
 from benchbench.report.document import NOT_MEASURED, Code, Section, Table, literal
 from benchbench.report.html import render_html
 from benchbench.report.markdown import render_markdown
+from benchbench.report.matrix import deployment_card_section
 from benchbench.report.recipes import RECIPES, Recipe, family_of
 from benchbench.report.serving import serving_blocks
 from benchbench.serve.records import ServeResult
@@ -308,8 +310,10 @@ def build_card(
     baseline_size: str | None = None,
     modality: str | None = None,
     serving: ServeResult | None = None,
+    deploy: DeployMatrix | None = None,
 ) -> tuple[list[Section], ProfileResult]:
-    """Profile `model` and its simpler same-modality zoo neighbours, and assemble the seven card sections.
+    """Profile `model` and its simpler same-modality zoo neighbours, and assemble the card's sections (the seed's
+    seven, and the deployment matrix's best row within its quality budget when `deploy` is given).
     `size` is a zoo preset (default base); library models are built as their library defines them. The
     neighbours are profiled at `baseline_size` (default: the model's own zoo size, base for other models)."""
     if modality is not None and modality not in MODALITIES:
@@ -327,7 +331,7 @@ def build_card(
         scaling = scaling_section(target.spec)
     else:
         scaling = Section("scaling", "Scaling plan", [f"Scaling plan: {NOT_MEASURED} (--no-scaling)."])
-    return [
+    sections = [
         task_section(target, p, latency_budget_ms),
         architecture_section(p),
         parameters_section(p),
@@ -335,7 +339,8 @@ def build_card(
         baselines_section(target, zoo_size, p, others),
         compute_section(p, hardware, recipe, n, latency_budget_ms, serving),
         scaling,
-    ], p
+    ]
+    return sections + ([deployment_card_section(deploy)] if deploy is not None else []), p
 
 
 def write_card(sections: list[Section], p: ProfileResult, path: str | Path) -> Path:

@@ -128,7 +128,12 @@ def deployment_card_section(matrix: DeployMatrix | None, budget: float | None = 
                                                 is not None else CARD_QUALITY_BUDGET)  # fmt: skip
     if matrix is None:
         return Section(
-            "deployment", "Deployment", ["Deployment matrix: not measured (benchbench deploy MODEL)."]
+            "deployment",
+            "Deployment",
+            [
+                "Deployment matrix: not measured (run `benchbench deploy MODEL --json F` "
+                "and pass `--deploy F`)."
+            ],
         )
     best = best_row(matrix, budget)
     lines: list = [
