@@ -39,7 +39,9 @@ WORK = [  # (module, function): where each command's measuring starts
     ("benchbench.health.check", "check_health"), ("benchbench.report.card", "build_card"),
     ("benchbench.runs.run", "start_run"), ("benchbench.runs.run", "execute"),
     ("benchbench.measure.memory", "check_batch_fits"), ("benchbench.measure.profile", "profile"),
-    ("benchbench.serve.scenarios", "serve_target"),
+    ("benchbench.serve.scenarios", "serve_target"), ("benchbench.generate.run", "generate"),
+    ("benchbench.matrix.matrix", "run_matrix"), ("benchbench.site.build", "build_site"),
+    ("benchbench.serve.llm_scenario", "serve_llm_decoder"), ("benchbench.serve.openai_client", "serve_llm_endpoint"),
 ]  # fmt: skip
 SEEN: dict[str, Counter] = defaultdict(Counter)
 SCALE = int(os.environ.get("BENCHBENCH_FUZZ_SCALE", "1"))  # more examples of each, for a longer fuzz by hand
@@ -113,6 +115,14 @@ OPTIONS = {  # command → (the command before its options, the options to fuzz)
                                                 "--max-duration-s", "--max-probes", "--batch-sizes", "--threads",
                                                 "--price-per-hour", "--seq-len", "--seed", "--device"]),
     "run": (["run"], ["--suite", "--models", "--device", "--shard", "--workers", "--executor", "--job-timeout"]),
+    "generate": (["generate", "gpt2"], ["--size", "--prompt-lens", "--gen-len", "--batch-sizes", "--backend",
+                                        "--dtype", "--device", "--threads", "--repeats"]),
+    "deploy": (["deploy", "mlp"], ["--size", "--runtimes", "--precisions", "--batch-size", "--threads", "--samples",
+                                   "--max-quality-drop", "--seq-len"]),
+    "serve llm": (["serve", "gpt2", "--scenario", "llm", "--ttft-ms", "100", "--tpot-ms", "50"],
+                  ["--ttft-ms", "--tpot-ms", "--goodput-share", "--prompt-tokens", "--output-tokens", "--requests",
+                   "--endpoint", "--max-batch"]),
+    "site": (["site", "--no-history", "--results", "nothing.json"], ["--max-regression", "--out"]),
     "history": (["history"], ["--limit"]),
     "gate": (["gate", "results", "--budgets", "b.toml"], ["--max-regression", "--alpha", "--retry"]),
     "compare": (["compare", "a", "b"], ["--alpha"]),
