@@ -56,15 +56,20 @@ def _chunked_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> 
     )
     B, C = (F.pad(t, (0, pad)).reshape(batch, 1, -1, chunks, size).permute(4, 0, 1, 3, 2) for t in (B, C))
     A = A[:, None, :]  # (D, 1, N)
-    a = torch.exp(delta[..., None] * A).contiguous()  # (size, B, D, chunks, N)
-    bu = ((delta * u)[..., None] * B).contiguous()
-    for t in range(1, size):  # states within each chunk, from a zero state at its start (in place in bu)
-        bu[t].addcmul_(a[t], bu[t - 1])
+    a = torch.exp(delta[..., None] * A)  # (size, B, D, chunks, N)
+    bu = (delta * u)[..., None] * B
+    states = [
+        bu[0]
+    ]  # states within each chunk, from a zero state at its start (out of place: autograd differentiates it)
+    for t in range(1, size):
+        states.append(torch.addcmul(bu[t], a[t], states[-1]))
+    h = torch.stack(states)
     decay = torch.exp(delta.cumsum(0)[..., None] * A)  # product of a since the chunk's start
-    incoming = torch.zeros_like(bu[0])  # (B, D, chunks, N): the state entering each chunk
+    entering = [torch.zeros_like(h[0, :, :, 0])]  # (B, D, N): the state entering each chunk
     for c in range(1, chunks):
-        incoming[:, :, c] = decay[-1, :, :, c - 1] * incoming[:, :, c - 1] + bu[-1, :, :, c - 1]
-    y = (bu.addcmul_(decay, incoming) * C).sum(-1)  # (size, B, D, chunks)
+        entering.append(decay[-1, :, :, c - 1] * entering[-1] + h[-1, :, :, c - 1])
+    incoming = torch.stack(entering, dim=2)  # (B, D, chunks, N)
+    y = ((h + decay * incoming) * C).sum(-1)  # (size, B, D, chunks)
     return y.permute(1, 2, 3, 0).reshape(batch, channels, chunks * size)[:, :, :length]
 
 
