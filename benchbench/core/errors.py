@@ -51,3 +51,13 @@ def _cause(exc: BaseException) -> BaseException | None:
     if exc.__cause__ is not None:
         return exc.__cause__
     return None if exc.__suppress_context__ else exc.__context__
+
+
+def chain_text(exc: BaseException) -> str:
+    """The texts of an exception and of every exception in its chain (causes and contexts), one per line."""
+    parts, seen, e = [], set(), exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        parts.append(f"{type(e).__name__}: {e}")
+        e = e.__cause__ or e.__context__
+    return "\n".join(parts)

@@ -75,3 +75,9 @@ def fmt_price_per_hour(usd: float | None) -> str:
 def fmt_met(met: bool | None) -> str:
     """A goal's verdict: 'met', 'MISSED', or 'not measured' (None)."""
     return "not measured" if met is None else "met" if met else "MISSED"
+
+
+def kv_bytes_per_token(layers: int, kv_heads: int, head_dim: int, bytes_per_element: int) -> int:
+    """Bytes of keys and values an attention cache holds per token of one sequence: 2 × layers × kv_heads ×
+    head_dim × bytes per element (MHA: kv_heads = heads; GQA fewer; MQA one). Llama-2-7B at 16-bit: 524,288."""
+    return 2 * layers * kv_heads * head_dim * bytes_per_element

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchbench.core.errors import one_line
+from benchbench.core.errors import chain_text, one_line
 from benchbench.core.forward import to_device
 from benchbench.core.parity import REINIT_RULE, inconclusive_reasons, reinitialised, with_remedy
 from benchbench.core.results import Parity
@@ -150,12 +150,7 @@ def _stage(name: str, fn):
 def _full_text(exc: BaseException) -> str:
     if isinstance(exc, ExportError):  # dynamo's reason first: it is the exporter we prefer
         return _full_text(exc.dynamo_exc) + "\n" + _full_text(exc.torchscript_exc)
-    parts, seen, e = [], set(), exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        parts.append(f"{type(e).__name__}: {e}")
-        e = e.__cause__ or e.__context__
-    return "\n".join(parts)
+    return chain_text(exc)
 
 
 def check_readiness(target: Target, out_dir: str | Path, config: ReadinessConfig | None = None) -> Readiness:

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from benchbench.core import units
 from benchbench.core.dtypes import DTYPE_BYTES
 from benchbench.core.errors import BadInputError
 
@@ -68,7 +69,7 @@ class DecoderShape:
 def kv_bytes_per_token(shape: DecoderShape, bytes_per_element: int) -> int:
     """Bytes of K and V cached per token of context, for one sequence: 2 × layers × kv_heads × head_dim × bytes.
     MHA has kv_heads = heads, GQA fewer, MQA one (Llama-2-7B at 16-bit: 2 × 32 × 32 × 128 × 2 = 524,288)."""
-    return 2 * shape.layers * shape.kv_heads * shape.head_dim * bytes_per_element
+    return units.kv_bytes_per_token(shape.layers, shape.kv_heads, shape.head_dim, bytes_per_element)
 
 
 def is_decoder_config(config: Any, task: str | None) -> bool:

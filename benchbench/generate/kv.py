@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbench.core.errors import BadInputError
+from benchbench.core.units import kv_bytes_per_token
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class CacheAccount:
 
 def attention_bytes_per_token(layers: int, kv_heads: int, head_dim: int, bytes_per_element: int) -> int:
     """2 × layers × kv_heads × head_dim × bytes per element: keys and values of one position, every layer."""
-    return 2 * layers * kv_heads * head_dim * bytes_per_element
+    return kv_bytes_per_token(layers, kv_heads, head_dim, bytes_per_element)
 
 
 def _first(config: Any, *keys: str) -> Any:

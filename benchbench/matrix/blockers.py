@@ -76,13 +76,3 @@ def draft_failures(report: Any) -> list[str]:
         out.append(f"{kind.lower().replace('_', ' ')} at {_short(str(path))}:{frame.get('line')} in "
                    f"{frame.get('name')}: {frame.get('loc', '').strip()}")  # fmt: skip
     return list(dict.fromkeys(out))[:MAX_BLOCKERS]
-
-
-def full_text(exc: BaseException) -> str:
-    """The texts of an exception and of every exception in its chain."""
-    parts, seen, e = [], set(), exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        parts.append(f"{type(e).__name__}: {e}")
-        e = e.__cause__ or e.__context__
-    return "\n".join(parts)

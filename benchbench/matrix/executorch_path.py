@@ -10,8 +10,8 @@ import time
 
 import torch
 
-from benchbench.core.errors import one_line
-from benchbench.matrix.blockers import blockers_from_text, full_text
+from benchbench.core.errors import chain_text, one_line
+from benchbench.matrix.blockers import blockers_from_text
 from benchbench.matrix.runtimes import BuildContext, NotReady, Variant, as_float32, quiet, require, runtime
 from benchbench.matrix.torch_paths import export_program
 
@@ -36,7 +36,7 @@ def executorch_runtime(ctx: BuildContext, precision: str) -> Variant:
             method = Runtime.get().load_program(buffer).load_method("forward")
     except Exception as exc:
         raise NotReady(
-            f"ExecuTorch lowering failed: {one_line(exc)}", blockers_from_text(full_text(exc))
+            f"ExecuTorch lowering failed: {one_line(exc)}", blockers_from_text(chain_text(exc))
         ) from exc
     build_s = time.perf_counter() - start
     tensors = [i for i, x in enumerate(ctx.inputs) if isinstance(x, torch.Tensor)]

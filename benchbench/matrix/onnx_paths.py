@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchbench.core.errors import one_line
+from benchbench.core.errors import chain_text, one_line
 from benchbench.deploy.export import default_input_names, export_onnx, infer_dynamic_axes
 from benchbench.deploy.readiness import failing_op
-from benchbench.matrix.blockers import full_text
 from benchbench.matrix.runtimes import BuildContext, NotReady, Variant, quiet, require, runtime
 
 ORT_PRECISIONS = {"fp32": None, "fp16": None, "int8-dynamic": "dynamic", "int8-static": "static"}
@@ -56,7 +55,7 @@ def onnx_export(ctx: BuildContext) -> OnnxExport:
             info = export_onnx(target.model.eval(), example, path, input_names=names, dynamic_axes=axes,
                                output_names=target.output_names)  # fmt: skip
     except Exception as exc:
-        text = full_text(exc)
+        text = chain_text(exc)
         op = failing_op(text)
         failure = NotReady(f"ONNX export failed: {one_line(exc)}", [f"op {op}"] if op else [])
         ctx.cache["onnx"] = failure

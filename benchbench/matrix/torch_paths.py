@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from benchbench.core.errors import one_line
+from benchbench.core.errors import chain_text, one_line
 from benchbench.deploy.export import output_leaves
-from benchbench.matrix.blockers import blockers_from_text, draft_failures, full_text
+from benchbench.matrix.blockers import blockers_from_text, draft_failures
 from benchbench.matrix.runtimes import (
     BuildContext,
     NotReady,
@@ -99,7 +99,7 @@ def export_program(ctx: BuildContext, strict: bool) -> torch.export.ExportedProg
             program = torch.export.export(ctx.target.model.eval(), ctx.inputs, strict=strict)
     except Exception as exc:
         failure = NotReady(f"torch.export (strict={strict}) failed: {one_line(exc)}",
-                           blockers_from_text(full_text(exc)) + _draft(ctx))  # fmt: skip
+                           blockers_from_text(chain_text(exc)) + _draft(ctx))  # fmt: skip
         ctx.cache[key] = failure
         raise failure from exc
     ctx.cache[key] = program
@@ -160,7 +160,7 @@ def aoti_runtime(ctx: BuildContext, precision: str) -> Variant:
             torch._inductor.aoti_compile_and_package(program, package_path=str(path))
             loaded = torch._inductor.aoti_load_package(str(path))
     except Exception as exc:
-        raise NotReady(f"AOTInductor failed: {one_line(exc)}", blockers_from_text(full_text(exc))) from exc
+        raise NotReady(f"AOTInductor failed: {one_line(exc)}", blockers_from_text(chain_text(exc))) from exc
     build_s = time.perf_counter() - start
 
     def call(inputs: tuple) -> list[torch.Tensor]:
