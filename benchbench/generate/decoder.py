@@ -49,6 +49,20 @@ class Decoder:
         return emb.register_forward_hook(hook).remove
 
 
+CONTEXT_KEYS = ("max_positions", "n_positions", "max_position_embeddings", "n_text_ctx", "n_ctx")
+
+
+def max_context(decoder: Decoder) -> int | None:
+    """The most positions the decoder embeds (prompt plus generated), from its config; None when unbounded or
+    unknown (recurrent models)."""
+    config = decoder.config
+    for key in CONTEXT_KEYS:
+        value = config.get(key) if isinstance(config, dict) else getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
 def input_embedding(model: nn.Module) -> nn.Module | None:
     """The token embedding module: transformers' `get_input_embeddings()`, else the first nn.Embedding."""
     getter = getattr(model, "get_input_embeddings", None)

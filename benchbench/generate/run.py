@@ -4,14 +4,15 @@ requests for every backend × batch size × prompt length."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from benchbench.core.dtypes import parse_dtype
+from benchbench.core.errors import BadInputError
 from benchbench.generate.build import build_decoder, decoder_account
 from benchbench.generate.check import cache_figures, check_cache
-from benchbench.generate.decoder import Decoder
+from benchbench.generate.decoder import Decoder, max_context
 from benchbench.generate.kv import CacheAccount
 from benchbench.generate.measure import measure_point, random_prompt
 from benchbench.generate.records import CacheFigures, GenerationRecord
@@ -36,6 +37,19 @@ class GenerateSettings:
     memory: bool = True
     seed: int = 0
     threads: int | None = None  # torch's intra-op CPU threads (None: torch's default)
+    fit_context: bool = False  # shorten prompts that would run past the model's positions (the run's stage)
+
+
+def fitted(settings: GenerateSettings, model: str, limit: int | None) -> GenerateSettings:
+    """`settings` with every prompt plus `gen_len` within the model's `limit` positions: prompts shortened when
+    `fit_context`, else one BadInputError line naming the limit."""
+    if limit is None or all(p + settings.gen_len <= limit for p in settings.prompt_lens):
+        return settings
+    room = limit - settings.gen_len
+    if not settings.fit_context or room < 1:
+        raise BadInputError(f"{model} embeds at most {limit} positions: prompts of {max(settings.prompt_lens)} plus "
+                            f"{settings.gen_len} generated tokens do not fit; lower --prompt-lens or --gen-len")  # fmt: skip
+    return replace(settings, prompt_lens=tuple(sorted({min(p, room) for p in settings.prompt_lens})))
 
 
 def compiled(decoder: Decoder) -> tuple[Decoder | None, str | None]:
@@ -71,6 +85,7 @@ def generate(
         task=settings.task,
         seed=settings.seed,
     )
+    settings = fitted(settings, target.name, max_context(decoder))
     dtype = parse_dtype(settings.dtype)
     check_len = min(CHECK_PROMPT, *settings.prompt_lens)  # correctness needs no long prompt
     check = check_cache(

@@ -14,7 +14,8 @@ from typing import Any
 from benchbench.generate.records import GenerationRecord
 from benchbench.generate.run import GenerateSettings, generate
 
-STAGE_SETTINGS = GenerateSettings(prompt_lens=(8, 32), gen_len=8, batch_sizes=(1,), repeats=6, memory=False)
+STAGE_SETTINGS = GenerateSettings(prompt_lens=(8, 32), gen_len=8, batch_sizes=(1,), repeats=6, memory=False,
+                                  fit_context=True)  # fmt: skip
 
 
 def generation_stage(target: Any, result: Any, ctx: Any) -> GenerationRecord | None:

@@ -25,7 +25,8 @@ class WhisperTextDecoder(nn.Module):
             self.register_buffer("encoded", whisper.encoder(mel[:1]), persistent=False)
         dec = whisper.decoder
         self.config = {"layers": len(dec.blocks), "heads": dec.blocks[0].attn.heads,
-                       "width": dec.token_embedding.embedding_dim, "vocab_size": dec.token_embedding.num_embeddings}  # fmt: skip
+                       "width": dec.token_embedding.embedding_dim, "vocab_size": dec.token_embedding.num_embeddings,
+                       "n_text_ctx": dec.positional_embedding.shape[0]}  # fmt: skip
 
     def get_input_embeddings(self) -> nn.Module:
         return self.whisper.decoder.token_embedding

@@ -40,3 +40,15 @@ def test_stage_section_gate_metrics(tmp_path):
         "tpot_vs_context",
         "kv_bytes_vs_context",
     ]
+
+
+def test_prompts_past_the_models_positions_are_fitted_in_the_stage_and_refused_by_the_command(cli, tmp_path):
+    """Whisper tiny's text decoder embeds 32 positions: the stage's 32-token prompt plus 8 tokens is shortened to
+    24; the command, given the same, says so in one line."""
+    from benchbench.sources.target import load_target
+
+    record = generation_stage(load_target("whisper_tiny", "tiny", 1), SimpleNamespace(),
+                              SimpleNamespace(device="cpu", dtype="float32", out_dir=tmp_path))  # fmt: skip
+    assert record is not None and sorted({p.prompt_len for p in record.points}) == [8, 24]
+    code, _, err = cli(["generate", "whisper_tiny", "--prompt-lens", "32", "--gen-len", "8"])
+    assert code == 2 and "at most 32 positions" in err
