@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from benchbench.core import inert
+from benchbench.core.units import fmt_num
 from benchbench.report.html import CSS as REPORT_CSS
 from benchbench.site.data import KernelRow, ProfileRow, RunRow, SiteData
 from benchbench.site.trends import Series
@@ -27,23 +29,17 @@ SITE_CSS = (
 nav{margin-bottom:1em}nav a{font-weight:600}td.num,th.num{text-align:right}
 """
 )
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def text(value: object) -> str:
-    """`value` as inert HTML text: control and bidi characters dropped, the rest escaped."""
-    return html.escape(_INVISIBLE.sub("", str(value)).replace("\n", " "))
+    """`value` as inert HTML text on one line (`core.inert`: control and bidi characters shown as escapes)."""
+    return html.escape(inert.one_line(value))
 
 
 def script_json(data: object) -> str:
     """JSON that is safe inside a <script> element."""
     raw = json.dumps(data, allow_nan=False, separators=(",", ":"))
     return raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def fmt_ms(v: float | None) -> str:
-    """A latency in ms with three significant figures, '—' when unknown."""
-    return "—" if v is None else f"{v:.3g}"
 
 
 def fmt_ci(lo: float | None, hi: float | None) -> str:
@@ -184,8 +180,8 @@ def model_page(model: str, series: list[Series], site_dir: Path) -> tuple[str, d
     for s in series:
         for p in reversed(s.points):
             rows.append([p.run.created_at, short_commit(p.run), s.label, p.profile.status,
-                         fmt_ms(p.profile.p50_ms) + fmt_ci(p.profile.ci_lo, p.profile.ci_hi),
-                         fmt_ms(p.profile.p99_ms), fmt_mib(p.profile.peak_memory_bytes),
+                         fmt_num(p.profile.p50_ms) + fmt_ci(p.profile.ci_lo, p.profile.ci_hi),
+                         fmt_num(p.profile.p99_ms), fmt_mib(p.profile.peak_memory_bytes),
                          Cell("report", report_href(p.run, site_dir, page_dir)) if report_href(p.run, site_dir, page_dir) else "—"])  # fmt: skip
             if p.regression:
                 regressions.append(
@@ -223,7 +219,7 @@ def index_page(data: SiteData, models: dict[str, list[Series]], site_dir: Path) 
         for s in series:
             last = s.points[-1]
             rows.append([Cell(model, f"models/{model_slug(model)}.html"), s.label, str(len(s.points)),
-                         fmt_ms(last.profile.p50_ms) + fmt_ci(last.profile.ci_lo, last.profile.ci_hi),
+                         fmt_num(last.profile.p50_ms) + fmt_ci(last.profile.ci_lo, last.profile.ci_hi),
                          Cell(str(len(s.regressions)), cls="bad" if s.regressions else ""), short_commit(last.run)])  # fmt: skip
     runs = sorted(data.runs.values(), key=lambda r: (r.created_at, r.run_id), reverse=True)
     run_rows = []
@@ -276,8 +272,8 @@ def devices_page(data: SiteData) -> tuple[str, list[dict]]:
         row = [Cell(model, f"models/{model_slug(model)}.html"), f"{size} · bs{batch} · {dtype}"]
         for d in devices:
             p = cell.get(d)
-            row.append("—" if p is None else f"{fmt_ms(p.p50_ms)}{fmt_ci(p.ci_lo, p.ci_hi)} (×{p.p50_ms / fastest:.3g})"
-                       if fastest > 0 else fmt_ms(p.p50_ms))  # fmt: skip
+            row.append("—" if p is None else f"{fmt_num(p.p50_ms)}{fmt_ci(p.ci_lo, p.ci_hi)} (×{p.p50_ms / fastest:.3g})"
+                       if fastest > 0 else fmt_num(p.p50_ms))  # fmt: skip
         rows.append(row)
         records.append({"model": model, "size": size, "batch_size": batch, "dtype": dtype,
                         "p50_ms": {d: p.p50_ms for d, p in cell.items()},
@@ -307,8 +303,8 @@ def kernels_page(kernels: list[KernelRow], runs: dict[str, RunRow]) -> tuple[str
         parts.append(f"<h2>{text(op)} · {text(mode)} · {text(dtype)} · {text(shape)}</h2>")
         parts.append(table(["rank", "impl", "device", "p50 ms [95% CI]", "TFLOP/s", "GB/s", "speed-up vs baseline"],
                            [[str(i + 1), k.impl + (" (baseline)" if k.baseline else ""), k.device,
-                             fmt_ms(k.p50_ms) + fmt_ci(k.ci_lo, k.ci_hi), _num(k.tflops), _num(k.gbps),
-                             _num(k.speedup)] for i, k in enumerate(rows)], 3))  # fmt: skip
+                             fmt_num(k.p50_ms) + fmt_ci(k.ci_lo, k.ci_hi), fmt_num(k.tflops), fmt_num(k.gbps),
+                             fmt_num(k.speedup)] for i, k in enumerate(rows)], 3))  # fmt: skip
         records.append({"op": op, "shape": shape, "mode": mode, "dtype": dtype,
                         "rows": [k.__dict__ for k in rows]})  # fmt: skip
     body = (
@@ -316,7 +312,3 @@ def kernels_page(kernels: list[KernelRow], runs: dict[str, RunRow]) -> tuple[str
         or "<p>No kernel timing in this history: kernels are timed on a GPU (`benchbench gpu-check`, `run --suite gpu`).</p>"
     )
     return page("Kernel leaderboard", body), records
-
-
-def _num(v: float | None) -> str:
-    return "—" if v is None else f"{v:.3g}"
