@@ -3,7 +3,8 @@ format — task, architecture diagram, parameter count, training recipe, baselin
 scaling plan — as Markdown (the diagram as a Mermaid block) and HTML (the diagram drawn as SVG).
 
 Every number comes from a profile made here (the model and its same-modality zoo baselines), a hardware-table
-entry, or the recipe of the model's family (`benchbench.report.recipes`), each with its source named.
+entry, or the recipe of the model's family (`benchbench.report.recipes`), each with its source named. An `hf:`
+config too big to build is counted on the meta device instead (`card_profile`), and the card says so.
 """
 
 from __future__ import annotations

@@ -153,8 +153,9 @@ def _free_bytes() -> int | None:
 
 
 class TooBigToBuild(BadInputError):
-    """The model's weights would not fit in this machine's memory. Commands that only count (`estimate`) catch
-    it and count on the meta device instead (`meta_model`); commands that must run the model print its line."""
+    """The model's weights would not fit in this machine's memory. Commands that can count instead (`estimate`,
+    `profile`, `card`) catch it and count on the meta device (`meta_model`, `meta_target`); commands that must
+    run the model print its line."""
 
     def __init__(self, message: str, params: int, free_bytes: int | None = None) -> None:
         super().__init__(message)
@@ -199,16 +200,15 @@ def meta_target(name: str, seq_len: int | None, task: str | None) -> Target:
     config, _, config_source = load_config(transformers, name)
     model = meta_model(getattr(transformers, TASKS[task]), config).eval()
     plan = plan_inputs(model, seq_len)
-    # transformers reads an attention mask's values (all ones?), which a meta tensor has not: left out, which
-    # means the same (attend to every token) and counts the same MACs
+    # transformers reads tensor values while preparing its attention mask (is the mask all ones? are the positions
+    # packed?), which meta tensors do not have; with no mask (every token attended, as with a mask of ones) and
+    # the cache on, it reads none, and the forward counts the same MACs
     kept = [(n, t.to("meta")) for n, t in zip(plan.names, plan.make(1, seq_len)) if n != "attention_mask"]
     names, inputs = tuple(n for n, _ in kept), tuple(t for _, t in kept)
-    notes = make_positional(
-        model, names, use_cache=True
-    )  # without a cache transformers reads the positions' values
+    notes = make_positional(model, names, use_cache=True)
     if names != plan.names:
         notes.append(
-            "attention_mask left out on the meta device (no mask: every token attended, as with ones)"
+            "attention_mask left out on the meta device: every token attended, as with a mask of ones"
         )
     return Target(
         name=f"hf:{name}" + (f":{task}" if task != "model" else ""), size="default", modality=plan.modality,
