@@ -42,14 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from benchbench.core.device import check_dtype, parse_device
     from benchbench.core.dtypes import parse_dtype
-    from benchbench.core.noise import machine_state, measured_noise
     from benchbench.measure.memory import check_batch_fits
-    from benchbench.measure.profile import profile_target
-    from benchbench.measure.sweep import num_threads, parse_int_list, sweep
+    from benchbench.measure.sweep import num_threads, parse_int_list
+    from benchbench.sources.hf import TooBigToBuild
     from benchbench.sources.target import load_target, requested_batch
 
     check_output(args.json, what="--json file")
@@ -62,19 +59,18 @@ def run(args: argparse.Namespace) -> int:
     check_dtype(parse_device(args.device), parse_dtype(dtypes[0]))
     with num_threads(args.threads):
         first = requested_batch(args.model, batch_sizes[0], 1)
-        check_batch_fits(args.model, args.size, max(b or 1 for b in batch_sizes), seq_len, task=args.task)
-        target = load_target(args.model, args.size, first, seq_len, task=args.task)
-        start = machine_state()
-        r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
-        if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
-            r.sweeps = sweep(target, batch_sizes=[b or target.batch_size for b in batch_sizes], seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
-                             device=args.device, threads=args.threads)  # fmt: skip
-        timed = [x for x in [r.latency] + [s.latency for s in r.sweeps or []] if x is not None]
-        r.noise = measured_noise(start, timed, torch.get_num_threads())
-        if args.trace:
-            from benchbench.measure.trace import capture_trace
+        too_big = None
+        try:
+            check_batch_fits(args.model, args.size, max(b or 1 for b in batch_sizes), seq_len, task=args.task)
+            target = load_target(args.model, args.size, first, seq_len, task=args.task)
+        except TooBigToBuild as exc:  # counted on the meta device instead (below, outside this handler)
+            too_big = exc
+        if too_big is not None:
+            from benchbench.estimate.counted import counted_profile
 
-            r.stages["trace"] = capture_trace(target, args.trace, device=args.device, dtype=dtypes[0])
+            r = counted_profile(args.model, too_big, task=args.task, seq_len=seq_len, dtype=dtypes[0])[1]
+        else:
+            r = _measure(args, target, batch_sizes, seq_lens, dtypes)
     print_profile(r, out)
     if (args.layers or args.depth is not None) and r.layers:
         out.print(layer_table(r.layers, depth=args.depth, title=f"{r.model} layers (MACs inclusive)"))
@@ -86,6 +82,30 @@ def run(args: argparse.Namespace) -> int:
         print_trace(r.stages["trace"], out)
     emit_json(args.json, r)
     return 0 if r.ok else 1
+
+
+def _measure(
+    args: argparse.Namespace, target: Any, batch_sizes: list, seq_lens: list | None, dtypes: list[str]
+) -> Any:
+    """Profile the built target, its sweeps and trace when asked, and the machine's noise over the timings."""
+    import torch
+
+    from benchbench.core.noise import machine_state, measured_noise
+    from benchbench.measure.profile import profile_target
+    from benchbench.measure.sweep import sweep
+
+    start = machine_state()
+    r = profile_target(target, device=args.device, dtype=dtypes[0], memory=not args.no_memory)
+    if len(batch_sizes) > 1 or len(seq_lens or []) > 1 or len(dtypes) > 1 or args.mode != "eval":
+        r.sweeps = sweep(target, batch_sizes=[b or target.batch_size for b in batch_sizes], seq_lens=seq_lens, dtypes=dtypes, mode=args.mode,
+                         device=args.device, threads=args.threads)  # fmt: skip
+    timed = [x for x in [r.latency] + [s.latency for s in r.sweeps or []] if x is not None]
+    r.noise = measured_noise(start, timed, torch.get_num_threads())
+    if args.trace:
+        from benchbench.measure.trace import capture_trace
+
+        r.stages["trace"] = capture_trace(target, args.trace, device=args.device, dtype=dtypes[0])
+    return r
 
 
 def print_profile(r: Any, out: Any) -> None:
@@ -126,11 +146,33 @@ def print_profile(r: Any, out: Any) -> None:
         table.add_row("p50 uncertainty", lat.uncertainty())
         table.add_row("repeats, threads", f"{lat.n}, {lat.threads}")
         table.add_row("throughput", f"{fmt_count(lat.throughput_per_s)} samples/s")
+    if r.counted is not None:
+        _counted_rows(table, r.counted)
     for e in r.errors:
         table.add_row(Text(f"failed: {e.stage}", style="red"), f"{e.type}: {e.error}")
     if r.noise is not None:
         table.add_row("noise", r.noise.line())
     out.print(table)
+
+
+def _counted_rows(table: Any, c: Any) -> None:
+    """What a profile of a model too big to build counted instead of measuring, and why."""
+    from rich.text import Text
+
+    from benchbench.core.units import fmt_count
+
+    table.add_row(
+        Text("COUNTED, not measured", style="yellow"), f"on the {c.counted_on}: the figures above are counts"
+    )
+    table.add_row("latency, memory", f"not measured: {c.not_measured}")
+    if c.macs_per_prefill_token is None:
+        return
+    table.add_row("causal LM parameters (with its head)", f"{c.causal_lm_params:,}")
+    table.add_row(
+        f"MACs per prefill token ({c.prompt_tokens}-token prompt)", fmt_count(c.macs_per_prefill_token)
+    )
+    table.add_row(f"MACs per decode token at context {c.decode_context}", fmt_count(c.macs_per_decode_token))
+    table.add_row(f"KV cache bytes per token ({c.kv_dtype})", f"{c.kv_bytes_per_token:,}")
 
 
 def print_trace(t: Any, out: Any) -> None:

@@ -36,34 +36,24 @@ def run_llm_scenario(args: argparse.Namespace) -> int:
 
 
 def _in_process(args: argparse.Namespace, cfg: object) -> object:
+    """Goodput of MODEL built here as a cached decoder (`generate.build.build_decoder`, `serve.decoder.CachedDecoder`)."""
     import torch
 
     from benchbench.core.device import parse_device
-    from benchbench.serve.decoder import recompute_decoder
+    from benchbench.generate.build import build_decoder
+    from benchbench.serve.decoder import CachedDecoder
     from benchbench.serve.energy import energy_meter
     from benchbench.serve.llm_scenario import serve_llm_decoder
     from benchbench.serve.scenarios import default_threads, measured_on
-    from benchbench.sources.target import load_target
 
-    device = str(parse_device(args.device))
-    if device != "cpu":
-        from benchbench.core.errors import BadInputError
-
-        raise BadInputError("--scenario llm runs its in-process decoder on the CPU only for now; use --endpoint "
-                            "for a GPU server")  # fmt: skip
+    device = parse_device(args.device)
     threads = args.threads or default_threads()
     torch.set_num_threads(threads)
-    target = load_target(args.model, args.size, 1, None, task=args.task)
-    if target.library == "hf" and target.task != "causal-lm":
-        from benchbench.core.errors import BadInputError
-
-        raise BadInputError(f"--scenario llm needs next-token logits; {target.name} is the bare model: give "
-                            f"{target.name}:causal-lm or --task causal-lm")  # fmt: skip
-    config = target.spec.config(target.size) if target.spec is not None else None
-    decoder = recompute_decoder(target.model, config, target.input_names or ())
-    return serve_llm_decoder(decoder, cfg, model=target.name, measured_on=measured_on(device, threads),
-                             device=device, price_per_hour=args.price_per_hour,
-                             meter_factory=lambda: energy_meter(device))  # fmt: skip
+    model, target = build_decoder(args.model, size=args.size, device=str(device), task=args.task)
+    decoder = CachedDecoder(model, device)
+    return serve_llm_decoder(decoder, cfg, model=target.name, measured_on=measured_on(str(device), threads),
+                             device=str(device), price_per_hour=args.price_per_hour,
+                             meter_factory=lambda: energy_meter(str(device)))  # fmt: skip
 
 
 def _endpoint(args: argparse.Namespace, cfg: object) -> object:

@@ -236,6 +236,29 @@ class SweepPoint:
     error: str | None = None
 
 
+@dataclass
+class CountedOnly:
+    """A profile of a model too big to build here: what was counted on the meta device (shapes, no weights) in
+    place of a measurement, and why nothing that runs the model was measured. The profile's `params`, `flops`
+    and `layers` are then counts of the meta model; its `latency` and `memory` stay None.
+
+    For a decoder config, the figures of its causal LM (head included, whatever head the profile built): its
+    parameters, MACs per token of a `prompt_tokens` prefill, MACs of one decode token after `decode_context`
+    positions, and KV cache bytes per token in `kv_dtype`."""
+
+    counted_on: str  # "meta device (no weights allocated)"
+    not_measured: str  # the reason latency and memory were not measured, with the figures
+    weight_bytes_float32: int
+    memory_free_bytes: int | None = None
+    causal_lm_params: int | None = None  # with its LM head (the published count), for a bare model too
+    prompt_tokens: int | None = None
+    macs_per_prefill_token: float | None = None
+    decode_context: int | None = None
+    macs_per_decode_token: int | None = None
+    kv_bytes_per_token: int | None = None
+    kv_dtype: str | None = None
+
+
 @record_kind("profile")
 @dataclass
 class ProfileResult:
@@ -255,6 +278,7 @@ class ProfileResult:
     layers: list[LayerRow] | None = None
     diagram: str | None = None  # Mermaid flowchart of the top-level blocks
     sweeps: list[SweepPoint] | None = None
+    counted: CountedOnly | None = None  # set instead of measurements when the model is too big to build here
     # stage name -> its record (benchbench.core.stage.STAGES); in JSON each is a top-level key of the profile
     noise: NoiseVerdict | None = None  # `profile`'s own verdict (a run's is the run's)
     stages: dict[str, Any] = field(default_factory=dict)

@@ -3,7 +3,8 @@ format — task, architecture diagram, parameter count, training recipe, baselin
 scaling plan — as Markdown (the diagram as a Mermaid block) and HTML (the diagram drawn as SVG).
 
 Every number comes from a profile made here (the model and its same-modality zoo baselines), a hardware-table
-entry, or the recipe of the model's family (`benchbench.report.recipes`), each with its source named.
+entry, or the recipe of the model's family (`benchbench.report.recipes`), each with its source named. An `hf:`
+config too big to build is counted on the meta device instead (`card_profile`), and the card says so.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from benchbench.core.files import write_text
 from benchbench.core.stats import fmt_ratio
 from benchbench.core.units import fmt_bytes, fmt_ci_ms, fmt_count, fmt_hours, fmt_ms
 from benchbench.estimate.cost import estimate, facts_from_profile
+from benchbench.estimate.counted import counted_profile
 from benchbench.estimate.hardware import get_hardware
 from benchbench.estimate.scaling import QUANTITIES, scaling_plan
 from benchbench.matrix.records import DeployMatrix
@@ -35,6 +37,7 @@ from benchbench.report.recipes import RECIPES, Recipe, family_of
 from benchbench.report.serving import serving_blocks
 from benchbench.serve.records import ServeResult
 from benchbench.sources.base import Target
+from benchbench.sources.hf import TooBigToBuild
 from benchbench.sources.target import default_size, load_target
 
 CARD_SECTIONS = ("task", "architecture", "parameters", "recipe", "baselines", "compute", "scaling")
@@ -87,11 +90,36 @@ def task_section(target: Target, p: ProfileResult, budget_ms: float | None) -> S
     perf = (f"latency budget {budget_ms} ms per batch (checked in Compute estimate)" if budget_ms else
             "no latency budget given (pass --latency-budget-ms)")  # fmt: skip
     origin = f"Paper: {target.spec.paper}." if target.spec else f"Built from {target.library}."
+    here = (f"not measured: {p.counted.not_measured}" if p.counted else
+            f"p50 {fmt_ms(lat)} ms{ci} on {p.device} (batch 1, {p.dtype})")  # fmt: skip
     return Section("task", "Task description", [
         f"**{literal(target.name)}** ({target.size}): {literal(target.description)} {origin}",
         Table(["input modality", "inputs (batch 1)", "output", "performance requirement", "measured here"],
-              [[target.modality, ins, out, perf, f"p50 {fmt_ms(lat)} ms{ci} on {p.device} (batch 1, {p.dtype})"]]),
+              [[target.modality, ins, out, perf, here]]),
+        *counted_blocks(p),
     ])  # fmt: skip
+
+
+def counted_blocks(p: ProfileResult) -> list[Any]:
+    """For a model too big to build: that every figure of the card is counted or estimated, not measured, and
+    the decoder's counted per-token figures; nothing for a measured profile."""
+    c = p.counted
+    if c is None:
+        return []
+    blocks: list[Any] = [
+        f"**Counted, not measured.** {literal(p.model)} was built on the {c.counted_on}: its parameters, MACs and "
+        f"layer shapes below are counts. Latency and memory: not measured: {literal(c.not_measured)}. The compute "
+        "estimate follows from the counts and the hardware table."
+    ]
+    if c.macs_per_prefill_token is not None:
+        blocks.append(Table(["counted per token (causal LM, head included)", "value"], [
+            ["parameters", f"{c.causal_lm_params:,}"],
+            [f"MACs per prefill token ({c.prompt_tokens}-token prompt)", fmt_count(c.macs_per_prefill_token)],
+            [f"MACs per decode token at context {c.decode_context}", fmt_count(c.macs_per_decode_token)],
+            [f"KV cache bytes per token ({c.kv_dtype})", f"{c.kv_bytes_per_token:,}"],
+            ["latency (TTFT, TPOT), memory", f"not measured: {c.not_measured}"],
+        ]))  # fmt: skip
+    return blocks
 
 
 def architecture_section(p: ProfileResult) -> Section:
@@ -181,13 +209,18 @@ def baselines_section(
     blocks: list[Any] = [
         f"Zoo models of the same modality ({target.modality}) with fewer parameters, at size {size}, batch 1"
         + (f", at most {target.seq_len} tokens (this model's length)" if target.seq_len else "")
-        + f", on {p.device} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
+        + f", on {_measured_device(p, profiles)} ({p.dtype}). Accuracy is not measured by benchbench: compare cost here, quality on your data."
     ]
     if len(rows) == 1:
         blocks.append(f"No simpler {target.modality} model in the zoo.")
     blocks.append(Table(["model", "params", "MACs", "p50 ms", "95% CI ms", "train activations", "inference peak"],
                         rows))  # fmt: skip
     return Section("baselines", "Baseline comparison", blocks)
+
+
+def _measured_device(p: ProfileResult, profiles: dict[str, ProfileResult]) -> str:
+    """Where the baselines ran: the model's device, or theirs when the model was only counted (on meta)."""
+    return next(iter(profiles.values())).device if p.counted and profiles else p.device
 
 
 def measured_serving_blocks(p: ProfileResult, serving: ServeResult | None) -> list[Any]:
@@ -298,6 +331,27 @@ def no_scaling_section(target: Target) -> Section:
     ])  # fmt: skip
 
 
+def card_profile(
+    model: str, size: str | None, task: str | None, modality: str | None
+) -> tuple[Target, ProfileResult]:
+    """The card's model and its profile: built and measured here, or, for an `hf:` config too big to build,
+    counted on the meta device (`estimate.counted`) with latency and memory not measured. `modality` is the
+    user's word on what the model is: it picks the baselines and the recipe."""
+    too_big = None
+    try:  # a factory's own batch
+        target = load_target(model, size or default_size(model, "base"), None, task=task)
+    except TooBigToBuild as exc:
+        too_big = exc
+    if too_big is not None:  # outside the handler: a failure while counting is not chained to the refusal
+        target, p = counted_profile(model, too_big, task=task)
+    if modality is not None:
+        target.modality = modality
+    if too_big is None:
+        p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
+    p.modality = target.modality
+    return target, p
+
+
 def build_card(
     model: str,
     *,
@@ -318,10 +372,7 @@ def build_card(
     neighbours are profiled at `baseline_size` (default: the model's own zoo size, base for other models)."""
     if modality is not None and modality not in MODALITIES:
         raise unknown_name("modality", modality, MODALITIES)
-    target = load_target(model, size or default_size(model, "base"), None, task=task)  # a factory's own batch
-    if modality is not None:  # a user's word on what the model is: it picks the baselines and the recipe
-        target.modality = modality
-    p = profile_target(target, timing=_tiny_timing(), train_step_peak=False)
+    target, p = card_profile(model, size, task, modality)
     zoo_size = baseline_size or (target.size if target.library == "zoo" else "base")
     others = neighbour_profiles(target, p.params.total if p.params else None, zoo_size)
     recipe_sec, recipe, n = recipe_section(target, p, train_samples)

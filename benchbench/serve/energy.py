@@ -1,7 +1,9 @@
 """Energy over a probe, from the device's own counter, or "not measured" with the reason; never a guess.
 
 - NVIDIA GPUs: NVML's total energy since the driver loaded (`nvmlDeviceGetTotalEnergyConsumption`, millijoules,
-  Volta and later), through nvidia-ml-py (`pip install 'benchbench[energy]'`).
+  Volta and later), through nvidia-ml-py (`pip install 'benchbench[energy]'`, imported as `pynvml`). CUDA's
+  device number is mapped to NVML's through CUDA_VISIBLE_DEVICES (`nvml_index`). The counter updates every 20-100 ms on recent GPUs, so a probe of a few
+  hundred milliseconds carries that much error; a probe is seconds long.
 - CPUs: Linux powercap RAPL, each package zone's `energy_uj` under /sys/class/powercap (`intel-rapl:N`; the
   subzones `intel-rapl:N:M` are parts of their package and not added again). The counter wraps at
   `max_energy_range_uj`; one wrap per probe is undone. Reading it needs permission (root on recent kernels).
@@ -13,7 +15,7 @@ import glob
 import os
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from benchbench.serve.llm_records import Energy
 
@@ -83,13 +85,10 @@ def rapl_zones(root: str = POWERCAP) -> tuple[list[Path], str]:
 
 
 class NvmlMeter:
-    """NVML's total energy counter of one GPU, in joules."""
+    """NVML's total energy counter of one GPU (`nvml` is the `pynvml` module, or a stand-in with its API), in joules."""
 
-    def __init__(self, index: int) -> None:
-        import pynvml
-
-        self.nvml = pynvml
-        self.handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    def __init__(self, nvml: Any, handle: Any) -> None:
+        self.nvml, self.handle = nvml, handle
         self.begin = 0
 
     def _read_mj(self) -> int:
@@ -102,6 +101,18 @@ class NvmlMeter:
         return Energy(source="nvml total energy", joules=(self._read_mj() - self.begin) / 1e3)
 
 
+def nvml_index(cuda_index: int) -> int:
+    """NVML's number for CUDA device `cuda_index` under CUDA_VISIBLE_DEVICES (indices or UUIDs), through torch's
+    own mapping (`torch.cuda._get_nvml_device_index`, what torch.cuda.power_draw uses); the index itself when
+    CUDA is absent or torch has no such helper."""
+    import torch
+
+    mapping = getattr(torch.cuda, "_get_nvml_device_index", None)
+    if mapping is None or not torch.cuda.is_available():
+        return cuda_index
+    return int(mapping(cuda_index))
+
+
 def _nvml_meter(device: str) -> EnergyMeter:
     try:
         import pynvml
@@ -109,7 +120,8 @@ def _nvml_meter(device: str) -> EnergyMeter:
         return NotMeasured("nvidia-ml-py is not installed (pip install 'benchbench[energy]')")
     try:
         pynvml.nvmlInit()
-        meter = NvmlMeter(int(device.partition(":")[2] or 0))
+        handle = pynvml.nvmlDeviceGetHandleByIndex(nvml_index(int(device.partition(":")[2] or 0)))
+        meter = NvmlMeter(pynvml, handle)
         meter.start()
         return meter
     except Exception as exc:  # NVML raises its own error per missing feature; the reason is kept

@@ -153,12 +153,21 @@ def _free_bytes() -> int | None:
 
 
 class TooBigToBuild(BadInputError):
-    """The model's weights would not fit in this machine's memory. Commands that only count (`estimate`) catch
-    it and count on the meta device instead (`meta_model`); commands that must run the model print its line."""
+    """The model's weights would not fit in this machine's memory. Commands that can count instead (`estimate`,
+    `profile`, `card`) catch it and count on the meta device (`meta_model`, `meta_target`); commands that must
+    run the model print its line."""
 
-    def __init__(self, message: str, params: int) -> None:
+    def __init__(self, message: str, params: int, free_bytes: int | None = None) -> None:
         super().__init__(message)
         self.params = params
+        self.free_bytes = free_bytes
+
+    @property
+    def why(self) -> str:
+        """Why nothing that runs the model was measured, with the figures: for "not measured: ..." lines."""
+        free = "unknown" if self.free_bytes is None else f"{self.free_bytes / 2**30:.1f} GiB free"
+        return (f"the model does not fit in memory (needs {4 * self.params / 2**30:.1f} GiB for its float32 weights, "
+                f"this machine has {free}; benchbench builds a model only below {MEMORY_SHARE:.0%} of it)")  # fmt: skip
 
 
 def meta_model(auto: Any, config: Any) -> Any:
@@ -177,8 +186,37 @@ def _check_fits(auto: Any, config: Any, name: str) -> int:
             f"{MEMORY_SHARE:.0%} of this machine's {free / 2**30:.1f} GiB free, too big to run here; "
             "`benchbench estimate` counts it on the meta device, or give a smaller config as hf:DIR",
             n,
+            free,
         )
     return n
+
+
+def meta_target(name: str, seq_len: int | None, task: str | None) -> Target:
+    """`hf:NAME` built on the meta device with inputs there too, for a config too big to build (`TooBigToBuild`):
+    every parameter and activation has its shape and no storage, so parameters, MACs and the layer table can be
+    counted while nothing can be run or timed. The weights are never allocated, nor read from the folder."""
+    name, task = split_task(name, task)
+    transformers = import_transformers()
+    config, _, config_source = load_config(transformers, name)
+    model = meta_model(getattr(transformers, TASKS[task]), config).eval()
+    plan = plan_inputs(model, seq_len)
+    # transformers reads tensor values while preparing its attention mask (is the mask all ones? are the positions
+    # packed?), which meta tensors do not have; with no mask (every token attended, as with a mask of ones) and
+    # the cache on, it reads none, and the forward counts the same MACs
+    kept = [(n, t.to("meta")) for n, t in zip(plan.names, plan.make(1, seq_len)) if n != "attention_mask"]
+    names, inputs = tuple(n for n, _ in kept), tuple(t for _, t in kept)
+    notes = make_positional(model, names, use_cache=True)
+    if names != plan.names:
+        notes.append(
+            "attention_mask left out on the meta device: every token attended, as with a mask of ones"
+        )
+    return Target(
+        name=f"hf:{name}" + (f":{task}" if task != "model" else ""), size="default", modality=plan.modality,
+        model=model, inputs=inputs, batch_size=1, seq_len=(seq_len or plan.default_seq) if plan.seq_unit else None,
+        library="hf", input_names=names, task=task, notes=notes,
+        description=f"transformers {type(model).__name__} from {config_source}, on the meta device (shapes only, "
+        f"no weights); inputs: {plan.source}",
+    )  # fmt: skip
 
 
 @register_source("hf", package="transformers", extra="hf", example="hf:bert", tasks=tuple(TASKS))

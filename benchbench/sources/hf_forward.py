@@ -56,15 +56,21 @@ def plain_outputs(out: Any) -> tuple[tuple[torch.Tensor, ...], list[str], list[s
     return tuple(tensors), names, dropped
 
 
-def make_positional(model: nn.Module, names: tuple[str, ...]) -> list[str]:
-    """Give `model` a forward over `names` (positional), cache off, tuple of tensors out; returns notes."""
+def make_positional(model: nn.Module, names: tuple[str, ...], *, use_cache: bool = False) -> list[str]:
+    """Give `model` a forward over `names` (positional), cache off, tuple of tensors out; returns notes.
+    `use_cache=True` keeps the cache on (and drops it from the outputs): on the meta device, where transformers'
+    mask preparation reads tensor values when there is neither a mask nor a cache."""
     original = type(model).forward
     params = inspect.signature(original).parameters
     fixed: dict[str, Any] = {}
     notes: list[str] = []
     if "use_cache" in params:
-        fixed["use_cache"] = False
-        notes.append("called with use_cache=False: the outputs hold no key/value cache")
+        fixed["use_cache"] = use_cache
+        notes.append(
+            "called with use_cache=True (on the meta device): the cache is made and left out of the outputs"
+            if use_cache
+            else "called with use_cache=False: the outputs hold no key/value cache"
+        )
     if "return_dict" in params:
         fixed["return_dict"] = True
 

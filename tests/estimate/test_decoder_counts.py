@@ -101,8 +101,9 @@ def test_estimate_llama2_7b_config_counts_without_building(cli, tf, tmp_path):
 
 
 def test_too_big_to_run_is_refused_in_one_line(cli, tf, tmp_path):
+    """A command that must run the model refuses it (`profile` and `card` count it instead: test_counted.py)."""
     tf.LlamaConfig(num_hidden_layers=400).save_pretrained(tmp_path)  # about 80 B parameters
-    code, _, err = cli(["profile", f"hf:{tmp_path}", "--no-memory"])
+    code, _, err = cli(["export", f"hf:{tmp_path}", "--out", str(tmp_path / "onnx")])
     assert code == 2 and "too big to run here" in err
 
 

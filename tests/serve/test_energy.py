@@ -65,7 +65,61 @@ def test_joules_per_token_and_per_request_follow_from_the_counter():
     assert probe.energy.joules_per_request == pytest.approx(5.0)
 
 
-def test_cuda_without_nvml_or_gpu_is_not_measured():
+class FakeNvml:
+    """A stand-in for nvidia-ml-py's `pynvml` module with the calls the meter makes, as documented: handles by
+    index, and `nvmlDeviceGetTotalEnergyConsumption(handle)` returning the GPU's energy since the driver loaded
+    in millijoules (an int); `fail` raises the library's kind of error from the energy call."""
+
+    class NVMLError(Exception):
+        pass
+
+    def __init__(self, fail: bool = False) -> None:
+        self.millijoules = {0: 5_000_000, 1: 9_000_000}
+        self.fail = fail
+        self.initialised = False
+
+    def nvmlInit(self) -> None:
+        self.initialised = True
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> tuple[str, int]:
+        assert self.initialised, "nvmlInit must come first"
+        return ("handle", index)
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: tuple[str, int]) -> int:
+        if self.fail:
+            raise self.NVMLError("Not Supported")
+        return self.millijoules[handle[1]]
+
+
+def test_nvml_counter_gives_joules_per_token_and_request(monkeypatch):
+    import sys
+
+    from benchbench.serve.energy import NvmlMeter
+
+    fake = FakeNvml()
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # CUDA index = NVML index
+    meter = energy_meter("cuda:1")
+    assert isinstance(meter, NvmlMeter) and meter.handle == ("handle", 1)
+    meter.start()
+    fake.millijoules[1] += 7_500  # 7.5 J on GPU 1
+    fake.millijoules[0] += 1_000_000  # another GPU's energy is not counted
+    recs = [RequestRecord(0.0, 4, 2, [0.01, 0.02]), RequestRecord(0.0, 4, 3, [0.01, 0.02, 0.03])]
+    probe = summarize(recs, 1.0, Slo(100, 100), elapsed_s=1.0, stop_reason="done", energy=meter.stop())
+    assert probe.energy.source == "nvml total energy" and probe.energy.joules == pytest.approx(7.5)
+    assert probe.energy.joules_per_output_token == pytest.approx(1.5)  # 7.5 J over 5 tokens
+    assert probe.energy.joules_per_request == pytest.approx(3.75)
+
+
+def test_nvml_without_the_counter_or_the_library_is_not_measured(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml(fail=True))
+    e = energy_meter("cuda").stop()
+    assert (
+        e.joules is None
+        and e.source == "not measured: NVML energy counter unavailable (NVMLError: Not Supported)"
+    )
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # not installed: importing it raises ImportError
     e = energy_meter("cuda:0").stop()
-    if e.joules is None:  # no nvidia-ml-py, or no GPU here
-        assert e.source.startswith("not measured")
+    assert e.joules is None and "nvidia-ml-py is not installed" in e.source

@@ -6,22 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from benchbench.core.errors import BadInputError
-from benchbench.serve.decoder import recompute_decoder
+from benchbench.generate.build import build_decoder
+from benchbench.serve.decoder import CachedDecoder
 from benchbench.serve.llm_records import RequestRecord, Slo
 from benchbench.serve.llm_scenario import LlmConfig
 from benchbench.serve.llm_workload import Lengths, Request
 from benchbench.serve.openai_client import Endpoint, probe_endpoint, stream_one
 from benchbench.serve.openai_server import StreamServer
-from benchbench.sources.target import load_target
 
 
 @pytest.fixture(scope="module")
 def decoder():
-    torch.manual_seed(0)
-    return recompute_decoder(load_target("gpt2", "tiny", 1, None).model)
+    return CachedDecoder(build_decoder("gpt2", size="tiny")[0])
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import json
 import pytest
 from sleepy_decoder import PREFILL_MS, STEP_MS, SleepyDecoder, capacity_qps
 
-from benchbench.serve.decoder import Sequence, recompute_decoder
+from benchbench.serve.decoder import CachedDecoder
 from benchbench.serve.llm_records import RequestRecord, Slo
 from benchbench.serve.llm_scenario import LlmConfig, serve_llm_decoder
 from benchbench.serve.llm_server import allowed_misses, serve_decoder
@@ -82,53 +82,83 @@ def test_goodput_on_a_zoo_decoder(cli, tmp_path):
         )
 
 
-def test_recompute_decoder_batches_like_one_at_a_time():
+def _gpt2_tiny():
+    from benchbench.generate.build import build_decoder
+
+    model, _ = build_decoder("gpt2", size="tiny")
+    return model
+
+
+def test_cached_decoder_decodes_like_recomputation_one_token_per_step():
+    """Each sequence's cache serves its steps: the tokens equal greedy recomputation, a prefill embeds the prompt
+    once, every later step embeds one token per sequence, and the KV cache grows by one position per step."""
     import torch
 
-    from benchbench.sources.target import load_target
+    from benchbench.generate.decoder import cache_positions
+    from benchbench.generate.request import greedy_by_recompute
 
-    torch.manual_seed(0)
-    dec = recompute_decoder(load_target("gpt2", "tiny", 1, None).model)
+    model = _gpt2_tiny()
+    dec = CachedDecoder(model)
     prompts = [[1, 2, 3], [4, 5, 6, 7, 8], [9]]
-    alone = [dec.prefill(p) for p in prompts]
-    for s in alone:
+    remove = model.count_tokens()
+    try:
+        seqs = [dec.prefill(p) for p in prompts]
+        lengths = [[cache_positions(s.state)] for s in seqs]
         for _ in range(3):
-            dec.step([s])
-    together = [dec.prefill(p) for p in prompts]
-    for _ in range(3):
-        dec.step(together)
-    assert [s.tokens for s in together] == [s.tokens for s in alone]
-    assert all(isinstance(s, Sequence) and s.generated == 4 for s in together)
+            dec.step(seqs)
+            for grown, s in zip(lengths, seqs):
+                grown.append(cache_positions(s.state))
+    finally:
+        remove()
+    assert model.tokens_seen == [3, 5, 1] + [1] * 9  # no step reprocesses its sequence
+    assert lengths == [[n + i for i in range(4)] for n in (3, 5, 1)]
+    for p, s in zip(prompts, seqs):
+        assert s.generated == 4 and s.tokens[: len(p)] == p
+        assert s.tokens[len(p) :] == greedy_by_recompute(model, torch.tensor([p]), 4)[0].tolist()
 
 
-def test_hf_causal_lm_target_decodes_batched_like_alone(tmp_path):
+def test_a_probe_embeds_each_token_once():
+    """Through the continuous-batching loop, the positions embedded are the prompts once plus one per later
+    token: what recomputation would make quadratic stays linear."""
+    model = _gpt2_tiny()
+    dec = CachedDecoder(model)
+    reqs = draw_requests(20, 500.0, Lengths(4, 12), Lengths(2, 6), dec.vocab_size, seed=1)
+    remove = model.count_tokens()
+    try:
+        probe = serve_decoder(dec, reqs, 500.0, Slo(1e6, 1e6), max_batch=4, max_duration_s=30)
+    finally:
+        remove()
+    assert probe.answered == 20 and probe.stop_reason == "done"
+    assert sorted(n for n in model.tokens_seen if n > 1) == sorted(
+        len(r.prompt) for r in reqs if len(r.prompt) > 1
+    )
+    assert sum(model.tokens_seen) == sum(len(r.prompt) + r.output_tokens - 1 for r in reqs)
+
+
+def test_hf_llama_with_gqa_decodes_like_recomputation(tmp_path):
     pytest.importorskip("transformers")
+    import torch
+
+    from benchbench.generate.build import build_decoder
+    from benchbench.generate.request import greedy_by_recompute
     from benchbench.sources.hf import import_transformers
-    from benchbench.sources.target import load_target
 
     import_transformers().LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                                       num_key_value_heads=2, vocab_size=50, max_position_embeddings=64,
                                       ).save_pretrained(tmp_path)  # fmt: skip
-    t = load_target(f"hf:{tmp_path}:causal-lm", None, 1, None)
-    dec = recompute_decoder(t.model, None, t.input_names)
+    model, _ = build_decoder(f"hf:{tmp_path}", size=None)
+    dec = CachedDecoder(model)
     assert (dec.vocab_size, dec.max_positions) == (50, 64)
     prompts = [[1, 2, 3, 4], [5], [6, 7]]
-    alone = [dec.prefill(p) for p in prompts]
-    for s in alone:
-        dec.step([s])
-        dec.step([s])
-    together = [dec.prefill(p) for p in prompts]
-    dec.step(together)
-    dec.step(together)
-    assert [s.tokens for s in together] == [s.tokens for s in alone]
+    seqs = [dec.prefill(p) for p in prompts]
+    dec.step(seqs)
+    dec.step(seqs)
+    for p, s in zip(prompts, seqs):
+        assert s.tokens[len(p) :] == greedy_by_recompute(model, torch.tensor([p]), 3)[0].tolist()
 
 
-def test_a_model_that_is_not_a_causal_lm_is_refused():
-    from benchbench.core.errors import BadInputError
-    from benchbench.sources.target import load_target
-
-    t = load_target("mlp", "tiny", 1, None)
-    with pytest.raises(BadInputError, match="causal LM"):
-        recompute_decoder(t.model, None, t.input_names or ())
-    with pytest.raises(BadInputError, match="causal LM taking token ids"):
-        recompute_decoder(t.model)
+def test_a_model_that_is_not_a_decoder_is_refused(cli):
+    code, _, err = cli(
+        ["serve", "mlp", "--size", "tiny", "--scenario", "llm", "--ttft-ms", "9", "--tpot-ms", "9"]
+    )
+    assert code == 2 and "not a decoder" in err
