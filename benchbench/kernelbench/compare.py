@@ -223,13 +223,15 @@ def compare_op(
     deadline: float | None = None,
     time_it: bool = True,
     reference: str | None = None,
+    skip: dict[str, str] | None = None,
 ) -> CompareResult:
     """Time every implementation of `op` (or those named) at every shape; rows past `deadline` are skipped.
 
     The implementations of a shape are timed together in interleaved rounds; speed-up = reference / row, with its
     95% CI, against `reference` (an implementation among those run; default the baseline). An implementation
     named twice is an A/A comparison: its second row is named `NAME#2`. `time_it=False` only checks each
-    implementation against the baseline (status "checked").
+    implementation against the baseline (status "checked"). `skip` leaves implementations out by name, each with
+    the reason its rows then state (status "skipped"): torch.compile on a small CPU, say, is minutes of C++.
     """
     spec = get_op(op)
     chosen, baseline = _choose_impls(spec, impls, reference)
@@ -246,7 +248,7 @@ def compare_op(
     for shape in shapes or default_shapes(spec, device):
         for mode in modes:
             rows += _compare_shape(spec, chosen, baseline, shape, mode, dev, dtype, timing if time_it else None,
-                                   ceilings, deadline, reference)  # fmt: skip
+                                   ceilings, deadline, reference, skip or {})  # fmt: skip
     if dev.type == "cpu" and any(r.status == "interpreted" for r in rows):
         notes.append("interpreted: a Triton kernel in the CPU interpreter, checked for correctness only")
     return CompareResult(spec.name, str(dev), dtype_name(dtype), ceilings, rows, capture_env(str(dev)),
@@ -280,7 +282,7 @@ def _add_timings(rows: list[CompareRow], calls: dict[str, Callable[[], Any]], re
 
 
 def _compare_shape(
-    spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline, reference=None
+    spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline, reference=None, skip=None
 ) -> list[CompareRow]:
     """One row per implementation at one shape and mode: checked against the baseline, then timed together."""
     label = shape_label(shape)
@@ -306,6 +308,9 @@ def _compare_shape(
     for impl, name in zip(chosen, names):
         if deadline is not None and time.monotonic() > deadline:
             rows.append(row(impl, name, "skipped", note="time budget spent"))
+            continue
+        if impl.name in (skip or {}) and impl is not baseline:
+            rows.append(row(impl, name, "skipped", note=f"left out: {skip[impl.name]}"))
             continue
         why = _unsupported(impl, spec, case, mode, dev, dtype)
         if why is not None:
