@@ -437,7 +437,7 @@ class GpuCheckRun:
         rows = time_impls(step.op, step.impls, step.shape, self.plan.dtype, self.device, self.plan,
                           self.journal.deadline)  # fmt: skip
         self.record.timings += rows
-        self.record.goals = judge(self.record, self.plan)
+        self.record.goals = judge(self.record, self.plan, self.steps)
         for r in rows:
             ms = r.p50(PRIMARY_TIMER) if self.cuda else r.p50("cpu")
             shown = f"{ms:.4g} ms" if ms else r.status
@@ -464,7 +464,7 @@ class GpuCheckRun:
 
     def goals(self, step: planning.PlannedStep) -> None:
         """Step "goals": every goal judged from the timings, and how many were met."""
-        self.record.goals = judge(self.record, self.plan)
+        self.record.goals = judge(self.record, self.plan, self.steps)
         judged = [g for g in self.record.goals if g.met is not None]
         self.say(f"goals: {sum(g.met for g in judged)} of {len(judged)} judged met "
                  f"({len(self.record.goals) - len(judged)} not measured)")  # fmt: skip

@@ -103,29 +103,20 @@ def faster_than(rows: list[TimedCall], op: str, label: str, mode: str, impl: str
                    cuda=cuda, op=op, mode=mode, shape=label)  # fmt: skip
 
 
-def planned_impls(plan: Any, op: str, label: str) -> set[str]:
-    """The implementations the plan's steps run for `op` at the shape labelled `label` (none without a plan)."""
-    if plan is None:
-        return set()
-    from benchbench.runs.gpu_check import plan_steps  # the plan's own module imports this one
-
-    return {
-        i
-        for s in plan_steps(plan)
-        if s.op == op and s.shape and shape_label(s.shape) == label
-        for i in s.impls
-    }
+def planned_impls(steps: Any, op: str, label: str) -> set[str]:
+    """The implementations the plan's `steps` run for `op` at the shape labelled `label`."""
+    return {i for s in steps if s.op == op and s.shape and shape_label(s.shape) == label for i in s.impls}
 
 
 def _yardsticks(rows: list[TimedCall], op: str, label: str, mode: str, cuda: bool, fused: tuple[str, str] | None,
-                plan: Any) -> list[GoalVerdict]:  # fmt: skip
+                plan: Any, steps: Any) -> list[GoalVerdict]:  # fmt: skip
     """Ours against PyTorch's fused op (`fused`: (impl, what); None where PyTorch has none: the eager composition
     then) and torch.compile of the reference; a yardstick with no timing says why."""
-    planned = planned_impls(plan, op, label)
+    planned = planned_impls(steps, op, label)
 
     def why(impl: str) -> str:
         if impl in planned:
-            return "its step did not run (time budget spent)"
+            return "its step did not run (time budget spent, or the step raised: see the steps)"
         return (
             plan.left_out.get(impl, f"{impl} is not in this step of the plan") if plan else "not in the plan"
         )
@@ -137,7 +128,7 @@ def _yardsticks(rows: list[TimedCall], op: str, label: str, mode: str, cuda: boo
 
 
 def attention_goals(rows: list[TimedCall], label: str, cuda: bool, matmul_tflops: float | None,
-                    plan: Any = None) -> list[GoalVerdict]:  # fmt: skip
+                    plan: Any = None, steps: Any = ()) -> list[GoalVerdict]:  # fmt: skip
     """The forward against SDPA flash and in TFLOP/s, the backward against the forward's rate; both directions
     against SDPA's cuDNN backend and torch.compile of the reference (each saying why where not measured)."""
     fwd, bwd = (
@@ -160,7 +151,9 @@ def attention_goals(rows: list[TimedCall], label: str, cuda: bool, matmul_tflops
                 **kw),
     ]  # fmt: skip
     for mode in ("fwd", "bwd"):
-        out += _yardsticks(rows, "attention", label, mode, cuda, ("sdpa_cudnn", "SDPA's cuDNN backend"), plan)
+        out += _yardsticks(
+            rows, "attention", label, mode, cuda, ("sdpa_cudnn", "SDPA's cuDNN backend"), plan, steps
+        )
     return out
 
 
@@ -174,12 +167,12 @@ def bandwidth_goal(rows: list[TimedCall], op: str, label: str, mode: str, fracti
 
 
 def norm_goals(rows: list[TimedCall], op: str, label: str, copy_gbs: float | None, cuda: bool,
-               plan: Any = None) -> list[GoalVerdict]:  # fmt: skip
+               plan: Any = None, steps: Any = ()) -> list[GoalVerdict]:  # fmt: skip
     """A norm's goals per direction: its share of copy bandwidth, and faster than the fused op and torch.compile."""
     out = []
     for mode in ("fwd", "bwd"):
         out.append(bandwidth_goal(rows, op, label, mode, NORM_COPY_FRACTION, copy_gbs, cuda))
-        out += _yardsticks(rows, op, label, mode, cuda, ("torch", "PyTorch's fused op"), plan)
+        out += _yardsticks(rows, op, label, mode, cuda, ("torch", "PyTorch's fused op"), plan, steps)
     return out
 
 
@@ -196,7 +189,7 @@ def fused_op(op: str) -> tuple[str, str] | None:
 
 
 def fused_goals(
-    rows: list[TimedCall], op: str, label: str, cuda: bool, plan: Any = None
+    rows: list[TimedCall], op: str, label: str, cuda: bool, plan: Any = None, steps: Any = ()
 ) -> list[GoalVerdict]:
     """A fused op's goals per direction: faster than PyTorch's fused op (else eager) and torch.compile."""
     out = []
@@ -204,26 +197,29 @@ def fused_goals(
         ours = find(rows, op, "triton", label, mode)
         if ours is None or ours.status == "unsupported":
             continue
-        out += _yardsticks(rows, op, label, mode, cuda, fused_op(op), plan)
+        out += _yardsticks(rows, op, label, mode, cuda, fused_op(op), plan, steps)
     return out
 
 
-def judge(record: GpuCheck, plan: Any) -> list[GoalVerdict]:
-    """Every goal on what was measured with the primary timer; on a CPU none is judged."""
+def judge(record: GpuCheck, plan: Any, steps: Any = ()) -> list[GoalVerdict]:
+    """Every goal on what was measured with the primary timer; on a CPU none is judged. `steps`, the plan's steps
+    (`gpu_check.plan_steps`), tell a yardstick left out of the plan from one whose step did not run."""
     rows, c = record.timings, record.ceilings
     cuda = record.device.startswith("cuda")
     copy = c.copy_gbs if c else None
     out = []
     for shape in plan.targets:
         if shape["D"] == 128 and shape["T"] >= 4096:
-            out += attention_goals(rows, shape_label(shape), cuda, c.matmul_tflops if c else None, plan)
+            out += attention_goals(
+                rows, shape_label(shape), cuda, c.matmul_tflops if c else None, plan, steps
+            )
     for op in plan.norm_ops:
-        out += norm_goals(rows, op, shape_label(plan.norm_shape), copy, cuda, plan)
+        out += norm_goals(rows, op, shape_label(plan.norm_shape), copy, cuda, plan, steps)
     for shape in plan.decode_shapes:
         label = shape_label(shape)
         if shape["T"] >= 8192:
             out.append(bandwidth_goal(rows, plan.decode_op, label, "fwd", DECODE_COPY_FRACTION, copy, cuda))
-        out += fused_goals(rows, plan.decode_op, label, cuda, plan)
+        out += fused_goals(rows, plan.decode_op, label, cuda, plan, steps)
     for op, shape in plan.fused.items():
-        out += fused_goals(rows, op, shape_label(shape), cuda, plan)
+        out += fused_goals(rows, op, shape_label(shape), cuda, plan, steps)
     return out

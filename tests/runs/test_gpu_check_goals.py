@@ -31,7 +31,7 @@ def _goals(plan, device: str, drop: tuple[str, str] | None = None):
     record = _record(plan, device)
     if drop:  # a step that did not run: its rows are missing
         record.timings = [t for t in record.timings if (t.op, t.impl) != drop]
-    return judge(record, plan)
+    return judge(record, plan, plan_steps(plan))
 
 
 def test_every_goal_names_its_yardstick_and_the_timed_ones_are_judged():
