@@ -622,6 +622,8 @@ FWD_WS_CONFIGS = [
 #   4-warp variants (128×128 and 128×64) spill 648-656 B at the 168 registers the partitions leave them.
 # - sm_90: the 8-warp configs compile to the plain pipelined loop (no partition, no setmaxnreg), and 128×64 with
 #   4 warps fails in the Hopper pass (NVGPUWarpSpecialization): on Hopper the flag buys nothing, so it is not tried.
+# Triton 3.6 (benchmarks/triton_version_matrix.py's side environment) does the same on both targets (sm_100: 20
+# warps, 3 partitions, 22 setmaxnreg, no spill stores; sm_90: no partition).
 WARP_SPEC = {"on": True}  # a switch for the tests and for A/B runs
 WARP_SPEC_CAPABILITIES = frozenset({100})
 # read at import, before the interpreter (TRITON_INTERPRET=1) swaps tl.range for its own
