@@ -168,17 +168,24 @@ def print_check(result: Any, out: Any, rows: bool = False) -> None:
     if rows:
         t = Table(title="every kernel × config")
         for col in ("kernel", "case", "source", "config", "target", "regs", "shared", "local", "launch", "tensor core",
-                    "problem"):  # fmt: skip
+                    "warp-spec", "problem"):  # fmt: skip
             t.add_column(col, overflow="fold")
         for r in result.rows:
             tc = ", ".join(f"{k} {v}" for k, v in sorted(r.tensor_core.items()))
             t.add_row(r.kernel, r.case, r.source, r.config, r.target, _num(r.registers, "d"), _num(r.shared_bytes, "d"),
-                      _num(r.local_bytes, "d"), "yes" if r.launchable else "[red]NO", tc, r.problem)  # fmt: skip
+                      _num(r.local_bytes, "d"), "yes" if r.launchable else "[red]NO", tc, _warp_spec(r), r.problem)  # fmt: skip
         out.print(t)
     for f in result.failures:
         out.print(f"FAILED: {f}", markup=False)
     for n in result.notes:
         out.print(f"note: {n}", markup=False)
+
+
+def _warp_spec(r: Any) -> str:
+    """A row's warp-specialised code: its worker partitions and setmaxnreg instructions, or "" where none."""
+    if not (r.warp_partitions or r.setmaxreg):
+        return ""
+    return f"{r.warp_partitions} partitions, {r.num_warps} warps, {r.setmaxreg} setmaxnreg"
 
 
 def _range(v: tuple[int, int] | None) -> str:
