@@ -266,6 +266,16 @@ def _unsupported(impl: KernelImpl, spec: OpSpec, case: _Case, mode: str, dev: to
     return why
 
 
+def _not_run(impl: KernelImpl, baseline: bool, skip: dict[str, str] | None, spec: OpSpec, case: _Case, mode: str,
+             dev: torch.device, dtype: torch.dtype) -> tuple[str, str] | None:  # fmt: skip
+    """(status, note) of a row that is not run: "skipped" when `skip` leaves `impl` out (never the baseline, which
+    every check needs), "unsupported" when it cannot take the case; None when it runs."""
+    if skip and impl.name in skip and not baseline:
+        return "skipped", f"left out: {skip[impl.name]}"
+    why = _unsupported(impl, spec, case, mode, dev, dtype)
+    return None if why is None else ("unsupported", why)
+
+
 def _add_timings(rows: list[CompareRow], calls: dict[str, Callable[[], Any]], ref_name: str | None, device: str,
                  timing: TimingConfig) -> None:  # fmt: skip
     """Time the checked calls together and copy the figures onto their rows; a timing failure marks them error."""
@@ -309,12 +319,9 @@ def _compare_shape(
         if deadline is not None and time.monotonic() > deadline:
             rows.append(row(impl, name, "skipped", note="time budget spent"))
             continue
-        if impl.name in (skip or {}) and impl is not baseline:
-            rows.append(row(impl, name, "skipped", note=f"left out: {skip[impl.name]}"))
-            continue
-        why = _unsupported(impl, spec, case, mode, dev, dtype)
-        if why is not None:
-            rows.append(row(impl, name, "unsupported", note=why))
+        not_run = _not_run(impl, impl is baseline, skip, spec, case, mode, dev, dtype)
+        if not_run is not None:
+            rows.append(row(impl, name, not_run[0], note=not_run[1]))
             continue
         interpreted = dev.type == "cpu" and impl.interpreted_on_cpu
         try:
