@@ -369,12 +369,7 @@ def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str
     jobs = []
     for i, launch in enumerate(_launches(op, shape, dtype)):
         for j, (source, label, config) in enumerate(launch.configs):
-            ci_skip = subset == "ci" and source == "autotune" and not config.get("WARP_SPEC")
-            if ci_skip or (sources is not None and source not in sources):
-                continue
-            for cap in targets:
-                if (runnable or subset == "ci") and not _runs_on(config, cap):
-                    continue
+            for cap in _config_targets(source, config, targets, subset, sources, runnable):
                 try:
                     src, _, options = _specialise(launch, config, cap)
                     key = f"{src.hash()}-{options.hash()}-{cap}"
@@ -382,6 +377,18 @@ def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str
                     key = f"unspecialisable-{op}-{shape}-{dtype}-{i}-{j}-{cap}-{type(exc).__name__}"
                 jobs.append((Job(op, shape, dtype, i, j, cap), key, source, label))
     return jobs
+
+
+def _config_targets(source: str, config: dict, targets: list[int], subset: str, sources: tuple[str, ...] | None,
+                    runnable: bool) -> list[int]:  # fmt: skip
+    """The targets `plan_case` compiles one config for (see there)."""
+    if subset == "ci" and source == "autotune" and not config.get("WARP_SPEC"):
+        return []
+    if sources is not None and source not in sources:
+        return []
+    if runnable or subset == "ci":
+        return [cap for cap in targets if _runs_on(config, cap)]
+    return list(targets)
 
 
 def _runs_on(config: dict, capability: int) -> bool:
