@@ -13,7 +13,8 @@ code, so the compiled variants are exactly the ones a GPU run launches:
 3. **Inspect.** The bundled `cuobjdump --dump-resource-usage` gives registers and local memory (the stack frame,
    where spilled registers go, plus local arrays: what the driver reports as a function's local size);
    Triton's metadata gives the dynamic shared memory; `nvdisasm` lists the instructions, of which the tensor-core
-   ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05).
+   ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05), and the setmaxnreg
+   ones (USETMAXREG) that warp-specialised code trades registers with; the TTGIR gives its worker partitions.
 4. **Judge.** `benchbench.kernels._resources.launch_problem` (the rule the autotuners prune by on a GPU) says
    whether each config can launch; ptxas's own `-v` report says whether it spills (a stack frame is not a
    spill). The check fails if a kernel has no launchable config without spills on a target, or if the fused
