@@ -7,7 +7,8 @@ For each version named, a virtualenv under /tmp (`--system-site-packages`, so it
 gets `triton==VERSION` from the package index and benchbench from this checkout with
 `pip install --no-deps --no-build-isolation -e .` (the lent machine's way); then `benchbench kernels check` runs
 in it. The table puts the versions side by side per kernel: configs launchable without spills, registers, spill
-stores (ptxas), TMA loads and tensor-core instructions. Exit 1 if any version's check failed.
+stores (ptxas), TMA loads, warp-specialised rows and tensor-core instructions. Exit 1 if any version's check
+failed.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def check(py: Path | str, target: str, subset: str, out: Path) -> dict:
 
 
 def summary(result: dict) -> dict[tuple[str, str, str], str]:
-    """(op, kernel, target) -> 'clean/rows regs R-R spill S tma T HGMMA...' for one version's check."""
+    """(op, kernel, target) -> 'clean/rows regs R-R spill S tma T warp-spec W HGMMA...' for one version's check."""
     cells: dict[tuple[str, str, str], list[dict]] = {}
     for r in result["data"]["rows"]:
         cells.setdefault((r["op"], r["kernel"], r["target"]), []).append(r)
@@ -66,9 +67,11 @@ def summary(result: dict) -> dict[tuple[str, str, str], str]:
         clean = sum(1 for r in rows if r["launchable"] and not r["spills"])
         spill = max((r.get("spill_stores") or 0 for r in built), default=0)
         tma = max((r.get("tma_loads") or 0 for r in built), default=0)
+        ws = sum(1 for r in built if r.get("warp_partitions") or r.get("setmaxreg"))  # warp-specialised rows
         reg = f"{min(regs)}-{max(regs)}" if regs else "-"
         out[key] = (
-            f"{clean}/{len(rows)} ok, regs {reg}, spill {spill} B, TMA {tma}, {'+'.join(tc) or 'no MMA'}"
+            f"{clean}/{len(rows)} ok, regs {reg}, spill {spill} B, TMA {tma}, warp-spec {ws}, "
+            f"{'+'.join(tc) or 'no MMA'}"
         )
     return out
 

@@ -16,10 +16,16 @@ compiled only into the edge blocks (the last key block; the head dim when it is 
 causal mask, only blocks on the diagonal pay for the per-element test and blocks above it are never visited;
 a mask that broadcasts over queries (key padding) is loaded once per key block as a row, not as a tile.
 Head dims up to 128 are padded to a power of two inside the kernel.
+
+The forward's schedule: with a causal mask, query block m does m + 1 blocks of work, so its grid is laid out
+(batch × heads, query blocks) and runs the blocks last to first: the heaviest start first and the light ones fill
+the tail (longest-processing-time-first, `_query_tile`). Where the Triton and the GPU support it (`warp_spec_ok`),
+the autotuner also tries warp-specialised key loops (`FWD_WS_CONFIGS`).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
@@ -157,62 +163,103 @@ def _load_tile(ptrs, rows_ok, cols_ok, CHECK_ROWS: tl.constexpr, CHECK_COLS: tl.
 
 
 @triton.jit
-def _attn_fwd_blocks(
+def _attn_fwd_step(
     acc, l_i, m_i, q, k_base, v_base, mask_base,  # mask_base: MASK at this (batch, head)
+    start_n, offs_m, offs_n, offs_d, m_ok, d_ok,
+    skn, skd, svn, svd, smm, smn, Tk, qk_scale,
+    CAUSAL_MASK: tl.constexpr, CHECK_N: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
+    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, USE_TMA: tl.constexpr,
+):  # fmt: skip
+    """One key block [start_n, start_n + BLOCK_N) of the online softmax: returns the updated (acc, l_i, m_i).
+    Only blocks on the causal diagonal (CAUSAL_MASK) pay for the per-element causal test, only the edge block
+    (CHECK_N) for bounds. With USE_TMA, k_base and v_base are tensor descriptors (TMA loads, zero-padded past
+    the edges)."""
+    cols = start_n + offs_n
+    n_ok = cols < Tk
+    if USE_TMA:
+        kt = tl.trans(k_base.load([start_n, 0]))
+    else:
+        kt = _load_tile(k_base + cols[None, :] * skn + offs_d[:, None] * skd, d_ok, n_ok, CHECK_D, CHECK_N)
+    qk = tl.dot(q, kt, input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N) raw scores q·k
+    if HAS_MASK:  # s = qk · scale · log2 e + mask · log2 e
+        if MASK_ROW:  # one mask row for all queries (key padding): a (BLOCK_N,) vector, broadcast
+            if CHECK_N:
+                mk = tl.load(mask_base + cols * smn, mask=n_ok, other=0.0)
+            else:
+                mk = tl.load(mask_base + cols * smn)
+            s = qk * qk_scale + (mk * 1.4426950408889634)[None, :]
+        else:
+            mk_ptrs = mask_base + offs_m[:, None] * smm + cols[None, :] * smn
+            mk = _load_tile(mk_ptrs, m_ok, n_ok, True, CHECK_N)
+            s = qk * qk_scale + mk * 1.4426950408889634
+        if CHECK_N:
+            s = tl.where(n_ok[None, :], s, float("-inf"))
+        if CAUSAL_MASK:  # top-left aligned: query i sees keys j <= i
+            s = tl.where(offs_m[:, None] >= cols[None, :], s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row with no key yet stays all zero
+        p = tl.math.exp2(s - m_safe[:, None])
+    else:  # the scale is folded into the exp2: p = exp2(qk · qk_scale - m), one FMA per score
+        if CHECK_N:
+            qk = tl.where(n_ok[None, :], qk, float("-inf"))
+        if CAUSAL_MASK:
+            qk = tl.where(offs_m[:, None] >= cols[None, :], qk, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
+        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+        p = tl.math.exp2(qk * qk_scale - m_safe[:, None])
+    alpha = tl.math.exp2(m_i - m_safe)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    if USE_TMA:
+        v = v_base.load([start_n, 0])
+    else:
+        v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
+    acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_D)
+    return acc, l_i, m_new
+
+
+@triton.jit
+def _attn_fwd_blocks(
+    acc, l_i, m_i, q, k_base, v_base, mask_base,
     offs_m, offs_n, offs_d, m_ok, d_ok,
     skn, skd, svn, svd, smm, smn, Tk, qk_scale, lo, hi,
     CAUSAL_MASK: tl.constexpr, CHECK_N: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
     MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr, USE_TMA: tl.constexpr = False,
+    WARP_SPEC: tl.constexpr = False,
 ):  # fmt: skip
-    """Online softmax over key blocks [lo, hi): returns the updated (acc, l_i, m_i). Only blocks on the causal
-    diagonal (CAUSAL_MASK) pay for the per-element causal test, only the edge block (CHECK_N) for bounds.
-    With USE_TMA, k_base and v_base are tensor descriptors (TMA loads, zero-padded past the edges)."""
-    for start_n in range(lo, hi, BLOCK_N):
-        cols = start_n + offs_n
-        n_ok = cols < Tk
-        if USE_TMA:
-            kt = tl.trans(k_base.load([start_n, 0]))
-        else:
-            kt = _load_tile(
-                k_base + cols[None, :] * skn + offs_d[:, None] * skd, d_ok, n_ok, CHECK_D, CHECK_N
-            )
-        qk = tl.dot(q, kt, input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N) raw scores q·k
-        if HAS_MASK:  # s = qk · scale · log2 e + mask · log2 e
-            if MASK_ROW:  # one mask row for all queries (key padding): a (BLOCK_N,) vector, broadcast
-                if CHECK_N:
-                    mk = tl.load(mask_base + cols * smn, mask=n_ok, other=0.0)
-                else:
-                    mk = tl.load(mask_base + cols * smn)
-                s = qk * qk_scale + (mk * 1.4426950408889634)[None, :]
-            else:
-                mk = _load_tile(
-                    mask_base + offs_m[:, None] * smm + cols[None, :] * smn, m_ok, n_ok, True, CHECK_N
-                )
-                s = qk * qk_scale + mk * 1.4426950408889634
-            if CHECK_N:
-                s = tl.where(n_ok[None, :], s, float("-inf"))
-            if CAUSAL_MASK:  # top-left aligned: query i sees keys j <= i
-                s = tl.where(offs_m[:, None] >= cols[None, :], s, float("-inf"))
-            m_new = tl.maximum(m_i, tl.max(s, 1))
-            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row with no key yet stays all zero
-            p = tl.math.exp2(s - m_safe[:, None])
-        else:  # the scale is folded into the exp2: p = exp2(qk · qk_scale - m), one FMA per score
-            if CHECK_N:
-                qk = tl.where(n_ok[None, :], qk, float("-inf"))
-            if CAUSAL_MASK:
-                qk = tl.where(offs_m[:, None] >= cols[None, :], qk, float("-inf"))
-            m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
-            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-            p = tl.math.exp2(qk * qk_scale - m_safe[:, None])
-        alpha = tl.math.exp2(m_i - m_safe)
-        l_i = l_i * alpha + tl.sum(p, 1)
-        if USE_TMA:
-            v = v_base.load([start_n, 0])
-        else:
-            v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
-        acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_D)
-        m_i = m_new
+    """Online softmax over the key blocks [lo, hi): returns the updated (acc, l_i, m_i).
+
+    With WARP_SPEC the loop is marked for Triton's automatic warp specialisation (`tl.range(...,
+    warp_specialize=True)`: producer warps issue the TMA loads, consumer warps the dots and the softmax). The
+    branch is a constexpr, so a Triton whose `tl.range` has no such argument never compiles that loop."""
+    if WARP_SPEC:
+        for start_n in tl.range(lo, hi, BLOCK_N, warp_specialize=True):
+            acc, l_i, m_i = _attn_fwd_step(
+                acc, l_i, m_i, q, k_base, v_base, mask_base, start_n, offs_m, offs_n, offs_d, m_ok, d_ok,
+                skn, skd, svn, svd, smm, smn, Tk, qk_scale,
+                CAUSAL_MASK, CHECK_N, CHECK_D, HAS_MASK, MASK_ROW, DOT_PREC, USE_TMA,
+            )  # fmt: skip
+    else:
+        for start_n in range(lo, hi, BLOCK_N):
+            acc, l_i, m_i = _attn_fwd_step(
+                acc, l_i, m_i, q, k_base, v_base, mask_base, start_n, offs_m, offs_n, offs_d, m_ok, d_ok,
+                skn, skd, svn, svd, smm, smn, Tk, qk_scale,
+                CAUSAL_MASK, CHECK_N, CHECK_D, HAS_MASK, MASK_ROW, DOT_PREC, USE_TMA,
+            )  # fmt: skip
     return acc, l_i, m_i
+
+
+@triton.jit
+def _query_tile(HEAVY_FIRST: tl.constexpr):
+    """(query block, batch × head) of this program. HEAVY_FIRST (causal): the grid is (B·H, query blocks) and the
+    blocks run last to first, so the programs launched first (CUDA starts blocks in order of their linear index,
+    x fastest) are the most expensive ones, every head's last query block, and the light ones fill the tail."""
+    if HEAVY_FIRST:
+        start_m = tl.num_programs(1) - 1 - tl.program_id(1)
+        bh = tl.program_id(0)
+    else:
+        start_m = tl.program_id(0)
+        bh = tl.program_id(1)
+    return start_m, bh
 
 
 @triton.jit
@@ -227,13 +274,14 @@ def _attn_fwd(
     TQ_BUCKET, TK_BUCKET,  # Tq and Tk rounded up to powers of two: the autotune key, unused by the kernel
     D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
     DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
-    USE_TMA: tl.constexpr,
+    USE_TMA: tl.constexpr, WARP_SPEC: tl.constexpr = False, HEAVY_FIRST: tl.constexpr = False,
 ):  # fmt: skip
     """One program: BLOCK_M queries of one (batch, head) against all (causal: the earlier) keys. With USE_TMA,
-    Q, K, V and Out move through tensor descriptors (Hopper's TMA: cp.async.bulk.tensor), else pointer loads."""
+    Q, K, V and Out move through tensor descriptors (Hopper's TMA: cp.async.bulk.tensor), else pointer loads.
+    WARP_SPEC warp-specialises the key loops (where the Triton and the target support it: `warp_spec_ok`);
+    HEAVY_FIRST launches the most expensive query blocks first (`_query_tile`, causal)."""
     tl.static_assert(BLOCK_M % BLOCK_N == 0, "the causal split needs BLOCK_M to be a multiple of BLOCK_N")
-    start_m = tl.program_id(0)
-    bh = tl.program_id(1)
+    start_m, bh = _query_tile(HEAVY_FIRST)
     b = (bh // H).to(tl.int64)
     h = (bh % H).to(tl.int64)
     hk = h // GROUP
@@ -274,24 +322,24 @@ def _attn_fwd(
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, mid,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA, WARP_SPEC,
         )  # fmt: skip
         # the diagonal blocks (and a partial block where the keys end first): both tests
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, mid, tl.minimum(diag + BLOCK_M, Tk),
-            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
+            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA, WARP_SPEC,
         )  # fmt: skip
     else:
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, full,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
+            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA, WARP_SPEC,
         )  # fmt: skip
         acc, l_i, m_i = _attn_fwd_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
             skn, skd, svn, svd, smm, smn, Tk, qk_scale, full, Tk,
-            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA,
+            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N, USE_TMA, WARP_SPEC,
         )  # fmt: skip
     empty = l_i == 0.0  # fully masked row: output 0, and an infinite LSE so its backward is 0
     o = acc / tl.where(empty, 1.0, l_i)[:, None]
@@ -558,6 +606,44 @@ def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
 # tiles at head dim 128, is tuned only for fp32 inputs, the others only for 16-bit ones.
 # Forward and dQ need BLOCK_M % BLOCK_N == 0.
 FWD_CONFIGS = _configs([(128, 128, 8, 3), (128, 64, 4, 3), (128, 64, 4, 4), (64, 64, 4, 3)])
+# The forward's warp-specialised configs (WARP_SPEC: `tl.range(..., warp_specialize=True)` over the key blocks), tuned
+# beside the plain ones only where `warp_spec_ok` says the Triton and the GPU support it, and only with tensor
+# descriptors (the producer warps issue TMA loads).
+FWD_WS_CONFIGS = [
+    triton.Config({"BLOCK_M": m, "BLOCK_N": n, "WARP_SPEC": True}, num_warps=w, num_stages=st)
+    for m, n, w, st in [(128, 128, 8, 3), (128, 64, 8, 3)]
+]
+# Triton's automatic warp specialisation of a loop, `tl.range(..., warp_specialize=True)`: the argument exists in
+# the Tritons this project runs (3.6 on the lent H200, 3.9 here); their NVIDIA backends partition the loop with
+# `add_warp_specialize` on sm_100 and later and try `add_hopper_warpspec` on sm_80/sm_90 (backends/nvidia/
+# compiler.py). Compiled here (Triton 3.9, bf16, head dim 128, causal and not, `benchbench kernels check`):
+# - sm_100: both configs become 20 warps (8 computing, 12 in three worker partitions: ttg.warp_specialize), with
+#   17 setmaxnreg (USETMAXREG) moving registers between them, tcgen05 MMAs and TMA loads, no spill stores; the
+#   4-warp variants (128×128 and 128×64) spill 648-656 B at the 168 registers the partitions leave them.
+# - sm_90: the 8-warp configs compile to the plain pipelined loop (no partition, no setmaxnreg), and 128×64 with
+#   4 warps fails in the Hopper pass (NVGPUWarpSpecialization): on Hopper the flag buys nothing, so it is not tried.
+# Triton 3.6 (benchmarks/triton_version_matrix.py's side environment) does the same on both targets (sm_100: 20
+# warps, 3 partitions, 22 setmaxnreg, no spill stores; sm_90: no partition).
+WARP_SPEC = {"on": True}  # a switch for the tests and for A/B runs
+WARP_SPEC_CAPABILITIES = frozenset({100})
+# read at import, before the interpreter (TRITON_INTERPRET=1) swaps tl.range for its own
+_RANGE_HAS_WARP_SPEC = "warp_specialize" in inspect.signature(tl.range).parameters
+
+
+def warp_spec_supported(capability: int) -> bool:
+    """Whether this Triton's `tl.range` takes `warp_specialize` and the forward's warp-specialised configs are
+    proven on compute capability `capability` (e.g. 90 for sm_90)."""
+    return _RANGE_HAS_WARP_SPEC and capability in WARP_SPEC_CAPABILITIES
+
+
+def warp_spec_ok(device: torch.device) -> bool:
+    """Whether the autotuner may try the forward's warp-specialised configs on `device` (a CUDA GPU)."""
+    if not WARP_SPEC["on"] or device.type != "cuda":
+        return False
+    major, minor = torch.cuda.get_device_capability(device)
+    return warp_spec_supported(10 * major + minor)
+
+
 DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2)])
 DQ_CONFIGS = _configs([(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 3)])
 FP32_CONFIG = (32, 32, 4, 1)
@@ -596,37 +682,69 @@ def _by_dtype(kernel):
     return prune
 
 
-def _tuned(kernel, configs: list[triton.Config], key: list[str] = _TUNE_KEY):
+def _tuned(kernel, configs: list[triton.Config], key: list[str] = _TUNE_KEY, prune=None):
     return triton.autotune(
         [*configs, *_configs([FP32_CONFIG])],
         key=key,
-        prune_configs_by={"early_config_prune": _by_dtype(kernel)},
+        prune_configs_by={"early_config_prune": prune or _by_dtype(kernel)},
     )(kernel)
 
 
-_fwd_tuned = _tuned(_attn_fwd, FWD_CONFIGS, [*_TUNE_KEY, "USE_TMA"])
+def _warp_spec_where_supported(prune):
+    """An early prune that first drops the warp-specialised configs where they cannot run: without tensor
+    descriptors, or where `warp_spec_ok` says this Triton or this GPU lacks warp specialisation."""
+
+    def run(configs: list, named_args: dict, **kwargs) -> list:
+        ws = bool(kwargs.get("USE_TMA")) and warp_spec_ok(named_args["Q"].device)
+        return prune([c for c in configs if ws or not c.kwargs.get("WARP_SPEC")], named_args, **kwargs)
+
+    return run
+
+
+_fwd_tuned = _tuned(
+    _attn_fwd, [*FWD_CONFIGS, *FWD_WS_CONFIGS], [*_TUNE_KEY, "USE_TMA"],
+    _warp_spec_where_supported(_by_dtype(_attn_fwd)),
+)  # fmt: skip
 _dkdv_tuned = _tuned(_attn_bwd_dkdv, DKDV_CONFIGS)
 _dq_tuned = _tuned(_attn_bwd_dq, DQ_CONFIGS)
 # 16-bit configs per kernel name: what one autotune key compiles on a GPU (gpu-check's plan counts them)
 TUNED_16BIT = {
-    "_attn_fwd": len(FWD_CONFIGS),
+    "_attn_fwd": len(FWD_CONFIGS) + (len(FWD_WS_CONFIGS) if warp_spec_supported(90) else 0),  # an H100/H200
     "_attn_bwd_dkdv": len(DKDV_CONFIGS),
     "_attn_bwd_dq": len(DQ_CONFIGS),
 }
 
 
 def _launch(kernel, tuned, rows: int, heads: int, args: tuple, consts: dict) -> None:
-    """Launch a kernel over (row blocks, batch × heads): autotuned on a GPU, one small config interpreted."""
+    """Launch a kernel over (row blocks, batch × heads), or (batch × heads, row blocks) when it runs its blocks
+    heavy first (`HEAVY_FIRST`, see `_query_tile`): autotuned on a GPU, one small config interpreted."""
     block = "BLOCK_N" if kernel is _attn_bwd_dkdv else "BLOCK_M"
     name = getattr(kernel, "fn", kernel).__name__
+
+    def grid(size: int) -> tuple[int, int]:
+        return launch_grid(triton.cdiv(rows, size), heads, bool(consts.get("HEAVY_FIRST")))
+
     if interpreting():
         blocks = INTERPRETER_BLOCKS[name]
-        kernel[(triton.cdiv(rows, blocks[block]), heads)](*args, **consts, **blocks)
+        kernel[grid(blocks[block])](*args, **consts, **blocks)
     elif not autotuning():
         fixed = FIXED_CONFIG_FP32 if consts["DOT_PREC"] == "ieee" else FIXED_CONFIGS[name]
-        kernel[(triton.cdiv(rows, fixed[block]), heads)](*args, **consts, **fixed)
+        kernel[grid(fixed[block])](*args, **consts, **fixed)
     else:
-        tuned[lambda meta: (triton.cdiv(rows, meta[block]), heads)](*args, **consts)
+        tuned[lambda meta: grid(meta[block])](*args, **consts)
+
+
+def launch_grid(blocks: int, heads: int, heavy_first: bool) -> tuple[int, int]:
+    """The grid of `blocks` row blocks × `heads` (batch × head): row blocks on the slow axis when heavy first."""
+    return (heads, blocks) if heavy_first else (blocks, heads)
+
+
+def launch_order(blocks: int, heads: int, heavy_first: bool) -> list[tuple[int, int]]:
+    """(query block, batch × head) of each forward program in the order CUDA starts them (linear block index,
+    x fastest): the host-side statement of `_query_tile`'s map, which the tests check against the kernel's."""
+    if heavy_first:
+        return [(blocks - 1 - y, x) for y in range(blocks) for x in range(heads)]
+    return [(x, y) for y in range(heads) for x in range(blocks)]
 
 
 # The forward moves Q, K, V and O through tensor descriptors (TMA on Hopper and later) wherever it can; a switch
@@ -689,7 +807,9 @@ class _FlashAttentionFn(torch.autograd.Function):
             use_tma = tma_ok(q, k, v, o)
             if use_tma and q.is_cuda:
                 triton.set_allocator(_tma_scratch)  # device-side descriptors need a little global scratch
-            _launch(_attn_fwd, _fwd_tuned, Tq, B * H, args, {**consts, "USE_TMA": use_tma})
+            # causal: the query blocks run heavy first (the last ones see the most keys)
+            fwd_consts = {**consts, "USE_TMA": use_tma, "HEAVY_FIRST": bool(is_causal)}
+            _launch(_attn_fwd, _fwd_tuned, Tq, B * H, args, fwd_consts)
         ctx.save_for_backward(q, k, v, o, lse, mask)
         ctx.is_causal, ctx.scale = is_causal, scale
         return o

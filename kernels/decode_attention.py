@@ -30,7 +30,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from benchbench.kernels._common import RECORDING, interpreting
+from benchbench.kernels._common import RECORDING, interpreting, lazy_compile
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 LOG2E = 1.4426950408889634
@@ -129,6 +129,10 @@ def decode_attention_sdpa(q: Tensor, k_cache: Tensor, v_cache: Tensor, *, seq_le
     out = F.scaled_dot_product_attention(q3[:, :, None, :], kc, vc, attn_mask=mask, scale=scale,
                                          enable_gqa=kc.shape[1] != q3.shape[1])  # fmt: skip
     return out.masked_fill((lens == 0).to(q.device)[:, None, None, None], 0.0).reshape(q.shape)
+
+
+# the yardstick beside PyTorch's fused op (SDPA): torch.compile of the reference (its gather and masked softmax)
+register_kernel("decode_attention", "compile", backward=False)(lazy_compile(decode_attention_ref))
 
 
 @triton.jit

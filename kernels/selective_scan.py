@@ -14,6 +14,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from benchbench.kernels._common import lazy_compile
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 
@@ -317,3 +318,6 @@ register_op(
         description="Mamba selective scan over (batch, channels, length, state)",
     )
 )
+
+# the yardstick where PyTorch has no fused op: torch.compile of the reference (the chunked scan, unrolled)
+register_kernel("selective_scan", "compile", backward=False)(lazy_compile(selective_scan_ref))

@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("op", help="attention, layernorm, rmsnorm, softmax, gelu, swiglu, selective_scan")
     c.add_argument("--impl", action="append", metavar="NAME",
                    help="only this implementation (repeatable; the same one twice is an A/A comparison)")  # fmt: skip
+    c.add_argument("--skip-impl", action="append", metavar="NAME", default=[],
+                   help="leave this implementation out, its rows saying so (repeatable; e.g. compile: "
+                        "torch.compile takes minutes of C++ compilation on a small CPU)")  # fmt: skip
     c.add_argument("--shapes", action="append", metavar="K=V,...",
                    help="a shape such as B=2,H=4,T=256,D=64 (repeatable; default: the op's sweep)")  # fmt: skip
     c.add_argument("--device", default="cpu")
@@ -58,8 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     from benchbench.core.device import parse_device
     from benchbench.core.dtypes import parse_dtype
+    from benchbench.core.errors import unknown_name
     from benchbench.kernelbench.compare import check_shape_memory, compare_op, parse_shape
-    from benchbench.kernels.registry import get_op
+    from benchbench.kernels.registry import get_op, list_kernels
     from benchbench.report.plots import write_compare
 
     check_output(args.json, what="--json file")
@@ -69,8 +73,13 @@ def run_compare(args: argparse.Namespace) -> int:
     shapes = [parse_shape(s, spec) for s in args.shapes] if args.shapes else None
     for shape in shapes or []:
         check_shape_memory(spec, shape, dtype, str(device))
+    known = {k.name for k in list_kernels(spec.name)}
+    for name in args.skip_impl:
+        if name not in known:
+            raise unknown_name(f"implementation of {spec.name} for --skip-impl", name, known)
+    skip = {name: "--skip-impl" for name in args.skip_impl}
     result = compare_op(spec.name, impls=args.impl, shapes=shapes, device=str(device), dtype=dtype,
-                        backward=args.backward)  # fmt: skip
+                        backward=args.backward, skip=skip)  # fmt: skip
     out = console(args, width=max(120, _terminal_width()))
     print_compare(result, out)
     if args.json == "-":
@@ -136,6 +145,7 @@ def check_summary(result: Any) -> list[dict[str, Any]]:
             "max_local_bytes": max((r.local_bytes or 0 for r in built), default=None),
             "max_spill_stores": max((r.spill_stores or 0 for r in built), default=None),
             "tma_rows": sum(1 for r in built if r.tma_loads),
+            "ws_rows": sum(1 for r in built if r.warp_partitions or r.setmaxreg),  # warp-specialised code
             "tensor_core": tc,
         })  # fmt: skip
     return out
@@ -147,28 +157,35 @@ def print_check(result: Any, out: Any, rows: bool = False) -> None:
     table = Table(title=f"Triton kernels compiled for {', '.join(result.targets)} ({result.subset}), "
                   f"{len(result.rows)} kernel × config rows in {result.elapsed_s:.0f} s")  # fmt: skip
     for col in ("op", "kernel", "target", "launchable / rows", "no spill", "registers", "shared bytes",
-                "max local B", "spill stores B", "TMA rows", "tensor-core (rows using)"):  # fmt: skip
+                "max local B", "spill stores B", "TMA rows", "warp-spec rows", "tensor-core (rows using)"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for s in check_summary(result):
         tc = ", ".join(f"{k} {v}" for k, v in sorted(s["tensor_core"].items())) or "none"
         table.add_row(s["op"], s["kernel"], s["target"], f"{s['launchable']} / {s['rows']}", str(s["clean"]),
                       _range(s["registers"]), _range(s["shared_bytes"]), str(s["max_local_bytes"]),
-                      str(s["max_spill_stores"]), str(s["tma_rows"]), tc)  # fmt: skip
+                      str(s["max_spill_stores"]), str(s["tma_rows"]), str(s["ws_rows"]), tc)  # fmt: skip
     out.print(table)
     if rows:
         t = Table(title="every kernel × config")
         for col in ("kernel", "case", "source", "config", "target", "regs", "shared", "local", "launch", "tensor core",
-                    "problem"):  # fmt: skip
+                    "warp-spec", "problem"):  # fmt: skip
             t.add_column(col, overflow="fold")
         for r in result.rows:
             tc = ", ".join(f"{k} {v}" for k, v in sorted(r.tensor_core.items()))
             t.add_row(r.kernel, r.case, r.source, r.config, r.target, _num(r.registers, "d"), _num(r.shared_bytes, "d"),
-                      _num(r.local_bytes, "d"), "yes" if r.launchable else "[red]NO", tc, r.problem)  # fmt: skip
+                      _num(r.local_bytes, "d"), "yes" if r.launchable else "[red]NO", tc, _warp_spec(r), r.problem)  # fmt: skip
         out.print(t)
     for f in result.failures:
         out.print(f"FAILED: {f}", markup=False)
     for n in result.notes:
         out.print(f"note: {n}", markup=False)
+
+
+def _warp_spec(r: Any) -> str:
+    """A row's warp-specialised code: its worker partitions and setmaxnreg instructions, or "" where none."""
+    if not (r.warp_partitions or r.setmaxreg):
+        return ""
+    return f"{r.warp_partitions} partitions, {r.num_warps} warps, {r.setmaxreg} setmaxnreg"
 
 
 def _range(v: tuple[int, int] | None) -> str:

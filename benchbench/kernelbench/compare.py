@@ -223,13 +223,15 @@ def compare_op(
     deadline: float | None = None,
     time_it: bool = True,
     reference: str | None = None,
+    skip: dict[str, str] | None = None,
 ) -> CompareResult:
     """Time every implementation of `op` (or those named) at every shape; rows past `deadline` are skipped.
 
     The implementations of a shape are timed together in interleaved rounds; speed-up = reference / row, with its
     95% CI, against `reference` (an implementation among those run; default the baseline). An implementation
     named twice is an A/A comparison: its second row is named `NAME#2`. `time_it=False` only checks each
-    implementation against the baseline (status "checked").
+    implementation against the baseline (status "checked"). `skip` leaves implementations out by name, each with
+    the reason its rows then state (status "skipped"): torch.compile on a small CPU, say, is minutes of C++.
     """
     spec = get_op(op)
     chosen, baseline = _choose_impls(spec, impls, reference)
@@ -246,7 +248,7 @@ def compare_op(
     for shape in shapes or default_shapes(spec, device):
         for mode in modes:
             rows += _compare_shape(spec, chosen, baseline, shape, mode, dev, dtype, timing if time_it else None,
-                                   ceilings, deadline, reference)  # fmt: skip
+                                   ceilings, deadline, reference, skip or {})  # fmt: skip
     if dev.type == "cpu" and any(r.status == "interpreted" for r in rows):
         notes.append("interpreted: a Triton kernel in the CPU interpreter, checked for correctness only")
     return CompareResult(spec.name, str(dev), dtype_name(dtype), ceilings, rows, capture_env(str(dev)),
@@ -262,6 +264,16 @@ def _unsupported(impl: KernelImpl, spec: OpSpec, case: _Case, mode: str, dev: to
     if why is None and impl.check is not None:
         why = impl.check(*case.args, **case.kwargs)
     return why
+
+
+def _not_run(impl: KernelImpl, baseline: bool, skip: dict[str, str] | None, spec: OpSpec, case: _Case, mode: str,
+             dev: torch.device, dtype: torch.dtype) -> tuple[str, str] | None:  # fmt: skip
+    """(status, note) of a row that is not run: "skipped" when `skip` leaves `impl` out (never the baseline, which
+    every check needs), "unsupported" when it cannot take the case; None when it runs."""
+    if skip and impl.name in skip and not baseline:
+        return "skipped", f"left out: {skip[impl.name]}"
+    why = _unsupported(impl, spec, case, mode, dev, dtype)
+    return None if why is None else ("unsupported", why)
 
 
 def _add_timings(rows: list[CompareRow], calls: dict[str, Callable[[], Any]], ref_name: str | None, device: str,
@@ -280,7 +292,7 @@ def _add_timings(rows: list[CompareRow], calls: dict[str, Callable[[], Any]], re
 
 
 def _compare_shape(
-    spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline, reference=None
+    spec, chosen, baseline, shape, mode, dev, dtype, timing, ceilings, deadline, reference=None, skip=None
 ) -> list[CompareRow]:
     """One row per implementation at one shape and mode: checked against the baseline, then timed together."""
     label = shape_label(shape)
@@ -307,9 +319,9 @@ def _compare_shape(
         if deadline is not None and time.monotonic() > deadline:
             rows.append(row(impl, name, "skipped", note="time budget spent"))
             continue
-        why = _unsupported(impl, spec, case, mode, dev, dtype)
-        if why is not None:
-            rows.append(row(impl, name, "unsupported", note=why))
+        not_run = _not_run(impl, impl is baseline, skip, spec, case, mode, dev, dtype)
+        if not_run is not None:
+            rows.append(row(impl, name, not_run[0], note=not_run[1]))
             continue
         interpreted = dev.type == "cpu" and impl.interpreted_on_cpu
         try:

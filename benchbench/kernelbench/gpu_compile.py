@@ -13,7 +13,8 @@ code, so the compiled variants are exactly the ones a GPU run launches:
 3. **Inspect.** The bundled `cuobjdump --dump-resource-usage` gives registers and local memory (the stack frame,
    where spilled registers go, plus local arrays: what the driver reports as a function's local size);
    Triton's metadata gives the dynamic shared memory; `nvdisasm` lists the instructions, of which the tensor-core
-   ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05).
+   ones are counted (HGMMA: Hopper's wgmma; HMMA: mma.sync; UTC*MMA: Blackwell's tcgen05), and the setmaxnreg
+   ones (USETMAXREG) that warp-specialised code trades registers with; the TTGIR gives its worker partitions.
 4. **Judge.** `benchbench.kernels._resources.launch_problem` (the rule the autotuners prune by on a GPU) says
    whether each config can launch; ptxas's own `-v` report says whether it spills (a stack frame is not a
    spill). The check fails if a kernel has no launchable config without spills on a target, or if the fused
@@ -46,6 +47,10 @@ from benchbench.kernelbench.records import KernelCheck, KernelCompileRow
 HGMMA_KERNELS = ("_attn_fwd", "_attn_bwd_dkdv", "_attn_bwd_dq")
 TMA_KERNELS = ("_attn_fwd",)
 TMA_LOAD_RE = re.compile(r"\bUTMALDG\b")  # Hopper/Blackwell bulk tensor loads (PTX cp.async.bulk.tensor)
+# PTX setmaxnreg (SASS USETMAXREG): warp groups of a warp-specialised kernel hand registers to one another (the
+# producer gives up registers, the consumers take them)
+SETMAXREG_RE = re.compile(r"\bUSETMAXREG\b")
+_PARTITION_RE = re.compile(r"\bpartition(\d+)\(")
 TENSOR_CORE_RE = re.compile(r"\b((?:UTC|[HIDQB]G?)MMA|[A-Z]*GMMA|UTC[A-Z]*MMA)\b")
 _RESOURCE_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)\s+SHARED:(\d+)\s+LOCAL:(\d+)")
 # ptxas -v: "Function properties for NAME / N bytes stack frame, N bytes spill stores, N bytes spill loads"
@@ -131,7 +136,10 @@ def _label(kwargs: dict) -> str:
     blocks = [
         f"{k}={v}" for k, v in kwargs.items() if k.startswith(("BLOCK", "CHUNK")) and isinstance(v, int)
     ]
-    return " ".join([*blocks, f"warps={kwargs.get('num_warps', 4)}", f"stages={kwargs.get('num_stages', 3)}"])
+    ws = ["ws"] if kwargs.get("WARP_SPEC") else []  # a warp-specialised variant (attention's forward)
+    return " ".join(
+        [*blocks, f"warps={kwargs.get('num_warps', 4)}", f"stages={kwargs.get('num_stages', 3)}", *ws]
+    )
 
 
 def _call(op: str, shape: dict, dtype_name: str) -> None:
@@ -207,9 +215,9 @@ def _specialise(launch: Launch, config: dict, capability: int) -> tuple[Any, Any
     return ASTSource(fn, signature, constexprs, attrs), target, options
 
 
-def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int], int]:
-    """(REG/STACK/SHARED/LOCAL from cuobjdump, tensor-core mnemonic counts and TMA loads from nvdisasm) of a
-    cubin."""
+def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int], int, int]:
+    """(REG/STACK/SHARED/LOCAL from cuobjdump, tensor-core mnemonic counts, TMA loads and setmaxnreg instructions
+    from nvdisasm) of a cubin."""
     import triton
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -223,7 +231,7 @@ def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int],
     if m is None:
         raise RuntimeError(f"cuobjdump printed no resource line for {name}: {usage[:200]!r}")
     res = dict(zip(("REG", "STACK", "SHARED", "LOCAL"), (int(g) for g in m.groups())))
-    return res, count_tensor_core(sass), len(TMA_LOAD_RE.findall(sass))
+    return res, count_tensor_core(sass), len(TMA_LOAD_RE.findall(sass)), len(SETMAXREG_RE.findall(sass))
 
 
 def ptxas_report(ptx: str, capability: int) -> dict[str, int]:
@@ -248,6 +256,14 @@ def parse_ptxas_log(text: str) -> dict[str, int]:
         for key, value in zip(totals, m.groups()):
             totals[key] = max(totals[key], int(value))
     return totals
+
+
+def warp_partitions(ttgir: str) -> int:
+    """The worker partitions of the warp-specialised regions in a TTGIR listing (`ttg.warp_specialize` ops with
+    their `partitionN` regions), 0 where nothing was warp-specialised."""
+    if "ttg.warp_specialize" not in ttgir:
+        return 0
+    return len(set(_PARTITION_RE.findall(ttgir)))
 
 
 def count_tensor_core(sass: str) -> dict[str, int]:
@@ -295,7 +311,8 @@ def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
         src, target, options = _specialise(launch, launch.configs[job.config][2], job.target)
         compiled = triton.compile(src, target=target, options=options.__dict__)
         row.compile_cpu_s = cpu_seconds() - cpu
-        res, tc, row.tma_loads = _resources(compiled.asm["cubin"], row.kernel)
+        res, tc, row.tma_loads, row.setmaxreg = _resources(compiled.asm["cubin"], row.kernel)
+        row.warp_partitions = warp_partitions(compiled.asm.get("ttgir", ""))
     except Exception as exc:  # a config that does not compile is a row, not a crash
         row.problem = one_line(exc)
         row.compile_s = time.perf_counter() - start
@@ -343,16 +360,17 @@ def _launches(op: str, shape: tuple, dtype: str) -> list[Launch]:
 
 
 def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str = "full",
-              sources: tuple[str, ...] | None = None) -> list[tuple[Job, str, str, str]]:  # fmt: skip
+              sources: tuple[str, ...] | None = None, runnable: bool = False) -> list[tuple[Job, str, str, str]]:  # fmt: skip
     """The compile jobs of one case as (job, key, source, config label); the key is equal for identical compiles
-    (they run once). The CI subset leaves out the autotuners' configs: it compiles what runs with autotuning off.
-    `sources` keeps only configs of those sources ("autotune", "fixed", "host")."""
+    (they run once). The CI subset leaves out the autotuners' configs (it compiles what runs with autotuning off),
+    except the warp-specialised ones (`WARP_SPEC`) on the targets where the autotuner may pick them: their compile
+    depends most on the Triton version and the target.
+    `sources` keeps only configs of those sources ("autotune", "fixed", "host"); `runnable` only the configs the
+    autotuner may run on each target (the warm-up of a GPU run: no warp-specialised config where it is pruned)."""
     jobs = []
     for i, launch in enumerate(_launches(op, shape, dtype)):
         for j, (source, label, config) in enumerate(launch.configs):
-            if (subset == "ci" and source == "autotune") or (sources is not None and source not in sources):
-                continue
-            for cap in targets:
+            for cap in _config_targets(source, config, targets, subset, sources, runnable):
                 try:
                     src, _, options = _specialise(launch, config, cap)
                     key = f"{src.hash()}-{options.hash()}-{cap}"
@@ -360,6 +378,28 @@ def plan_case(op: str, shape: tuple, dtype: str, targets: list[int], subset: str
                     key = f"unspecialisable-{op}-{shape}-{dtype}-{i}-{j}-{cap}-{type(exc).__name__}"
                 jobs.append((Job(op, shape, dtype, i, j, cap), key, source, label))
     return jobs
+
+
+def _config_targets(source: str, config: dict, targets: list[int], subset: str, sources: tuple[str, ...] | None,
+                    runnable: bool) -> list[int]:  # fmt: skip
+    """The targets `plan_case` compiles one config for (see there)."""
+    if subset == "ci" and source == "autotune" and not config.get("WARP_SPEC"):
+        return []
+    if sources is not None and source not in sources:
+        return []
+    if runnable or subset == "ci":
+        return [cap for cap in targets if _runs_on(config, cap)]
+    return list(targets)
+
+
+def _runs_on(config: dict, capability: int) -> bool:
+    """Whether an autotuner may pick `config` on a GPU of `capability`: a warp-specialised config only where the
+    attention forward's feature check allows it (its autotuner prunes it elsewhere)."""
+    if not config.get("WARP_SPEC"):
+        return True
+    from benchbench.kernels.attention import warp_spec_supported
+
+    return warp_spec_supported(capability)
 
 
 def run_jobs(jobs: list[Job]) -> list[KernelCompileRow]:
@@ -410,7 +450,7 @@ def warm_cache(cases: list[tuple[str, dict, str, tuple[str, ...]]], capability: 
     ]
     errors: list[str] = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
-        futures = [pool.submit(plan_case, op, shape, dtype, [capability], "full", sources)
+        futures = [pool.submit(plan_case, op, shape, dtype, [capability], "full", sources, True)
                    for op, shape, dtype, sources in keyed]  # fmt: skip
         unique: dict[str, Job] = {}
         for (op, shape, dtype, _), fut in zip(keyed, futures):

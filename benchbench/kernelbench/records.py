@@ -197,6 +197,8 @@ class KernelCompileRow:
     compile_cpu_s: float | None = None  # CPU seconds of triton.compile (ptxas included): load-independent
     spill_stores: int | None = None  # ptxas -v's "bytes spill stores" (None: no report; local memory judged)
     tma_loads: int = 0  # SASS UTMALDG: tensor-memory-accelerator (TMA) loads
+    setmaxreg: int = 0  # SASS USETMAXREG (PTX setmaxnreg): warp groups trading registers
+    warp_partitions: int = 0  # worker partitions of warp-specialised loops in Triton's TTGIR (0: none)
     note: str = ""
 
     __derived__ = ("ok",)

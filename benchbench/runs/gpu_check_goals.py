@@ -5,8 +5,13 @@
 - LayerNorm and RMSNorm, forward and backward: >= 90% of the measured copy bandwidth; faster than PyTorch's fused
   op (`F.layer_norm`, `F.rms_norm`) and than torch.compile of the eager reference.
 - decode attention at T >= 8192: >= 80% of the measured copy bandwidth.
-- the other fused kernels: faster than PyTorch's fused op where one exists (else the eager composition), and
-  than torch.compile of the reference.
+- attention, both directions: against SDPA's cuDNN backend and torch.compile of the reference too.
+- decode attention and the other fused kernels: faster than PyTorch's fused op where one exists (SDPA for decode;
+  else the eager composition), and than torch.compile of the reference.
+
+Every verdict names its yardstick (`yardstick_name`: the implementation and what it is); a yardstick the run did
+not time at a shape still gets its verdict, "not measured", with the reason (`Plan.left_out`, or "not in this step
+of the plan").
 
 Each verdict is met, missed, or not measured (with why); on a CPU none is judged.
 """
@@ -69,21 +74,63 @@ def verdict(goal: str, ours: TimedCall | None, metric: str, threshold: float, va
     )  # fmt: skip
 
 
-def faster_than(rows: list[TimedCall], op: str, label: str, mode: str, impl: str, what: str, cuda: bool
-                ) -> GoalVerdict | None:  # fmt: skip
-    """Ours faster than `impl` (speed-up = its p50 / ours), or None where `impl` was not planned."""
+def yardstick_name(op: str, impl: str) -> str:
+    """The yardstick as the output names it: the implementation and what it is ("torch: PyTorch's fused
+    F.layer_norm", "compile: torch.compile of layer_norm_ref")."""
+    from benchbench.kernels.registry import list_kernels
+
+    impl_spec = next((k for k in list_kernels(op) if k.name == impl), None)
+    what = impl_spec.description.rstrip(".") if impl_spec and impl_spec.description else ""
+    return f"{impl}: {what}" if what else impl
+
+
+def faster_than(rows: list[TimedCall], op: str, label: str, mode: str, impl: str, what: str, cuda: bool,
+                absent: str | None = None) -> GoalVerdict | None:  # fmt: skip
+    """Ours faster than `impl` (speed-up = its p50 / ours). Where `impl` was not planned: a verdict "not measured"
+    that says why (`absent`), or None when it was never a yardstick of this op."""
     ref = find(rows, op, impl, label, mode)
-    if ref is None:
-        return None
     ours = find(rows, op, "triton", label, mode)
-    return verdict(f"{op} {mode} faster than {what}", ours, f"speedup_vs_{impl}", 1.0, ratio(p50(ref), p50(ours)),
-                   yardstick=impl, ref=ref, cuda=cuda, op=op, mode=mode, shape=label)  # fmt: skip
+    goal = f"{op} {mode} faster than {what}"
+    yardstick = yardstick_name(op, impl)
+    if ref is None:
+        if absent is None:
+            return None
+        g = verdict(goal, ours, f"speedup_vs_{impl}", 1.0, None, yardstick=yardstick, cuda=cuda, op=op, mode=mode,
+                    shape=label)  # fmt: skip
+        g.note = f"not measured: {absent}"
+        return g
+    return verdict(goal, ours, f"speedup_vs_{impl}", 1.0, ratio(p50(ref), p50(ours)), yardstick=yardstick, ref=ref,
+                   cuda=cuda, op=op, mode=mode, shape=label)  # fmt: skip
 
 
-def attention_goals(
-    rows: list[TimedCall], label: str, cuda: bool, matmul_tflops: float | None
-) -> list[GoalVerdict]:
-    """The forward against SDPA flash and in TFLOP/s, the backward against the forward's rate."""
+def planned_impls(steps: Any, op: str, label: str) -> set[str]:
+    """The implementations the plan's `steps` run for `op` at the shape labelled `label`."""
+    return {i for s in steps if s.op == op and s.shape and shape_label(s.shape) == label for i in s.impls}
+
+
+def _yardsticks(rows: list[TimedCall], op: str, label: str, mode: str, cuda: bool, fused: tuple[str, str] | None,
+                plan: Any, steps: Any) -> list[GoalVerdict]:  # fmt: skip
+    """Ours against PyTorch's fused op (`fused`: (impl, what); None where PyTorch has none: the eager composition
+    then) and torch.compile of the reference; a yardstick with no timing says why."""
+    planned = planned_impls(steps, op, label)
+
+    def why(impl: str) -> str:
+        if impl in planned:
+            return "its step did not run (time budget spent, or the step raised: see the steps)"
+        return (
+            plan.left_out.get(impl, f"{impl} is not in this step of the plan") if plan else "not in the plan"
+        )
+
+    impl, what = fused or ("eager", "the eager composition (PyTorch has no fused op)")
+    out = [faster_than(rows, op, label, mode, impl, what, cuda, why(impl)),
+           faster_than(rows, op, label, mode, "compile", "torch.compile of the reference", cuda, why("compile"))]  # fmt: skip
+    return [g for g in out if g is not None]
+
+
+def attention_goals(rows: list[TimedCall], label: str, cuda: bool, matmul_tflops: float | None,
+                    plan: Any = None, steps: Any = ()) -> list[GoalVerdict]:  # fmt: skip
+    """The forward against SDPA flash and in TFLOP/s, the backward against the forward's rate; both directions
+    against SDPA's cuDNN backend and torch.compile of the reference (each saying why where not measured)."""
     fwd, bwd = (
         find(rows, "attention", "triton", label, "fwd"),
         find(rows, "attention", "triton", label, "bwd"),
@@ -91,9 +138,10 @@ def attention_goals(
     flash = find(rows, "attention", "sdpa_flash", label, "fwd")
     kw = {"cuda": cuda, "op": "attention", "shape": label, "matmul_tflops": matmul_tflops}
     rate = fwd.tflops if fwd and p50(fwd) else None
-    return [
+    out = [
         verdict(f"attention fwd >= {ATTENTION_SPEEDUP}x SDPA flash", fwd, "speedup_vs_sdpa_flash", ATTENTION_SPEEDUP,
-                ratio(p50(flash), p50(fwd)), yardstick="sdpa_flash", ref=flash, mode="fwd", **kw),
+                ratio(p50(flash), p50(fwd)), yardstick=yardstick_name("attention", "sdpa_flash"), ref=flash,
+                mode="fwd", **kw),
         verdict(f"attention fwd >= {ATTENTION_TFLOPS:g} TFLOP/s", fwd, "tflops", ATTENTION_TFLOPS, rate,
                 yardstick="Triton tutorial on Hopper", mode="fwd", **kw),
         verdict(f"attention fwd >= {ATTENTION_STRETCH:g} TFLOP/s (stretch)", fwd, "tflops", ATTENTION_STRETCH, rate,
@@ -102,6 +150,11 @@ def attention_goals(
                 ratio(bwd.tflops if bwd and p50(bwd) else None, rate), yardstick="triton fwd", ref=fwd, mode="bwd",
                 **kw),
     ]  # fmt: skip
+    for mode in ("fwd", "bwd"):
+        out += _yardsticks(
+            rows, "attention", label, mode, cuda, ("sdpa_cudnn", "SDPA's cuDNN backend"), plan, steps
+        )
+    return out
 
 
 def bandwidth_goal(rows: list[TimedCall], op: str, label: str, mode: str, fraction: float, copy_gbs: float | None,
@@ -113,48 +166,60 @@ def bandwidth_goal(rows: list[TimedCall], op: str, label: str, mode: str, fracti
                    yardstick="measured copy", cuda=cuda, op=op, mode=mode, shape=label)  # fmt: skip
 
 
-def norm_goals(
-    rows: list[TimedCall], op: str, label: str, copy_gbs: float | None, cuda: bool
-) -> list[GoalVerdict]:
+def norm_goals(rows: list[TimedCall], op: str, label: str, copy_gbs: float | None, cuda: bool,
+               plan: Any = None, steps: Any = ()) -> list[GoalVerdict]:  # fmt: skip
     """A norm's goals per direction: its share of copy bandwidth, and faster than the fused op and torch.compile."""
     out = []
     for mode in ("fwd", "bwd"):
         out.append(bandwidth_goal(rows, op, label, mode, NORM_COPY_FRACTION, copy_gbs, cuda))
-        for impl, what in (("torch", "PyTorch's fused op"), ("compile", "torch.compile of the reference")):
-            g = faster_than(rows, op, label, mode, impl, what, cuda)
-            out += [g] if g else []
+        out += _yardsticks(rows, op, label, mode, cuda, ("torch", "PyTorch's fused op"), plan, steps)
     return out
 
 
-def fused_goals(rows: list[TimedCall], op: str, label: str, cuda: bool) -> list[GoalVerdict]:
+def fused_op(op: str) -> tuple[str, str] | None:
+    """PyTorch's fused op among `op`'s implementations ("torch", or SDPA for decode), None where it has none."""
+    from benchbench.kernels.registry import list_kernels
+
+    names = {k.name for k in list_kernels(op)}
+    if "torch" in names:
+        return "torch", "PyTorch's fused op"
+    if "sdpa" in names:
+        return "sdpa", "PyTorch's SDPA"
+    return None
+
+
+def fused_goals(
+    rows: list[TimedCall], op: str, label: str, cuda: bool, plan: Any = None, steps: Any = ()
+) -> list[GoalVerdict]:
     """A fused op's goals per direction: faster than PyTorch's fused op (else eager) and torch.compile."""
     out = []
     for mode in ("fwd", "bwd"):
         ours = find(rows, op, "triton", label, mode)
         if ours is None or ours.status == "unsupported":
             continue
-        fused = faster_than(rows, op, label, mode, "torch", "PyTorch's fused op", cuda)
-        out += [fused or faster_than(rows, op, label, mode, "eager", "the eager op", cuda)]
-        g = faster_than(rows, op, label, mode, "compile", "torch.compile of the reference", cuda)
-        out += [g] if g else []
-    return [g for g in out if g is not None]
+        out += _yardsticks(rows, op, label, mode, cuda, fused_op(op), plan, steps)
+    return out
 
 
-def judge(record: GpuCheck, plan: Any) -> list[GoalVerdict]:
-    """Every goal on what was measured with the primary timer; on a CPU none is judged."""
+def judge(record: GpuCheck, plan: Any, steps: Any = ()) -> list[GoalVerdict]:
+    """Every goal on what was measured with the primary timer; on a CPU none is judged. `steps`, the plan's steps
+    (`gpu_check.plan_steps`), tell a yardstick left out of the plan from one whose step did not run."""
     rows, c = record.timings, record.ceilings
     cuda = record.device.startswith("cuda")
     copy = c.copy_gbs if c else None
     out = []
     for shape in plan.targets:
         if shape["D"] == 128 and shape["T"] >= 4096:
-            out += attention_goals(rows, shape_label(shape), cuda, c.matmul_tflops if c else None)
+            out += attention_goals(
+                rows, shape_label(shape), cuda, c.matmul_tflops if c else None, plan, steps
+            )
     for op in plan.norm_ops:
-        out += norm_goals(rows, op, shape_label(plan.norm_shape), copy, cuda)
+        out += norm_goals(rows, op, shape_label(plan.norm_shape), copy, cuda, plan, steps)
     for shape in plan.decode_shapes:
+        label = shape_label(shape)
         if shape["T"] >= 8192:
-            out.append(bandwidth_goal(rows, plan.decode_op, shape_label(shape), "fwd", DECODE_COPY_FRACTION, copy,
-                                      cuda))  # fmt: skip
+            out.append(bandwidth_goal(rows, plan.decode_op, label, "fwd", DECODE_COPY_FRACTION, copy, cuda))
+        out += fused_goals(rows, plan.decode_op, label, cuda, plan, steps)
     for op, shape in plan.fused.items():
-        out += fused_goals(rows, op, shape_label(shape), cuda)
+        out += fused_goals(rows, op, shape_label(shape), cuda, plan, steps)
     return out

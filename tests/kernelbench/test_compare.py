@@ -119,6 +119,19 @@ def test_cli_compare_unknown_impl_is_bad_input(capsys):
     assert "unknown implementation" in capsys.readouterr().err
 
 
+def test_a_skipped_yardstick_keeps_its_row_with_the_reason(tmp_path):
+    """`--skip-impl compile` leaves torch.compile out (minutes of C++ on a small CPU) and says so in its rows."""
+    out = tmp_path / "gelu.json"
+    rc = main(["kernels", "compare", "gelu", "--device", "cpu", "--skip-impl", "compile", "--shapes", "M=3,N=17",
+               "--json", str(out)])  # fmt: skip
+    assert rc == 0
+    rows = json.loads(out.read_text())["rows"]
+    skipped = [r for r in rows if r["impl"] == "compile"]
+    assert skipped and all(r["status"] == "skipped" and "--skip-impl" in r["note"] for r in skipped)
+    assert {r["impl"] for r in rows if r["status"] == "timed"} >= {"eager", "torch"}
+    assert main(["kernels", "compare", "gelu", "--skip-impl", "nope"]) == 2
+
+
 def test_list_kernels_json(capsys):
     assert main(["list", "--kernels", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["kernels"]

@@ -165,3 +165,44 @@ ptxas info    : Function properties for _attn_bwd_delta
         ]
         == 0
     )  # an 8 B frame alone is no spill
+
+
+def test_warp_specialised_code_is_recognised():
+    """A TTGIR with `ttg.warp_specialize` counts its worker partitions; a warp-specialised config is labelled."""
+    ttgir = """%r:3 = ttg.warp_specialize(%a) default { ttg.warp_yield %x } partition0(%b) num_warps(8) { }
+    partition1(%b) num_warps(1) { } partition2(%b) num_warps(2) { }
+    %s:3 = ttg.warp_specialize(%a) default { } partition0(%b) num_warps(8) { } partition1(%b) num_warps(1) { }"""
+    assert gpu_compile.warp_partitions(ttgir) == 3
+    assert gpu_compile.warp_partitions("scf.for %i = %lo to %hi { tt.dot }") == 0
+    assert gpu_compile._label({"BLOCK_M": 128, "num_warps": 8, "num_stages": 3, "WARP_SPEC": True}).endswith(
+        " ws"
+    )
+    assert (
+        gpu_compile._label({"BLOCK_M": 128, "num_warps": 8, "num_stages": 3})
+        == "BLOCK_M=128 warps=8 stages=3"
+    )
+
+
+@needs_toolchain
+@pytest.mark.slow
+def test_warp_specialised_forward_compiles_where_the_autotuner_may_pick_it(tmp_path):
+    """The CI subset compiles the forward's warp-specialised configs on the targets `warp_spec_supported` names
+    (sm_100: producer/consumer partitions trading registers with setmaxnreg, no spill stores), and not on sm_90,
+    where Triton leaves the loop unspecialised (or fails in its Hopper pass)."""
+    from benchbench.kernels.attention import FWD_WS_CONFIGS, warp_spec_supported
+
+    out = tmp_path / "check.json"
+    code = main(["kernels", "check", "--target", "sm_90,sm_100", "--subset", "ci", "--ops", "attention", "--jobs", "2",
+                 "--json", str(out)])  # fmt: skip
+    result = read(out, kinds=("kernel_check",))
+    assert code == 0, result.failures
+    fwd = [r for r in result.rows if r.kernel == "_attn_fwd"]
+    ws = [r for r in fwd if r.config.endswith(" ws")]
+    targets = [t for t in ("sm_90", "sm_100") if warp_spec_supported(int(t[3:]))]
+    assert sorted(r.target for r in ws) == sorted(targets * len(FWD_WS_CONFIGS))
+    for (
+        r
+    ) in ws:  # warp-specialised: worker partitions, more warps than asked for, registers handed between them
+        assert r.ok and r.spill_stores == 0 and r.tma_loads > 0, r
+        assert r.warp_partitions >= 2 and r.setmaxreg > 0 and r.num_warps > 8, r
+    assert all(r.warp_partitions == 0 and r.setmaxreg == 0 for r in fwd if r not in ws)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import triton
+import triton.language as tl
 
-from benchbench.kernels.attention import attention_check, attention_ref, attention_triton
+from benchbench.kernels.attention import _query_tile, attention_check, attention_ref, attention_triton
 from benchbench.kernels.registry import get_kernel
 
 TOL = {torch.float32: 1e-5, torch.float16: 5e-3, torch.bfloat16: 3e-2}
@@ -264,3 +266,90 @@ def test_descriptors_need_16_byte_strides():
     assert not tma_ok(
         torch.zeros(1, 2, 8, 64, dtype=torch.float16).transpose(-1, -2)
     )  # last dim not contiguous
+
+
+# ---- the forward's scheduling and warp specialisation -------------------------------------------------------
+
+
+@triton.jit
+def _tile_map(OUT, HEAVY_FIRST: tl.constexpr):
+    """Write, at each program's linear launch index (x fastest, as CUDA numbers blocks), the (query block,
+    batch × head) that the forward's own `_query_tile` gives that program."""
+    start_m, bh = _query_tile(HEAVY_FIRST)
+    linear = tl.program_id(0) + tl.program_id(1) * tl.num_programs(0)
+    tl.store(OUT + 2 * linear, start_m)
+    tl.store(OUT + 2 * linear + 1, bh)
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize("blocks, heads", [(7, 3), (1, 5), (4, 1)])
+@pytest.mark.parametrize("heavy_first", [True, False])
+def test_query_blocks_launch_heavy_first_when_causal(blocks, heads, heavy_first):
+    """The forward's program → (query block, head) map covers every tile once; causal runs the heaviest first."""
+    from benchbench.kernels.attention import launch_grid, launch_order
+
+    grid = launch_grid(blocks, heads, heavy_first)
+    out = torch.full((blocks * heads, 2), -1, dtype=torch.int32)
+    _tile_map[grid](out, HEAVY_FIRST=heavy_first)
+    order = [tuple(p) for p in out.tolist()]
+    assert order == launch_order(blocks, heads, heavy_first)  # the kernel does what the host code says
+    assert sorted(order) == [
+        (m, h) for m in range(blocks) for h in range(heads)
+    ]  # a permutation of the tiles
+    work = [m + 1 for m, _ in order]  # causal: query block m visits m + 1 key blocks of BLOCK_M keys
+    if heavy_first:
+        assert work == sorted(work, reverse=True) and work[0] == blocks
+    else:
+        assert order[0] == (0, 0)
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize(
+    "case",
+    [
+        (2, 3, 1, 97, 97, 48, True, None, torch.float32),  # several heads and query blocks, ragged last block
+        (1, 2, 2, 70, 45, 64, True, "bool", torch.float16),  # keys end before the last diagonal
+        (1, 2, 2, 33, 100, 80, False, None, torch.float16),  # not causal: the plain order
+    ],
+    ids=["fp32-gqa", "fp16-short-keys", "fp16-plain"],
+)
+@pytest.mark.parametrize("warp_spec", [False, True], ids=["loop", "warp-spec"])
+def test_forward_schedules_match_reference(monkeypatch, case, warp_spec):
+    """Heavy-first causal blocks and the warp-specialised key loop (its constexpr branch, interpreted) give the
+    reference's output; NaN never passes."""
+    import benchbench.kernels.attention as attn
+
+    blocks = {**attn.INTERPRETER_BLOCKS, "_attn_fwd": {"BLOCK_M": 16, "BLOCK_N": 16, "WARP_SPEC": warp_spec}}
+    monkeypatch.setattr(attn, "INTERPRETER_BLOCKS", blocks)
+    q, k, v, mask, causal = _inputs(case, seed=21)
+    with torch.no_grad():
+        out = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    ref = attention_ref(
+        *(t.detach().float() for t in (q, k, v)), attn_mask=mask, is_causal=causal, upcast=True
+    )
+    assert torch.isfinite(out).all() and _rel_err(out, ref) <= TOL[q.dtype]
+
+
+def test_warp_specialised_configs_only_where_supported():
+    """The forward's autotuner sees its warp-specialised configs only with tensor descriptors on a GPU that
+    `warp_spec_ok` accepts; everywhere else they are pruned before anything compiles."""
+    from benchbench.kernels import attention as attn
+
+    configs = [*attn.FWD_CONFIGS, *attn.FWD_WS_CONFIGS]
+    assert attn.FWD_WS_CONFIGS and all(c.kwargs["WARP_SPEC"] for c in attn.FWD_WS_CONFIGS)
+    prune = attn._warp_spec_where_supported(lambda configs, named_args, **kw: configs)
+    cpu = {"Q": torch.zeros(1)}
+    assert prune(configs, cpu, USE_TMA=True) == attn.FWD_CONFIGS  # no GPU: never tried
+    assert not attn.warp_spec_ok(torch.device("cpu"))
+    assert attn.warp_spec_supported(100) == ("warp_specialize" in _range_params())
+    assert not attn.warp_spec_supported(80)  # not in WARP_SPEC_CAPABILITIES: pruned on an A100
+    want = len(attn.FWD_CONFIGS) + (len(attn.FWD_WS_CONFIGS) if attn.warp_spec_supported(90) else 0)
+    assert attn.TUNED_16BIT["_attn_fwd"] == want  # gpu-check plans an H100's compiles from this
+
+
+def _range_params() -> set[str]:
+    import inspect
+
+    import triton.language as tl
+
+    return set(inspect.signature(tl.range).parameters)
