@@ -27,8 +27,9 @@ per-element test, only the last query block (and a head dim that is not a power 
 Tk in the last key block are loaded as zeros and their probabilities set to 0 (exp2 of a zero score less a
 very negative LSE could overflow, and inf · 0 in dS·K would be NaN); their dK/dV rows are not stored.
 
-Blocks: 128 keys per program where that compiles without spill stores on sm_90 and sm_100 (`benchbench kernels
-check`); see BWD_CONFIGS. FLOPs and bytes as executed: `attention_backward_flops`, `attention_backward_bytes`.
+Blocks: 128 keys per program (32 queries per step) at every head dim, where it compiles without spill stores on
+sm_90 and sm_100; 64 queries × 128 keys only up to head dim 64; 64 × 64 as the fallback (BWD_CONFIGS).
+FLOPs and bytes as executed: `attention_backward_flops`, `attention_backward_bytes`.
 """
 
 from __future__ import annotations
@@ -203,15 +204,28 @@ def _attn_bwd(
 
 # ---- configs and launch ----------------------------------------------------------------------------------
 
-# GPU autotune configs for 16-bit inputs (BLOCK_M, BLOCK_N, num_warps, num_stages); each autotune key (each
-# attention shape) compiles all of them, so the list is short. BLOCK_N is the key block a program owns.
-BWD_CONFIGS = [
-    triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s)
-    for m, n, w, s in [(64, 128, 8, 2), (32, 128, 8, 2), (64, 64, 4, 2)]
-]
-# With autotuning off (16-bit), and for fp32 inputs (4-byte tiles, exact ieee dots: never tuned).
-FIXED_CONFIG = {"BLOCK_M": 64, "BLOCK_N": 128, "num_warps": 8, "num_stages": 2}
-FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}
+
+def _configs(tiles: list[tuple[int, int, int, int]]) -> list[triton.Config]:
+    return [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s) for m, n, w, s in tiles]
+
+
+# GPU autotune configs for 16-bit inputs (BLOCK_M, BLOCK_N, num_warps, num_stages) by padded head dim; each
+# autotune key (each attention shape) compiles all of its list, so the lists are short. BLOCK_N is the key block a
+# program owns. Compiled for sm_90 and sm_100 with Triton 3.9 (`benchbench kernels check`, bf16, T=256, causal
+# and not): 128 keys × 32 queries × 8 warps has no spill stores at head dim 64 and 128 on both (sm_90: 240-244
+# registers at head dim 128); 64 × 128 does not fit at head dim 128 (sm_90: 120 B of spill stores, 252 B causal;
+# sm_100: Triton emits a kernel that is a single trap), so it is tuned only up to head dim 64, where it fits
+# with wgmma for all five products (230 registers on sm_90). 64 × 64 is the 64-key fallback (no spills on either).
+# With 32 queries a block, dS·K (32 rows) runs on mma.sync, the other four products on wgmma/tcgen05.
+BWD_CONFIGS = {
+    64: _configs([(32, 128, 8, 2), (32, 128, 8, 3), (64, 128, 8, 2), (64, 64, 8, 2)]),
+    128: _configs([(32, 128, 8, 2), (32, 128, 8, 3), (64, 64, 8, 2)]),
+}
+# With autotuning off (16-bit), and for fp32 inputs (exact ieee dots on the FMA units, every operand in registers:
+# never tuned; at head dim 128, 32 × 32 spills 4416 B per thread on sm_90 with 4 warps and 524 B with 8, while
+# 16 × 32 with 4 warps has none on sm_90 or sm_100).
+FIXED_CONFIG = {"BLOCK_M": 32, "BLOCK_N": 128, "num_warps": 8, "num_stages": 2}
+FIXED_CONFIG_FP32 = {"BLOCK_M": 16, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}
 # The interpreter runs one small config (its timings mean nothing); tests vary it.
 INTERPRETER_BLOCKS = {"BLOCK_M": 16, "BLOCK_N": 32}
 # The delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO (4096 spills 24 B on sm_100).
@@ -219,14 +233,18 @@ DELTA_ELEMS = 2048
 # The constexprs the backward takes from the forward's (`attention._consts`).
 CONSTS = ("D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW", "DOT_PREC", "BLOCK_D")
 
-_bwd_tuned = triton.autotune(
-    BWD_CONFIGS,
-    key=["TQ_BUCKET", "TK_BUCKET", "D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW"],
-    prune_configs_by={"early_config_prune": prune_unlaunchable(_attn_bwd)},
-    reset_to_zero=["DQ"],  # timing a config adds into DQ: zeroed before each try and before the real run
-)(_attn_bwd)
-# 16-bit configs per kernel name: what one autotune key compiles on a GPU (gpu-check's plan counts them)
-TUNED_16BIT = {"_attn_bwd": len(BWD_CONFIGS)}
+# One autotuner per head-dim class (its key: sequence lengths rounded up to powers of two, and the variant)
+_bwd_tuned = {
+    block_d: triton.autotune(
+        configs,
+        key=["TQ_BUCKET", "TK_BUCKET", "D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW"],
+        prune_configs_by={"early_config_prune": prune_unlaunchable(_attn_bwd)},
+        reset_to_zero=["DQ"],  # timing a config adds into DQ: zeroed before each try and before the real run
+    )(_attn_bwd)
+    for block_d, configs in BWD_CONFIGS.items()
+}
+# 16-bit configs per kernel name: the most one autotune key compiles on a GPU (gpu-check's plan counts them)
+TUNED_16BIT = {"_attn_bwd": max(len(configs) for configs in BWD_CONFIGS.values())}
 
 
 def _launch(rows: int, heads: int, args: tuple, consts: dict) -> None:
@@ -239,7 +257,8 @@ def _launch(rows: int, heads: int, args: tuple, consts: dict) -> None:
     elif not autotuning():
         fixed = FIXED_CONFIG
     else:
-        _bwd_tuned[lambda meta: (triton.cdiv(rows, meta["BLOCK_N"]), heads)](*args, **consts)
+        tuned = _bwd_tuned[64 if consts["BLOCK_D"] <= 64 else 128]
+        tuned[lambda meta: (triton.cdiv(rows, meta["BLOCK_N"]), heads)](*args, **consts)
         return
     _attn_bwd[(triton.cdiv(rows, fixed["BLOCK_N"]), heads)](*args, **consts, **fixed)
 

@@ -148,20 +148,20 @@ def test_backward_flops_count_the_five_products():
 
 @pytest.mark.interpreter
 @pytest.mark.parametrize(
-    "case",
-    [
-        (1, 3, 1, 150, 150, 40, True, None, torch.float16),  # GQA 3:1, causal, a partial second key block
-        (1, 2, 2, 70, 131, 72, False, "bool", torch.float32),  # more keys than queries, padded head dim
+    "case, blocks",
+    [  # (64, 128): tuned up to head dim 64; (32, 128): the fixed 16-bit config, tuned at every head dim
+        ((1, 3, 1, 150, 150, 40, True, None, torch.float16), (64, 128)),  # GQA 3:1, causal, partial key block
+        ((1, 2, 2, 70, 131, 72, False, "bool", torch.float32), (32, 128)),  # more keys than queries, padded D
     ],
-    ids=["fp16-gqa-causal", "fp32-padding"],
+    ids=["fp16-gqa-causal-64x128", "fp32-padding-32x128"],
 )
-def test_backward_with_the_gpu_block_shape_matches_reference(monkeypatch, case):
-    """The 16-bit GPU config's blocks (64 queries × 128 keys), interpreted: every gradient against autograd
-    through the fp32 reference."""
+def test_backward_with_the_gpu_block_shapes_matches_reference(monkeypatch, case, blocks):
+    """The GPU configs' 128-key blocks, interpreted: every gradient against autograd through the fp32 reference."""
     from benchbench.kernels import attention_backward as bwd
 
-    monkeypatch.setattr(bwd, "INTERPRETER_BLOCKS", {"BLOCK_M": 64, "BLOCK_N": 128})
-    assert bwd.FIXED_CONFIG["BLOCK_N"] == 128 and bwd.FIXED_CONFIG["BLOCK_M"] == 64
+    tuned = {(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]) for c in bwd.BWD_CONFIGS[64]}
+    assert blocks in tuned and (bwd.FIXED_CONFIG["BLOCK_M"], bwd.FIXED_CONFIG["BLOCK_N"]) == (32, 128)
+    monkeypatch.setattr(bwd, "INTERPRETER_BLOCKS", {"BLOCK_M": blocks[0], "BLOCK_N": blocks[1]})
     _check_against_reference(*_inputs(case, seed=21))
 
 
