@@ -6,10 +6,8 @@ Layout (batch, heads, seq, head_dim); k and v may have fewer heads than q (group
 
 The Triton kernel follows FlashAttention-2 (Dao 2023, "FlashAttention-2: Faster Attention with Better
 Parallelism and Work Partitioning"): the forward streams key/value blocks past a block of queries with an
-online softmax in fp32, keeping only the log-sum-exp per row; the backward computes delta = rowsum(dO ∘ O) in
-a small preprocess kernel, then recomputes the probabilities block by block, one kernel for dK/dV (a key block
-of a key/value head per program, looping over the query heads of its group) and one for dQ (a query block per
-program), so no atomics and no per-query-head partials are needed.
+online softmax in fp32, keeping only the log-sum-exp per row; the backward (`attention_backward.py`) recomputes
+the probabilities block by block with keys as rows, five matrix products per block pair, dQ summed by atomics.
 
 What each program skips: the softmax scale is folded into the exp2 (one FMA per score); bounds tests are
 compiled only into the edge blocks (the last key block; the head dim when it is not a power of two); with a
@@ -37,6 +35,13 @@ from torch import Tensor
 from benchbench.kernels._common import RECORDING, autotuning, interpreting, lazy_compile
 from benchbench.kernels._common import autotune as autotune  # re-exported: one fixed config per kernel
 from benchbench.kernels._resources import prune_unlaunchable
+from benchbench.kernels.attention_backward import TUNED_16BIT as BWD_TUNED_16BIT
+from benchbench.kernels.attention_backward import (
+    attention_backward_bytes,
+    attention_backward_flops,
+    flash_attention_backward,
+)
+from benchbench.kernels.attention_tiles import load_tile as _load_tile
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 MAX_HEAD_DIM = 128
@@ -146,20 +151,6 @@ register_kernel(
 
 
 # ---- Triton kernels ---------------------------------------------------------------------------------
-
-
-@triton.jit
-def _load_tile(ptrs, rows_ok, cols_ok, CHECK_ROWS: tl.constexpr, CHECK_COLS: tl.constexpr):
-    """A 2-D tile at `ptrs`; the bounds test is compiled in only along the dims that need one (edge blocks)."""
-    if CHECK_ROWS and CHECK_COLS:
-        tile = tl.load(ptrs, mask=rows_ok[:, None] & cols_ok[None, :], other=0.0)
-    elif CHECK_ROWS:
-        tile = tl.load(ptrs, mask=rows_ok[:, None], other=0.0)
-    elif CHECK_COLS:
-        tile = tl.load(ptrs, mask=cols_ok[None, :], other=0.0)
-    else:
-        tile = tl.load(ptrs)
-    return tile
 
 
 @triton.jit
@@ -356,242 +347,6 @@ def _attn_fwd(
     tl.store(LSE + bh.to(tl.int64) * Tq + offs_m, lse, mask=m_ok)
 
 
-@triton.jit
-def _attn_bwd_delta(
-    OUT, DO, DELTA,  # OUT, DO (B, H, Tq, D); DELTA (B, H, Tq) fp32
-    sob, soh, som, sod,
-    sdb, sdh, sdm, sdd,
-    H, Tq, D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr,
-):  # fmt: skip
-    """DELTA = rowsum(dO ∘ O) in fp32, the per-row term of FlashAttention-2's backward: one read of O and dO."""
-    start_m = tl.program_id(0)
-    bh = tl.program_id(1)
-    b = (bh // H).to(tl.int64)
-    h = (bh % H).to(tl.int64)
-    rows = start_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    m_ok = rows < Tq
-    d_ok = offs_d < D
-    o = _load_tile(OUT + b * sob + h * soh + rows[:, None] * som + offs_d[None, :] * sod, m_ok, d_ok, True,
-                   D != BLOCK_D)  # fmt: skip
-    do = _load_tile(DO + b * sdb + h * sdh + rows[:, None] * sdm + offs_d[None, :] * sdd, m_ok, d_ok, True,
-                    D != BLOCK_D)  # fmt: skip
-    delta = tl.sum(o.to(tl.float32) * do.to(tl.float32), 1)
-    tl.store(DELTA + bh.to(tl.int64) * Tq + rows, delta, mask=m_ok)
-
-
-@triton.jit
-def _attn_bwd_dkdv_blocks(
-    dk, dv, k, v, q_base, do_base, lse_base, delta_base, mask_base, mask_row,
-    offs_m, offs_n, offs_d, n_ok, d_ok,
-    sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale, lo, hi,
-    CAUSAL_MASK: tl.constexpr, CHECK_M: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
-    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr,
-):  # fmt: skip
-    """Accumulate dK, dV of one key block over the query blocks [lo, hi) of one query head."""
-    for start_m in range(lo, hi, BLOCK_M):
-        rows = start_m + offs_m
-        m_ok = rows < Tq
-        q = _load_tile(q_base + rows[:, None] * sqm + offs_d[None, :] * sqd, m_ok, d_ok, CHECK_M, CHECK_D)
-        do = _load_tile(do_base + rows[:, None] * sdm + offs_d[None, :] * sdd, m_ok, d_ok, CHECK_M, CHECK_D)
-        if CHECK_M:  # rows past Tq: an infinite LSE makes their probabilities 0
-            lse = tl.load(lse_base + rows, mask=m_ok, other=float("inf"))
-            delta = tl.load(delta_base + rows, mask=m_ok, other=0.0)
-        else:
-            lse = tl.load(lse_base + rows)
-            delta = tl.load(delta_base + rows)
-        qk = tl.dot(q, tl.trans(k), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
-        if HAS_MASK:
-            if MASK_ROW:
-                s = qk * qk_scale + (mask_row * 1.4426950408889634)[None, :]
-            else:
-                mk = _load_tile(
-                    mask_base + rows[:, None] * smm + offs_n[None, :] * smn, m_ok, n_ok, True, True
-                )
-                s = qk * qk_scale + mk * 1.4426950408889634
-            p = tl.math.exp2(s - lse[:, None])
-        else:
-            p = tl.math.exp2(qk * qk_scale - lse[:, None])
-        if CAUSAL_MASK:
-            p = tl.where(rows[:, None] >= offs_n[None, :], p, 0.0)
-        dv = tl.dot(tl.trans(p.to(do.dtype)), do, dv, input_precision=DOT_PREC)
-        dp = tl.dot(do, tl.trans(v), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
-        ds = p * (dp - delta[:, None])
-        dk = tl.dot(tl.trans(ds.to(q.dtype)), q, dk, input_precision=DOT_PREC)
-    return dk, dv
-
-
-@triton.jit
-def _attn_bwd_dkdv(
-    Q, K, V, DO, LSE, DELTA, MASK, DK, DV,  # DK, DV (B, Hkv, Tk, D) contiguous, K's dtype; LSE, DELTA (B, H, Tq) fp32
-    sqb, sqh, sqm, sqd,
-    skb, skh, skn, skd,
-    svb, svh, svn, svd,
-    sdb, sdh, sdm, sdd,  # dO strides
-    smb, smh, smm, smn,
-    H, GROUP, Tq, Tk, qk_scale, sm_scale, TQ_BUCKET, TK_BUCKET,
-    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
-    DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
-):  # fmt: skip
-    """One program: dK and dV of BLOCK_N keys of one (batch, key/value head), summed over the GROUP query heads
-    that share it, looping over query blocks; with a causal mask it starts at the diagonal."""
-    start_n = tl.program_id(0)
-    bhk = tl.program_id(1)
-    HKV = H // GROUP
-    b = (bhk // HKV).to(tl.int64)
-    hk = (bhk % HKV).to(tl.int64)
-    offs_n = start_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    offs_m = tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    n_ok = offs_n < Tk
-    d_ok = offs_d < D
-    k = _load_tile(K + b * skb + hk * skh + offs_n[:, None] * skn + offs_d[None, :] * skd, n_ok, d_ok, True,
-                   D != BLOCK_D)  # fmt: skip
-    v = _load_tile(V + b * svb + hk * svh + offs_n[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, True,
-                   D != BLOCK_D)  # fmt: skip
-    dk = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
-    dv = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
-    diag_hi = 0  # query blocks [lo, diag_hi) straddle the causal diagonal of this key block
-    lo = 0
-    if IS_CAUSAL:  # only queries i >= the block's first key see it
-        lo = (start_n * BLOCK_N // BLOCK_M) * BLOCK_M
-        diag_hi = tl.minimum(tl.cdiv(start_n * BLOCK_N + BLOCK_N, BLOCK_M) * BLOCK_M, Tq)
-    full = (Tq // BLOCK_M) * BLOCK_M  # query blocks below this need no bounds test
-    for g in range(0, GROUP):
-        h = hk * GROUP + g
-        q_base = Q + b * sqb + h * sqh
-        do_base = DO + b * sdb + h * sdh
-        row_base = (b * H + h) * Tq
-        mask_base = MASK + b * smb + h * smh
-        mask_row = tl.zeros((BLOCK_N,), dtype=tl.float32)
-        if HAS_MASK and MASK_ROW:  # the same mask row for every query: loaded once per head
-            mask_row = tl.load(mask_base + offs_n * smn, mask=n_ok, other=0.0)
-        dk, dv = _attn_bwd_dkdv_blocks(
-            dk, dv, k, v, q_base, do_base, LSE + row_base, DELTA + row_base, mask_base, mask_row,
-            offs_m, offs_n, offs_d, n_ok, d_ok, sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale, lo, diag_hi,
-            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_M,
-        )  # fmt: skip
-        dk, dv = _attn_bwd_dkdv_blocks(
-            dk, dv, k, v, q_base, do_base, LSE + row_base, DELTA + row_base, mask_base, mask_row,
-            offs_m, offs_n, offs_d, n_ok, d_ok, sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale, diag_hi, full,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_M,
-        )  # fmt: skip
-        dk, dv = _attn_bwd_dkdv_blocks(
-            dk, dv, k, v, q_base, do_base, LSE + row_base, DELTA + row_base, mask_base, mask_row,
-            offs_m, offs_n, offs_d, n_ok, d_ok, sqm, sqd, sdm, sdd, smm, smn, Tq, qk_scale,
-            tl.maximum(diag_hi, full), Tq,
-            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_M,
-        )  # fmt: skip
-    out = bhk.to(tl.int64) * Tk * D + offs_n[:, None] * D + offs_d[None, :]  # DK/DV are contiguous
-    nd_ok = n_ok[:, None] & d_ok[None, :]
-    tl.store(DK + out, (dk * sm_scale).to(DK.dtype.element_ty), mask=nd_ok)
-    tl.store(DV + out, dv.to(DV.dtype.element_ty), mask=nd_ok)
-
-
-@triton.jit
-def _attn_bwd_dq_blocks(
-    dq, q, do, lse, delta, k_base, v_base, mask_base,
-    offs_m, offs_n, offs_d, m_ok, d_ok,
-    skn, skd, svn, svd, smm, smn, Tk, qk_scale, lo, hi,
-    CAUSAL_MASK: tl.constexpr, CHECK_N: tl.constexpr, CHECK_D: tl.constexpr, HAS_MASK: tl.constexpr,
-    MASK_ROW: tl.constexpr, DOT_PREC: tl.constexpr, BLOCK_N: tl.constexpr,
-):  # fmt: skip
-    """Accumulate dQ of one query block over the key blocks [lo, hi)."""
-    for start_n in range(lo, hi, BLOCK_N):
-        cols = start_n + offs_n
-        n_ok = cols < Tk
-        k = _load_tile(k_base + cols[:, None] * skn + offs_d[None, :] * skd, n_ok, d_ok, CHECK_N, CHECK_D)
-        v = _load_tile(v_base + cols[:, None] * svn + offs_d[None, :] * svd, n_ok, d_ok, CHECK_N, CHECK_D)
-        qk = tl.dot(q, tl.trans(k), input_precision=DOT_PREC)  # (BLOCK_M, BLOCK_N)
-        if HAS_MASK:
-            if MASK_ROW:
-                if CHECK_N:
-                    mk = tl.load(mask_base + cols * smn, mask=n_ok, other=0.0)
-                else:
-                    mk = tl.load(mask_base + cols * smn)
-                s = qk * qk_scale + (mk * 1.4426950408889634)[None, :]
-            else:
-                mk = _load_tile(
-                    mask_base + offs_m[:, None] * smm + cols[None, :] * smn, m_ok, n_ok, True, CHECK_N
-                )
-                s = qk * qk_scale + mk * 1.4426950408889634
-            p = tl.math.exp2(s - lse[:, None])
-        else:
-            p = tl.math.exp2(qk * qk_scale - lse[:, None])
-        if CHECK_N:
-            p = tl.where(n_ok[None, :], p, 0.0)
-        if CAUSAL_MASK:
-            p = tl.where(offs_m[:, None] >= cols[None, :], p, 0.0)
-        dp = tl.dot(do, tl.trans(v), input_precision=DOT_PREC)
-        ds = p * (dp - delta[:, None])
-        dq = tl.dot(ds.to(k.dtype), k, dq, input_precision=DOT_PREC)
-    return dq
-
-
-@triton.jit
-def _attn_bwd_dq(
-    Q, K, V, DO, LSE, DELTA, MASK, DQ,  # DQ (B, H, Tq, D) contiguous
-    sqb, sqh, sqm, sqd,
-    skb, skh, skn, skd,
-    svb, svh, svn, svd,
-    sdb, sdh, sdm, sdd,
-    smb, smh, smm, smn,
-    H, GROUP, Tq, Tk, qk_scale, sm_scale, TQ_BUCKET, TK_BUCKET,
-    D: tl.constexpr, IS_CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASK_ROW: tl.constexpr,
-    DOT_PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
-):  # fmt: skip
-    """One program: dQ of BLOCK_M queries of one (batch, head), looping over key blocks (causal: up to the diagonal)."""
-    tl.static_assert(BLOCK_M % BLOCK_N == 0, "the causal split needs BLOCK_M to be a multiple of BLOCK_N")
-    start_m = tl.program_id(0)
-    bh = tl.program_id(1)
-    b = (bh // H).to(tl.int64)
-    h = (bh % H).to(tl.int64)
-    hk = h // GROUP
-    offs_m = start_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_n = tl.arange(0, BLOCK_N)
-    offs_d = tl.arange(0, BLOCK_D)
-    m_ok = offs_m < Tq
-    d_ok = offs_d < D
-    q = _load_tile(Q + b * sqb + h * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd, m_ok, d_ok, True,
-                   D != BLOCK_D)  # fmt: skip
-    do = _load_tile(DO + b * sdb + h * sdh + offs_m[:, None] * sdm + offs_d[None, :] * sdd, m_ok, d_ok, True,
-                    D != BLOCK_D)  # fmt: skip
-    row_base = bh.to(tl.int64) * Tq
-    lse = tl.load(LSE + row_base + offs_m, mask=m_ok, other=float("inf"))
-    delta = tl.load(DELTA + row_base + offs_m, mask=m_ok, other=0.0)
-    dq = tl.zeros((BLOCK_M, BLOCK_D), dtype=tl.float32)
-    k_base = K + b * skb + hk * skh
-    v_base = V + b * svb + hk * svh
-    mask_base = MASK + b * smb + h * smh
-    full = (Tk // BLOCK_N) * BLOCK_N
-    if IS_CAUSAL:
-        diag = start_m * BLOCK_M
-        mid = tl.minimum(diag, full)
-        dq = _attn_bwd_dq_blocks(
-            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, mid,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
-        )  # fmt: skip
-        dq = _attn_bwd_dq_blocks(
-            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, mid, tl.minimum(diag + BLOCK_M, Tk),
-            True, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
-        )  # fmt: skip
-    else:
-        dq = _attn_bwd_dq_blocks(
-            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, 0, full,
-            False, False, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
-        )  # fmt: skip
-        dq = _attn_bwd_dq_blocks(
-            dq, q, do, lse, delta, k_base, v_base, mask_base, offs_m, offs_n, offs_d, m_ok, d_ok,
-            skn, skd, svn, svd, smm, smn, Tk, qk_scale, full, Tk,
-            False, True, D != BLOCK_D, HAS_MASK, MASK_ROW, DOT_PREC, BLOCK_N,
-        )  # fmt: skip
-    out = bh.to(tl.int64) * Tq * D + offs_m[:, None] * D + offs_d[None, :]
-    tl.store(DQ + out, (dq * sm_scale).to(DQ.dtype.element_ty), mask=m_ok[:, None] & d_ok[None, :])
-
-
 def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
     return [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s) for m, n, w, s in pairs]
 
@@ -599,12 +354,11 @@ def _configs(pairs: list[tuple[int, int, int, int]]) -> list[triton.Config]:
 # GPU autotune configs (BLOCK_M, BLOCK_N, num_warps, num_stages), trimmed to what matters on Hopper: every config
 # is compiled once per autotune key (each attention shape is one), so a short list is a short first call. The
 # forward has the Triton tutorial's Hopper configs (128×128 with 8 warps at 3 stages; 128×64 with 4 warps at 3 and
-# 4 stages) and one 64×64: none spills at head dim 128 in bf16 on sm_90 (ptxas -v). dK/dV with 128-key blocks does
-# not fit at head dim 128 (64×128×8 warps: 1768 B of spill stores, 2884 B causal), and 64×64 spills 12 B when
-# causal, so 32×64 is in the list. Each autotuner prunes what cannot launch on the device or spills
+# 4 stages) and one 64×64: none spills at head dim 128 in bf16 on sm_90 (ptxas -v). The backward's configs are in
+# attention_backward.py. Each autotuner prunes what cannot launch on the device or spills
 # (kernels/_resources.py, the rule `benchbench kernels check` reports by). FP32_CONFIG, small enough for 4-byte
 # tiles at head dim 128, is tuned only for fp32 inputs, the others only for 16-bit ones.
-# Forward and dQ need BLOCK_M % BLOCK_N == 0.
+# The forward needs BLOCK_M % BLOCK_N == 0.
 FWD_CONFIGS = _configs([(128, 128, 8, 3), (128, 64, 4, 3), (128, 64, 4, 4), (64, 64, 4, 3)])
 # The forward's warp-specialised configs (WARP_SPEC: `tl.range(..., warp_specialize=True)` over the key blocks), tuned
 # beside the plain ones only where `warp_spec_ok` says the Triton and the GPU support it, and only with tensor
@@ -644,26 +398,17 @@ def warp_spec_ok(device: torch.device) -> bool:
     return warp_spec_supported(10 * major + minor)
 
 
-DKDV_CONFIGS = _configs([(64, 64, 8, 2), (64, 64, 8, 3), (32, 64, 8, 2)])
-DQ_CONFIGS = _configs([(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 3)])
 FP32_CONFIG = (32, 32, 4, 1)
 # GPU with autotuning off, per kernel: 16-bit inputs (none spills at head dim 128 on sm_90), and fp32 (4-byte
 # tiles: smaller blocks to fit shared memory and registers).
 FIXED_CONFIGS = {
     "_attn_fwd": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2},
-    "_attn_bwd_dkdv": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 8, "num_stages": 2},
-    "_attn_bwd_dq": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4, "num_stages": 2},
 }
 FIXED_CONFIG_FP32 = {"BLOCK_M": 32, "BLOCK_N": 32, "num_warps": 4, "num_stages": 1}  # FP32_CONFIG
 # The interpreter runs one small config per kernel (its timings mean nothing); tests vary them.
 INTERPRETER_BLOCKS = {
     "_attn_fwd": {"BLOCK_M": 32, "BLOCK_N": 16},
-    "_attn_bwd_dkdv": {"BLOCK_M": 16, "BLOCK_N": 32},
-    "_attn_bwd_dq": {"BLOCK_M": 32, "BLOCK_N": 16},
 }
-DELTA_ELEMS = (
-    2048  # the delta kernel's tile: BLOCK_M × BLOCK_D elements of O and of dO (4096 spills 24 B on sm_100)
-)
 
 # Sequence lengths enter the key rounded up to powers of two: a new length re-tunes only in a new octave.
 _TUNE_KEY = ["TQ_BUCKET", "TK_BUCKET", "D", "IS_CAUSAL", "HAS_MASK", "MASK_ROW"]
@@ -705,20 +450,17 @@ _fwd_tuned = _tuned(
     _attn_fwd, [*FWD_CONFIGS, *FWD_WS_CONFIGS], [*_TUNE_KEY, "USE_TMA"],
     _warp_spec_where_supported(_by_dtype(_attn_fwd)),
 )  # fmt: skip
-_dkdv_tuned = _tuned(_attn_bwd_dkdv, DKDV_CONFIGS)
-_dq_tuned = _tuned(_attn_bwd_dq, DQ_CONFIGS)
 # 16-bit configs per kernel name: what one autotune key compiles on a GPU (gpu-check's plan counts them)
 TUNED_16BIT = {
     "_attn_fwd": len(FWD_CONFIGS) + (len(FWD_WS_CONFIGS) if warp_spec_supported(90) else 0),  # an H100/H200
-    "_attn_bwd_dkdv": len(DKDV_CONFIGS),
-    "_attn_bwd_dq": len(DQ_CONFIGS),
+    **BWD_TUNED_16BIT,
 }
 
 
 def _launch(kernel, tuned, rows: int, heads: int, args: tuple, consts: dict) -> None:
     """Launch a kernel over (row blocks, batch × heads), or (batch × heads, row blocks) when it runs its blocks
     heavy first (`HEAVY_FIRST`, see `_query_tile`): autotuned on a GPU, one small config interpreted."""
-    block = "BLOCK_N" if kernel is _attn_bwd_dkdv else "BLOCK_M"
+    block = "BLOCK_M"
     name = getattr(kernel, "fn", kernel).__name__
 
     def grid(size: int) -> tuple[int, int]:
@@ -817,28 +559,8 @@ class _FlashAttentionFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, do: Tensor):
         q, k, v, o, lse, mask = ctx.saved_tensors
-        B, H, Tq, D = q.shape
-        Hkv, Tk = k.shape[1], k.shape[2]
-        if B * H * Tq * Tk == 0:  # nothing attends: every gradient is zero
-            return torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v), None, None, None
-        # every element of these is written by the kernels: no zero-fill
-        delta = torch.empty(B, H, Tq, device=q.device, dtype=torch.float32)  # rowsum(dO ∘ O)
-        dq = torch.empty(B, H, Tq, D, device=q.device, dtype=q.dtype)
-        dk = torch.empty(B, Hkv, Tk, D, device=q.device, dtype=k.dtype)
-        dv = torch.empty(B, Hkv, Tk, D, device=q.device, dtype=v.dtype)
         consts = _consts(q, ctx.is_causal, mask)
-        block_d = consts["BLOCK_D"]
-        block_m = 16 if interpreting() else max(16, DELTA_ELEMS // block_d)
-        _attn_bwd_delta[(triton.cdiv(Tq, block_m), B * H)](
-            o, do, delta, *o.stride(), *do.stride(), H, Tq, D=D, BLOCK_M=block_m, BLOCK_D=block_d
-        )
-        common = (*q.stride(), *k.stride(), *v.stride(), *do.stride(), *_strides(mask),
-                  H, H // Hkv, Tq, Tk, ctx.scale * LOG2E, ctx.scale, *_buckets(Tq, Tk))  # fmt: skip
-        m = mask if mask is not None else q
-        _launch(
-            _attn_bwd_dkdv, _dkdv_tuned, Tk, B * Hkv, (q, k, v, do, lse, delta, m, dk, dv, *common), consts
-        )
-        _launch(_attn_bwd_dq, _dq_tuned, Tq, B * H, (q, k, v, do, lse, delta, m, dq, *common), consts)
+        dq, dk, dv = flash_attention_backward(q, k, v, o, lse, do, mask, ctx.scale, consts)
         return dq, dk, dv, None, None, None
 
 
@@ -967,15 +689,6 @@ def attention_bytes(shape: dict, dtype: torch.dtype) -> float:
     return float(e * B * T * D * (2 * H + 2 * shape.get("Hkv", H)))
 
 
-def attention_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
-    """Backward (FlashAttention-2's): read q, o, dO (B·H·T·D each), k, v (B·Hkv·T·D each) and the fp32
-    log-sum-exp (B·H·T); write dq (B·H·T·D), dk, dv (B·Hkv·T·D each): e·B·T·D·(4·H + 4·Hkv) + 4·B·H·T bytes.
-    Every fused backward (flash, cuDNN, this one) reads O and the LSE; delta = rowsum(dO ∘ O) is made from them."""
-    e = torch.empty(0, dtype=dtype).element_size()
-    B, H, T, D = shape["B"], shape["H"], shape["T"], shape["D"]
-    return float(e * B * T * D * (4 * H + 4 * shape.get("Hkv", H)) + 4 * B * H * T)
-
-
 register_op(
     OpSpec(
         name="attention",
@@ -991,7 +704,7 @@ register_op(
             {"B": 4, "H": 32, "Hkv": 8, "T": 2048, "D": 128, "causal": True, "set": "gpu"},
         ),
         flops=attention_flops,
-        backward_flops=lambda s: 2.5 * attention_flops(s),  # 5 matmuls to the forward's 2 (FlashAttention-2)
+        backward_flops=attention_backward_flops,  # five matmuls to the forward's two
         bytes_moved=attention_bytes,
         backward_bytes_moved=attention_backward_bytes,
         aliases=("scaled_dot_product_attention",),

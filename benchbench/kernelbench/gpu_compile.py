@@ -44,7 +44,7 @@ from benchbench.kernelbench.records import KernelCheck, KernelCompileRow
 
 # Kernels whose 16-bit sm_90 code must use Hopper's tensor cores through wgmma (SASS HGMMA), and those whose
 # loads must go through the tensor memory accelerator (SASS UTMALDG: the forward's tensor descriptors).
-HGMMA_KERNELS = ("_attn_fwd", "_attn_bwd_dkdv", "_attn_bwd_dq")
+HGMMA_KERNELS = ("_attn_fwd", "_attn_bwd")
 TMA_KERNELS = ("_attn_fwd",)
 TMA_LOAD_RE = re.compile(r"\bUTMALDG\b")  # Hopper/Blackwell bulk tensor loads (PTX cp.async.bulk.tensor)
 # PTX setmaxnreg (SASS USETMAXREG): warp groups of a warp-specialised kernel hand registers to one another (the

@@ -82,15 +82,13 @@ def _check_against_reference(q, k, v, mask, causal) -> None:
         assert torch.isfinite(got).all() and _rel_err(got, want) <= tol, f"d{name}"
 
 
-# Block sizes per kernel in the interpreter: each puts the causal diagonal, the edge blocks and the skipped
-# blocks in other places (dK/dV with key blocks wider and narrower than its query blocks; dQ and the forward with
-# several key blocks per query block).
+# (forward, backward) block sizes in the interpreter: each puts the causal diagonal, the edge blocks and the
+# skipped blocks in other places (the backward with key blocks narrower and wider than its query blocks; the
+# forward with several key blocks per query block).
 BLOCKS = [
-    {"_attn_fwd": {"BLOCK_M": 16, "BLOCK_N": 16}, "_attn_bwd_dkdv": {"BLOCK_M": 32, "BLOCK_N": 16},
-     "_attn_bwd_dq": {"BLOCK_M": 16, "BLOCK_N": 16}},
-    {"_attn_fwd": {"BLOCK_M": 64, "BLOCK_N": 16}, "_attn_bwd_dkdv": {"BLOCK_M": 16, "BLOCK_N": 64},
-     "_attn_bwd_dq": {"BLOCK_M": 64, "BLOCK_N": 32}},
-]  # fmt: skip
+    ({"BLOCK_M": 16, "BLOCK_N": 16}, {"BLOCK_M": 32, "BLOCK_N": 16}),
+    ({"BLOCK_M": 64, "BLOCK_N": 16}, {"BLOCK_M": 16, "BLOCK_N": 64}),
+]
 
 
 @pytest.mark.interpreter
@@ -107,9 +105,99 @@ BLOCKS = [
 )
 def test_every_block_split_matches_reference(monkeypatch, blocks, case):
     import benchbench.kernels.attention as attn
+    import benchbench.kernels.attention_backward as attn_bwd
 
-    monkeypatch.setattr(attn, "INTERPRETER_BLOCKS", blocks)
+    monkeypatch.setitem(attn.INTERPRETER_BLOCKS, "_attn_fwd", blocks[0])
+    monkeypatch.setattr(attn_bwd, "INTERPRETER_BLOCKS", blocks[1])
     _check_against_reference(*_inputs(case, seed=11))
+
+
+# ---- the backward (kernels/attention_backward.py) -------------------------------------------------------------
+
+
+def test_backward_runs_five_matrix_products_per_block_pair():
+    """QKᵀ (recomputed as K·Qᵀ), dO·Vᵀ, Pᵀ·dO, dSᵀ·Q and dS·K: five tl.dot in the loop over query blocks, none
+    anywhere else in the backward (the old split into a dK/dV and a dQ kernel ran seven)."""
+    import ast
+    import inspect
+    import textwrap
+
+    from benchbench.kernels import attention_backward as bwd
+
+    def dots(fn) -> list[ast.Call]:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn.fn)))
+        return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "tl.dot"]
+
+    loop = next(n for n in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(bwd._attn_bwd_blocks.fn))))
+                if isinstance(n, ast.For))  # fmt: skip
+    in_loop = [n for n in ast.walk(loop) if isinstance(n, ast.Call) and ast.unparse(n.func) == "tl.dot"]
+    assert len(in_loop) == len(dots(bwd._attn_bwd_blocks)) == 5
+    assert not dots(bwd._attn_bwd) and not dots(bwd._attn_bwd_delta)
+    # dV += Pᵀ·dO and dK += dSᵀ·Q take Pᵀ and dSᵀ as they come: no transpose of their left operand
+    left = {ast.unparse(n.args[1]): ast.unparse(n.args[0]) for n in in_loop}
+    assert left["do"].startswith("pt") and left["q"] == "dst"
+
+
+def test_backward_flops_count_the_five_products():
+    from benchbench.kernels.registry import get_op
+
+    spec = get_op("attention")
+    shape = {"B": 2, "H": 3, "T": 10, "D": 8}
+    assert spec.backward_flops(shape) == 5 * 2 * 2 * 3 * 10 * 10 * 8  # five products of 2·D FLOPs per pair
+    assert spec.backward_flops(shape) == 2.5 * spec.flops(shape)
+    assert spec.backward_flops({**shape, "causal": True}) == spec.backward_flops(shape) / 2
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize(
+    "case, blocks",
+    [  # (64, 128): tuned up to head dim 64; (32, 128): the fixed 16-bit config, tuned at every head dim
+        ((1, 3, 1, 150, 150, 40, True, None, torch.float16), (64, 128)),  # GQA 3:1, causal, partial key block
+        ((1, 2, 2, 70, 131, 72, False, "bool", torch.float32), (32, 128)),  # more keys than queries, padded D
+    ],
+    ids=["fp16-gqa-causal-64x128", "fp32-padding-32x128"],
+)
+def test_backward_with_the_gpu_block_shapes_matches_reference(monkeypatch, case, blocks):
+    """The GPU configs' 128-key blocks, interpreted: every gradient against autograd through the fp32 reference."""
+    from benchbench.kernels import attention_backward as bwd
+
+    tuned = {(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]) for c in bwd.BWD_CONFIGS[64]}
+    assert blocks in tuned and (bwd.FIXED_CONFIG["BLOCK_M"], bwd.FIXED_CONFIG["BLOCK_N"]) == (32, 128)
+    monkeypatch.setattr(bwd, "INTERPRETER_BLOCKS", {"BLOCK_M": blocks[0], "BLOCK_N": blocks[1]})
+    _check_against_reference(*_inputs(case, seed=21))
+
+
+@pytest.mark.interpreter
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_very_negative_mask_gives_finite_gradients(dtype):
+    """Rows whose every key carries -90 have a base-2 log-sum-exp near -130: the zero rows past the last key would
+    give exp2(0 - LSE) > 2¹²⁸ = inf in fp32, and inf · 0 = NaN in dS·K, if their probabilities were not set to 0.
+    Scores near -130 carry fp32's absolute error of 2⁻¹⁶ (kernel and reference alike): fp32 is held to 1e-4."""
+    g = torch.Generator().manual_seed(23)
+    q, k, v = (torch.randn(1, 2, 19, 16, generator=g).to(dtype).requires_grad_() for _ in "qkv")
+    mask = torch.zeros(1, 1, 19, 19, dtype=dtype)
+    mask[..., 3:9, :] = -90.0  # every key of these rows: the softmax is unchanged, the LSE very negative
+    out = attention_triton(q, k, v, attn_mask=mask)
+    dout = torch.randn(out.shape, generator=g).to(dtype)
+    grads = torch.autograd.grad(out, (q, k, v), dout)
+    ref_in = [t.detach().float().requires_grad_() for t in (q, k, v)]
+    ref = attention_ref(*ref_in, attn_mask=mask.float(), upcast=True)
+    ref_grads = torch.autograd.grad(ref, ref_in, dout.float())
+    tol = max(TOL[dtype], 1e-4)
+    for name, got, want in zip(("out", "dq", "dk", "dv"), (out, *grads), (ref, *ref_grads)):
+        assert torch.isfinite(got).all() and _rel_err(got, want) <= tol, name
+
+
+@pytest.mark.interpreter
+def test_backward_twice_gives_the_same_gradients():
+    """The dQ accumulator is zeroed by the backward itself: a second call does not add to the first's (fp16: the
+    first call's fp32 accumulator is freed after the cast, and the allocator hands such blocks back)."""
+    q, k, v, mask, causal = _inputs((1, 2, 1, 37, 37, 24, True, None, torch.float16), seed=22)
+    out = attention_triton(q, k, v, attn_mask=mask, is_causal=causal)
+    first = torch.autograd.grad(out, (q, k, v), torch.ones_like(out), retain_graph=True)
+    second = torch.autograd.grad(out, (q, k, v), torch.ones_like(out))
+    for a, b in zip(first, second):
+        assert torch.isfinite(a).all() and torch.equal(a, b)
 
 
 @pytest.mark.interpreter

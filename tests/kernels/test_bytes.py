@@ -24,10 +24,14 @@ HAND_COUNTS = [
     ("gelu", {"M": 3, "N": 7}, torch.float16, 49 * 2, 77 * 2),
     # swiglu M=3, N=7, fp16: fwd a + b + y = 63; bwd a + b + dy + da + db = 105
     ("swiglu", {"M": 3, "N": 7}, torch.float16, 63 * 2, 105 * 2),
-    # attention B=2, H=4, Hkv=2, T=5, D=8, fp16: q, o are 320 elements, k, v 160 each.
-    # fwd q + k + v + o = 960 elements; bwd q + o + dO + dq (4 × 320) + k + v + dk + dv (4 × 160) = 1920 elements,
-    # plus the fp32 log-sum-exp, 2·4·5 = 40 floats
-    ("attention", {"B": 2, "H": 4, "Hkv": 2, "T": 5, "D": 8}, torch.float16, 960 * 2, 1920 * 2 + 40 * 4),
+    # attention B=2, H=4, Hkv=2, T=5, D=8, fp16: q, o are 320 elements, k, v 160 each; per-row vectors 40.
+    # fwd q + k + v + o = 960 elements. bwd, kernel by kernel: delta reads o, dO (640), writes delta (40 fp32) and
+    # zeroes the fp32 dQ accumulator (320 fp32); the main kernel reads q, dO (640), k, v (320), LSE and delta
+    # (80 fp32), reads and writes the accumulator (640 fp32), writes dk, dv (320); the cast reads the accumulator
+    # (320 fp32) and writes dq (320): 1600 + 640 = 2240 16-bit elements and 1280 + 120 = 1400 floats
+    ("attention", {"B": 2, "H": 4, "Hkv": 2, "T": 5, "D": 8}, torch.float16, 960 * 2, 2240 * 2 + 1400 * 4),
+    # the same in fp32: no cast, the accumulator is dq: 1280 + 640 = 1920 elements, 960 + 120 = 1080 more floats
+    ("attention", {"B": 2, "H": 4, "Hkv": 2, "T": 5, "D": 8}, torch.float32, 960 * 4, (1920 + 1080) * 4),
     # selective_scan B=2, D=3, L=5, N=4, fp16: u, delta, z, y are 30 elements, B, C 40 each; A 12, D and delta_bias
     # 3 each in fp32 (18 floats). fwd u + delta + z + y + B + C = 200 (16-bit) + 18 fp32;
     # bwd u + delta + z + dy + du + ddelta + dz (7 × 30) + B + C + dB + dC (4 × 40) = 370 (16-bit) + 36 fp32
