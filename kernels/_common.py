@@ -141,9 +141,17 @@ def norm_backward_plan(rows: int, n: int, sms: int) -> NormBackwardPlan:
     chunked = n > NORM_REGISTER_N
     block_n = NORM_TILE if chunked else triton.next_power_of_2(max(n, 1))
     block_m = max(1, NORM_TILE // block_n)
-    return NormBackwardPlan(
-        block_m, block_n, min(triton.cdiv(rows, block_m), sms), chunked
-    )  # 0 programs: no rows
+    programs = min(triton.cdiv(rows, block_m), sms)  # 0 when there are no rows
+    return NormBackwardPlan(block_m, block_n, programs, chunked)
+
+
+def partial_rows(plan: NormBackwardPlan, n: int, needed: bool, placeholder: torch.Tensor) -> torch.Tensor:
+    """The (P, N) fp32 partial rows of one weight gradient, uninitialised (each of the P programs writes its
+    whole row: P ≤ the row blocks, so none is idle), or `placeholder`, a pointer the kernel leaves alone, when the
+    gradient is not needed."""
+    if not needed:
+        return placeholder
+    return torch.empty(plan.programs, n, device=placeholder.device, dtype=torch.float32)
 
 
 def local_multiprocessors() -> int:

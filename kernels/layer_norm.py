@@ -22,6 +22,7 @@ from benchbench.kernels._common import (
     local_multiprocessors,
     multiprocessors,
     norm_backward_plan,
+    partial_rows,
     row_block,
     sum_partials,
     too_wide,
@@ -124,7 +125,7 @@ def _ln_bwd_chunked(
 ):  # fmt: skip
     """`_ln_bwd` for rows too wide for registers: rows pid, pid + P, ..., each in BLOCK_N-column chunks, in two
     passes (the row sums, then dx); dw and db are added into this program's own partial rows in place (P·N·4
-    bytes each, L2-resident), which the program zeroes first. Same pointers as `_ln_bwd`."""
+    bytes each, small enough to stay in L2), which the program zeroes first. Same pointers as `_ln_bwd`."""
     pid = tl.program_id(0)
     part = pid * N
     chunk = tl.arange(0, BLOCK_N)
@@ -198,9 +199,7 @@ class _LayerNormFn(torch.autograd.Function):
             weight is not None and ctx.needs_input_grad[1],
             bias is not None and ctx.needs_input_grad[2],
         )
-        # each of the P programs writes its whole partial rows (P ≤ row blocks: none is idle), so no zero-fill
-        dw_part = torch.empty(plan.programs, n, device=x2.device, dtype=torch.float32) if has_dw else dx
-        db_part = torch.empty(plan.programs, n, device=x2.device, dtype=torch.float32) if has_db else dx
+        dw_part, db_part = partial_rows(plan, n, has_dw, dx), partial_rows(plan, n, has_db, dx)
         w = weight.contiguous() if weight is not None else x2
         args = (x2, w, dy2, dx, dw_part, db_part, mean, rstd, m, n, weight is not None, has_dw, has_db)
         if m:

@@ -21,6 +21,7 @@ from benchbench.kernels._common import (
     local_multiprocessors,
     multiprocessors,
     norm_backward_plan,
+    partial_rows,
     row_block,
     sum_partials,
     too_wide,
@@ -120,7 +121,7 @@ def _rms_bwd_chunked(
 ):  # fmt: skip
     """`_rms_bwd` for rows too wide for registers: rows pid, pid + P, ..., each in BLOCK_N-column chunks, in two
     passes (the row sum, then dx); dw is added into this program's own partial row in place (P·N·4 bytes,
-    L2-resident), which the program zeroes first. Same pointers as `_rms_bwd`."""
+    small enough to stay in L2), which the program zeroes first. Same pointers as `_rms_bwd`."""
     pid = tl.program_id(0)
     part = pid * N
     chunk = tl.arange(0, BLOCK_N)
@@ -177,8 +178,7 @@ class _RMSNormFn(torch.autograd.Function):
         dx = torch.empty_like(x2)
         plan = norm_backward_plan(m, n, multiprocessors(x2.device))
         has_dw = weight is not None and ctx.needs_input_grad[1]
-        # each of the P programs writes its whole partial row (P ≤ row blocks: none is idle), so no zero-fill
-        dw_part = torch.empty(plan.programs, n, device=x2.device, dtype=torch.float32) if has_dw else dx
+        dw_part = partial_rows(plan, n, has_dw, dx)
         w = weight.contiguous() if weight is not None else x2
         args = (x2, w, dy2, dx, dw_part, rstd, m, n, weight is not None, has_dw)
         if m:
