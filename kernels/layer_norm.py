@@ -1,7 +1,9 @@
 """LayerNorm over the last dim: reference, PyTorch's fused op, torch.compile and a Triton kernel.
 
-The Triton forward keeps one row per program (fp32 statistics); the backward computes dx per row and
-the weight/bias gradients in two stages: per-program partial sums over a block of rows, then a sum.
+The Triton forward keeps one row per program (fp32 statistics). The backward runs one persistent program per
+SM or so, each looping over its rows in a pipelined `tl.range`: dx per row, and the program's sums of the
+weight/bias gradients in registers, written as one partial row per program and summed by a second small kernel
+(`_common.sum_partials`). Rows wider than NORM_REGISTER_N go in chunks (`_ln_bwd_chunked`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,19 @@ import triton
 import triton.language as tl
 from torch import Tensor, nn
 
-from benchbench.kernels._common import NORM_MAX_N, lazy_compile, reduction_programs, row_block, too_wide
+from benchbench.kernels._common import (
+    NORM_MAX_N,
+    NORM_STAGES,
+    NORM_WARPS,
+    lazy_compile,
+    local_multiprocessors,
+    multiprocessors,
+    norm_backward_plan,
+    partial_rows,
+    row_block,
+    sum_partials,
+    too_wide,
+)
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 
@@ -62,38 +76,96 @@ def _ln_fwd(X, W, B, Y, MEAN, RSTD, N, eps, HAS_W: tl.constexpr, HAS_B: tl.const
 
 @triton.jit
 def _ln_bwd(
-    X, W, DY, DX, DW, DB, MEAN, RSTD, M, N, ROWS_PER_PROG, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr
-):
-    """dx per row, and this program's partial sums of dw, db over its ROWS_PER_PROG rows.
+    X, W, DY, DX, DW, DB, MEAN, RSTD, M, N,
+    HAS_W: tl.constexpr, HAS_DW: tl.constexpr, HAS_DB: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr,
+):  # fmt: skip
+    """A persistent program over row blocks pid, pid + P, ...: dx for each row, and this program's sums of dw
+    and db over its rows, written as ONE partial row each.
 
-    X, DY, DX (M, N) contiguous; W (N,); DW, DB (programs, N) fp32 partials; MEAN, RSTD (M,) fp32."""
+    X, DY, DX (M, N) contiguous; W (N,); DW, DB (P, N) fp32 partials; MEAN, RSTD (M,) fp32. Row offsets in
+    int64. Masks, not a branch, cover the last block, so the loop pipelines."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_N)
-    mask = cols < N
+    cmask = cols < N
     if HAS_W:
-        w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
+        w = tl.load(W + cols, mask=cmask, other=0.0).to(tl.float32)
     else:
-        w = tl.where(mask, 1.0, 0.0)
-    dw = tl.zeros((BLOCK_N,), dtype=tl.float32)
-    db = tl.zeros((BLOCK_N,), dtype=tl.float32)
-    for i in range(0, ROWS_PER_PROG):
-        row = pid * ROWS_PER_PROG + i
-        if row < M:
-            base = row.to(tl.int64) * N
+        w = tl.where(cmask, 1.0, 0.0)
+    dw = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    db = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for start in tl.range(pid * BLOCK_M, M, tl.num_programs(0) * BLOCK_M, num_stages=STAGES):
+        rows = start + tl.arange(0, BLOCK_M)
+        rmask = rows < M
+        mask = rmask[:, None] & cmask[None, :]
+        offs = rows.to(tl.int64)[:, None] * N + cols[None, :]
+        x = tl.load(X + offs, mask=mask, other=0.0).to(tl.float32)
+        dy = tl.load(DY + offs, mask=mask, other=0.0).to(tl.float32)
+        mean = tl.load(MEAN + rows, mask=rmask, other=0.0)[:, None]
+        rstd = tl.load(RSTD + rows, mask=rmask, other=0.0)[:, None]
+        xhat = tl.where(mask, (x - mean) * rstd, 0.0)
+        g = dy * w[None, :]
+        c1 = tl.sum(xhat * g, axis=1)[:, None] / N
+        c2 = tl.sum(g, axis=1)[:, None] / N
+        tl.store(DX + offs, ((g - (xhat * c1 + c2)) * rstd).to(DX.dtype.element_ty), mask=mask)
+        if HAS_DW:
+            dw += dy * xhat
+        if HAS_DB:
+            db += dy
+    if HAS_DW:
+        tl.store(DW + pid * N + cols, tl.sum(dw, axis=0), mask=cmask)
+    if HAS_DB:
+        tl.store(DB + pid * N + cols, tl.sum(db, axis=0), mask=cmask)
+
+
+@triton.jit
+def _ln_bwd_chunked(
+    X, W, DY, DX, DW, DB, MEAN, RSTD, M, N,
+    HAS_W: tl.constexpr, HAS_DW: tl.constexpr, HAS_DB: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr,
+):  # fmt: skip
+    """`_ln_bwd` for rows too wide for registers: rows pid, pid + P, ..., each in BLOCK_N-column chunks, in two
+    passes (the row sums, then dx); dw and db are added into this program's own partial rows in place (P·N·4
+    bytes each, small enough to stay in L2), which the program zeroes first. Same pointers as `_ln_bwd`."""
+    pid = tl.program_id(0)
+    part = pid * N
+    chunk = tl.arange(0, BLOCK_N)
+    for c in range(0, N, BLOCK_N):
+        if HAS_DW:
+            tl.store(DW + part + c + chunk, tl.zeros((BLOCK_N,), dtype=tl.float32), mask=c + chunk < N)
+        if HAS_DB:
+            tl.store(DB + part + c + chunk, tl.zeros((BLOCK_N,), dtype=tl.float32), mask=c + chunk < N)
+    for row in range(pid, M, tl.num_programs(0)):
+        base = tl.cast(row, tl.int64) * N  # the interpreter gives `row` as a Python int
+        mean = tl.load(MEAN + row)
+        rstd = tl.load(RSTD + row)
+        s1 = tl.zeros((BLOCK_N,), dtype=tl.float32)
+        s2 = tl.zeros((BLOCK_N,), dtype=tl.float32)
+        for c in tl.range(0, N, BLOCK_N, num_stages=STAGES):  # pass 1: Σ x̂·g and Σ g over the row
+            cols = c + chunk
+            mask = cols < N
             x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
             dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
-            mean = tl.load(MEAN + row)
-            rstd = tl.load(RSTD + row)
+            w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32) if HAS_W else 1.0
+            g = dy * w
+            s1 += tl.where(mask, (x - mean) * rstd, 0.0) * g
+            s2 += g
+        c1 = tl.sum(s1, axis=0) / N
+        c2 = tl.sum(s2, axis=0) / N
+        for c in range(0, N, BLOCK_N):  # pass 2 (not pipelined: it updates the partial rows in place)
+            cols = c + chunk
+            mask = cols < N
+            x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
+            dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
+            w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32) if HAS_W else 1.0
             xhat = tl.where(mask, (x - mean) * rstd, 0.0)
             g = dy * w
-            c1 = tl.sum(xhat * g, axis=0) / N
-            c2 = tl.sum(g, axis=0) / N
-            dx = (g - (xhat * c1 + c2)) * rstd
-            tl.store(DX + base + cols, dx.to(DX.dtype.element_ty), mask=mask)
-            dw += dy * xhat
-            db += dy
-    tl.store(DW + pid * N + cols, dw, mask=mask)  # stage 1: partial sums per row block
-    tl.store(DB + pid * N + cols, db, mask=mask)
+            tl.store(DX + base + cols, ((g - (xhat * c1 + c2)) * rstd).to(DX.dtype.element_ty), mask=mask)
+            if HAS_DW:
+                tl.store(
+                    DW + part + cols, tl.load(DW + part + cols, mask=mask, other=0.0) + dy * xhat, mask=mask
+                )
+            if HAS_DB:
+                tl.store(DB + part + cols, tl.load(DB + part + cols, mask=mask, other=0.0) + dy, mask=mask)
 
 
 class _LayerNormFn(torch.autograd.Function):
@@ -122,31 +194,23 @@ class _LayerNormFn(torch.autograd.Function):
         m, n = x2.shape
         dy2 = dy.reshape(m, n).contiguous()
         dx = torch.empty_like(x2)
-        rpp = triton.cdiv(m, reduction_programs(m, x2.device))  # a few programs per SM, each over rpp rows
-        progs = max(1, triton.cdiv(m, rpp))
-        # every program writes its whole partial row (zeros if it has no rows): no zero-fill needed
-        dw_part = torch.empty(progs, n, device=x2.device, dtype=torch.float32)  # (P, N)
-        db_part = torch.empty(progs, n, device=x2.device, dtype=torch.float32)
-        block, warps = row_block(n)
-        w = weight.contiguous() if weight is not None else x2
-        _ln_bwd[(progs,)](
-            x2,
-            w,
-            dy2,
-            dx,
-            dw_part,
-            db_part,
-            mean,
-            rstd,
-            m,
-            n,
-            rpp,
-            weight is not None,
-            block,
-            num_warps=warps,
+        plan = norm_backward_plan(m, n, multiprocessors(x2.device))
+        has_dw, has_db = (
+            weight is not None and ctx.needs_input_grad[1],
+            bias is not None and ctx.needs_input_grad[2],
         )
-        dw = dw_part.sum(0).to(weight.dtype) if weight is not None else None  # stage 2
-        db = db_part.sum(0).to(bias.dtype) if bias is not None else None
+        dw_part, db_part = partial_rows(plan, n, has_dw, dx), partial_rows(plan, n, has_db, dx)
+        w = weight.contiguous() if weight is not None else x2
+        args = (x2, w, dy2, dx, dw_part, db_part, mean, rstd, m, n, weight is not None, has_dw, has_db)
+        if m:
+            if plan.chunked:
+                _ln_bwd_chunked[(plan.programs,)](*args, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS)
+            else:
+                _ln_bwd[(plan.programs,)](
+                    *args, plan.block_m, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS
+                )
+        dw = sum_partials(dw_part, weight.dtype) if has_dw else None  # stage 2: P partial rows → one
+        db = sum_partials(db_part, bias.dtype) if has_db else None
         return dx.reshape(ctx.shape), dw, db, None
 
 
@@ -180,11 +244,19 @@ def layer_norm_bytes(shape: dict, dtype: torch.dtype) -> float:
 
 
 def layer_norm_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
-    """Backward: read x and dy (M·N each) and w (N), write dx (M·N), dw and db (N each): 3·M·N + 3·N elements.
+    """Backward, as the Triton kernels move it: read x and dy (M·N each), w (N), mean and rstd (M each, fp32);
+    write dx (M·N); write and read back the fp32 partial rows of dw and db (P·N each, P the persistent programs
+    on this machine's device: `norm_backward_plan`); write dw and db (N each). Each tensor once from DRAM: the
+    programs' re-reads of w, and the wide-row path's second pass over a row, hit the caches.
 
-    Not 2× the forward: y is not read back. Saved statistics are not counted, as in the forward."""
+    e·(3·M·N + 3·N) + 8·M + 2·2·4·P·N bytes. Not 2× the forward: y is not read back. The partial rows are
+    8·P/(3·M·e) of the rows per gradient: on an H200 (P = 132), bf16, 1.1% of the bytes at M = 32768, N = 4096
+    and 7.9% at M = 4096, N = 8192 (gpu-check's shape). They are likely still in L2 when read back, so their
+    count is an upper bound on their DRAM traffic."""
     e = torch.empty(0, dtype=dtype).element_size()
-    return float(e * (3 * shape["M"] * shape["N"] + 3 * shape["N"]))
+    m, n = shape["M"], shape["N"]
+    partials = norm_backward_plan(m, n, local_multiprocessors()).partial_bytes(n, gradients=2)
+    return float(e * (3 * m * n + 3 * n) + 8 * m + partials)
 
 
 register_op(

@@ -1,7 +1,8 @@
 """RMSNorm over the last dim: the zoo's module, the reference, F.rms_norm, torch.compile and a Triton kernel.
 
-Triton: one row per program with fp32 statistics; backward gives dx per row and the weight gradient
-in two stages (per-program partial sums over a block of rows, then a sum).
+Triton: the forward takes one row per program with fp32 statistics; the backward's persistent programs loop
+over their rows in a pipelined `tl.range`, giving dx per row and one partial row of the weight gradient per
+program, summed by a second small kernel (`_common.sum_partials`); rows wider than NORM_REGISTER_N go in chunks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ import triton
 import triton.language as tl
 from torch import Tensor, nn
 
-from benchbench.kernels._common import NORM_MAX_N, lazy_compile, reduction_programs, row_block, too_wide
+from benchbench.kernels._common import (
+    NORM_MAX_N,
+    NORM_STAGES,
+    NORM_WARPS,
+    lazy_compile,
+    local_multiprocessors,
+    multiprocessors,
+    norm_backward_plan,
+    partial_rows,
+    row_block,
+    sum_partials,
+    too_wide,
+)
 from benchbench.kernels.registry import OpSpec, register_kernel, register_op
 
 
@@ -66,32 +79,79 @@ def _rms_fwd(X, W, Y, RSTD, N, eps, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr):
 
 
 @triton.jit
-def _rms_bwd(X, W, DY, DX, DW, RSTD, M, N, ROWS_PER_PROG, HAS_W: tl.constexpr, BLOCK_N: tl.constexpr):
-    """dx per row, and this program's partial sum of dw over its ROWS_PER_PROG rows.
+def _rms_bwd(
+    X, W, DY, DX, DW, RSTD, M, N,
+    HAS_W: tl.constexpr, HAS_DW: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr,
+):  # fmt: skip
+    """A persistent program over row blocks pid, pid + P, ...: dx for each row, and this program's sum of dw
+    over its rows, written as ONE partial row.
 
-    X, DY, DX (M, N) contiguous; W (N,); DW (programs, N) fp32 partials; RSTD (M,) fp32."""
+    X, DY, DX (M, N) contiguous; W (N,); DW (P, N) fp32 partials; RSTD (M,) fp32. Row offsets in int64. Masks,
+    not a branch, cover the last block, so the loop pipelines."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_N)
-    mask = cols < N
+    cmask = cols < N
     if HAS_W:
-        w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
+        w = tl.load(W + cols, mask=cmask, other=0.0).to(tl.float32)
     else:
-        w = tl.where(mask, 1.0, 0.0)
-    dw = tl.zeros((BLOCK_N,), dtype=tl.float32)
-    for i in range(0, ROWS_PER_PROG):
-        row = pid * ROWS_PER_PROG + i
-        if row < M:
-            base = row.to(tl.int64) * N
+        w = tl.where(cmask, 1.0, 0.0)
+    dw = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for start in tl.range(pid * BLOCK_M, M, tl.num_programs(0) * BLOCK_M, num_stages=STAGES):
+        rows = start + tl.arange(0, BLOCK_M)
+        rmask = rows < M
+        mask = rmask[:, None] & cmask[None, :]
+        offs = rows.to(tl.int64)[:, None] * N + cols[None, :]
+        x = tl.load(X + offs, mask=mask, other=0.0).to(tl.float32)
+        dy = tl.load(DY + offs, mask=mask, other=0.0).to(tl.float32)
+        rstd = tl.load(RSTD + rows, mask=rmask, other=0.0)[:, None]
+        xhat = x * rstd
+        g = dy * w[None, :]
+        c = tl.sum(xhat * g, axis=1)[:, None] / N
+        tl.store(DX + offs, ((g - xhat * c) * rstd).to(DX.dtype.element_ty), mask=mask)
+        if HAS_DW:
+            dw += dy * xhat
+    if HAS_DW:
+        tl.store(DW + pid * N + cols, tl.sum(dw, axis=0), mask=cmask)
+
+
+@triton.jit
+def _rms_bwd_chunked(
+    X, W, DY, DX, DW, RSTD, M, N,
+    HAS_W: tl.constexpr, HAS_DW: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr,
+):  # fmt: skip
+    """`_rms_bwd` for rows too wide for registers: rows pid, pid + P, ..., each in BLOCK_N-column chunks, in two
+    passes (the row sum, then dx); dw is added into this program's own partial row in place (P·N·4 bytes,
+    small enough to stay in L2), which the program zeroes first. Same pointers as `_rms_bwd`."""
+    pid = tl.program_id(0)
+    part = pid * N
+    chunk = tl.arange(0, BLOCK_N)
+    if HAS_DW:
+        for c in range(0, N, BLOCK_N):
+            tl.store(DW + part + c + chunk, tl.zeros((BLOCK_N,), dtype=tl.float32), mask=c + chunk < N)
+    for row in range(pid, M, tl.num_programs(0)):
+        base = tl.cast(row, tl.int64) * N  # the interpreter gives `row` as a Python int
+        rstd = tl.load(RSTD + row)
+        s = tl.zeros((BLOCK_N,), dtype=tl.float32)
+        for c in tl.range(0, N, BLOCK_N, num_stages=STAGES):  # pass 1: Σ x̂·g over the row
+            cols = c + chunk
+            mask = cols < N
             x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
             dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
-            rstd = tl.load(RSTD + row)
+            w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32) if HAS_W else 1.0
+            s += x * rstd * dy * w
+        c1 = tl.sum(s, axis=0) / N
+        for c in range(0, N, BLOCK_N):  # pass 2 (not pipelined: it updates the partial row in place)
+            cols = c + chunk
+            mask = cols < N
+            x = tl.load(X + base + cols, mask=mask, other=0.0).to(tl.float32)
+            dy = tl.load(DY + base + cols, mask=mask, other=0.0).to(tl.float32)
+            w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32) if HAS_W else 1.0
             xhat = x * rstd
-            g = dy * w
-            c = tl.sum(xhat * g, axis=0) / N
-            dx = (g - xhat * c) * rstd
-            tl.store(DX + base + cols, dx.to(DX.dtype.element_ty), mask=mask)
-            dw += dy * xhat
-    tl.store(DW + pid * N + cols, dw, mask=mask)  # stage 1: partial sums per row block
+            tl.store(DX + base + cols, ((dy * w - xhat * c1) * rstd).to(DX.dtype.element_ty), mask=mask)
+            if HAS_DW:
+                tl.store(
+                    DW + part + cols, tl.load(DW + part + cols, mask=mask, other=0.0) + dy * xhat, mask=mask
+                )
 
 
 class _RMSNormFn(torch.autograd.Function):
@@ -116,16 +176,19 @@ class _RMSNormFn(torch.autograd.Function):
         m, n = x2.shape
         dy2 = dy.reshape(m, n).contiguous()
         dx = torch.empty_like(x2)
-        rpp = triton.cdiv(m, reduction_programs(m, x2.device))  # a few programs per SM, each over rpp rows
-        progs = max(1, triton.cdiv(m, rpp))
-        # every program writes its whole partial row (zeros if it has no rows): no zero-fill needed
-        dw_part = torch.empty(progs, n, device=x2.device, dtype=torch.float32)  # (P, N)
-        block, warps = row_block(n)
+        plan = norm_backward_plan(m, n, multiprocessors(x2.device))
+        has_dw = weight is not None and ctx.needs_input_grad[1]
+        dw_part = partial_rows(plan, n, has_dw, dx)
         w = weight.contiguous() if weight is not None else x2
-        _rms_bwd[(progs,)](
-            x2, w, dy2, dx, dw_part, rstd, m, n, rpp, weight is not None, block, num_warps=warps
-        )
-        dw = dw_part.sum(0).to(weight.dtype) if weight is not None else None  # stage 2
+        args = (x2, w, dy2, dx, dw_part, rstd, m, n, weight is not None, has_dw)
+        if m:
+            if plan.chunked:
+                _rms_bwd_chunked[(plan.programs,)](*args, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS)
+            else:
+                _rms_bwd[(plan.programs,)](
+                    *args, plan.block_m, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS
+                )
+        dw = sum_partials(dw_part, weight.dtype) if has_dw else None  # stage 2: P partial rows → one
         return dx.reshape(ctx.shape), dw, None
 
 
@@ -154,8 +217,14 @@ def rms_norm_bytes(shape: dict, dtype: torch.dtype) -> float:
 
 
 def rms_norm_backward_bytes(shape: dict, dtype: torch.dtype) -> float:
-    """Backward: read x, dy (M·N each) and w (N), write dx (M·N) and dw (N): 3·M·N + 2·N elements."""
-    return float(torch.empty(0, dtype=dtype).element_size() * (3 * shape["M"] * shape["N"] + 2 * shape["N"]))
+    """Backward, as the Triton kernels move it: read x, dy (M·N each), w (N) and rstd (M, fp32); write dx
+    (M·N); write and read back the fp32 partial rows of dw (P·N, P the persistent programs on this machine's
+    device: `norm_backward_plan`); write dw (N). Each tensor once from DRAM (re-reads of w, and the wide-row
+    path's second pass over a row, hit the caches): e·(3·M·N + 2·N) + 4·M + 2·4·P·N bytes."""
+    e = torch.empty(0, dtype=dtype).element_size()
+    m, n = shape["M"], shape["N"]
+    partials = norm_backward_plan(m, n, local_multiprocessors()).partial_bytes(n, gradients=1)
+    return float(e * (3 * m * n + 2 * n) + 4 * m + partials)
 
 
 def _module_call(mod: nn.Module, x: Tensor) -> tuple[tuple, dict]:

@@ -10,16 +10,20 @@ from __future__ import annotations
 import pytest
 import torch
 
+from benchbench.kernels._common import local_multiprocessors, norm_backward_plan
 from benchbench.kernels.registry import get_op
 
 # op, shape, dtype, forward bytes, backward bytes; each counted below tensor by tensor.
 HAND_COUNTS = [
     # softmax M=3, N=7, fp16: fwd x + y = 2·21 elements; bwd y + dy + dx = 3·21
     ("softmax", {"M": 3, "N": 7}, torch.float16, 2 * 21 * 2, 3 * 21 * 2),
-    # layernorm M=3, N=7, bf16: fwd x + y (21 each) + w + b (7 each) = 56; bwd x + dy + dx (21 each) + w + dw + db (7 each) = 84
-    ("layernorm", {"M": 3, "N": 7}, torch.bfloat16, 56 * 2, 84 * 2),
-    # rmsnorm M=3, N=7, fp32: fwd x + y + w = 49; bwd x + dy + dx + w + dw = 77
-    ("rmsnorm", {"M": 3, "N": 7}, torch.float32, 49 * 4, 77 * 4),
+    # layernorm M=3, N=7, bf16: fwd x + y (21 each) + w + b (7 each) = 56; bwd x + dy + dx (21 each) + w + dw + db
+    # (7 each) = 84, plus mean and rstd (3 floats each), plus the fp32 partial rows of dw and db, each written
+    # and read back: one program (3 rows fit one block), so 2 × 2 × 7 floats
+    ("layernorm", {"M": 3, "N": 7}, torch.bfloat16, 56 * 2, 84 * 2 + 6 * 4 + 28 * 4),
+    # rmsnorm M=3, N=7, fp32: fwd x + y + w = 49; bwd x + dy + dx + w + dw = 77, plus rstd (3 floats), plus dw's
+    # partial row written and read back (2 × 7 floats)
+    ("rmsnorm", {"M": 3, "N": 7}, torch.float32, 49 * 4, 77 * 4 + 3 * 4 + 14 * 4),
     # gelu M=3, N=7, fp16: fwd x + y + bias = 49; bwd x + dy + dx + bias + dbias = 77
     ("gelu", {"M": 3, "N": 7}, torch.float16, 49 * 2, 77 * 2),
     # swiglu M=3, N=7, fp16: fwd a + b + y = 63; bwd a + b + dy + da + db = 105
@@ -57,12 +61,38 @@ def test_forward_bytes_are_the_inputs_and_the_output(op):
     assert spec.bytes_moved(shape, torch.float16) == inputs + output
 
 
+# the norms' backward extras: fp32 statistics read per row, and the gradients with fp32 partial rows
+NORM_EXTRAS = {"layernorm": (8, 2), "rmsnorm": (4, 1)}
+
+
+def norm_extra_bytes(op: str, m: int, n: int, sms: int) -> int:
+    per_row, gradients = NORM_EXTRAS[op]
+    return per_row * m + norm_backward_plan(m, n, sms).partial_bytes(n, gradients)
+
+
 @pytest.mark.parametrize("op", ["softmax", "layernorm", "rmsnorm", "gelu"])
 def test_row_op_backward_moves_three_not_four_rows(op):
+    """Rows: 3 in the backward to the forward's 2 (the norms' statistics and partial rows aside)."""
     spec = get_op(op)
     shape = {"M": 4096, "N": 8192}
-    ratio = spec.backward_bytes_moved(shape, torch.bfloat16) / spec.bytes_moved(shape, torch.bfloat16)
+    extra = norm_extra_bytes(op, 4096, 8192, local_multiprocessors()) if op in NORM_EXTRAS else 0
+    ratio = (spec.backward_bytes_moved(shape, torch.bfloat16) - extra) / spec.bytes_moved(
+        shape, torch.bfloat16
+    )
     assert ratio == pytest.approx(1.5, rel=1e-3)
+
+
+@pytest.mark.parametrize("op", sorted(NORM_EXTRAS))
+def test_norm_backward_partial_rows_stay_small(op):
+    """On an H200 (132 SMs) at M = 32768, N = 4096, bf16, the norm backward's statistics and partial rows add
+    under 3% to the rows it must move (x and dy read, dx written), and are in the bytes figure on this machine."""
+    m, n = 32768, 4096
+    rows = 3 * m * n * 2
+    assert norm_extra_bytes(op, m, n, sms=132) / rows < 0.03
+    counted = get_op(op).backward_bytes_moved({"M": m, "N": n}, torch.bfloat16)
+    assert counted - rows - norm_extra_bytes(op, m, n, local_multiprocessors()) == pytest.approx(
+        2 * n * (NORM_EXTRAS[op][1] + 1)  # w read, and each gradient written, in bf16
+    )
 
 
 def test_every_op_has_both_directions():
