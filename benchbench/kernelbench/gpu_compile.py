@@ -50,6 +50,10 @@ TMA_LOAD_RE = re.compile(r"\bUTMALDG\b")  # Hopper/Blackwell bulk tensor loads (
 # PTX setmaxnreg (SASS USETMAXREG): warp groups of a warp-specialised kernel hand registers to one another (the
 # producer gives up registers, the consumers take them)
 SETMAXREG_RE = re.compile(r"\bUSETMAXREG\b")
+# Instructions that write global memory: plain and vector stores, reductions and atomics, TMA stores. A kernel
+# without one writes no output: ptxas turns code it proves always faulting into a trap and drops the rest (seen on
+# sm_100 for a backward config at head dim 128), and such a cubin has few registers and no spills.
+GLOBAL_WRITE_RE = re.compile(r"\b(?:STG|RED|REDG|ATOMG|UTMASTG|UTMAREDG|UBLKCP)\b")
 _PARTITION_RE = re.compile(r"\bpartition(\d+)\(")
 TENSOR_CORE_RE = re.compile(r"\b((?:UTC|[HIDQB]G?)MMA|[A-Z]*GMMA|UTC[A-Z]*MMA)\b")
 _RESOURCE_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)\s+SHARED:(\d+)\s+LOCAL:(\d+)")
@@ -215,9 +219,9 @@ def _specialise(launch: Launch, config: dict, capability: int) -> tuple[Any, Any
     return ASTSource(fn, signature, constexprs, attrs), target, options
 
 
-def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int], int, int]:
-    """(REG/STACK/SHARED/LOCAL from cuobjdump, tensor-core mnemonic counts, TMA loads and setmaxnreg instructions
-    from nvdisasm) of a cubin."""
+def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int], int, int, int]:
+    """(REG/STACK/SHARED/LOCAL from cuobjdump, tensor-core mnemonic counts, TMA loads, setmaxnreg instructions
+    and global writes from nvdisasm) of a cubin."""
     import triton
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,7 +235,12 @@ def _resources(cubin: bytes, name: str) -> tuple[dict[str, int], dict[str, int],
     if m is None:
         raise RuntimeError(f"cuobjdump printed no resource line for {name}: {usage[:200]!r}")
     res = dict(zip(("REG", "STACK", "SHARED", "LOCAL"), (int(g) for g in m.groups())))
-    return res, count_tensor_core(sass), len(TMA_LOAD_RE.findall(sass)), len(SETMAXREG_RE.findall(sass))
+    counts = (
+        len(TMA_LOAD_RE.findall(sass)),
+        len(SETMAXREG_RE.findall(sass)),
+        len(GLOBAL_WRITE_RE.findall(sass)),
+    )
+    return res, count_tensor_core(sass), *counts
 
 
 def ptxas_report(ptx: str, capability: int) -> dict[str, int]:
@@ -311,7 +320,7 @@ def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
         src, target, options = _specialise(launch, launch.configs[job.config][2], job.target)
         compiled = triton.compile(src, target=target, options=options.__dict__)
         row.compile_cpu_s = cpu_seconds() - cpu
-        res, tc, row.tma_loads, row.setmaxreg = _resources(compiled.asm["cubin"], row.kernel)
+        res, tc, row.tma_loads, row.setmaxreg, writes = _resources(compiled.asm["cubin"], row.kernel)
         row.warp_partitions = warp_partitions(compiled.asm.get("ttgir", ""))
     except Exception as exc:  # a config that does not compile is a row, not a crash
         row.problem = one_line(exc)
@@ -332,6 +341,8 @@ def compile_job(job: Job, launch: Launch) -> KernelCompileRow:
         row.spill_stores, row.note = None, f"no ptxas report ({one_line(exc)}); spills judged by local memory"
     row.spills = row.local_bytes > 0 if row.spill_stores is None else row.spill_stores > 0
     problem = launch_problem(row.shared_bytes, row.registers, row.num_warps, limits_for(job.target))
+    if writes == 0:
+        problem = "compiled to no global store (a trap or empty kernel): it writes no output"
     row.launchable = problem is None
     spilled = f"spills: {row.spill_stores} B of spill stores per thread (ptxas)" if row.spill_stores else (
         f"spills: {row.local_bytes} B of local memory per thread")  # fmt: skip

@@ -167,6 +167,30 @@ ptxas info    : Function properties for _attn_bwd_delta
     )  # an 8 B frame alone is no spill
 
 
+def _cubin(ptx: str, capability: int, tmp_path) -> bytes:
+    import subprocess
+
+    from triton.backends.nvidia.compiler import get_ptxas, sm_arch_from_capability
+
+    (tmp_path / "k.ptx").write_text(ptx)
+    subprocess.run([get_ptxas(capability).path, f"--gpu-name={sm_arch_from_capability(capability)}",
+                    str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")], check=True, timeout=120)  # fmt: skip
+    return (tmp_path / "k.cubin").read_bytes()
+
+
+@needs_toolchain
+@pytest.mark.parametrize("capability", [90, 100])
+def test_a_kernel_that_writes_nothing_is_told_apart(tmp_path, capability):
+    """A kernel ptxas reduced to a trap has few registers and no spills, yet is no kernel: its SASS has no global
+    store, which `compile_job` reports as not launchable. A kernel that stores is counted as writing."""
+    head = f".version 8.7\n.target {'sm_90a' if capability == 90 else 'sm_100a'}\n.address_size 64\n"
+    stores = head + (".visible .entry k(.param .u64 p) { .reg .b64 %rd<2>; ld.param.u64 %rd1, [p];"
+                     " st.global.u32 [%rd1], 1; ret; }")  # fmt: skip
+    traps = head + ".visible .entry k(.param .u64 p) { trap; ret; }"
+    assert gpu_compile._resources(_cubin(stores, capability, tmp_path), "k")[4] >= 1
+    assert gpu_compile._resources(_cubin(traps, capability, tmp_path), "k")[4] == 0
+
+
 def test_warp_specialised_code_is_recognised():
     """A TTGIR with `ttg.warp_specialize` counts its worker partitions; a warp-specialised config is labelled."""
     ttgir = """%r:3 = ttg.warp_specialize(%a) default { ttg.warp_yield %x } partition0(%b) num_warps(8) { }
