@@ -37,23 +37,25 @@ def _skip_and_gate(y: Tensor, u: Tensor, D: Tensor | None, z: Tensor | None) -> 
     return y.to(u.dtype)
 
 
-# The scan is bound by memory traffic, not arithmetic: a step's state (batch × chunks × channels × state elements) is
-# kept near STEP_ELEMENTS so that it and its operands stay in a core's L2 cache (measured here: an addcmul costs
-# ~0.3 ns an element up to ~128 K elements, ~4 ns from 256 K on), and exp(ΔA), ΔBu and the readout are computed for
-# groups of steps of about GROUP_ELEMENTS, never for the whole (B, D, L, N) at once (200 MB a layer at Mamba base).
-STEP_ELEMENTS = 1 << 15
-GROUP_ELEMENTS = 1 << 18
+# The scan is bound by memory traffic and by the cost of a Python step, not by arithmetic. Each step updates a state
+# of about STEP_ELEMENTS (batch × chunks × state × channels) elements: big enough to pay for its dispatch, small
+# enough to stay in a core's L2 cache with its operands (measured here: an addcmul costs ~0.3 ns an element up to
+# ~128 K elements, ~4 ns from 256 K on), and below ATen's grain size (32,768), so that no op of the scan is split
+# across threads: thousands of parallel regions a layer stall whenever another process holds a core (a Mamba base
+# forward took 66 s instead of 6 s on two loaded cores). exp(ΔA) and ΔBu are made step by step too, never for the
+# whole (B, D, L, N) at once (200 MB a layer at Mamba base).
+STEP_ELEMENTS = 30_000
 
 
 def _scan_plan(batch: int, channels: int, length: int, state: int) -> tuple[int, int]:
     """(steps per chunk, channels per block): one chunk (the plain recurrence) when a step over all channels is
-    big enough, in blocks of channels when it is too big; else chunks enough to fill a step, but no more than
+    big enough, in blocks of channels when it is too big; else as many chunks as fill a step, but no more than
     sqrt(2L) (beyond that the Python steps of the chunk carry outgrow those of the chunks)."""
     per_channel = batch * state
     if per_channel * channels >= STEP_ELEMENTS // 2:
         return length, max(1, STEP_ELEMENTS // per_channel)
-    chunks = min(-(-STEP_ELEMENTS // (per_channel * channels)), math.isqrt(2 * length))
-    return -(-length // max(chunks, 1)), channels
+    chunks = max(1, min(STEP_ELEMENTS // (per_channel * channels), math.isqrt(2 * length)))
+    return -(-length // chunks), channels
 
 
 def _steps_first(t: Tensor, chunks: int, size: int) -> Tensor:
@@ -68,29 +70,45 @@ def _steps_first(t: Tensor, chunks: int, size: int) -> Tensor:
 
 
 def _run_chunks(
-    delta: Tensor, du: Tensor, A: Tensor, B: Tensor, C: Tensor | None, h: Tensor | None
+    delta: Tensor, du: Tensor, At: Tensor, B: Tensor, C: Tensor | None, h: Tensor | None
 ) -> tuple[Tensor | None, Tensor]:
-    """The recurrence over the steps of every chunk at once, from the states `h` (B, chunks, D, N; None: zero).
+    """The recurrence over the steps of every chunk at once, from the states `h` (B, chunks, N, D; None: zero).
 
-    delta, du = Δ·u (size, B, chunks, D); A (D, N); B, C (size, B, chunks, N). Returns y = C·h at every step (size,
-    B, chunks, D; None when C is None) and the states after the last step. Out of place throughout, so that
-    autograd differentiates it; few ops a step, as each costs tens of microseconds under a tracer or a counter."""
-    group = max(1, GROUP_ELEMENTS // (delta[0].numel() * A.shape[1]))
+    delta, du = Δ·u (size, B, chunks, D); At = Aᵀ (N, D); B, C (size, B, chunks, N). Returns y = C·h at every step
+    (size, B, chunks, D; None when C is None) and the states after the last step. The channels are the last axis,
+    so that every broadcast runs along a contiguous row. Out of place, so that autograd differentiates it."""
     ys = []
-    parts = zip(*(t.split(group) for t in (delta, du, B, C if C is not None else B)), strict=True)
-    for delta_g, du_g, B_g, C_g in parts:
-        a = torch.exp(delta_g.unsqueeze(-1) * A)  # (group, B, chunks, D, N)
-        bu = du_g.unsqueeze(-1) * B_g.unsqueeze(-2)
-        states = []
-        for a_t, bu_t in zip(a.unbind(0), bu.unbind(0), strict=True):
-            h = bu_t if h is None else torch.addcmul(bu_t, a_t, h)
-            states.append(h)
+    for t, (delta_t, du_t, B_t) in enumerate(zip(delta.unsqueeze(-2), du.unsqueeze(-2), B.unsqueeze(-1))):
+        bu = du_t * B_t  # (B, chunks, N, D)
+        h = bu if h is None else torch.addcmul(bu, torch.exp(delta_t * At), h)
         if C is not None:
-            ys.append((torch.stack(states) * C_g.unsqueeze(-2)).sum(-1))
-    return (torch.cat(ys) if C is not None else None), h
+            ys.append((h * C[t].unsqueeze(-1)).sum(-2))
+    return (torch.stack(ys) if C is not None else None), h
 
 
-def _scan_block(delta: Tensor, du: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
+def _run_chunks_into(
+    delta: Tensor, du: Tensor, At: Tensor, B: Tensor, C: Tensor | None, h: Tensor | None
+) -> tuple[Tensor | None, Tensor]:
+    """`_run_chunks` without autograd, each step written into the same buffers instead of new tensors. The same
+    arithmetic in the same order."""
+    a, bu, state = (delta.new_empty(*delta.shape[1:3], *At.shape) for _ in range(3))  # (B, chunks, N, D)
+    if h is not None:
+        state.copy_(h)
+    y = delta.new_empty(delta.shape) if C is not None else None
+    readout = zip(C.unsqueeze(-1), y) if C is not None else None
+    for delta_t, du_t, B_t in zip(delta.unsqueeze(-2), du.unsqueeze(-2), B.unsqueeze(-1)):
+        torch.mul(du_t, B_t, out=bu)
+        if h is None:
+            h = state.copy_(bu)
+        else:
+            torch.addcmul(bu, torch.mul(delta_t, At, out=a).exp_(), state, out=state)
+        if readout is not None:
+            C_t, y_t = next(readout)
+            torch.sum(torch.mul(state, C_t, out=a), dim=-2, out=y_t)
+    return y, state
+
+
+def _scan_block(delta: Tensor, du: Tensor, At: Tensor, B: Tensor, C: Tensor, run=_run_chunks) -> Tensor:
     """One block of channels, shapes as in `_run_chunks` → y (size, B, chunks, D). With several chunks: each run
     from a zero state to its end, the states entering the chunks carried across the chunk ends (the decay over a
     chunk is exp(A·ΣΔ)), then each run again from its entering state, reading out y: the loop's own recurrence,
@@ -98,38 +116,46 @@ def _scan_block(delta: Tensor, du: Tensor, A: Tensor, B: Tensor, C: Tensor) -> T
     entering = None
     chunks = delta.shape[2]
     if chunks > 1:
-        _, ends = _run_chunks(delta, du, A, B, None, None)  # (B, chunks, D, N)
-        decay = torch.exp(delta.sum(0)[..., None] * A)
+        _, ends = run(delta, du, At, B, None, None)  # (B, chunks, N, D)
+        decay = torch.exp(delta.sum(0).unsqueeze(-2) * At)
         states = [torch.zeros_like(ends[:, 0])]
         for c in range(1, chunks):
             states.append(torch.addcmul(ends[:, c - 1], decay[:, c - 1], states[-1]))
         entering = torch.stack(states, dim=1)
-    y, _ = _run_chunks(delta, du, A, B, C, entering)
+    y, _ = run(delta, du, At, B, C, entering)
     return y
 
 
-def _chunked_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
+def _chunked_scan(
+    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, *, autograd: bool = True
+) -> Tensor:
     """C_t · h_t for h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t from h_0 = 0, all fp32, Δ already biased and softplussed.
 
-    u, delta (B, D, L); A (D, N); B, C (B, N, L) → (B, D, L). Each Python step updates the state of one block of
-    channels, or of several chunks of the sequence at once when the state is small (`_scan_plan`), so that a step
-    is big enough to pay for its dispatch and small enough to stay in cache. No division and no growing exponent
-    (every exp is of A times a sum of Δ over steps that really follow each other), so it agrees with the loop to
-    rounding whatever the decay.
+    u, delta (B, D, L); A (D, N); B, C (B, N, L) → (B, D, L), laid out as the transpose of a contiguous (B, L, D)
+    (what out_proj reads). Each Python step updates the state of one block of channels, or of several chunks of
+    the sequence at once when the state is small (`_scan_plan`), so that a step is big enough to pay for its
+    dispatch and small enough to stay in cache. No division and no growing exponent (every exp is of A times a
+    sum of Δ over steps that really follow each other), so it agrees with the loop to rounding whatever the decay.
+    `autograd=False` reuses buffers (under no_grad only: nothing it computes can be differentiated).
     """
     batch, channels, length = u.shape
     if length == 0:
-        return u.new_zeros(batch, channels, 0)
+        return u.new_zeros(batch, 0, channels).transpose(1, 2)
     size, block = _scan_plan(batch, channels, length, A.shape[1])
     chunks = -(-length // size)
     delta_s, u_s, B_s, C_s = (_steps_first(t, chunks, size) for t in (delta, u, B, C))
     du_s = delta_s * u_s
+    At = A.t().contiguous()  # (N, D): the channels last, as in every (…, N, D) tensor below
+    run = _run_chunks if autograd else _run_chunks_into
     blocks = [
-        _scan_block(delta_s[..., i : i + block], du_s[..., i : i + block], A[i : i + block], B_s, C_s)
+        _scan_block(
+            delta_s[..., i : i + block], du_s[..., i : i + block], At[:, i : i + block], B_s, C_s, run
+        )
         for i in range(0, channels, block)
     ]
     y = blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=-1)  # (size, B, chunks, D)
-    return y.permute(1, 3, 2, 0).reshape(batch, channels, chunks * size)[:, :, :length]
+    y = y.permute(1, 2, 0, 3).reshape(batch, chunks * size, channels)[:, :length]
+    return y.contiguous().transpose(1, 2)
 
 
 @torch.library.custom_op("benchbench::chunked_scan", mutates_args=())
@@ -137,12 +163,13 @@ def chunked_scan_op(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -
     """`_chunked_scan` as one torch op, so that a tracer or a dispatch mode sees the scan as one node instead of the
     thousands of small steps inside it (each costs tens of microseconds there: fvcore's jit.trace of Mamba base
     took minutes), and the steps run at full speed below them. Its backward recomputes the scan under autograd."""
-    return _chunked_scan(u, delta, A, B, C).contiguous()
+    with torch.no_grad():  # differentiated by its backward, which recomputes it under autograd
+        return _chunked_scan(u, delta, A, B, C, autograd=False)
 
 
 @chunked_scan_op.register_fake
 def _chunked_scan_fake(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
-    return torch.empty_like(u, memory_format=torch.contiguous_format)
+    return u.new_empty(u.shape[0], u.shape[2], u.shape[1]).transpose(1, 2)
 
 
 def _chunked_scan_save(ctx, inputs: tuple, output: Tensor) -> None:

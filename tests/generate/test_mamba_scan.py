@@ -71,22 +71,22 @@ def test_mamba_forward_and_macs_unchanged_by_the_chunked_scan():
     assert scan == cfg.layers * 2 * 2 * cfg.d_inner * 45 * cfg.d_state  # 2·B·D·L·N per layer
 
 
-@pytest.mark.parametrize(
-    "step, group",
-    [(30, 64), (1 << 15, 64), (1 << 15, 1 << 18)],
-    ids=["channel-blocks-3-3-1-groups-of-2", "8-chunks-groups-of-1", "8-chunks-one-group"],
-)
-def test_every_plan_of_the_scan_equals_the_loop(monkeypatch, step, group):
-    """Batch 2, 7 channels, state 5, a length (37) no chunk, block or group divides: the scan in blocks of channels
-    (3, 3, 1) over the whole length, or in 8 chunks of 5 steps; steps prepared in groups of 2, 1 or all."""
+@pytest.mark.parametrize("step", [30, 30_000], ids=["channel-blocks-3-3-1", "8-chunks-of-5"])
+@pytest.mark.parametrize("autograd", [False, True], ids=["buffers", "out-of-place"])
+def test_every_plan_of_the_scan_equals_the_loop(monkeypatch, step, autograd):
+    """Batch 2, 7 channels, state 5, a length (37) no chunk or block divides: the scan in blocks of channels (3, 3,
+    1) over the whole length, or in 8 chunks of 5 steps; both forms of the steps (buffers reused under no_grad, as
+    the op runs, and out of place, as autograd runs)."""
     from benchbench.kernels import selective_scan
 
     monkeypatch.setattr(selective_scan, "STEP_ELEMENTS", step)
-    monkeypatch.setattr(selective_scan, "GROUP_ELEMENTS", group)
     size, block = selective_scan._scan_plan(2, 7, 37, 5)
     assert (size, block) == ((37, 3) if step == 30 else (5, 7))
-    args, kw = _inputs(2, 7, 37, 5, torch.float32, seed=3)
-    y, oracle = selective_scan_ref(*args, **kw), selective_scan_loop(*args, **kw)
+    (u, delta, A, B, C), _ = _inputs(2, 7, 37, 5, torch.float32, seed=3)
+    delta = torch.nn.functional.softplus(delta)
+    with torch.no_grad():
+        y = selective_scan._chunked_scan(u, delta, A, B, C, autograd=autograd)
+    oracle = selective_scan_loop(u, delta, A, B, C)
     scale = max(1.0, oracle.abs().max().item())
     torch.testing.assert_close(y, oracle, atol=TOL[torch.float32] * scale, rtol=TOL[torch.float32])
 
