@@ -42,7 +42,7 @@ def _skip_and_gate(y: Tensor, u: Tensor, D: Tensor | None, z: Tensor | None) -> 
 # enough to stay in a core's L2 cache with its operands (measured here: an addcmul costs ~0.3 ns an element up to
 # ~128 K elements, ~4 ns from 256 K on), and below ATen's grain size (32,768), so that no op of the scan is split
 # across threads: thousands of parallel regions a layer stall whenever another process holds a core (a Mamba base
-# forward took 66 s instead of 6 s on two loaded cores). exp(ΔA) and ΔBu are made step by step too, never for the
+# forward took 66 s instead of 5 s on two loaded cores). exp(ΔA) and ΔBu are made step by step too, never for the
 # whole (B, D, L, N) at once (200 MB a layer at Mamba base).
 STEP_ELEMENTS = 30_000
 
