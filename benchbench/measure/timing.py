@@ -5,8 +5,9 @@ distribution-free 95% CI of the median is at most `target_ci` of the median wide
 every time the sample count grows by a quarter), or `max_time_s` or `max_repeats` is reached. The record's
 `stop_reason` says which: "ci_target", "time_cap", "max_repeats" ("min_effort" when `target_ci` is None).
 
-Long calls: `budget_s` bounds the wall time of the whole measurement, warm-up included, whatever a call costs (a
-fixed 3 + 10 calls of a 6 s forward would take 78 s). The warm-up stops after its first call once it has used
+Long calls: `budget_s` bounds the wall time of the whole measurement, warm-up included, to about itself or
+1 + `budget_min_repeats` calls, whichever is longer (a fixed 3 + 10 calls of a 6 s forward took 78 s; now 7 calls,
+42 s). The warm-up stops after its first call once it has used
 WARMUP_SHARE of the budget, and when the budget is spent before the floors are met the repeats stop as soon as
 `budget_min_repeats` samples (6 by default: the fewest with a 95% CI of the median) are in, with stop_reason
 "time_budget"; calls short enough to meet the floors within the budget are measured exactly as before.
