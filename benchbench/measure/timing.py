@@ -6,11 +6,11 @@ every time the sample count grows by a quarter), or `max_time_s` or `max_repeats
 `stop_reason` says which: "ci_target", "time_cap", "max_repeats" ("min_effort" when `target_ci` is None).
 
 Long calls: `budget_s` bounds the wall time of the whole measurement, warm-up included, to about itself or
-1 + `budget_min_repeats` calls, whichever is longer (a fixed 3 + 10 calls of a 6 s forward took 78 s; now 7 calls,
-42 s). The warm-up stops after its first call once it has used
-WARMUP_SHARE of the budget, and when the budget is spent before the floors are met the repeats stop as soon as
-`budget_min_repeats` samples (6 by default: the fewest with a 95% CI of the median) are in, with stop_reason
-"time_budget"; calls short enough to meet the floors within the budget are measured exactly as before.
+1 + `budget_min_repeats` calls, whichever is longer (3 + 10 calls of a 6 s forward would take 78 s; 7 calls take
+42 s). The warm-up stops after its first call once it has used WARMUP_SHARE of the budget, and when the budget is
+spent before the floors are met the repeats stop as soon as `budget_min_repeats` samples (6 by default: the fewest
+with a 95% CI of the median) are in, with stop_reason "time_budget"; calls short enough to meet the floors within
+the budget are measured exactly as before.
 
 CPU timing reads `time.perf_counter_ns` around each call. CUDA timing records a pair of CUDA events around
 each call and synchronises before reading them, optionally flushing the L2 cache before every repeat (outside
