@@ -66,11 +66,11 @@ class MambaMixer(nn.Module):
         """x: (B, L, d_model) → (B, L, d_model)."""
         length = x.shape[1]
         u, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)  # (B, E, L) each
-        u = self.act(self.conv1d(u)[..., :length])  # causal: keep the first L outputs
-        dt, b, c = self.x_proj(u.transpose(1, 2)).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        u = self.act(self.conv1d(u)[..., :length]).transpose(1, 2).contiguous()  # causal: the first L outputs
+        dt, b, c = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         delta = F.linear(dt, self.dt_proj.weight).transpose(1, 2)  # (B, E, L); bias goes to the scan
         y = dispatch("selective_scan")(
-            u,
+            u.transpose(1, 2),  # (B, E, L), laid out (B, L, E) like x_proj's input: one transpose for both
             delta,
             -torch.exp(self.A_log.float()),  # (E, N)
             b.transpose(1, 2),  # (B, N, L)
@@ -94,8 +94,9 @@ class MambaMixer(nn.Module):
         pre, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)  # (B, E, L) each
         d_conv = self.conv1d.kernel_size[0]
         conv_state = F.pad(pre, (max(0, d_conv - length), 0))[..., -d_conv:]  # the last d_conv conv inputs
-        u = self.act(self.conv1d(pre)[..., :length])
-        dt, b, c = self.x_proj(u.transpose(1, 2)).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        u = self.act(self.conv1d(pre)[..., :length]).transpose(1, 2).contiguous()  # (B, L, E), as in forward
+        dt, b, c = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        u = u.transpose(1, 2)
         delta = F.linear(dt, self.dt_proj.weight).transpose(1, 2)
         A = -torch.exp(self.A_log.float())
         y = dispatch("selective_scan")(

@@ -65,6 +65,7 @@ STOP_REASONS = {
     "time_cap": "the time cap was reached before the CI narrowed to the target",
     "max_repeats": "the repeat cap was reached",
     "min_effort": "no CI target: the minimum repeats and time were met",
+    "time_budget": "the calls were so long that the time budget ran out: only the minimum sample count was taken",
     "external": "timed by another tool (e.g. pytest-benchmark)",
 }
 
@@ -155,7 +156,9 @@ class LatencyStats:
             parts.append(f"CV {self.cv:.2f}")
         if self.outliers is not None:
             parts.append(f"{self.outliers} outliers")
-        if self.stop_reason:
+        if self.stop_reason == "time_budget":
+            parts.append(f"stopped: time_budget, only {self.n} samples (calls too long for the usual floors)")
+        elif self.stop_reason:
             parts.append(f"stopped: {self.stop_reason}")
         return ", ".join(parts)
 

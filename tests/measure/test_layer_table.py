@@ -98,3 +98,23 @@ def test_mermaid_follows_the_data_not_the_call_order():
         'b1 -- "3×8" --> b2',
         'b2 -- "3×2" --> output',
     }
+
+
+def test_the_layer_table_sees_mambas_scan_as_one_op(monkeypatch):
+    """The scan is one op (benchbench::chunked_scan) to the table's data-flow mode: the flow goes through it (u and
+    z reach out_proj), and none of its thousands of steps runs under the mode, nor is kept alive by it."""
+    from benchbench.measure import layers
+
+    seen = set()
+
+    class Recording(layers._Provenance):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.add(str(func.overloadpacket))
+            return super().__torch_dispatch__(func, types, args, kwargs)
+
+    monkeypatch.setattr(layers, "_Provenance", Recording)
+    t = load_target("mamba", "tiny", 1)
+    rows = {r.name: r for r in layer_table(t.model.eval(), t.inputs)}
+    into_out_proj = rows["layers.0.mixer.out_proj"].sources[0]
+    assert {"layers.0.mixer.in_proj", "layers.0.mixer.act"} <= set(into_out_proj)
+    assert {"benchbench.chunked_scan", "aten.silu"} <= seen and "aten.addcmul" not in seen, sorted(seen)

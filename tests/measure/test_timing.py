@@ -105,7 +105,8 @@ def test_measure_records_its_uncertainty():
 
 
 @pytest.mark.parametrize("kw, match", [({"min_time_s": 1.0, "max_time_s": 0.5}, "min_time_s"),
-                                       ({"target_ci": 0.0}, "target_ci")])  # fmt: skip
+                                       ({"target_ci": 0.0}, "target_ci"), ({"budget_s": 0.0}, "need budget_s > 0"),
+                                       ({"budget_min_repeats": 0}, "budget_min_repeats >= 1")])  # fmt: skip
 def test_bad_caps_are_rejected(kw, match):
     with pytest.raises(ValueError, match=match):
         TimingConfig(**kw)
@@ -114,3 +115,38 @@ def test_bad_caps_are_rejected(kw, match):
 def test_unknown_stop_reason_is_rejected():
     with pytest.raises(ValueError, match="stop reason"):
         LatencyStats.from_samples([1.0, 2.0], stop_reason="bored")
+
+
+def test_the_budget_cuts_the_floors_for_long_calls():
+    """Calls too long for the floors within the budget: one warm-up call, then the minimum sample count, stopped
+    by the budget and saying so; the CI is still a 95% CI of the median (6 samples)."""
+    calls = []
+
+    def long_call():
+        calls.append(1)
+        time.sleep(0.01)
+
+    cfg = TimingConfig(warmup=3, min_repeats=10, min_time_s=0.0, budget_s=0.05)  # warm-up share: 5 ms
+    stats = measure(long_call, config=cfg)
+    assert len(calls) == 1 + 6 and stats.n == 6 and stats.stop_reason == "time_budget"
+    assert stats.ci95_ms[0] <= stats.p50_ms <= stats.ci95_ms[1]
+    assert "stopped: time_budget, only 6 samples" in stats.uncertainty()
+
+
+def test_the_budget_never_cuts_calls_that_meet_the_floors_within_it():
+    calls = []
+    cfg = TimingConfig(warmup=3, min_repeats=10, max_repeats=10, min_time_s=0.0, budget_s=0.05)
+    stats = measure(lambda: calls.append(1), config=cfg)
+    assert len(calls) == 3 + 10 and stats.stop_reason == "max_repeats"
+    unbounded = TimingConfig(warmup=2, min_repeats=8, max_repeats=8, min_time_s=0.0, budget_s=None)
+    samples, reason, _ = sample(lambda: time.sleep(0.002) or 2.0, unbounded, spent_s=1e9)
+    assert (len(samples), reason) == (8, "max_repeats")
+
+
+def test_the_budget_counts_the_warm_up():
+    """A budget already spent by the warm-up stops at the minimum count at once."""
+    cfg = TimingConfig(warmup=0, min_repeats=10, min_time_s=0.0, budget_s=1.0, budget_min_repeats=6)
+    samples, reason, _ = sample(_fake_timer(itertools.repeat(5.0)), cfg, spent_s=2.0)
+    assert (len(samples), reason) == (6, "time_budget")
+    samples, reason, _ = sample(_fake_timer(itertools.repeat(5.0)), cfg, spent_s=0.0)
+    assert (len(samples), reason) == (10, "ci_target")  # fake calls take no time: the budget is not reached
