@@ -7,13 +7,13 @@ from typing import Any
 
 
 def fmt_count(n: float | None, unit: str = "") -> str:
-    """1234567 → '1.23 M'; None → '—'."""
+    """1234567 → '1.23 M'; 0.205 → '0.205'; None → '—'."""
     if n is None:
         return "—"
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= scale:
             return f"{n / scale:.2f} {suffix}{unit}"
-    return f"{n:.0f} {unit}".rstrip()
+    return f"{n:{'.0f' if abs(n) >= 100 else '.3g'}} {unit}".rstrip()  # a rate below 1 keeps its digits, never "0"
 
 
 def fmt_bytes(n: int | None) -> str:
