@@ -196,6 +196,12 @@ def active_kernel(op: str) -> KernelImpl:
     return get_kernel(op, chosen)
 
 
+def selected(op: str) -> str | None:
+    """The implementation of `op` chosen in this context by `use_kernels` (None: none chosen, the default runs).
+    Lets a model take a dedicated path only on request (the decode step's `decode_attention`)."""
+    return (_ACTIVE.get() or {}).get(op)
+
+
 def dispatch(op: str) -> Callable:
     """The callable currently selected for `op`: a route set by `route_kernels`, else the active implementation."""
     routed = (_ROUTES.get() or {}).get(op)

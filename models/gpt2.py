@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from benchbench.kernels.registry import dispatch, selected
 from benchbench.models.layers import MultiHeadAttention, attention
 from benchbench.models.registry import Reference, register_model
 
@@ -66,7 +67,9 @@ def cached_self_attention(
     past: tuple[Tensor, Tensor] | None,
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:  # fmt: skip
     """`cached_attention` over any attention's (q, k, v, out) projections. New position i sees every past position
-    and the new positions up to i, as in the full causal forward."""
+    and the new positions up to i, as in the full causal forward. A decode step (one new position) goes through
+    the `decode_attention` op when an implementation of it is selected (`use_kernels(decode_attention=...)`,
+    `benchbench generate --decode-attention`), else through `attention` like the prefill."""
     B, T, C = x.shape
     q, k, v = (proj(x).view(B, T, heads, -1).transpose(1, 2) for proj in projections[:3])
     if past is not None:
@@ -75,7 +78,10 @@ def cached_self_attention(
     mask = None
     if T > 1:  # a single new position sees everything; several see a causal band shifted by the past
         mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(diagonal=offset)
-    y = attention(q, k, v, attn_mask=mask)
+    if T == 1 and selected("decode_attention") is not None:
+        y = dispatch("decode_attention")(q, k, v)  # (B, H, 1, D) against the whole cache
+    else:
+        y = attention(q, k, v, attn_mask=mask)
     return projections[3](y.transpose(1, 2).reshape(B, T, C)), (k, v)
 
 

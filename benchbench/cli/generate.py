@@ -73,6 +73,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="torch CPU threads (default torch's); 1 keeps a loaded machine's thread hand-offs out of the step times",
     )
+    p.add_argument("--decode-attention", metavar="IMPL",
+                   help="run each decode step's attention through this implementation of the decode_attention op "
+                        "(eager, sdpa, compile, triton: `benchbench list --kernels`); the zoo's attention decoders")  # fmt: skip
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory request")
     p.add_argument("--plots", metavar="DIR", help="write TTFT/TPOT/cache-bytes plots (SVG) into DIR")
     p.add_argument("--trace", metavar="DIR",
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         prompt_lens=tuple(args.prompt_lens), gen_len=args.gen_len, batch_sizes=tuple(args.batch_sizes),
         backends=tuple(args.backend), repeats=args.repeats, dtype=args.dtype, device=args.device,
         size=args.size or default_size(args.model, "tiny"), task=args.task, memory=not args.no_memory,
-        threads=args.threads,
+        threads=args.threads, decode_attention=args.decode_attention,
     )  # fmt: skip
     if args.repeats < 2 and args.gen_len < 2:
         raise BadInputError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -16,6 +17,7 @@ from benchbench.generate.decoder import Decoder, max_context
 from benchbench.generate.kv import CacheAccount
 from benchbench.generate.measure import measure_point, random_prompt
 from benchbench.generate.records import CacheFigures, GenerationRecord
+from benchbench.kernels.registry import get_kernel, route_kernels, use_kernels
 
 BACKENDS = ("eager", "compile")
 CHECK_PROMPT, CHECK_TOKENS = 16, 5  # the cache check's prompt (at most) and tokens
@@ -38,6 +40,7 @@ class GenerateSettings:
     seed: int = 0
     threads: int | None = None  # torch's intra-op CPU threads (None: torch's default)
     fit_context: bool = False  # shorten prompts that would run past the model's positions (the run's stage)
+    decode_attention: str | None = None  # an implementation of the decode_attention op for the decode steps
 
 
 def fitted(settings: GenerateSettings, model: str, limit: int | None) -> GenerateSettings:
@@ -74,9 +77,31 @@ def _device_of(decoder: Decoder) -> torch.device:
 def generate(
     model: str, settings: GenerateSettings, say: Callable[[str], None] = lambda _: None
 ) -> GenerationRecord:
-    """Measure `model` as `settings` ask; `say` hears progress lines."""
+    """Measure `model` as `settings` ask; `say` hears progress lines. With `settings.decode_attention`, every
+    decode step's attention runs that implementation of the `decode_attention` op (the zoo's attention decoders);
+    a decoder that never calls it is refused in one line."""
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
+    if settings.decode_attention is None:
+        return _generate(model, settings, say)
+    calls = [0]
+    impl = get_kernel("decode_attention", settings.decode_attention).fn  # an unknown name: one line
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return impl(*args, **kwargs)
+
+    with use_kernels(decode_attention=settings.decode_attention), route_kernels(decode_attention=counted):
+        record = _generate(model, settings, say, calls)
+    record.notes.append(
+        f"decode attention: {settings.decode_attention} ({calls[0]} calls, one per layer and step)"
+    )
+    return record
+
+
+def _generate(
+    model: str, settings: GenerateSettings, say: Callable[[str], None], decode_calls: list[int] | None = None
+) -> GenerationRecord:
     decoder, target = build_decoder(
         model,
         size=settings.size,
@@ -91,6 +116,9 @@ def generate(
     check = check_cache(
         decoder, random_prompt(decoder.vocab_size, 1, check_len, 0, settings.device), CHECK_TOKENS
     )
+    if decode_calls is not None and decode_calls[0] == 0:
+        raise BadInputError(f"--decode-attention applies to the zoo's attention decoders (gpt2, whisper_*); "
+                            f"{target.name}'s decode steps never call the decode_attention op")  # fmt: skip
     notes = [f"cache check: greedy tokens with the cache {'equal' if check.same_tokens else 'DIFFER FROM'} "
              f"recomputation; decode steps embed {sorted(set(check.tokens_seen[1:]))} token(s) per call"]  # fmt: skip
     account = decoder_account(decoder, dtype)
