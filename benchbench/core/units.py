@@ -13,7 +13,8 @@ def fmt_count(n: float | None, unit: str = "") -> str:
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= scale:
             return f"{n / scale:.2f} {suffix}{unit}"
-    return f"{n:{'.0f' if abs(n) >= 100 else '.3g'}} {unit}".rstrip()  # a rate below 1 keeps its digits, never "0"
+    spec = ".0f" if abs(n) >= 100 else ".3g"  # a rate below 1 keeps its digits, never "0"
+    return f"{n:{spec}} {unit}".rstrip()
 
 
 def fmt_bytes(n: int | None) -> str:
