@@ -154,6 +154,17 @@ def partial_rows(plan: NormBackwardPlan, n: int, needed: bool, placeholder: torc
     return torch.empty(plan.programs, n, device=placeholder.device, dtype=torch.float32)
 
 
+def launch_norm_backward(plan: NormBackwardPlan, rows: int, kernel, chunked_kernel, args: tuple) -> None:
+    """Launch a norm backward's persistent programs: `chunked_kernel` (BLOCK_N, STAGES after `args`) for rows
+    too wide for registers, else `kernel` (BLOCK_M, BLOCK_N, STAGES); nothing for zero rows."""
+    if not rows:
+        return
+    if plan.chunked:
+        chunked_kernel[(plan.programs,)](*args, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS)
+    else:
+        kernel[(plan.programs,)](*args, plan.block_m, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS)
+
+
 def local_multiprocessors() -> int:
     """The SM count of this machine's CUDA device, DEFAULT_SMS without one: what the bytes figures of the norm
     backward assume, as the kernels launched here would run."""

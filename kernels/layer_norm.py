@@ -16,8 +16,7 @@ from torch import Tensor, nn
 
 from benchbench.kernels._common import (
     NORM_MAX_N,
-    NORM_STAGES,
-    NORM_WARPS,
+    launch_norm_backward,
     lazy_compile,
     local_multiprocessors,
     multiprocessors,
@@ -202,13 +201,7 @@ class _LayerNormFn(torch.autograd.Function):
         dw_part, db_part = partial_rows(plan, n, has_dw, dx), partial_rows(plan, n, has_db, dx)
         w = weight.contiguous() if weight is not None else x2
         args = (x2, w, dy2, dx, dw_part, db_part, mean, rstd, m, n, weight is not None, has_dw, has_db)
-        if m:
-            if plan.chunked:
-                _ln_bwd_chunked[(plan.programs,)](*args, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS)
-            else:
-                _ln_bwd[(plan.programs,)](
-                    *args, plan.block_m, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS
-                )
+        launch_norm_backward(plan, m, _ln_bwd, _ln_bwd_chunked, args)
         dw = sum_partials(dw_part, weight.dtype) if has_dw else None  # stage 2: P partial rows → one
         db = sum_partials(db_part, bias.dtype) if has_db else None
         return dx.reshape(ctx.shape), dw, db, None

@@ -15,8 +15,7 @@ from torch import Tensor, nn
 
 from benchbench.kernels._common import (
     NORM_MAX_N,
-    NORM_STAGES,
-    NORM_WARPS,
+    launch_norm_backward,
     lazy_compile,
     local_multiprocessors,
     multiprocessors,
@@ -181,13 +180,7 @@ class _RMSNormFn(torch.autograd.Function):
         dw_part = partial_rows(plan, n, has_dw, dx)
         w = weight.contiguous() if weight is not None else x2
         args = (x2, w, dy2, dx, dw_part, rstd, m, n, weight is not None, has_dw)
-        if m:
-            if plan.chunked:
-                _rms_bwd_chunked[(plan.programs,)](*args, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS)
-            else:
-                _rms_bwd[(plan.programs,)](
-                    *args, plan.block_m, plan.block_n, NORM_STAGES, num_warps=NORM_WARPS
-                )
+        launch_norm_backward(plan, m, _rms_bwd, _rms_bwd_chunked, args)
         dw = sum_partials(dw_part, weight.dtype) if has_dw else None  # stage 2: P partial rows → one
         return dx.reshape(ctx.shape), dw, None
 

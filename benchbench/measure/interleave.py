@@ -61,9 +61,8 @@ class Interleaved:
     elapsed_s: float = 0.0
     devices: dict[str, str] = field(default_factory=dict)  # arm → device, where it differs from `device`
     arm_threads: dict[str, str] = field(default_factory=dict)  # arm → the thread settings it ran with
-    lead_in_s: dict[str, float] = field(
-        default_factory=dict
-    )  # arm → seconds of untimed calls opening a block
+    # arm → seconds of untimed calls opening each of its blocks
+    lead_in_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def rounds(self) -> int:
